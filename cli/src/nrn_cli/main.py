@@ -1,0 +1,246 @@
+"""`nrn` — run the platform locally and operate it.
+
+    nrn up [--seed]         infrastructure, every service, the relays and the gateway
+    nrn relay SERVICE       an outbox relay as its own process
+    nrn dlq list TOPIC      dead letters of a topic;  nrn dlq redrive TOPIC
+    nrn asyncapi [--out F]  the AsyncAPI document of every topic, event and consumer
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from .services import SERVICES, service_urls
+
+
+def _progress(done: int, total: int, what: str) -> None:
+    width = 30
+    filled = int(width * done / total) if total else width
+    sys.stderr.write(f"\r{what} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def _service_settings(service: str):  # noqa: ANN202
+    module = importlib.import_module(f"{service}.config")
+    return module.Settings()
+
+
+# ---------------------------------------------------------------- up
+
+
+def _wait_ready(name: str, url: str, proc: subprocess.Popen, log_file: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{name} exited with {proc.returncode} during start-up; last lines of {log_file}:\n"
+                             + _tail(log_file))
+        try:
+            if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise SystemExit(f"{name} was not ready at {url} within {timeout:.0f}s; last lines of {log_file}:\n" + _tail(log_file))
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _stop(procs: list[tuple[str, subprocess.Popen]]) -> None:
+    # Reverse start order: the gateway first, accounts last.
+    for _, proc in reversed(procs):
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + 10
+    for _, proc in reversed(procs):
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from nrn_kit.infra import local_infra
+    from nrn_kit.serving import free_port
+
+    state_dir = Path(args.data_dir).resolve()
+    logs = state_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    ports = {s.name: s.port for s in SERVICES}
+    ports["gateway"] = args.port
+    for name, port in ports.items():
+        if name != "gateway" and not _port_free(args.host, port):
+            ports[name] = free_port(args.host)
+    urls = service_urls(args.host, ports)
+
+    procs: list[tuple[str, subprocess.Popen]] = []
+    stopping = False
+
+    def on_signal(signum, frame):  # noqa: ANN001, ARG001
+        nonlocal stopping
+        stopping = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    with local_infra(data_dir=state_dir / "infra") as infra:
+        print(f"broker   {infra.kafka_bootstrap_servers}\ndatabase {infra.mongodb_uri}", flush=True)
+        env = dict(os.environ)
+        env.update({
+            "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
+            "MONGODB_URI": infra.mongodb_uri,
+            "ACCOUNTS_JWKS_URL": f"{urls['accounts']}/.well-known/jwks.json",
+            "ACCOUNTS_URL": urls["accounts"],
+            "REQUESTS311_URL": urls["requests311"],
+            "LIBRARY_URL": urls["library"],
+            "PUBLIC_URL": urls["gateway"],
+        })
+        if not args.secure_cookies:
+            env.setdefault("COOKIE_SECURE", "false")  # plain http on localhost
+        try:
+            for service in SERVICES:
+                log_file = logs / f"{service.name}.log"
+                svc_env = dict(env, HTTP_HOST=args.host, HTTP_PORT=str(ports[service.name]))
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "uvicorn", service.factory, "--factory", "--host", args.host,
+                     "--port", str(ports[service.name]), "--no-access-log"],
+                    env=svc_env, stdout=log_file.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+                )
+                procs.append((service.name, proc))
+                _wait_ready(service.name, urls[service.name], proc, log_file)
+                print(f"{service.name:<12} {urls[service.name]}   (log: {log_file})", flush=True)
+            if args.seed:
+                from .seed import seed
+
+                seed(urls, progress=_progress)
+            print(f"\nNRN is up: open {urls['gateway']}  —  Ctrl-C stops everything.", flush=True)
+            while not stopping:
+                for name, proc in procs:
+                    if proc.poll() is not None:
+                        print(f"{name} exited with {proc.returncode}; last lines:\n{_tail(logs / f'{name}.log')}")
+                        return 1
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            print("\nstopping…", flush=True)
+        finally:
+            _stop(procs)
+    return 0
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------- relay, dlq, asyncapi
+
+
+def cmd_relay(args: argparse.Namespace) -> int:
+    from nrn_kit.relay import run_standalone
+
+    settings = _service_settings(args.service)
+    try:
+        asyncio.run(run_standalone(settings))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _kit_settings():  # noqa: ANN202
+    from nrn_kit.settings import ServiceSettings
+
+    return ServiceSettings(service_name="nrn-cli")
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from nrn_kit import dlq
+
+    settings = _kit_settings()
+    if args.dlq_command == "list":
+        letters = asyncio.run(dlq.list_dead_letters(settings, args.topic))
+        for letter in letters:
+            row = {"partition": letter.partition, "offset": letter.offset, "key": letter.key,
+                   "redriven": letter.redriven, "error": letter.error,
+                   "attempts": letter.headers.get("dlq.attempts"),
+                   "origin": f"{letter.headers.get('dlq.origin.topic')}[{letter.headers.get('dlq.origin.partition')}]"
+                             f"@{letter.headers.get('dlq.origin.offset')}",
+                   "consumer": letter.headers.get("dlq.consumer")}
+            print(json.dumps(row))
+        print(f"{len(letters)} dead letter(s), {sum(not d.redriven for d in letters)} not redriven", file=sys.stderr)
+        return 0
+    count = asyncio.run(dlq.redrive(settings, args.topic, progress=lambda d, t: _progress(d, t, "redrive")))
+    print(f"redrove {count} dead letter(s) to {args.topic}")
+    return 0
+
+
+def cmd_asyncapi(args: argparse.Namespace) -> int:
+    from nrn_contracts.asyncapi import asyncapi_document
+
+    text = json.dumps(asyncapi_document(), indent=2, sort_keys=False)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+        print(f"wrote {args.out}")
+    else:
+        print(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nrn", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run the whole platform locally")
+    up.add_argument("--host", default=os.environ.get("NRN_HOST", "127.0.0.1"))
+    up.add_argument("--port", type=int, default=int(os.environ.get("NRN_PORT", "8000")), help="gateway port")
+    up.add_argument("--data-dir", default=os.environ.get("NRN_DATA_DIR", ".nrn"), help="database files and logs")
+    up.add_argument("--seed", action="store_true", help="load demo data once everything is up")
+    up.add_argument("--secure-cookies", action="store_true", help="mark session cookies Secure (behind https)")
+    up.set_defaults(func=cmd_up)
+
+    relay = sub.add_parser("relay", help="run a service's outbox relay as its own process")
+    relay.add_argument("service", choices=[s.name for s in SERVICES if s.name != "gateway"])
+    relay.set_defaults(func=cmd_relay)
+
+    dlq = sub.add_parser("dlq", help="inspect and redrive dead letters")
+    dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True)
+    for name in ("list", "redrive"):
+        p = dlq_sub.add_parser(name)
+        p.add_argument("topic", help="the origin topic, e.g. nrn.requests311.v1")
+    dlq.set_defaults(func=cmd_dlq)
+
+    asyncapi = sub.add_parser("asyncapi", help="write the AsyncAPI document")
+    asyncapi.add_argument("--out")
+    asyncapi.set_defaults(func=cmd_asyncapi)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

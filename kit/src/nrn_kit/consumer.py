@@ -1,0 +1,232 @@
+"""Event consumers: idempotent (inbox), retried with backoff, and dead-lettered, never dropped.
+
+A service declares ``consumer = EventConsumer("read-models")`` and decorates handlers with
+``@consumer.handles(QuestionSubmitted)``. A handler is ``async def h(event, tx)`` and runs inside
+a transaction together with the inbox record of the event, so an event redelivered after a
+crash changes nothing. What the handler emits goes to the outbox in the same transaction.
+
+Per fetched batch the runner applies all of a partition's events in one transaction (the
+database's transactions are the expensive part); if that fails it falls back to one event at a
+time with bounded retries, then parks the event in ``<topic>.dlq`` with the error, the attempt
+count and its origin in headers, and the partition moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from nrn_contracts import CloudEvent, Event, InvalidEvent, decode, dlq_topic
+
+from .kafka import make_consumer
+from .mongo import INBOX, Store, Tx, utcnow
+from .settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("nrn_kit.consumer")
+
+Handler = Callable[[Any, Tx], Awaitable[None]]
+
+
+class Reject(Exception):
+    """A handler raises this when the event can never succeed (retrying is pointless)."""
+
+
+class EventConsumer:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.handlers: dict[str, list[Handler]] = {}
+        self.event_types: dict[str, type[Event]] = {}
+
+    def handles(self, *event_classes: type[Event]) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            for cls in event_classes:
+                self.handlers.setdefault(cls.type, []).append(fn)
+                self.event_types[cls.type] = cls
+            return fn
+
+        return register
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted({cls.topic for cls in self.event_types.values()})
+
+
+@dataclass
+class Item:
+    record: ConsumerRecord
+    envelope: CloudEvent
+    event: Event
+
+
+@dataclass
+class ConsumerStats:
+    applied: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    retries: int = 0
+    last_error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def header(record: ConsumerRecord, name: str) -> str | None:
+    for key, value in record.headers or ():
+        if key == name:
+            return value.decode(errors="replace") if value is not None else None
+    return None
+
+
+class ConsumerRunner:
+    def __init__(self, consumer: EventConsumer, store: Store, producer: AIOKafkaProducer, settings: ServiceSettings) -> None:
+        self.consumer = consumer
+        self.store = store
+        self.producer = producer
+        self.settings = settings
+        self.stats = ConsumerStats()
+        self.running = False
+        self.group = settings.group(consumer.name)
+        self._kafka: AIOKafkaConsumer | None = None
+
+    def logical_topic(self, physical: str) -> str:
+        prefix = self.settings.topic_prefix
+        return physical[len(prefix):] if prefix and physical.startswith(prefix) else physical
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        topics = [self.settings.topic(t) for t in self.consumer.topics]
+        if not topics:
+            return
+        kc = make_consumer(self.settings, *topics, group=self.group)
+        self._kafka = kc
+        await kc.start()
+        self.running = True
+        try:
+            while not stop.is_set():
+                batch = await kc.getmany(timeout_ms=250, max_records=self.settings.consumer_batch_size)
+                for tp, records in batch.items():
+                    await self.process_partition(records)
+                    with contextlib.suppress(CommitFailedError):
+                        # After a rebalance the records come again; the inbox makes that harmless.
+                        await kc.commit({tp: records[-1].offset + 1})
+        finally:
+            self.running = False
+            with contextlib.suppress(Exception):
+                await kc.stop()
+
+    async def process_partition(self, records: list[ConsumerRecord]) -> None:
+        items: list[Item] = []
+        for record in records:
+            try:
+                ce, event = decode(record.value or b"")
+            except InvalidEvent as exc:
+                await self.dead_letter(record, f"invalid event: {exc.reason}", attempts=1)
+                continue
+            if event is None or ce.type not in self.consumer.handlers:
+                continue  # topics carry many types; this consumer needs only some
+            items.append(Item(record, ce, event))
+        if not items:
+            return
+        try:
+            await self.store.transaction(lambda tx: self._apply(tx, items))
+            return
+        except Exception as exc:  # noqa: BLE001 — one bad event must not hold back the others
+            log.info("batch of %d failed (%s); applying one at a time", len(items), exc)
+        for item in items:
+            await self.apply_with_retries(item)
+
+    async def _apply(self, tx: Tx, items: list[Item]) -> None:
+        keys = [f"{self.consumer.name}:{item.envelope.id}" for item in items]
+        seen = {d["_id"] async for d in tx.db[INBOX].find({"_id": {"$in": keys}}, {"_id": 1}, session=tx.session)}
+        fresh, applied_keys = [], set()
+        for key, item in zip(keys, items, strict=True):
+            if key in seen or key in applied_keys:
+                self.stats.duplicates += 1
+                continue
+            applied_keys.add(key)
+            fresh.append((key, item))
+        for key, item in fresh:
+            await self._handle(tx, item)
+        if fresh:
+            now = utcnow()
+            await tx.db[INBOX].insert_many(
+                [
+                    {"_id": key, "consumer": self.consumer.name, "type": item.envelope.type,
+                     "topic": self.logical_topic(item.record.topic), "partition": item.record.partition,
+                     "offset": item.record.offset, "applied_at": now}
+                    for key, item in fresh
+                ],
+                session=tx.session,
+            )
+        self.stats.applied += len(fresh)
+
+    async def _handle(self, tx: Tx, item: Item) -> None:
+        carrier = {"traceparent": item.envelope.traceparent} if item.envelope.traceparent else {}
+        ctx = propagate.extract(carrier)
+        with tracer.start_as_current_span(
+            f"{self.logical_topic(item.record.topic)} process", context=ctx, kind=SpanKind.CONSUMER,
+            attributes={"messaging.system": "kafka", "messaging.message.id": item.envelope.id,
+                        "messaging.consumer.group.name": self.group, "cloudevents.event_type": item.envelope.type,
+                        "nrn.service": self.settings.service_name},
+        ) as span:
+            tx.envelope = item.envelope
+            try:
+                for handler in self.consumer.handlers[item.envelope.type]:
+                    await handler(item.event, tx)
+            except Exception as exc:
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, str(exc)))
+                raise
+
+    async def apply_with_retries(self, item: Item) -> None:
+        attempts = 0
+        delay = self.settings.consumer_backoff_seconds
+        while True:
+            attempts += 1
+            try:
+                await self.store.transaction(lambda tx: self._apply(tx, [item]))
+                return
+            except Reject as exc:
+                await self.dead_letter(item.record, f"rejected: {exc}", attempts=attempts)
+                return
+            except Exception as exc:  # noqa: BLE001
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                if attempts >= self.settings.consumer_max_attempts:
+                    log.error("giving up on %s after %d attempts: %s", item.envelope.id, attempts, exc)
+                    await self.dead_letter(item.record, self.stats.last_error, attempts=attempts)
+                    return
+                self.stats.retries += 1
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def dead_letter(self, record: ConsumerRecord, error: str, *, attempts: int) -> None:
+        logical = self.logical_topic(record.topic)
+        headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq.")]
+        headers += [
+            ("dlq.error", error[:2000].encode()),
+            ("dlq.attempts", str(attempts).encode()),
+            ("dlq.origin.topic", logical.encode()),
+            ("dlq.origin.partition", str(record.partition).encode()),
+            ("dlq.origin.offset", str(record.offset).encode()),
+            ("dlq.consumer", self.group.encode()),
+            ("dlq.failed_at", utcnow().isoformat().encode()),
+        ]
+        target = self.settings.topic(dlq_topic(logical))
+        while True:
+            try:
+                await self.producer.send_and_wait(target, value=record.value, key=record.key, headers=headers)
+                break
+            except KafkaError as exc:
+                # Parking must not fail silently: hold the partition until the broker takes it.
+                log.error("could not park %s:%s in %s (%s); retrying", record.topic, record.offset, target, exc)
+                await asyncio.sleep(1)
+        self.stats.dead_lettered += 1
+        log.warning("parked %s[%d]@%d in %s: %s", logical, record.partition, record.offset, target, error)

@@ -1,0 +1,78 @@
+"""Kafka clients built from settings, and topics declared from the contracts' registry."""
+
+from __future__ import annotations
+
+import logging
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from nrn_contracts import TOPICS, dlq_topic
+
+from .settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+# The embedded broker enforces no record size limit; the producer does (contracts enforce 1 MiB too).
+MAX_RECORD_BYTES = 1024 * 1024 + 64 * 1024
+
+
+def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"{settings.service_name}-producer",
+        acks="all",
+        linger_ms=settings.kafka_linger_ms,
+        enable_idempotence=settings.kafka_enable_idempotence,
+        max_request_size=MAX_RECORD_BYTES,
+        request_timeout_ms=30_000,
+    )
+
+
+def make_consumer(settings: ServiceSettings, *topics: str, group: str | None, **overrides) -> AIOKafkaConsumer:
+    options = dict(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=group,
+        client_id=f"{settings.service_name}-consumer",
+        enable_auto_commit=False,
+        # A service that starts for the first time builds its read models from the whole history.
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        max_poll_records=settings.consumer_batch_size,
+        fetch_max_wait_ms=100,
+    )
+    options.update(overrides)
+    return AIOKafkaConsumer(*topics, **options)
+
+
+def topic_names(settings: ServiceSettings, logical: list[str] | None = None) -> list[tuple[str, int]]:
+    """Physical names and partition counts of the given registry topics and their dead-letter topics."""
+    out = []
+    for name in logical if logical is not None else list(TOPICS):
+        registered = TOPICS.get(name)
+        partitions = settings.topic_partitions or (registered.partitions if registered else 1)
+        out.append((settings.topic(name), partitions))
+        out.append((settings.topic(dlq_topic(name)), 1))
+    return out
+
+
+async def ensure_topics(settings: ServiceSettings, logical: list[str] | None = None) -> None:
+    """Create topics with the registry's partition counts (a subscriber on an auto-created topic gets one)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(name=name, num_partitions=partitions, replication_factor=1)
+            for name, partitions in topic_names(settings, logical)
+            if name not in existing
+        ]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass  # another service created it between our list and create
+    finally:
+        await admin.close()

@@ -1,0 +1,84 @@
+"""Settings shared by every service.
+
+Each service subclasses :class:`ServiceSettings` in its own ``config.py``; nothing else reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that are fine on a laptop and must never reach production. A service adds its own
+# secret fields to ``secret_fields``; production refuses any of them left at one of these.
+DEVELOPMENT_SECRETS = frozenset({"", "dev", "development", "change-me", "changeme", "secret", "password"})
+# Development defaults of secret settings start with this, so production can recognise them.
+DEVELOPMENT_SECRET_PREFIX = "development-only"
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    environment: Literal["development", "test", "production"] = "development"
+    service_name: str = "service"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    mongodb_uri: str = "mongodb://127.0.0.1:27017/"
+    database_name: str = "nrn"
+    # Prepended to every topic and consumer group: tests isolate themselves with it.
+    topic_prefix: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    public_url: str = ""
+    accounts_jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
+    otel_exporter_otlp_endpoint: str | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Outbox relay: embedded in the service process unless a separate `nrn relay` runs it.
+    relay_embedded: bool = True
+    relay_batch_size: int = Field(500, ge=1, le=10_000)
+    relay_poll_seconds: float = Field(1.0, gt=0)
+    relay_lease_seconds: float = Field(10.0, gt=0)
+
+    # Consumers.
+    consumers_enabled: bool = True
+    consumer_max_attempts: int = Field(5, ge=1, le=50)
+    consumer_backoff_seconds: float = Field(0.05, ge=0)
+    consumer_batch_size: int = Field(200, ge=1, le=5_000)
+    kafka_session_timeout_ms: int = 10_000
+    kafka_heartbeat_interval_ms: int = 3_000
+    # The embedded broker has no idempotent producer; turn it on against real Kafka if wanted.
+    kafka_enable_idempotence: bool = False
+    kafka_linger_ms: int = 5
+    topic_partitions: int | None = None  # overrides the registry's partition count (tests, small deployments)
+
+    secret_fields: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _refuse_development_secrets_in_production(self) -> "ServiceSettings":
+        if self.environment != "production":
+            return self
+        bad = []
+        for name in self.secret_fields:
+            value = getattr(self, name, None)
+            raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+            text = "" if raw is None else str(raw).strip()
+            if text.lower() in DEVELOPMENT_SECRETS or text.startswith(DEVELOPMENT_SECRET_PREFIX):
+                bad.append(name)
+        if bad:
+            raise ValueError(
+                "production mode refuses development or missing secrets: " + ", ".join(sorted(bad))
+            )
+        return self
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    def group(self, name: str) -> str:
+        return f"{self.topic_prefix}{self.service_name}.{name}"
+
+    @property
+    def source(self) -> str:
+        """The CloudEvents ``source`` of everything this service publishes."""
+        return f"/nrn/{self.service_name}"

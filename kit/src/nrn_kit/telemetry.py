@@ -1,0 +1,111 @@
+"""OpenTelemetry and structured logs.
+
+One trace runs HTTP → MongoDB → outbox → Kafka → consumer: the outbox stores the command's
+``traceparent``, the relay and the consumer continue it. Spans are exported by OTLP when
+``OTEL_EXPORTER_OTLP_ENDPOINT`` (setting ``otel_exporter_otlp_endpoint``) is set, and not at all otherwise.
+Log records carry the current trace and span ids.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from .settings import ServiceSettings
+
+_provider: TracerProvider | None = None
+_instrumented = False
+
+
+def tracer_provider() -> TracerProvider:
+    """The process's provider; several services in one process (tests, `nrn up --single`) share it."""
+    global _provider
+    if _provider is None:
+        current = trace.get_tracer_provider()
+        if isinstance(current, TracerProvider):
+            _provider = current
+        else:
+            _provider = TracerProvider(resource=Resource.create({"service.namespace": "nrn"}))
+            trace.set_tracer_provider(_provider)
+    return _provider
+
+
+def add_span_processor(processor: SpanProcessor) -> None:
+    tracer_provider().add_span_processor(processor)
+
+
+def setup_telemetry(settings: ServiceSettings) -> None:
+    """Idempotent. Instruments pymongo before any client exists, as pymongo requires."""
+    global _instrumented
+    provider = tracer_provider()
+    if settings.otel_exporter_otlp_endpoint and not getattr(provider, "_nrn_otlp", False):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        endpoint = settings.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+        provider._nrn_otlp = True  # type: ignore[attr-defined]
+    if not _instrumented:
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+        from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+
+        PymongoInstrumentor().instrument()
+        HTTPXClientInstrumentor().instrument()
+        _instrumented = True
+    configure_logging(settings)
+
+
+def instrument_app(app) -> None:  # noqa: ANN001 — a FastAPI app
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider(),
+                                       excluded_urls="health/live,health/ready")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        span = trace.get_current_span().get_span_context()
+        doc = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "service": getattr(record, "service", None) or _service_name,
+        }
+        if span.is_valid:
+            doc["trace_id"] = format(span.trace_id, "032x")
+            doc["span_id"] = format(span.span_id, "016x")
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc, default=str)
+
+
+_service_name = "nrn"
+_logging_configured = False
+
+
+def configure_logging(settings: ServiceSettings) -> None:
+    global _service_name, _logging_configured
+    _service_name = settings.service_name
+    if _logging_configured:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log_json:
+        handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(settings.log_level.upper())
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    logging.getLogger("pymongo").setLevel(logging.WARNING)
+    _logging_configured = True
+
+
+def current_trace_id() -> str | None:
+    span = trace.get_current_span().get_span_context()
+    return format(span.trace_id, "032x") if span.is_valid else None

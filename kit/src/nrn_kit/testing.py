@@ -1,0 +1,86 @@
+"""Pytest fixtures shared by every package's tests (loaded with ``-p nrn_kit.testing``).
+
+One broker and one database serve the whole session; each test gets a fresh database name
+and topic prefix from :func:`make_settings`, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import pytest
+
+from .settings import ServiceSettings
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+@pytest.fixture(scope="session")
+def nrn_infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator["object"]:
+    """The session's broker and database: the configured ones, or embedded ones we start and stop."""
+    from .infra import local_infra
+
+    with local_infra(data_dir=tmp_path_factory.mktemp("infra")) as infra:
+        yield infra
+
+
+@pytest.fixture
+def test_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def make_settings(nrn_infra, test_id: str) -> Callable[..., ServiceSettings]:  # noqa: ANN001
+    """Build a service's settings pointed at the session's infrastructure, isolated for this test."""
+
+    def build(cls: type[S] = ServiceSettings, **overrides) -> S:  # type: ignore[assignment]
+        values = dict(
+            environment="test",
+            kafka_bootstrap_servers=nrn_infra.kafka_bootstrap_servers,
+            mongodb_uri=nrn_infra.mongodb_uri,
+            topic_prefix=f"t{test_id}.",
+            # Fast group joins and hand-overs: the broker waits half the session timeout on a join.
+            kafka_session_timeout_ms=1000,
+            kafka_heartbeat_interval_ms=200,
+            relay_poll_seconds=0.2,
+            relay_lease_seconds=2.0,
+            consumer_backoff_seconds=0.01,
+            consumer_max_attempts=3,
+            log_json=False,
+            topic_partitions=2,
+        )
+        values.update(overrides)
+        service = values.get("service_name") or cls.model_fields["service_name"].default
+        values.setdefault("database_name", f"t{test_id}_{service}")
+        return cls(**values)
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def span_exporter():
+    """Every finished span of the session's in-process services, for trace assertions."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from .telemetry import add_span_processor
+
+    exporter = InMemorySpanExporter()
+    add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter
+
+
+@pytest.fixture
+def spans(span_exporter):  # noqa: ANN001
+    span_exporter.clear()
+    return span_exporter
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Tests under an integration/ folder use the real broker and database: mark them so `-m` can select.
+    for item in items:
+        if f"{os.sep}integration{os.sep}" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
