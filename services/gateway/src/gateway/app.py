@@ -1,0 +1,195 @@
+"""The gateway's one wiring point: settings → clients → security → routes.
+
+``create_app`` builds everything from settings (never at import). Tests pass fake
+transports (``httpx.MockTransport``), a token verifier and a clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from nrn_kit.http import health_router, validation_errors
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from .auth import TokenVerifier
+from .clients import Clock, ServiceUnavailable, UpstreamError, build_services
+from .config import Settings
+from .dashboard import default_sections
+from .problems import ProblemError, problem_body, problem_response
+from .security import RateLimiter, RateLimitMiddleware, SecurityHeadersMiddleware
+from .web.render import make_templates, render
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+API_PREFIX = "/api/v1"
+
+TITLES = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+          409: "Conflict", 413: "Too large", 415: "Unsupported media type", 422: "Invalid input",
+          429: "Too many requests", 502: "Bad gateway", 503: "Service unavailable"}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error(request: Request, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    """One error, two audiences: problem+json for the API, an error page for people."""
+    status = int(body.get("status", 500))
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"} if _is_api(request) else headers
+    if _is_api(request):
+        body.setdefault("instance", request.url.path)
+        return problem_response(body, headers)
+    if status == 401:
+        # A person whose session has expired goes to the sign-in page, then back.
+        from fastapi.responses import RedirectResponse
+
+        request.session.pop("token", None)
+        target = "/signin?next=" + request.url.path if request.method == "GET" else "/signin"
+        if request.headers.get("hx-request"):
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+    return render(
+        request,
+        "error.html",
+        {"status": status, "title": body.get("title", "Error"), "detail": body.get("detail")},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> Response:
+        return _error(request, dict(exc.body))
+
+    @app.exception_handler(UpstreamError)
+    async def _upstream(request: Request, exc: UpstreamError) -> Response:
+        # A service's 4xx is the caller's problem: status and problem body pass through.
+        body = exc.problem()
+        body.setdefault("service", exc.service)
+        return _error(request, body)
+
+    @app.exception_handler(ServiceUnavailable)
+    async def _unavailable(request: Request, exc: ServiceUnavailable) -> Response:
+        status = 502 if exc.status and exc.status not in (502, 503, 504) else 503
+        body = problem_body(
+            status,
+            TITLES[status],
+            f"The {exc.service} service is not available right now ({exc.reason}). Please try again shortly.",
+            service=exc.service,
+        )
+        return _error(request, body, {"Retry-After": "5"})
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = validation_errors(exc)
+        first = errors[0] if errors else {"field": "", "message": "invalid input"}
+        body = problem_body(422, "Invalid input", f"{first['field']}: {first['message']}", errors=errors)
+        return _error(request, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        body = problem_body(exc.status_code, TITLES.get(exc.status_code, "Request failed"), str(exc.detail))
+        return _error(request, body, dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        body = problem_body(500, "Internal error", "An unexpected error occurred; it has been logged.")
+        return _error(request, body)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    verifier: TokenVerifier | None = None,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    clock: Clock = time.monotonic,
+) -> FastAPI:
+    settings = settings or Settings()
+    services = build_services(settings, transports=transports, clock=clock)
+    if verifier is None:
+        from .tokens import jwks_verifier
+
+        verifier = jwks_verifier(settings, services.accounts)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await services.aclose()
+
+    app = FastAPI(
+        title="SC2 National Resource Network — public API",
+        version="1.0.0",
+        description=(
+            "The versioned JSON API of the National Resource Network. Authenticate with "
+            "`POST /api/v1/auth/token` (OAuth2 password form) and send `Authorization: Bearer <token>`. "
+            "Errors are RFC 9457 problem details. Composed views carry `partial` and `missing` "
+            "when a service could not answer."
+        ),
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,  # the Swagger UI needs a CDN and inline script; the JSON is the contract
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.services = services
+    app.state.verifier = verifier
+    app.state.templates = make_templates()
+    app.state.sections = default_sections()
+
+    install_error_handlers(app)
+
+    from .api.routes import router as api_router
+    from .web.pages import router as web_router
+
+    app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(web_router)
+
+    async def _breakers_closed() -> None:
+        opened = [c.name for c in services.all() if c.breaker.state == "open"]
+        if opened:
+            raise RuntimeError("circuit open: " + ", ".join(opened))
+
+    app.include_router(health_router({"upstreams": _breakers_closed}), include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    # Middleware: the last added runs first. Headers wrap everything (429s included).
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.session_secret.get_secret_value(),
+        session_cookie=settings.session_cookie,
+        max_age=settings.session_max_age,
+        same_site="lax",
+        https_only=settings.cookie_secure,
+    )
+    app.add_middleware(
+        RateLimitMiddleware,
+        signin=RateLimiter(settings.signin_rate_capacity, settings.signin_rate_refill, clock=clock),
+        writes=RateLimiter(settings.write_rate_capacity, settings.write_rate_refill, clock=clock),
+        trust_forwarded_for=settings.trust_forwarded_for,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
+    return app
+
+
+def main() -> None:  # pragma: no cover - process entry point
+    import uvicorn
+
+    settings = Settings()
+    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, proxy_headers=settings.trust_forwarded_for)

@@ -1,0 +1,56 @@
+"""Gateway settings. Nothing else in the gateway reads the environment."""
+
+from __future__ import annotations
+
+from nrn_kit.settings import ServiceSettings
+from pydantic import SecretStr, model_validator
+
+DEV_SESSION_SECRET = "development-only-session-secret-do-not-use"
+
+
+class Settings(ServiceSettings):
+    """Gateway settings; the kit's base refuses development secrets in production."""
+
+    service_name: str = "gateway"
+    http_port: int = 8000
+    # The gateway owns no database and consumes no topic.
+    relay_embedded: bool = False
+    consumers_enabled: bool = False
+    secret_fields: tuple[str, ...] = ("session_secret",)
+
+    # Downstream services. One shared client each, built in the app factory.
+    accounts_url: str = "http://127.0.0.1:8001"
+    requests311_url: str = "http://127.0.0.1:8002"
+    library_url: str = "http://127.0.0.1:8003"
+
+    upstream_connect_timeout: float = 1.0
+    upstream_read_timeout: float = 5.0
+    upstream_retries: int = 2  # extra attempts, idempotent methods only
+    upstream_backoff: float = 0.05  # first backoff in seconds, doubled per attempt
+    breaker_failure_threshold: int = 5
+    breaker_reset_timeout: float = 15.0
+    section_timeout: float = 2.0  # per dashboard section
+
+    # Page sessions.
+    session_secret: SecretStr = SecretStr(DEV_SESSION_SECRET)
+    session_cookie: str = "nrn_session"
+    session_max_age: int = 8 * 3600
+    # Secure cookies need https; local http runs turn it off explicitly.
+    cookie_secure: bool = True
+
+    # Token buckets per client: capacity and refill per second.
+    signin_rate_capacity: float = 10
+    signin_rate_refill: float = 10 / 60
+    write_rate_capacity: float = 60
+    write_rate_refill: float = 2.0
+    # Only behind a proxy we control may X-Forwarded-For name the client.
+    trust_forwarded_for: bool = False
+
+    @model_validator(mode="after")
+    def _production_session_rules(self) -> "Settings":
+        if self.environment == "production":
+            if len(self.session_secret.get_secret_value()) < 32:
+                raise ValueError("SESSION_SECRET must be at least 32 characters in production")
+            if not self.cookie_secure:
+                raise ValueError("COOKIE_SECURE cannot be off in production")
+        return self

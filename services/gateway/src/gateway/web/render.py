@@ -1,0 +1,62 @@
+"""Rendering pages: one Jinja2 environment, the context every page gets, flash messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from ..compose import Missing
+from ..security import csrf_token
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    env = templates.env
+    env.trim_blocks = True
+    env.lstrip_blocks = True
+    env.filters["when"] = _when
+    env.filters["label"] = lambda v: str(v or "").replace("_", " ").capitalize()
+    return templates
+
+
+def _when(value: Any) -> str:
+    """ISO timestamps as a short, unambiguous UTC date-time."""
+    if not value:
+        return ""
+    text = str(value)
+    if "T" in text:
+        date, _, rest = text.partition("T")
+        return f"{date} {rest[:5]} UTC"
+    return text
+
+
+def flash(request: Request, text: str, kind: str = "success") -> None:
+    request.session.setdefault("flashes", []).append({"kind": kind, "text": text})
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    missing: list[Missing] | None = None,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    ctx: dict[str, Any] = dict(context or {})
+    ctx.setdefault("user", getattr(request.state, "principal", None))
+    ctx.setdefault("nav", None)
+    ctx["csrf"] = csrf_token(request.session)
+    ctx["flashes"] = request.session.pop("flashes", []) if "flashes" in request.session else []
+    ctx["missing"] = missing or []
+    templates: Jinja2Templates = request.app.state.templates
+    response = templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
+    # Pages carry personal data and a CSRF token: never cache them in shared caches.
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response

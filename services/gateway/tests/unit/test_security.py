@@ -1,0 +1,167 @@
+"""CSRF, rate limits and security headers."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from starlette.middleware.sessions import SessionMiddleware
+
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.security import (
+    CONTENT_SECURITY_POLICY,
+    RateLimiter,
+    RateLimitMiddleware,
+    csrf_protect,
+    csrf_token,
+)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def refuse_tokens(token: str):
+    from gateway.auth import InvalidToken
+
+    raise InvalidToken("no tokens in this test")
+
+
+def csrf_app() -> FastAPI:
+    app = FastAPI()
+    pages = APIRouter(dependencies=[Depends(csrf_protect)])
+
+    @pages.get("/form")
+    async def form(request: Request) -> dict:
+        return {"token": csrf_token(request.session)}
+
+    @pages.post("/form")
+    async def submit(name: str = Form(...)) -> dict:
+        return {"name": name}
+
+    app.include_router(pages)
+    app.add_middleware(SessionMiddleware, secret_key="test-secret", https_only=False)
+    return app
+
+
+@pytest.fixture
+async def csrf_client():
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=csrf_app()), base_url="http://t") as client:
+        yield client
+
+
+async def test_form_without_token_is_refused(csrf_client: httpx.AsyncClient) -> None:
+    await csrf_client.get("/form")
+    response = await csrf_client.post("/form", data={"name": "x"})
+    assert response.status_code == 403
+
+
+async def test_form_with_the_session_token_passes_and_the_route_still_reads_the_form(csrf_client) -> None:
+    token = (await csrf_client.get("/form")).json()["token"]
+    response = await csrf_client.post("/form", data={"name": "Flint", "csrf_token": token})
+    assert response.status_code == 200 and response.json() == {"name": "Flint"}
+
+
+async def test_htmx_header_token_passes(csrf_client) -> None:
+    token = (await csrf_client.get("/form")).json()["token"]
+    response = await csrf_client.post("/form", data={"name": "x"}, headers={"X-CSRF-Token": token})
+    assert response.status_code == 200
+
+
+async def test_token_of_another_session_is_refused(csrf_client) -> None:
+    await csrf_client.get("/form")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=csrf_app()), base_url="http://t") as other:
+        theirs = (await other.get("/form")).json()["token"]
+    response = await csrf_client.post("/form", data={"name": "x", "csrf_token": theirs})
+    assert response.status_code == 403
+
+
+def test_token_bucket_allows_a_burst_then_refills() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(3, 1.0, clock=clock)
+    assert [limiter.take("a")[0] for _ in range(4)] == [True, True, True, False]
+    allowed, wait = limiter.take("a")
+    assert not allowed and wait == pytest.approx(1.0)
+    assert limiter.take("b")[0]  # buckets are per client
+    clock.now += 1.0
+    assert limiter.take("a")[0]
+    assert not limiter.take("a")[0]
+    clock.now += 100.0  # refills up to capacity, no more
+    assert [limiter.take("a")[0] for _ in range(4)] == [True, True, True, False]
+
+
+def test_bucket_memory_is_bounded() -> None:
+    limiter = RateLimiter(1, 1.0, clock=FakeClock(), max_keys=10)
+    for i in range(100):
+        limiter.take(f"client-{i}")
+    assert len(limiter._buckets) == 10
+
+
+async def test_rate_limit_middleware_limits_signin_and_writes_not_reads() -> None:
+    clock = FakeClock()
+    inner = FastAPI()
+
+    @inner.post("/api/v1/auth/token")
+    async def token() -> dict:
+        return {}
+
+    @inner.post("/api/v1/requests")
+    async def write() -> dict:
+        return {}
+
+    @inner.get("/api/v1/requests")
+    async def read() -> dict:
+        return {}
+
+    app = RateLimitMiddleware(inner, signin=RateLimiter(2, 0.1, clock=clock), writes=RateLimiter(3, 1.0, clock=clock))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        codes = [(await client.post("/api/v1/auth/token")).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        limited = await client.post("/api/v1/auth/token")
+        assert limited.headers["content-type"] == "application/problem+json"
+        assert int(limited.headers["retry-after"]) >= 1
+        assert limited.json()["status"] == 429
+        assert [(await client.post("/api/v1/requests")).status_code for _ in range(4)] == [200, 200, 200, 429]
+        assert [(await client.get("/api/v1/requests")).status_code for _ in range(10)] == [200] * 10
+
+
+@pytest.fixture
+async def gateway_client():
+    app = create_app(Settings(cookie_secure=True), verifier=refuse_tokens, transports={
+        name: httpx.MockTransport(lambda r: httpx.Response(503)) for name in ("accounts", "requests311", "library")
+    })
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://gw.test") as client:
+        yield client
+
+
+@pytest.mark.parametrize("path", ["/health/live", "/no/such/page", "/api/v1/no-such-route", "/static/site.css"])
+async def test_security_headers_on_every_response(gateway_client, path: str) -> None:
+    response = await gateway_client.get(path)
+    h = response.headers
+    assert h["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert "frame-ancestors 'none'" in h["content-security-policy"]
+    assert "'unsafe-inline'" not in h["content-security-policy"]
+    assert h["x-frame-options"] == "DENY"
+    assert h["x-content-type-options"] == "nosniff"
+    assert h["referrer-policy"] == "strict-origin-when-cross-origin"
+    assert "max-age" in h["strict-transport-security"]
+
+
+async def test_api_errors_are_problem_details(gateway_client) -> None:
+    response = await gateway_client.get("/api/v1/no-such-route")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 404
+
+
+def test_production_refuses_development_session_secret_and_insecure_cookies() -> None:
+    with pytest.raises(ValueError):
+        Settings(environment="production")
+    with pytest.raises(ValueError):
+        Settings(environment="production", session_secret="x" * 40, cookie_secure=False)
+    Settings(environment="production", session_secret="x" * 40)
