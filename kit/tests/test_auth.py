@@ -1,0 +1,325 @@
+"""nrn_kit.auth: local token verification and the authorisation matrix (role x city x action)."""
+
+
+import time
+from typing import Annotated
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import Depends, FastAPI
+
+from nrn_kit.auth import (
+    ACTIONS,
+    AuthError,
+    Forbidden,
+    Principal,
+    TokenVerifier,
+    UnknownAction,
+    authorize,
+    permitted,
+    principal_dependency,
+)
+from nrn_kit.http import install_problem_handlers
+
+# --- the matrix -----------------------------------------------------------------------------
+
+OWN, OTHER = "mi-flint", "oh-youngstown"
+
+
+def _official(status: str) -> Principal:
+    return Principal("o-" + status, "official", frozenset(), frozenset(), OWN, status)
+
+
+def _staff(*roles: str, expertise: frozenset[str] = frozenset()) -> Principal:
+    return Principal("s-" + "-".join(roles or ("none",)), "staff", frozenset(roles), expertise, None, "verified")
+
+
+PRINCIPALS: dict[str, Principal] = {
+    "official": _official("verified"),
+    "official_pending": _official("pending"),
+    "official_deactivated": _official("deactivated"),
+    "administrator": _staff("administrator"),
+    "program_manager": _staff("program_manager"),
+    "triage_lead": _staff("triage_lead"),
+    "sme": _staff("subject_matter_expert", expertise=frozenset({"finance"})),
+    "reviewer": _staff("reviewer"),
+    "curator": _staff("curator"),
+    "staff_no_role": _staff(),
+    "partner": Principal("p-1", "partner_member", frozenset(), frozenset(), None, "verified", partner_id="hud"),
+}
+EVERYONE_ACTIVE = frozenset(PRINCIPALS) - {"official_deactivated"}
+
+# Who may perform each action for the official's OWN city. Officials never may for another
+# city or without naming one; staff act the same for every city.
+ALLOWED_FOR_OWN_CITY: dict[str, frozenset[str]] = {
+    "city.read": EVERYONE_ACTIVE,
+    "city.import": frozenset({"administrator", "program_manager"}),
+    "eligibility.exception": frozenset({"administrator", "program_manager"}),
+    "account.read": frozenset({"administrator", "program_manager", "triage_lead"}),
+    "account.verify": frozenset({"administrator", "program_manager"}),
+    "account.manage": frozenset({"administrator"}),
+    "role.grant": frozenset({"administrator"}),
+    "request.submit": frozenset({"official"}),
+    "request.read": frozenset({"official", "administrator", "program_manager", "triage_lead", "sme", "reviewer"}),
+    "request.triage": frozenset({"administrator", "program_manager", "triage_lead"}),
+    "request.assign": frozenset({"administrator", "program_manager", "triage_lead"}),
+    "memo.draft": frozenset({"sme"}),
+    "memo.review": frozenset({"reviewer", "program_manager"}),
+    "call.schedule": frozenset({"official", "sme", "triage_lead", "program_manager"}),
+    "library.read": EVERYONE_ACTIVE,
+    "library.curate": frozenset({"curator", "administrator"}),
+    "clearinghouse.maintain": frozenset({"curator", "administrator"}),
+    "metrics.read": frozenset({"administrator", "program_manager"}),
+}
+PUBLIC_ACTIONS = {a for a, who in ALLOWED_FOR_OWN_CITY.items() if who == EVERYONE_ACTIVE}
+
+
+def test_the_table_covers_every_action_of_the_matrix() -> None:
+    assert set(ALLOWED_FOR_OWN_CITY) == set(ACTIONS)
+
+
+def _expected(action: str, who: str, city: str | None) -> bool:
+    allowed = who in ALLOWED_FOR_OWN_CITY[action]
+    if action in PUBLIC_ACTIONS:
+        return allowed  # public data: no city scoping
+    if PRINCIPALS[who].kind == "official":
+        return allowed and city == OWN
+    return allowed
+
+
+CASES = [
+    (action, who, city)
+    for action in sorted(ALLOWED_FOR_OWN_CITY)
+    for who in PRINCIPALS
+    for city in (OWN, OTHER, None)
+]
+
+
+@pytest.mark.parametrize(("action", "who", "city"), CASES, ids=[f"{a}-{w}-{c}" for a, w, c in CASES])
+def test_authorisation_matrix(action: str, who: str, city: str | None) -> None:
+    principal = PRINCIPALS[who]
+    if _expected(action, who, city):
+        authorize(principal, action, city_id=city)
+        assert permitted(principal, action, city_id=city)
+    else:
+        with pytest.raises(Forbidden) as info:
+            authorize(principal, action, city_id=city)
+        assert info.value.reason
+        assert info.value.status == 403
+        assert not permitted(principal, action, city_id=city)
+
+
+def test_official_of_one_city_is_told_why_another_city_is_refused() -> None:
+    with pytest.raises(Forbidden, match="own city"):
+        authorize(PRINCIPALS["official"], "request.read", city_id=OTHER)
+
+
+def test_unverified_official_cannot_act_for_their_city() -> None:
+    with pytest.raises(Forbidden, match="not verified"):
+        authorize(PRINCIPALS["official_pending"], "request.submit", city_id=OWN)
+
+
+def test_unknown_action_fails_loudly_not_open() -> None:
+    with pytest.raises(UnknownAction):
+        authorize(PRINCIPALS["administrator"], "request.delete_everything")
+
+
+def test_unverified_staff_cannot_act() -> None:
+    pending_admin = Principal("s-x", "staff", frozenset({"administrator"}), frozenset(), None, "pending")
+    with pytest.raises(Forbidden):
+        authorize(pending_admin, "role.grant")
+
+
+def test_principal_helpers() -> None:
+    sme = PRINCIPALS["sme"]
+    assert sme.is_staff and sme.verified and sme.has_role("subject_matter_expert")
+    assert not sme.has_role("administrator")
+    # roles in an official's token mean nothing
+    odd = Principal("o", "official", frozenset({"administrator"}), frozenset(), OWN, "verified")
+    assert not odd.has_role("administrator")
+    with pytest.raises(Forbidden):
+        authorize(odd, "role.grant")
+
+
+# --- verification ---------------------------------------------------------------------------
+
+
+def _b64(raw: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _jwk(private: Ed25519PrivateKey, kid: str) -> dict:
+    from cryptography.hazmat.primitives import serialization
+
+    raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return {"kty": "OKP", "crv": "Ed25519", "x": _b64(raw), "kid": kid, "alg": "EdDSA", "use": "sig"}
+
+
+KEY = Ed25519PrivateKey.generate()
+JWKS = {"keys": [_jwk(KEY, "k1")]}
+
+
+def _token(key=KEY, kid: str | None = "k1", alg: str = "EdDSA", **overrides) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": "nrn-accounts",
+        "aud": "nrn",
+        "sub": "acc-1",
+        "iat": now,
+        "exp": now + 900,
+        "jti": "j1",
+        "kind": "official",
+        "status": "verified",
+        "roles": [],
+        "expertise": [],
+        "city_id": OWN,
+    }
+    claims.update(overrides)
+    claims = {k: v for k, v in claims.items() if v is not None}
+    headers = {"kid": kid} if kid else {}
+    return jwt.encode(claims, key, algorithm=alg, headers=headers)
+
+
+async def test_valid_token_gives_the_principal() -> None:
+    principal = await TokenVerifier(jwks=JWKS).verify(
+        _token(kind="staff", roles=["subject_matter_expert"], expertise=["housing"], city_id=None)
+    )
+    assert principal == Principal(
+        "acc-1", "staff", frozenset({"subject_matter_expert"}), frozenset({"housing"}), None, "verified"
+    )
+
+
+@pytest.mark.parametrize(
+    ("token_kwargs", "reason"),
+    [
+        ({"exp": int(time.time()) - 3600}, "expired"),
+        ({"aud": "someone-else"}, "audience"),
+        ({"iss": "evil"}, "issuer"),
+        ({"key": Ed25519PrivateKey.generate()}, "signature"),
+        ({"kid": None}, "key id"),
+        ({"sub": None}, "sub"),
+        ({"status": "deactivated"}, "deactivated"),
+        ({"kind": None}, "claim"),
+    ],
+)
+async def test_bad_tokens_are_refused_with_a_reason(token_kwargs: dict, reason: str) -> None:
+    with pytest.raises(AuthError) as info:
+        await TokenVerifier(jwks=JWKS).verify(_token(**token_kwargs))
+    assert reason in info.value.reason.lower()
+
+
+async def test_symmetric_or_unsigned_tokens_are_refused() -> None:
+    hs = jwt.encode({"sub": "x"}, "a-shared-secret-that-is-long-enough-32b", algorithm="HS256", headers={"kid": "k1"})
+    unsigned = jwt.encode({"sub": "x"}, None, algorithm="none", headers={"kid": "k1"})
+    verifier = TokenVerifier(jwks=JWKS)
+    for token in (hs, unsigned, "not-a-jwt"):
+        with pytest.raises(AuthError):
+            await verifier.verify(token)
+
+
+class _JwksServer:
+    def __init__(self, jwks: dict) -> None:
+        self.jwks = jwks
+        self.calls = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        return httpx.Response(200, json=self.jwks)
+
+
+async def test_jwks_is_fetched_once_and_cached() -> None:
+    server = _JwksServer(JWKS)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as http:
+        verifier = TokenVerifier(jwks_url="http://accounts/.well-known/jwks.json", http_client=http)
+        for _ in range(50):
+            await verifier.verify(_token())
+    assert server.calls == 1
+
+
+async def test_unknown_kid_refetches_at_most_once_per_interval() -> None:
+    new_key = Ed25519PrivateKey.generate()
+    server = _JwksServer(JWKS)
+    now = [1000.0]
+    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as http:
+        verifier = TokenVerifier(jwks_url="http://accounts/jwks", http_client=http, clock=lambda: now[0])
+        await verifier.verify(_token())
+        assert server.calls == 1
+        # a key the JWKS does not have yet: refetch happens only after the interval
+        now[0] += 5
+        with pytest.raises(AuthError, match="unknown key"):
+            await verifier.verify(_token(key=new_key, kid="k2"))
+        with pytest.raises(AuthError, match="unknown key"):
+            await verifier.verify(_token(key=new_key, kid="k2"))
+        assert server.calls == 1
+        # accounts rotated: the JWKS now has k2, and past the interval one refetch finds it
+        server.jwks = {"keys": [*JWKS["keys"], _jwk(new_key, "k2")]}
+        now[0] += 30
+        principal = await verifier.verify(_token(key=new_key, kid="k2"))
+        assert principal.account_id == "acc-1"
+        assert server.calls == 2
+
+
+async def test_unreachable_jwks_is_an_auth_error() -> None:
+    def down(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(down)) as http:
+        verifier = TokenVerifier(jwks_url="http://accounts/jwks", http_client=http)
+        with pytest.raises(AuthError, match="JWKS"):
+            await verifier.verify(_token())
+
+
+# --- the FastAPI dependency -----------------------------------------------------------------
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.state.verifier = TokenVerifier(jwks=JWKS)
+    current = principal_dependency(lambda request: request.app.state.verifier)
+    maybe = principal_dependency(lambda: app.state.verifier, optional=True)
+
+    @app.get("/me")
+    async def me(p: Annotated[Principal, Depends(current)]) -> dict:
+        return {"account_id": p.account_id, "city_id": p.city_id}
+
+    @app.get("/requests/{city_id}")
+    async def read(city_id: str, p: Annotated[Principal, Depends(current)]) -> dict:
+        authorize(p, "request.read", city_id=city_id)
+        return {"ok": True}
+
+    @app.get("/public")
+    async def public(p: Annotated[Principal | None, Depends(maybe)]) -> dict:
+        return {"anonymous": p is None}
+
+    return app
+
+
+async def test_dependency_reads_the_bearer_token() -> None:
+    transport = httpx.ASGITransport(app=_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        ok = await client.get("/me", headers={"Authorization": f"Bearer {_token()}"})
+        assert ok.status_code == 200 and ok.json() == {"account_id": "acc-1", "city_id": OWN}
+
+        missing = await client.get("/me")
+        assert missing.status_code == 401
+        assert missing.headers["content-type"].startswith("application/problem+json")
+        assert missing.headers["www-authenticate"] == "Bearer"
+        assert "Authorization header is missing" in missing.json()["detail"]
+
+        bad = await client.get("/me", headers={"Authorization": "Bearer nonsense"})
+        assert bad.status_code == 401
+
+        basic = await client.get("/me", headers={"Authorization": "Basic dXNlcjpwdw=="})
+        assert basic.status_code == 401
+
+        other_city = await client.get(f"/requests/{OTHER}", headers={"Authorization": f"Bearer {_token()}"})
+        assert other_city.status_code == 403
+        assert "own city" in other_city.json()["detail"]
+
+        anon = await client.get("/public")
+        assert anon.json() == {"anonymous": True}
