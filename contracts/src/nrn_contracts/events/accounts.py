@@ -1,0 +1,165 @@
+"""Events of the accounts service (topic ``nrn.accounts.v1``): cities, accounts, partners."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ..envelope import Event
+from ..topics import ACCOUNTS_TOPIC
+from ..values import (
+    Email,
+    FiniteFloat,
+    Fips,
+    Id,
+    Name,
+    Reason,
+    Slug,
+    StateCode,
+    TaxonomyTopic,
+    Text,
+    Title,
+    Url,
+    UtcDateTime,
+    ValueObject,
+)
+
+_T = "org.nationalresourcenetwork.accounts."
+
+AccountKind = Literal["official", "staff", "partner_member"]
+AccountStatus = Literal["pending", "active", "deactivated"]
+PartnerKind = Literal["consortium_member", "federal_agency"]
+# NRN's three distress tests, named after the indicator each one reads.
+EligibilityTest = Literal["unemployment_rate", "adult_poverty_rate", "population_change_2000_2010"]
+
+
+class Indicator(ValueObject):
+    """One measured indicator of a city, in percent (9.5 means 9.5 %; a loss is negative)."""
+
+    value: FiniteFloat
+    year: int = Field(ge=1900, le=2100)
+    source: Name = Field(description="Where the figure comes from, e.g. 'ACS 2008-2012 5-year estimates'")
+
+
+class EligibilityReason(ValueObject):
+    """The outcome of one distress test."""
+
+    test: EligibilityTest
+    passed: bool
+    value: FiniteFloat | None = Field(description="The indicator's value; null when the city has no figure")
+    threshold: FiniteFloat
+
+
+class CityRegistered(Event, type=_T + "city_registered.v1", topic=ACCOUNTS_TOPIC, key="city_id"):
+    """A city became known to the network."""
+
+    city_id: Id
+    name: Name
+    state: StateCode
+    fips: Fips | None = None
+    population: int = Field(ge=0)
+
+
+class CityIndicatorsUpdated(Event, type=_T + "city_indicators_updated.v1", topic=ACCOUNTS_TOPIC, key="city_id"):
+    """A city's distress indicators changed; an indicator the city has no figure for is null."""
+
+    city_id: Id
+    unemployment_rate: Indicator | None = None
+    adult_poverty_rate: Indicator | None = None
+    population_change_2000_2010: Indicator | None = None
+
+
+class CityEligibilityDetermined(
+    Event, type=_T + "city_eligibility_determined.v1", topic=ACCOUNTS_TOPIC, key="city_id"
+):
+    """The distress tests were (re)applied to a city. ``exception`` means staff granted eligibility anyway."""
+
+    city_id: Id
+    eligible: bool
+    reasons: tuple[EligibilityReason, ...]
+    exception: bool
+
+
+class EligibilityExceptionGranted(
+    Event, type=_T + "eligibility_exception_granted.v1", topic=ACCOUNTS_TOPIC, key="city_id"
+):
+    """Staff made a city eligible although it fails the distress tests."""
+
+    city_id: Id
+    reason: Reason
+    by: Id = Field(description="account_id of the staff member")
+    at: UtcDateTime
+
+
+class EligibilityExceptionRevoked(
+    Event, type=_T + "eligibility_exception_revoked.v1", topic=ACCOUNTS_TOPIC, key="city_id"
+):
+    """Staff withdrew a city's eligibility exception."""
+
+    city_id: Id
+    reason: Reason
+    by: Id = Field(description="account_id of the staff member")
+    at: UtcDateTime
+
+
+class AccountRegistered(Event, type=_T + "account_registered.v1", topic=ACCOUNTS_TOPIC, key="account_id"):
+    """Someone registered. Officials carry their city, partner members their partner."""
+
+    account_id: Id
+    kind: AccountKind
+    email: Email
+    name: Name
+    title: Title | None = None
+    city_id: Id | None = None
+    partner_id: Id | None = None
+    status: AccountStatus
+
+
+class AccountVerified(Event, type=_T + "account_verified.v1", topic=ACCOUNTS_TOPIC, key="account_id"):
+    """Staff confirmed that an official works for the city they named."""
+
+    account_id: Id
+    city_id: Id
+    by: Id
+    at: UtcDateTime
+
+
+class AccountDeactivated(Event, type=_T + "account_deactivated.v1", topic=ACCOUNTS_TOPIC, key="account_id"):
+    """An account can no longer sign in or act."""
+
+    account_id: Id
+    reason: Reason | None = None
+    by: Id | None = Field(default=None, description="account_id of who deactivated it; null for the system")
+    at: UtcDateTime
+
+
+class RoleGranted(Event, type=_T + "role_granted.v1", topic=ACCOUNTS_TOPIC, key="account_id"):
+    """An account received a role (for example ``expert``, with the topics it can answer)."""
+
+    account_id: Id
+    role: Slug
+    expertise: tuple[TaxonomyTopic, ...] = ()
+    by: Id
+    at: UtcDateTime
+
+
+class RoleRevoked(Event, type=_T + "role_revoked.v1", topic=ACCOUNTS_TOPIC, key="account_id"):
+    """An account lost a role."""
+
+    account_id: Id
+    role: Slug
+    expertise: tuple[TaxonomyTopic, ...] = ()
+    by: Id
+    at: UtcDateTime
+
+
+class PartnerRegistered(Event, type=_T + "partner_registered.v1", topic=ACCOUNTS_TOPIC, key="partner_id"):
+    """A consortium member or federal agency joined as a partner."""
+
+    partner_id: Id
+    name: Name
+    kind: PartnerKind
+    website: Url | None = None
+    description: Text | None = None
+    contact_email: Email | None = None

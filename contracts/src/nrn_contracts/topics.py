@@ -1,0 +1,95 @@
+"""The topic registry: every Kafka topic, who writes it, who reads it, how it is keyed.
+
+Infrastructure (topic creation, FastStream subscribers, the AsyncAPI document) is derived from
+this registry, so a topic's partition count lives here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ACCOUNTS_TOPIC = "nrn.accounts.v1"
+REQUESTS311_TOPIC = "nrn.requests311.v1"
+LIBRARY_TOPIC = "nrn.library.v1"
+ENGAGEMENTS_TOPIC = "nrn.engagements.v1"
+PEER_TOPIC = "nrn.peer.v1"
+
+DEFAULT_PARTITIONS = 3
+DLQ_SUFFIX = ".dlq"
+
+# Readers outside the services: the analytics sink and the partner webhook deliveries
+# (consortium members, federal agencies) see every topic.
+EXTERNAL_CONSUMERS: tuple[str, ...] = ("analytics", "partners")
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int
+    key: str  # the payload field(s) holding the aggregate id that keys the records
+    owner: str  # the only service that publishes to the topic
+    consumers: tuple[str, ...]
+    description: str
+
+
+def _topic(name: str, *, key: str, owner: str, consumers: tuple[str, ...], description: str) -> Topic:
+    return Topic(
+        name=name,
+        partitions=DEFAULT_PARTITIONS,
+        key=key,
+        owner=owner,
+        consumers=consumers + EXTERNAL_CONSUMERS,
+        description=description,
+    )
+
+
+TOPICS: dict[str, Topic] = {
+    t.name: t
+    for t in (
+        _topic(
+            ACCOUNTS_TOPIC,
+            # Three aggregates share the topic; each event is keyed by its own aggregate, so
+            # order holds per city, per account and per partner, not across them.
+            key="city_id | account_id | partner_id",
+            owner="accounts",
+            consumers=("requests311", "library"),
+            description="Cities, their indicators and eligibility; accounts, their verification and roles; partners.",
+        ),
+        _topic(
+            REQUESTS311_TOPIC,
+            key="request_id",
+            owner="requests311",
+            # library keeps the public record of answered questions.
+            consumers=("library",),
+            description="311 for Cities: a question's life from submission to memo, call, feedback and close.",
+        ),
+        _topic(
+            LIBRARY_TOPIC,
+            key="resource_id",
+            owner="library",
+            consumers=("requests311",),
+            description="The resource library: published, updated and archived resources; answers found before asking.",
+        ),
+        _topic(
+            ENGAGEMENTS_TOPIC,
+            key="application_id | engagement_id",
+            owner="engagements",
+            # library publishes close-out reports.
+            consumers=("library",),
+            description="Direct technical assistance: applications, decisions, engagements opened and closed.",
+        ),
+        _topic(
+            PEER_TOPIC,
+            key="convening_id",
+            owner="peer",
+            # library publishes convening materials.
+            consumers=("library",),
+            description="Peer networking: convenings and their registrations.",
+        ),
+    )
+}
+
+
+def dlq_topic(name: str) -> str:
+    """The dead-letter topic beside ``name``."""
+    return name + DLQ_SUFFIX
