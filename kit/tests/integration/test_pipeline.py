@@ -1,0 +1,236 @@
+"""The kit end to end on the real broker and database: outbox → relay → consumer, inbox, retry, dead letter, trace."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Awaitable, Callable
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from opentelemetry import trace
+
+from nrn_contracts import EVENT_TYPES, Event, decode, dlq_topic, encode, envelope, kafka_headers
+from nrn_kit import dlq
+from nrn_kit.consumer import ConsumerRunner, EventConsumer
+from nrn_kit.kafka import ensure_topics, make_producer
+from nrn_kit.mongo import OUTBOX, Store, ensure_indexes, make_client
+from nrn_kit.relay import Relay
+from nrn_kit.telemetry import setup_telemetry
+
+TOPIC = "nrn.kittest.v1"
+
+
+@pytest.fixture
+def thing_event():
+    """A throw-away event type, registered only for the test so the contracts' registry stays clean."""
+
+    class ThingHappened(Event, type="org.nationalresourcenetwork.kittest.thing_happened.v1", topic=TOPIC, key="thing_id"):
+        thing_id: str
+        n: int
+
+    yield ThingHappened
+    EVENT_TYPES.pop(ThingHappened.type, None)
+
+
+@pytest.fixture
+async def rig(make_settings):
+    """A store, a producer, a relay task and a way to run a consumer, all torn down after the test."""
+    settings = make_settings(service_name="kittest")
+    setup_telemetry(settings)  # instruments pymongo, which must precede the client
+    client = make_client(settings)
+    db = client[settings.database_name]
+    await ensure_indexes(db, {})
+    await ensure_topics(settings, [TOPIC])
+    producer = make_producer(settings)
+    await producer.start()
+    store = Store(client, db, source=settings.source)
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task] = []
+
+    relay = Relay(db, producer, settings)
+    store.on_commit(relay.wake)
+
+    def start_relay() -> Relay:
+        tasks.append(asyncio.create_task(relay.run(stop)))
+        return relay
+
+    def start_consumer(consumer: EventConsumer, **overrides) -> ConsumerRunner:
+        runner = ConsumerRunner(consumer, store, producer, settings.model_copy(update=overrides))
+        tasks.append(asyncio.create_task(runner.run(stop)))
+        return runner
+
+    class Rig:
+        pass
+
+    r = Rig()
+    r.settings, r.db, r.store, r.producer = settings, db, store, producer
+    r.start_relay, r.start_consumer = start_relay, start_consumer
+    try:
+        yield r
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=15)
+        await producer.stop()
+        await client.drop_database(settings.database_name)
+        await client.close()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 20.0) -> None:
+    """Poll a condition; the bound only stops a broken test from hanging, it measures nothing."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if await check():
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+def counter_consumer(thing_event, *, fail_when=None) -> EventConsumer:
+    consumer = EventConsumer("counter")
+
+    @consumer.handles(thing_event)
+    async def count(event, tx) -> None:
+        if fail_when and fail_when(event):
+            raise RuntimeError(f"cannot count {event.thing_id}")
+        await tx.db.counts.update_one({"_id": event.thing_id}, {"$inc": {"n": event.n}, "$push": {"seen": tx.envelope.id}},
+                                      upsert=True, session=tx.session)
+
+    return consumer
+
+
+async def test_a_failed_command_writes_neither_document_nor_event(rig, thing_event):
+    async def ok(tx):
+        await tx.db.things.insert_one({"_id": "a"}, session=tx.session)
+        tx.emit(thing_event(thing_id="a", n=1))
+
+    async def boom(tx):
+        await tx.db.things.insert_one({"_id": "b"}, session=tx.session)
+        tx.emit(thing_event(thing_id="b", n=1))
+        raise ValueError("rule broken")
+
+    await rig.store.transaction(ok)
+    with pytest.raises(ValueError):
+        await rig.store.transaction(boom)
+    assert await rig.db.things.count_documents({}) == 1
+    outbox = await rig.db[OUTBOX].find().to_list(None)
+    assert [d["key"] for d in outbox] == ["a"]
+    assert outbox[0]["state"] == "pending"
+
+
+async def test_events_flow_in_order_and_a_redelivery_changes_nothing(rig, thing_event):
+    rig.start_relay()
+    runner = rig.start_consumer(counter_consumer(thing_event))
+    for i in range(1, 21):
+        await rig.store.transaction(lambda tx, i=i: _emit(tx, thing_event(thing_id=f"t{i % 3}", n=i)))
+
+    async def all_counted() -> bool:
+        docs = await rig.db.counts.find().to_list(None)
+        return sum(d["n"] for d in docs) == sum(range(1, 21))
+
+    await eventually(all_counted)
+    assert await rig.db[OUTBOX].count_documents({"state": "pending"}) == 0
+
+    # Publish one already-applied event again, as a relay crash between publish and mark would.
+    sent = await rig.db[OUTBOX].find_one({"key": "t1"})
+    await rig.producer.send_and_wait(rig.settings.topic(TOPIC), value=bytes(sent["value"]), key=b"t1",
+                                     headers=[(k, bytes(v)) for k, v in sent["headers"]])
+    marker = thing_event(thing_id="t1", n=1000)
+    await rig.store.transaction(lambda tx: _emit(tx, marker))
+
+    async def marker_applied() -> bool:
+        doc = await rig.db.counts.find_one({"_id": "t1"})
+        return doc is not None and doc["n"] >= 1000
+
+    await eventually(marker_applied)
+    doc = await rig.db.counts.find_one({"_id": "t1"})
+    assert len(doc["seen"]) == len(set(doc["seen"])), "an event was applied twice"
+    assert runner.stats.duplicates >= 1
+    # Order within one key: the values were emitted increasing, so `seen` follows outbox order.
+    outbox_ids = [d["_id"] async for d in rig.db[OUTBOX].find({"key": "t1"}).sort("seq", 1)]
+    assert doc["seen"] == outbox_ids
+
+
+async def test_malformed_and_failing_events_are_parked_and_the_partition_moves_on(rig, thing_event):
+    runner = rig.start_consumer(counter_consumer(thing_event, fail_when=lambda e: e.thing_id == "poison"))
+    topic = rig.settings.topic(TOPIC)
+    # Everything on one key, hence one partition: the good event after the bad ones must still land.
+    await rig.producer.send_and_wait(topic, value=b"{not json", key=b"k")
+    bad_schema = envelope(thing_event(thing_id="x", n=1), source="/test").model_dump(mode="json")
+    bad_schema["data"]["n"] = "many"
+    import json as _json
+
+    await rig.producer.send_and_wait(topic, value=_json.dumps(bad_schema).encode(), key=b"k")
+    poison = envelope(thing_event(thing_id="poison", n=1), source="/test")
+    await rig.producer.send_and_wait(topic, value=encode(poison), key=b"k", headers=kafka_headers(poison))
+    good = envelope(thing_event(thing_id="good", n=7), source="/test")
+    await rig.producer.send_and_wait(topic, value=encode(good), key=b"k", headers=kafka_headers(good))
+
+    async def good_applied() -> bool:
+        return await rig.db.counts.find_one({"_id": "good"}) is not None
+
+    await eventually(good_applied)
+    await eventually(lambda: _true(runner.stats.dead_lettered >= 3))
+
+    letters = await dlq.list_dead_letters(rig.settings, TOPIC)
+    assert len(letters) == 3
+    by_reason = {d.headers["dlq.error"].split(":")[0]: d for d in letters}
+    assert set(by_reason) == {"invalid event", "RuntimeError"}
+    invalid = [d for d in letters if d.error.startswith("invalid event")]
+    assert any("n" in d.error for d in invalid), "the reason names the bad field"
+    failing = next(d for d in letters if d.error.startswith("RuntimeError"))
+    assert failing.headers["dlq.attempts"] == str(rig.settings.consumer_max_attempts)
+    assert failing.headers["dlq.origin.topic"] == TOPIC
+    assert failing.headers["dlq.origin.offset"] == "2"
+    assert failing.headers["ce_id"] == poison.id
+
+
+async def test_dead_letters_can_be_redriven_once(rig, thing_event):
+    broken = {"on": True}
+    runner = rig.start_consumer(counter_consumer(thing_event, fail_when=lambda e: broken["on"]))
+    await rig.store.transaction(lambda tx: _emit(tx, thing_event(thing_id="r", n=5)))
+    rig.start_relay()
+    await eventually(lambda: _true(runner.stats.dead_lettered == 1))
+
+    broken["on"] = False  # the bug is fixed
+    assert await dlq.redrive(rig.settings, TOPIC) == 1
+    assert await dlq.redrive(rig.settings, TOPIC) == 0, "a second redrive republishes nothing"
+
+    async def applied() -> bool:
+        doc = await rig.db.counts.find_one({"_id": "r"})
+        return doc is not None and doc["n"] == 5
+
+    await eventually(applied)
+    assert all(d.redriven for d in await dlq.list_dead_letters(rig.settings, TOPIC))
+
+
+async def test_one_trace_runs_from_command_to_consumer(rig, thing_event, spans):
+    rig.start_relay()
+    rig.start_consumer(counter_consumer(thing_event))
+    tracer = trace.get_tracer("test")
+    with tracer.start_as_current_span("command") as span:
+        trace_id = span.get_span_context().trace_id
+        await rig.store.transaction(lambda tx: _emit(tx, thing_event(thing_id="traced", n=1)))
+
+    await eventually(lambda: _counted(rig, "traced"))
+    await eventually(lambda: _true(any(s.name.endswith(" process") for s in spans.get_finished_spans())))
+    finished = spans.get_finished_spans()
+    names = {s.name for s in finished if s.context.trace_id == trace_id}
+    assert f"{TOPIC} publish" in names
+    assert f"{TOPIC} process" in names
+    assert any(n.startswith("insert") or "insert" in n for n in names), names  # pymongo spans in the same trace
+
+
+async def _counted(rig, key: str) -> bool:
+    return await rig.db.counts.find_one({"_id": key}) is not None
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def _emit(tx, event) -> None:
+    await tx.db.things.insert_one({"_id": uuid.uuid4().hex, "k": event.thing_id}, session=tx.session)
+    tx.emit(event)
