@@ -28,7 +28,8 @@ from ..values import (
 _T = "org.nationalresourcenetwork.accounts."
 
 AccountKind = Literal["official", "staff", "partner_member"]
-AccountStatus = Literal["pending", "active", "deactivated"]
+# pending until staff (or the city's official email domain) verify it; deactivated is final.
+AccountStatus = Literal["pending", "verified", "deactivated"]
 PartnerKind = Literal["consortium_member", "federal_agency"]
 # NRN's three distress tests, named after the indicator each one reads.
 EligibilityTest = Literal["unemployment_rate", "adult_poverty_rate", "population_change_2000_2010"]
@@ -117,10 +118,12 @@ class AccountRegistered(Event, type=_T + "account_registered.v1", topic=ACCOUNTS
 
 
 class AccountVerified(Event, type=_T + "account_verified.v1", topic=ACCOUNTS_TOPIC, key="account_id"):
-    """Staff confirmed that an official works for the city they named."""
+    """The account may now act: staff confirmed that an official works for the city they named
+    (``by`` is then a staff account_id, or ``system:official-email-domain`` when the email's domain
+    is one the city registered), or staff created a staff or partner account (``city_id`` null)."""
 
     account_id: Id
-    city_id: Id
+    city_id: Id | None = None
     by: Id
     at: UtcDateTime
 
@@ -135,7 +138,9 @@ class AccountDeactivated(Event, type=_T + "account_deactivated.v1", topic=ACCOUN
 
 
 class RoleGranted(Event, type=_T + "role_granted.v1", topic=ACCOUNTS_TOPIC, key="account_id"):
-    """An account received a role (for example ``expert``, with the topics it can answer)."""
+    """A staff account received a role: administrator, program_manager, triage_lead,
+    subject_matter_expert (with ``expertise``, the topics it can answer), reviewer or curator.
+    Granting subject_matter_expert again with other topics replaces the topics."""
 
     account_id: Id
     role: Slug
