@@ -14,7 +14,20 @@ from pydantic import Field
 
 from ..envelope import Event
 from ..topics import REQUESTS311_TOPIC
-from ..values import Consent, Id, LongText, Name, Reason, Slug, TaxonomyTopic, Text, Title, UtcDateTime
+from ..values import (
+    Consent,
+    Id,
+    LongText,
+    Name,
+    Reason,
+    Slug,
+    StateCode,
+    TaxonomyTopic,
+    Text,
+    Title,
+    UtcDateTime,
+    ValueObject,
+)
 
 _T = "org.nationalresourcenetwork.requests311."
 _K = {"topic": REQUESTS311_TOPIC, "key": "request_id"}
@@ -25,6 +38,7 @@ CallParty = Literal["official", "expert", "both", "unknown"]
 Question = Annotated[str, Field(min_length=1, max_length=10_000)]
 ShortAnswer = Annotated[str, Field(min_length=1, max_length=2_000)]
 CallTime = Annotated[str, Field(min_length=1, max_length=200)]
+FollowUpOutcome = Literal["acted", "partly", "not_acted"]
 
 
 class QuestionSubmitted(Event, type=_T + "question_submitted.v1", **_K):
@@ -42,6 +56,7 @@ class QuestionSubmitted(Event, type=_T + "question_submitted.v1", **_K):
     preferred_call_times: tuple[CallTime, ...] = Field(default=(), max_length=10)
     consent_to_publish: Consent
     submitted_at: UtcDateTime
+    state: StateCode | None = Field(default=None, description="The city's state, for counts by state")
 
 
 class QuestionTriaged(Event, type=_T + "question_triaged.v1", **_K):
@@ -91,6 +106,7 @@ class QuestionDeclined(Event, type=_T + "question_declined.v1", **_K):
     referral: Text | None = Field(default=None, description="Where the official was pointed instead")
     by: Id
     at: UtcDateTime
+    duplicate_of: Id | None = Field(default=None, description="The answered request this one duplicates")
 
 
 class MemoDrafted(Event, type=_T + "memo_drafted.v1", **_K):
@@ -133,6 +149,24 @@ class MemoDelivered(Event, type=_T + "memo_delivered.v1", **_K):
     delivered_at: UtcDateTime
     version: int | None = Field(default=None, ge=1)
     expert_id: Id | None = None
+
+
+class OfferedSlot(ValueObject):
+    """One time the expert can take the call."""
+
+    slot_id: Id
+    starts_at: UtcDateTime
+    duration_minutes: int = Field(ge=5, le=480)
+
+
+class CallSlotsOffered(Event, type=_T + "call_slots_offered.v1", **_K):
+    """The expert offered times for the call; the official picks one (a newer offer replaces older ones)."""
+
+    request_id: Id
+    slots: tuple[OfferedSlot, ...] = Field(min_length=1, max_length=10)
+    expert_id: Id | None = None
+    by: Id
+    at: UtcDateTime
 
 
 class CallScheduled(Event, type=_T + "call_scheduled.v1", **_K):
@@ -194,6 +228,7 @@ class FollowUpRecorded(Event, type=_T + "follow_up_recorded.v1", **_K):
     note: Text
     by: Id
     at: UtcDateTime
+    outcome: FollowUpOutcome | None = Field(default=None, description="Whether the city acted on the advice")
 
 
 class RequestReopened(Event, type=_T + "request_reopened.v1", **_K):
@@ -222,3 +257,4 @@ class ConsentChanged(Event, type=_T + "consent_changed.v1", **_K):
     previous: Consent | None = None
     by: Id | None = None
     at: UtcDateTime | None = None
+    city_name: Name | None = Field(default=None, description="Set only when the new consent is 'named'")
