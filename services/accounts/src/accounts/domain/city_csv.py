@@ -1,0 +1,337 @@
+"""City CSV import: parse and validate row by row.
+
+A bad row is reported with its line number, the field and the reason, and never stops the
+good rows. A blank cell means "this file has no figure for it" and leaves what is on record
+untouched, so a file from one source (say, BLS unemployment) can update one indicator alone.
+Rows are matched to cities by FIPS place code first, then by state and name, which makes
+importing the same file twice a no-op.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from . import events as ev
+from .cities import US_STATES, City, Indicator, Indicators, city_id_for, explain_eligibility
+from .errors import DomainRuleError
+
+REQUIRED_COLUMNS = ("name", "state")
+INDICATOR_COLUMNS = {
+    # prefix in the file -> (field on Indicators, allowed range, default year)
+    "unemployment": ("unemployment_rate", (0.0, 100.0), None),
+    "adult_poverty": ("adult_poverty_rate", (0.0, 100.0), None),
+    "population_change": ("population_change_2000_2010", (-100.0, 1000.0), 2010),
+}
+KNOWN_COLUMNS = frozenset(
+    {
+        "name",
+        "state",
+        "state_fips",
+        "fips_place_code",
+        "geonames_id",
+        "population",
+        "population_year",
+        "population_source",
+        "official_email_domains",
+        "unemployment_rate",
+        "unemployment_year",
+        "unemployment_source",
+        "adult_poverty_rate",
+        "adult_poverty_year",
+        "adult_poverty_source",
+        "population_change_2000_2010",
+        "population_change_year",
+        "population_change_source",
+    }
+)
+MAX_ROWS = 50_000
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+class CityRow(BaseModel):
+    """A validated row: only the cells the file filled in are set (None = not supplied)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    line: int
+    city_id: str
+    name: str
+    state: str
+    state_fips: str | None = None
+    fips_place_code: str | None = None
+    geonames_id: int | None = None
+    population: int | None = None
+    population_year: int | None = None
+    population_source: str | None = None
+    official_email_domains: tuple[str, ...] | None = None
+    unemployment_rate: Indicator | None = None
+    adult_poverty_rate: Indicator | None = None
+    population_change_2000_2010: Indicator | None = None
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    field: str | None
+    reason: str
+
+
+@dataclass
+class ParsedFile:
+    rows: list[CityRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+class _RowInvalid(Exception):
+    def __init__(self, field: str | None, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+
+
+def _indicator_value_column(prefix: str) -> str:
+    return "population_change_2000_2010" if prefix == "population_change" else f"{prefix}_rate"
+
+
+def _int(cells: dict[str, str], name: str, *, lo: int | None = None, hi: int | None = None) -> int | None:
+    raw = cells.get(name, "")
+    if raw == "":
+        return None
+    try:
+        value = int(raw.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise _RowInvalid(name, f"{raw!r} is not a whole number") from None
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise _RowInvalid(name, f"{value} is outside {lo}..{hi}")
+    return value
+
+
+def _float(cells: dict[str, str], name: str, lo: float, hi: float) -> float | None:
+    raw = cells.get(name, "").rstrip("%").strip()
+    if raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise _RowInvalid(name, f"{raw!r} is not a number") from None
+    if value != value or not (lo <= value <= hi):  # NaN or out of range
+        raise _RowInvalid(name, f"{raw} is outside {lo:g}..{hi:g} (percent)")
+    return value
+
+
+def _indicator(cells: dict[str, str], prefix: str) -> Indicator | None:
+    _, (lo, hi), default_year = INDICATOR_COLUMNS[prefix]
+    value_col = _indicator_value_column(prefix)
+    value = _float(cells, value_col, lo, hi)
+    year = _int(cells, f"{prefix}_year", lo=1900, hi=2100)
+    source = cells.get(f"{prefix}_source", "")
+    if value is None:
+        if year is not None or source:
+            raise _RowInvalid(value_col, "a year or source is given but the value is missing")
+        return None
+    year = year if year is not None else default_year
+    if year is None:
+        raise _RowInvalid(f"{prefix}_year", f"{value_col} needs the year of the figure")
+    if not source:
+        raise _RowInvalid(f"{prefix}_source", f"{value_col} needs the source of the figure")
+    return Indicator(value=value, year=year, source=source)
+
+
+def _row(line: int, cells: dict[str, str]) -> CityRow:
+    name = cells.get("name", "")
+    if not name:
+        raise _RowInvalid("name", "the city name is missing")
+    if len(name) > 120:
+        raise _RowInvalid("name", "the city name is longer than 120 characters")
+    state = cells.get("state", "").upper()
+    if state not in US_STATES:
+        raise _RowInvalid("state", f"{cells.get('state', '')!r} is not a US state code (two letters, e.g. MI)")
+    state_fips = cells.get("state_fips") or None
+    if state_fips is not None and not re.fullmatch(r"\d{2}", state_fips):
+        raise _RowInvalid("state_fips", f"{state_fips!r} is not a two-digit state FIPS code")
+    fips = cells.get("fips_place_code") or None
+    if fips is not None:
+        if not re.fullmatch(r"\d{7}", fips):
+            raise _RowInvalid("fips_place_code", f"{fips!r} is not a 7-digit FIPS place code (state + place)")
+        if state_fips is not None and fips[:2] != state_fips:
+            raise _RowInvalid("fips_place_code", f"{fips} does not start with the state FIPS code {state_fips}")
+        state_fips = state_fips or fips[:2]
+    domains_raw = cells.get("official_email_domains", "")
+    domains: tuple[str, ...] | None = None
+    if domains_raw:
+        parts = [d.strip().lower().lstrip("@") for d in re.split(r"[;\s]+", domains_raw) if d.strip()]
+        for d in parts:
+            if not _DOMAIN_RE.match(d):
+                raise _RowInvalid("official_email_domains", f"{d!r} is not a domain name")
+        domains = tuple(sorted(set(parts)))
+    population = _int(cells, "population", lo=0, hi=50_000_000)
+    population_year = _int(cells, "population_year", lo=1900, hi=2100)
+    population_source = cells.get("population_source") or None
+    if population is not None and population_source is None:
+        raise _RowInvalid("population_source", "population needs the source of the figure")
+    return CityRow(
+        line=line,
+        city_id=city_id_for(state, name),
+        name=name,
+        state=state,
+        state_fips=state_fips,
+        fips_place_code=fips,
+        geonames_id=_int(cells, "geonames_id", lo=1),
+        population=population,
+        population_year=population_year if population is not None else None,
+        population_source=population_source if population is not None else None,
+        official_email_domains=domains,
+        unemployment_rate=_indicator(cells, "unemployment"),
+        adult_poverty_rate=_indicator(cells, "adult_poverty"),
+        population_change_2000_2010=_indicator(cells, "population_change"),
+    )
+
+
+def parse_city_csv(data: bytes | str) -> ParsedFile:
+    """Validate every row; never raises on bad content, it reports it."""
+    out = ParsedFile()
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            out.errors.append(RowError(1, None, f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"))
+            return out
+    else:
+        text = data.lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        out.errors.append(RowError(1, None, "the file is empty; expected a header row"))
+        return out
+    except csv.Error as exc:
+        out.errors.append(RowError(1, None, f"unreadable CSV header: {exc}"))
+        return out
+    columns = [h.strip().lower() for h in header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        out.errors.append(RowError(1, None, f"the header lacks required column(s): {', '.join(missing)}"))
+        return out
+    unknown = sorted(set(columns) - KNOWN_COLUMNS - {""})
+    if unknown:
+        out.errors.append(RowError(1, None, f"unknown column(s) ignored: {', '.join(unknown)}"))
+    seen: dict[str, int] = {}
+    count = 0
+    while True:
+        start_line = reader.line_num + 1
+        try:
+            cells_list = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            out.errors.append(RowError(start_line, None, f"unreadable CSV row: {exc}"))
+            continue
+        if not any(c.strip() for c in cells_list):
+            continue  # blank lines are not rows
+        count += 1
+        if count > MAX_ROWS:
+            out.errors.append(RowError(start_line, None, f"the file has more than {MAX_ROWS} rows; the rest is ignored"))
+            break
+        if len(cells_list) != len(columns):
+            out.errors.append(
+                RowError(start_line, None, f"expected {len(columns)} cells, found {len(cells_list)}")
+            )
+            continue
+        cells = {c: v.strip() for c, v in zip(columns, cells_list, strict=True) if c}
+        try:
+            row = _row(start_line, cells)
+        except _RowInvalid as bad:
+            out.errors.append(RowError(start_line, bad.field, bad.reason))
+            continue
+        keys = [k for k in (row.fips_place_code, row.city_id) if k]
+        dup = next((seen[k] for k in keys if k in seen), None)
+        if dup is not None:
+            out.errors.append(RowError(start_line, None, f"the same city as line {dup}"))
+            continue
+        for k in keys:
+            seen[k] = start_line
+        out.rows.append(row)
+    return out
+
+
+# --- applying a row ------------------------------------------------------------------------
+
+
+@dataclass
+class RowOutcome:
+    line: int
+    city_id: str
+    outcome: str  # "created" | "updated" | "unchanged"
+    city: City
+    events: list = field(default_factory=list)
+    changed: tuple[str, ...] = ()
+
+
+def _merged_indicators(current: Indicators, row: CityRow) -> Indicators:
+    return Indicators(
+        unemployment_rate=row.unemployment_rate or current.unemployment_rate,
+        adult_poverty_rate=row.adult_poverty_rate or current.adult_poverty_rate,
+        population_change_2000_2010=row.population_change_2000_2010 or current.population_change_2000_2010,
+    )
+
+
+def apply_row(existing: City | None, row: CityRow, now: datetime) -> RowOutcome:
+    """Create or update one city from a validated row; the same row twice changes nothing.
+
+    Raises DomainRuleError when the row cannot register a new city (it lacks a population).
+    """
+    if existing is None:
+        if row.population is None:
+            raise DomainRuleError("population is needed to register a new city", field="population")
+        city = City(
+            city_id=row.city_id,
+            name=row.name,
+            state=row.state,
+            state_fips=row.state_fips,
+            fips_place_code=row.fips_place_code,
+            geonames_id=row.geonames_id,
+            population=row.population,
+            population_year=row.population_year,
+            population_source=row.population_source,
+            indicators=_merged_indicators(Indicators(), row),
+            official_email_domains=list(row.official_email_domains or ()),
+            registered_at=now,
+            updated_at=now,
+        )
+        events = [ev.city_registered(city)]
+        if city.indicators != Indicators():
+            events.append(ev.city_indicators_updated(city))
+        events.append(ev.city_eligibility_determined(city))
+        return RowOutcome(row.line, city.city_id, "created", city, events)
+
+    city = existing.model_copy(deep=True)
+    updates: dict = {}
+    for name in ("state_fips", "fips_place_code", "geonames_id", "population", "population_year", "population_source"):
+        value = getattr(row, name)
+        if value is not None and value != getattr(city, name):
+            updates[name] = value
+    if "population" in updates and row.population_year is None and city.population_year is not None:
+        updates["population_year"] = None  # the old year belongs to the old figure
+    if row.official_email_domains is not None and list(row.official_email_domains) != city.official_email_domains:
+        updates["official_email_domains"] = list(row.official_email_domains)
+    indicators = _merged_indicators(city.indicators, row)
+    if indicators != city.indicators:
+        updates["indicators"] = indicators
+    if not updates:
+        return RowOutcome(row.line, city.city_id, "unchanged", existing)
+    before = explain_eligibility(city)
+    for name, value in updates.items():
+        setattr(city, name, value)
+    city.updated_at = now
+    events: list = []
+    if "indicators" in updates:
+        events.append(ev.city_indicators_updated(city))
+    after = explain_eligibility(city)
+    if "indicators" in updates or after.eligible != before.eligible:
+        events.append(ev.city_eligibility_determined(city))
+    return RowOutcome(row.line, city.city_id, "updated", city, events, tuple(sorted(updates)))
