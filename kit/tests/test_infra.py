@@ -197,6 +197,22 @@ def test_a_server_that_exits_at_start_is_reported_with_its_log(monkeypatch: pyte
     assert not infra_module._live
 
 
+def test_a_port_lost_to_another_process_is_retried_on_a_new_port(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    secantusd_py = Path(sys.executable).with_name("secantusd-py")
+    tries = tmp_path / "tries"
+    body = (f'echo x >> {tries}\n'
+            f'if [ "$(wc -l < {tries})" -eq 1 ]; then echo "OSError: [Errno 98] Address already in use"; exit 1; fi\n'
+            f'exec "{secantusd_py}" "$@"')
+    flaky = fake_server(tmp_path, "flaky-db", "", body)
+    real_argv = infra_module._database_argv
+    monkeypatch.setattr(infra_module, "_database_argv",
+                        lambda config, storage: lambda port: [str(flaky), *real_argv(config, storage)(port)[1:]])
+    with local_infra(data_dir=tmp_path / "data", kafka_bootstrap_servers="unused:9092") as infra:
+        assert infra.started == ["mongodb"]
+    assert tries.read_text().count("x") == 2
+
+
 def test_a_server_that_never_answers_times_out_and_is_stopped(monkeypatch: pytest.MonkeyPatch,
                                                                tmp_path: Path) -> None:
     mute = fake_server(tmp_path, "mute-db", "", 'echo "warming up forever"; exec sleep 600')
