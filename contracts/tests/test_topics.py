@@ -1,0 +1,50 @@
+"""The topic registry."""
+
+import dataclasses
+
+import pytest
+
+from nrn_contracts import TOPICS, Topic, dlq_topic
+from nrn_contracts.schemas import contract_events
+from nrn_contracts.topics import ACCOUNTS_TOPIC, ENGAGEMENTS_TOPIC, LIBRARY_TOPIC, PEER_TOPIC, REQUESTS311_TOPIC
+
+
+def test_the_five_topics_and_their_names() -> None:
+    assert (ACCOUNTS_TOPIC, REQUESTS311_TOPIC, LIBRARY_TOPIC, ENGAGEMENTS_TOPIC, PEER_TOPIC) == (
+        "nrn.accounts.v1", "nrn.requests311.v1", "nrn.library.v1", "nrn.engagements.v1", "nrn.peer.v1",
+    )
+    assert set(TOPICS) == {ACCOUNTS_TOPIC, REQUESTS311_TOPIC, LIBRARY_TOPIC, ENGAGEMENTS_TOPIC, PEER_TOPIC}
+    assert all(name == topic.name for name, topic in TOPICS.items())
+
+
+def test_owners_and_consumers() -> None:
+    assert {(t.owner, t.consumers) for t in TOPICS.values()} == {
+        ("accounts", ("requests311", "library", "analytics", "partners")),
+        ("requests311", ("library", "analytics", "partners")),
+        ("library", ("requests311", "analytics", "partners")),
+        ("engagements", ("library", "analytics", "partners")),
+        ("peer", ("library", "analytics", "partners")),
+    }
+    assert all(t.owner not in t.consumers for t in TOPICS.values())
+
+
+def test_every_topic_has_three_partitions_and_a_description() -> None:
+    assert all(t.partitions == 3 and t.description for t in TOPICS.values())
+
+
+def test_dead_letter_topic_sits_beside_its_topic() -> None:
+    assert dlq_topic("nrn.requests311.v1") == "nrn.requests311.v1.dlq"
+    assert dlq_topic("t1a2b3.nrn.library.v1") == "t1a2b3.nrn.library.v1.dlq"
+
+
+def test_every_topic_carries_events_and_every_event_a_known_topic() -> None:
+    events = contract_events().values()
+    assert {cls.topic for cls in events} == set(TOPICS)
+    for cls in events:
+        assert cls.key in TOPICS[cls.topic].key.split(" | ")
+
+
+def test_topics_are_immutable() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        TOPICS[ACCOUNTS_TOPIC].partitions = 12  # type: ignore[misc]
+    assert isinstance(TOPICS[ACCOUNTS_TOPIC], Topic)
