@@ -1,0 +1,691 @@
+"""The Request aggregate: one official's question, from submission to follow-up.
+
+Every action checks (1) the status (the table in `states`), (2) who may act, (3) the
+action's own preconditions, and only then changes the record and raises contract
+events. Time always comes in as `now`; the service-level snapshot taken at submission
+decides due dates, so a later configuration change is not retroactive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from nrn_contracts import Event
+from nrn_contracts.events import requests311 as ev
+from pydantic import BaseModel, Field, PrivateAttr
+
+from . import memo as memo_rules
+from .clock import Pause, ServiceLevels, SlaStatus, Step, StepClock, StepView, evaluate
+from .errors import InvalidInput, InvalidTransition, NotPermitted, VersionConflict
+from .model import (
+    Actor,
+    Assignment,
+    Call,
+    CallSlot,
+    CityRef,
+    Consent,
+    Decline,
+    DeclineReason,
+    ExpertRef,
+    Feedback,
+    FollowUp,
+    FollowUpOutcome,
+    InformationRequest,
+    MemoVersion,
+    Note,
+    PublicRecord,
+    QuestionDraft,
+    ReviewComment,
+    Role,
+    TimelineEntry,
+    Topic,
+    Urgency,
+)
+from .states import RESUME, RULES, STAY, TRANSITIONS, Action, Status
+
+FOLLOW_UP_AFTER = timedelta(days=90)
+REOPEN_WITHIN = timedelta(days=30)
+MAX_TEXT = 10_000
+MAX_SLOTS_PER_OFFER = 10
+
+R = Role
+# who may take each action; "assigned_expert" means the expert on the request (admins may always act)
+# (a refinement of nrn_kit.auth's matrix: request.triage, memo.draft, memo.review, call.schedule)
+PERMISSIONS: dict[Action, frozenset[Role | str]] = {
+    Action.triage: frozenset({R.triage_lead, R.program_manager}),
+    Action.request_information: frozenset({R.triage_lead, R.program_manager, "assigned_expert"}),
+    Action.provide_information: frozenset({R.official}),
+    Action.decline: frozenset({R.triage_lead, R.program_manager}),
+    Action.assign: frozenset({R.triage_lead, R.program_manager}),
+    Action.draft_memo: frozenset({"assigned_expert"}),
+    Action.submit_memo: frozenset({"assigned_expert"}),
+    Action.approve_memo: frozenset({R.reviewer, R.program_manager}),
+    Action.return_memo: frozenset({R.reviewer, R.program_manager}),
+    Action.deliver_memo: frozenset({R.reviewer, R.program_manager, "assigned_expert"}),
+    Action.offer_slots: frozenset({"assigned_expert", R.program_manager}),
+    Action.pick_slot: frozenset({R.official, R.triage_lead, R.program_manager}),
+    Action.complete_call: frozenset({"assigned_expert", R.program_manager}),
+    Action.miss_call: frozenset({"assigned_expert", R.program_manager}),
+    Action.close: frozenset({"assigned_expert", R.program_manager, R.triage_lead}),
+    Action.give_feedback: frozenset({R.official}),
+    Action.record_follow_up: frozenset({R.official, R.program_manager, R.triage_lead}),
+    Action.reopen: frozenset({R.official, R.program_manager}),
+    Action.change_consent: frozenset({R.official}),
+    Action.add_note: frozenset(
+        {R.triage_lead, R.subject_matter_expert, R.reviewer, R.program_manager}
+    ),
+}
+
+
+FOLLOW_UP_NOTES = {
+    FollowUpOutcome.acted: "The city acted on the advice.",
+    FollowUpOutcome.partly: "The city partly acted on the advice.",
+    FollowUpOutcome.not_acted: "The city has not acted on the advice.",
+}
+CallParty = Literal["official", "expert", "both", "unknown"]
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def short_answer(body: str) -> str:
+    """The memo's short-answer section for the public record (its first paragraphs, at most 2,000 characters)."""
+    section = memo_rules.parse_sections(body).get(memo_rules.Section.short_answer, "").strip()
+    if not section:
+        section = next((p.strip() for p in body.split("\n\n") if p.strip() and not p.lstrip().startswith("#")),
+                       body.strip())
+    return _clip(section, 2_000)
+
+
+def _text(value: str, field: str, *, limit: int = MAX_TEXT, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise InvalidInput(f"{field}_required", f"{field} must not be empty", field=field)
+    if len(value) > limit:
+        raise InvalidInput(f"{field}_too_long", f"{field} is longer than {limit} characters", field=field)
+    return value
+
+
+class Request(BaseModel):
+    id: str
+    version: int = 0
+    status: Status
+    city_id: str
+    city_name: str
+    us_state: str
+    official_id: str
+    title: str
+    question: str
+    context: str
+    desired_outcome: str
+    topic: Topic
+    urgency: str
+    preferred_call_times: list[str]
+    consent: Consent
+    submitted_at: datetime
+    service_levels: ServiceLevels
+    triaged_by: str | None = None
+    triaged_at: datetime | None = None
+    information_requests: list[InformationRequest] = Field(default_factory=list)
+    expert_id: str | None = None
+    expert_name: str | None = None
+    assignments: list[Assignment] = Field(default_factory=list)
+    memo_versions: list[MemoVersion] = Field(default_factory=list)
+    call_slots: list[CallSlot] = Field(default_factory=list)
+    calls: list[Call] = Field(default_factory=list)
+    declined: Decline | None = None
+    closed_at: datetime | None = None
+    closures: int = 0
+    feedback: list[Feedback] = Field(default_factory=list)
+    follow_up: FollowUp | None = None
+    reopened_at: list[datetime] = Field(default_factory=list)
+    notes: list[Note] = Field(default_factory=list)
+    published: PublicRecord | None = None
+    clocks: dict[Step, StepClock] = Field(default_factory=dict)
+    pauses: list[Pause] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+    _events: list[Event] = PrivateAttr(default_factory=list)
+
+    # ------------------------------------------------------------------ plumbing
+    def pull_events(self) -> list[Event]:
+        events, self._events = self._events, []
+        return events
+
+    @property
+    def pending_events(self) -> Sequence[Event]:
+        return tuple(self._events)
+
+    def ensure_version(self, expected: int | None) -> None:
+        if expected is not None and expected != self.version:
+            raise VersionConflict(expected, self.version)
+
+    def _raise(self, event: ev.Event) -> None:
+        self._events.append(event)
+
+    def _log(self, now: datetime, action: str, actor: Actor, summary: str, *, public: bool = True) -> None:
+        self.timeline.append(
+            TimelineEntry(at=now, action=action, actor_id=actor.id, actor_kind=actor.kind,
+                          summary=summary, public=public)
+        )
+
+    def _guard(self, action: Action, actor: Actor) -> Status | str | None:
+        """Status first (the rule clients most need to see), then who is acting."""
+        targets = TRANSITIONS[action]
+        if self.status not in targets:
+            raise InvalidTransition(
+                RULES[action], f"cannot {action.value.replace('_', ' ')} while the request is {self.status.value}"
+            )
+        self._authorise(action, actor)
+        return targets[self.status]
+
+    def _authorise(self, action: Action, actor: Actor) -> None:
+        allowed = PERMISSIONS[action]
+        if actor.kind == "official":
+            if R.official not in allowed:
+                raise NotPermitted("staff_only_action", f"officials cannot {action.value.replace('_', ' ')}")
+            if actor.city_id != self.city_id:
+                raise NotPermitted("officials_act_only_on_their_city", "this request belongs to another city")
+            return
+        if actor.kind == "system":
+            raise NotPermitted("no_system_actions", "the system cannot take this action")
+        if Role.administrator in actor.roles:
+            return
+        if actor.roles & {r for r in allowed if isinstance(r, Role)}:
+            return
+        if "assigned_expert" in allowed and Role.subject_matter_expert in actor.roles:
+            if actor.id == self.expert_id:
+                return
+            raise NotPermitted("only_the_assigned_expert", "only the expert assigned to this request may do this")
+        raise NotPermitted(
+            "role_required",
+            f"{action.value.replace('_', ' ')} needs one of: "
+            + ", ".join(sorted(str(r) for r in allowed)),
+        )
+
+    def _move(self, target: Status | str | None) -> None:
+        if target is STAY:
+            return
+        if target == RESUME:
+            self.status = Status(self.information_requests[-1].resume_status)
+            return
+        assert isinstance(target, Status)
+        self.status = target
+
+    def _by(self, actor: Actor, now: datetime) -> dict[str, Any]:
+        return {"request_id": self.id, "by": actor.id, "at": now}
+
+    # ------------------------------------------------------------------ clock
+    def _start_clock(self, step: Step, now: datetime) -> None:
+        self.clocks[step] = StepClock(
+            step=step, started_at=now, budget_business_days=self.service_levels.budget(step)
+        )
+
+    def _complete_clock(self, step: Step, now: datetime) -> None:
+        clock = self.clocks.get(step)
+        if clock is None or not clock.open:
+            return
+        clock.completed_at = now
+        # a step finished late that the sweeper had not caught yet still breaches, once
+        self._breach_if_due(clock, now)
+
+    def _breach_if_due(self, clock: StepClock, now: datetime) -> None:
+        if clock.breach_raised:
+            return
+        view = evaluate(clock, self.pauses, now, self.service_levels)
+        if view.status is SlaStatus.overdue and view.due_at is not None:
+            clock.breach_raised = True
+            self._raise(ev.ServiceLevelBreached(
+                request_id=self.id, step=clock.step.value, due_at=view.due_at, breached_at=now,
+            ))
+            self.timeline.append(TimelineEntry(
+                at=now, action="service_level_breached", actor_id="requests311", actor_kind="system",
+                summary=f"{clock.step.value} step overdue (due {view.due_at.isoformat()})", public=False,
+            ))
+
+    def check_service_levels(self, now: datetime) -> list[Step]:
+        """Raise `ServiceLevelBreached` for each step that is overdue now and was not reported yet."""
+        breached = []
+        for clock in self.clocks.values():
+            before = clock.breach_raised
+            if clock.cancelled_at is None:
+                self._breach_if_due(clock, now)
+            if clock.breach_raised and not before:
+                breached.append(clock.step)
+        return breached
+
+    def service_level_views(self, now: datetime) -> list[StepView]:
+        return [evaluate(c, self.pauses, now, self.service_levels) for c in self.clocks.values()]
+
+    def sla_index(self, now: datetime) -> dict[str, Any]:
+        """Fields stored beside the document so that queues and the breach sweep are index queries.
+
+        A running step's due date is fixed until the next pause, and every pause or resume
+        rewrites these fields, so storing them is safe.
+        """
+        running = [v for v in self.service_level_views(now) if v.completed_at is None and not v.cancelled]
+        due = [v.due_at for v in running if v.due_at is not None]
+        risk = [v.at_risk_at for v in running if v.at_risk_at is not None]
+        unbreached = [
+            v.due_at for v in running
+            if v.due_at is not None and not self.clocks[v.step].breach_raised
+        ]
+        return {
+            "next_due_at": min(due, default=None),
+            "next_at_risk_at": min(risk, default=None),
+            "next_breach_check_at": min(unbreached, default=None),
+            "paused": any(v.paused for v in running),
+        }
+
+    # ------------------------------------------------------------------ 1. ask
+    @classmethod
+    def submit(
+        cls,
+        *,
+        request_id: str,
+        draft: QuestionDraft,
+        actor: Actor,
+        city: CityRef,
+        now: datetime,
+        service_levels: ServiceLevels,
+    ) -> Request:
+        if actor.kind != "official":
+            raise NotPermitted("only_officials_submit", "only a city official can submit a question")
+        if not actor.verified:
+            raise NotPermitted("official_must_be_verified", "the official's account is not verified yet")
+        if actor.city_id != city.id:
+            raise NotPermitted("officials_act_only_on_their_city", "officials submit for their own city")
+        if not city.eligible:
+            raise NotPermitted("city_must_be_eligible", f"{city.name} is not an eligible city", field="city_id")
+        title = _text(draft.title, "title", limit=200)
+        question = _text(draft.question, "question")
+        req = cls(
+            id=request_id,
+            status=Status.submitted,
+            city_id=city.id,
+            city_name=city.name,
+            us_state=city.us_state,
+            official_id=actor.id,
+            title=title,
+            question=question,
+            context=draft.context.strip(),
+            desired_outcome=draft.desired_outcome.strip(),
+            topic=draft.topic,
+            urgency=draft.urgency.value,
+            preferred_call_times=[t.strip() for t in draft.preferred_call_times if t.strip()],
+            consent=draft.consent,
+            submitted_at=now,
+            service_levels=service_levels,
+        )
+        req._start_clock(Step.acknowledge, now)
+        req._start_clock(Step.memo, now)
+        req._log(now, "submitted", actor, f"Question submitted: {title}")
+        req._raise(ev.QuestionSubmitted(
+            request_id=req.id, city_id=city.id, official_id=actor.id, title=title, question=question,
+            context=req.context or None, outcome_wanted=req.desired_outcome or None,
+            topic=req.topic.value, urgency=req.urgency, preferred_call_times=tuple(req.preferred_call_times),
+            consent_to_publish=req.consent.value, submitted_at=now, state=city.us_state,
+        ))
+        return req
+
+    # ------------------------------------------------------------------ 2. triage
+    def triage(
+        self, *, actor: Actor, now: datetime, topic: Topic, urgency: Urgency | None = None, note: str = ""
+    ) -> None:
+        target = self._guard(Action.triage, actor)
+        note = _text(note, "note", required=False)
+        previous = self.topic
+        self.topic = topic
+        if urgency is not None:
+            self.urgency = urgency.value
+        self.triaged_by, self.triaged_at = actor.id, now
+        self._complete_clock(Step.acknowledge, now)
+        if note:
+            self.notes.append(Note(by=actor.id, at=now, text=note))
+        self._move(target)
+        changed = f" (topic changed from {previous.value})" if previous != topic else ""
+        self._log(now, "triaged", actor, f"Triaged as {topic.value}{changed}")
+        self._raise(ev.QuestionTriaged(
+            **self._by(actor, now), topic=topic.value, urgency=self.urgency, notes=note or None,
+        ))
+
+    def request_information(self, *, actor: Actor, now: datetime, question: str) -> None:
+        target = self._guard(Action.request_information, actor)
+        question = _text(question, "question")
+        self.information_requests.append(InformationRequest(
+            number=len(self.information_requests) + 1, asked_by=actor.id, asked_at=now,
+            question=question, resume_status=self.status.value,
+        ))
+        self._complete_clock(Step.acknowledge, now)
+        self.pauses.append(Pause(started_at=now))
+        self._move(target)
+        self._log(now, "information_requested", actor, f"More information requested: {question}")
+        self._raise(ev.InformationRequested(**self._by(actor, now), message=question))
+
+    def provide_information(self, *, actor: Actor, now: datetime, answer: str) -> None:
+        target = self._guard(Action.provide_information, actor)
+        answer = _text(answer, "answer")
+        pending = self.information_requests[-1]
+        pending.answer, pending.answered_by, pending.answered_at = answer, actor.id, now
+        self.pauses[-1].ended_at = now
+        self._move(target)
+        self._log(now, "information_provided", actor, "The city provided the information requested")
+        self._raise(ev.InformationProvided(**self._by(actor, now), message=answer))
+
+    def decline(
+        self, *, actor: Actor, now: datetime, reason: DeclineReason, explanation: str = "",
+        duplicate_of: str | None = None,
+    ) -> None:
+        target = self._guard(Action.decline, actor)
+        explanation = _text(explanation, "explanation", required=reason is DeclineReason.other)
+        if reason is DeclineReason.duplicate:
+            if not duplicate_of:
+                raise InvalidInput("duplicate_needs_link", "a duplicate must link the answered question",
+                                   field="duplicate_of")
+            if duplicate_of == self.id:
+                raise InvalidInput("duplicate_of_itself", "a request cannot duplicate itself",
+                                   field="duplicate_of")
+        elif duplicate_of:
+            raise InvalidInput("link_only_for_duplicates", "duplicate_of is only for reason=duplicate",
+                               field="duplicate_of")
+        self.declined = Decline(reason=reason, explanation=explanation, duplicate_of=duplicate_of,
+                                by=actor.id, at=now)
+        self._complete_clock(Step.acknowledge, now)
+        for clock in self.clocks.values():
+            if clock.open:
+                clock.cancelled_at = now
+        if self.pauses and self.pauses[-1].ended_at is None:
+            self.pauses[-1].ended_at = now
+        self._move(target)
+        self._log(now, "declined", actor, f"Declined: {reason.value}" + (f" — {explanation}" if explanation else ""))
+        self._raise(ev.QuestionDeclined(
+            **self._by(actor, now), reason=reason.value, referral=explanation or None, duplicate_of=duplicate_of,
+        ))
+
+    def assign(self, *, actor: Actor, now: datetime, expert: ExpertRef) -> None:
+        target = self._guard(Action.assign, actor)
+        if expert.id == self.expert_id:
+            raise InvalidInput("expert_already_assigned", "this expert is already assigned", field="expert_id")
+        self.expert_id, self.expert_name = expert.id, expert.name
+        self.assignments.append(Assignment(expert_id=expert.id, expert_name=expert.name, by=actor.id, at=now))
+        self._move(target)
+        self._log(now, "expert_assigned", actor, f"Expert assigned: {expert.name or expert.id}")
+        memo_clock = self.clocks.get(Step.memo)
+        due = evaluate(memo_clock, self.pauses, now, self.service_levels).due_at if memo_clock else None
+        self._raise(ev.ExpertAssigned(**self._by(actor, now), expert_id=expert.id, due_at=due))
+
+    # ------------------------------------------------------------------ 3. memo
+    @property
+    def current_memo(self) -> MemoVersion | None:
+        return self.memo_versions[-1] if self.memo_versions else None
+
+    @property
+    def delivered_memo(self) -> MemoVersion | None:
+        delivered = [m for m in self.memo_versions if m.state == "delivered"]
+        return delivered[-1] if delivered else None
+
+    def draft_memo(self, *, actor: Actor, now: datetime, body: str) -> memo_rules.MemoCheck:
+        target = self._guard(Action.draft_memo, actor)
+        body = _text(body, "body", limit=memo_rules.MAX_MEMO_CHARS)
+        checked = memo_rules.check(body)
+        version = MemoVersion(
+            number=len(self.memo_versions) + 1, body=body, author_id=actor.id, drafted_at=now,
+            word_count=checked.word_count, flags=checked.flags,
+        )
+        self.memo_versions.append(version)
+        self._move(target)
+        self._log(now, "memo_drafted", actor, f"Memo version {version.number} drafted", public=False)
+        self._raise(ev.MemoDrafted(
+            **self._by(actor, now), version=version.number, word_count=checked.word_count,
+            flagged_length=checked.length_flagged,
+        ))
+        return checked
+
+    def submit_memo(self, *, actor: Actor, now: datetime) -> None:
+        target = self._guard(Action.submit_memo, actor)
+        memo = self.current_memo
+        assert memo is not None  # memo_drafted implies a version
+        checked = memo_rules.check(memo.body)
+        if not checked.complete:
+            missing = ", ".join(s.value for s in checked.missing_sections + checked.empty_sections)
+            raise InvalidInput("memo_sections_required",
+                               f"the memo needs every section before review; missing or empty: {missing}",
+                               field="body")
+        memo.state, memo.submitted_at = "in_review", now
+        self._move(target)
+        self._log(now, "memo_submitted", actor, f"Memo version {memo.number} sent for review", public=False)
+
+    def approve_memo(self, *, actor: Actor, now: datetime) -> None:
+        target = self._guard(Action.approve_memo, actor)
+        memo = self.current_memo
+        assert memo is not None
+        memo.state, memo.approved_by, memo.approved_at = "approved", actor.id, now
+        self._move(target)
+        self._log(now, "memo_approved", actor, f"Memo version {memo.number} approved", public=False)
+
+    def return_memo(self, *, actor: Actor, now: datetime, comments: list[str]) -> None:
+        target = self._guard(Action.return_memo, actor)
+        cleaned = [c.strip() for c in comments if c and c.strip()]
+        if not cleaned:
+            raise InvalidInput("return_needs_comments", "say what to change when returning a memo",
+                               field="comments")
+        for c in cleaned:
+            _text(c, "comments")
+        memo = self.current_memo
+        assert memo is not None
+        memo.state = "returned"
+        memo.review_comments += [ReviewComment(by=actor.id, at=now, comment=c) for c in cleaned]
+        self._move(target)
+        self._log(now, "memo_returned", actor,
+                  f"Memo version {memo.number} returned with {len(cleaned)} comment(s)", public=False)
+        self._raise(ev.MemoReturned(
+            **self._by(actor, now), version=memo.number, reason=_clip("\n\n".join(cleaned), 5_000),
+        ))
+
+    def deliver_memo(self, *, actor: Actor, now: datetime) -> None:
+        target = self._guard(Action.deliver_memo, actor)
+        memo = self.current_memo
+        assert memo is not None and memo.state == "approved"
+        memo.state, memo.delivered_at = "delivered", now
+        self._complete_clock(Step.memo, now)
+        if Step.call not in self.clocks:
+            self._start_clock(Step.call, now)
+        self._move(target)
+        self._log(now, "memo_delivered", actor, f"Memo delivered (version {memo.number})")
+        # the library keeps the text and publishes it only as far as consent allows
+        self._raise(ev.MemoDelivered(
+            request_id=self.id, city_id=self.city_id, topic=self.topic.value, title=self.title,
+            question=self.question, short_answer=short_answer(memo.body), memo_markdown=memo.body,
+            consent_to_publish=self.consent.value,
+            city_name=self.city_name if self.consent is Consent.named else None,
+            delivered_at=now, version=memo.number, expert_id=self.expert_id,
+        ))
+
+    # ------------------------------------------------------------------ 4. call
+    def offer_slots(self, *, actor: Actor, now: datetime, slots: list[tuple[datetime, int]]) -> list[CallSlot]:
+        self._guard(Action.offer_slots, actor)
+        if not slots:
+            raise InvalidInput("slots_required", "offer at least one call slot", field="slots")
+        if len(slots) > MAX_SLOTS_PER_OFFER:
+            raise InvalidInput("too_many_slots", f"offer at most {MAX_SLOTS_PER_OFFER} slots", field="slots")
+        for i, (starts_at, minutes) in enumerate(slots):
+            if starts_at.tzinfo is None:
+                raise InvalidInput("slot_needs_timezone", "slot times need a time zone", field=f"slots.{i}.starts_at")
+            if starts_at <= now:
+                raise InvalidInput("slot_in_the_past", "call slots must be in the future",
+                                   field=f"slots.{i}.starts_at")
+            if not 15 <= minutes <= 120:
+                raise InvalidInput("slot_duration_out_of_range", "a call lasts 15 to 120 minutes",
+                                   field=f"slots.{i}.duration_minutes")
+        for s in self.call_slots:
+            if not s.taken:
+                s.withdrawn = True
+        first = len(self.call_slots) + 1
+        offered = [
+            CallSlot(id=f"s{first + i}", starts_at=st, duration_minutes=m, offered_by=actor.id, offered_at=now)
+            for i, (st, m) in enumerate(sorted(slots))
+        ]
+        self.call_slots += offered
+        self._log(now, "call_slots_offered", actor, f"{len(offered)} call slot(s) offered")
+        self._raise(ev.CallSlotsOffered(
+            **self._by(actor, now), expert_id=self.expert_id,
+            slots=tuple(ev.OfferedSlot(slot_id=s.id, starts_at=s.starts_at, duration_minutes=s.duration_minutes)
+                        for s in offered),
+        ))
+        return offered
+
+    def pick_slot(self, *, actor: Actor, now: datetime, slot_id: str) -> Call:
+        target = self._guard(Action.pick_slot, actor)
+        if self.delivered_memo is None:
+            raise InvalidTransition(RULES[Action.pick_slot], "the memo has not been delivered yet")
+        slot = next((s for s in self.call_slots if s.id == slot_id), None)
+        if slot is None or slot.withdrawn or slot.taken:
+            raise InvalidInput("slot_not_offered", f"slot {slot_id} is not on offer", field="slot_id")
+        if slot.starts_at <= now:
+            raise InvalidInput("slot_in_the_past", "that slot has already started", field="slot_id")
+        slot.taken = True
+        call = Call(id=f"c{len(self.calls) + 1}", slot_id=slot.id, starts_at=slot.starts_at, duration_minutes=slot.duration_minutes,
+                    scheduled_by=actor.id, scheduled_at=now)
+        self.calls.append(call)
+        self._move(target)
+        self._log(now, "call_scheduled", actor, f"Call scheduled for {slot.starts_at.isoformat()}")
+        self._raise(ev.CallScheduled(
+            **self._by(actor, now), call_id=call.id, scheduled_for=slot.starts_at,
+            duration_minutes=slot.duration_minutes, expert_id=self.expert_id,
+        ))
+        return call
+
+    def _scheduled_call(self, now: datetime) -> Call:
+        call = self.calls[-1]
+        if now < call.starts_at:
+            raise InvalidTransition("call_not_yet_held", "the call has not started yet")
+        return call
+
+    def complete_call(self, *, actor: Actor, now: datetime, summary: str, next_steps: list[str]) -> None:
+        target = self._guard(Action.complete_call, actor)
+        summary = _text(summary, "summary")
+        steps = [_text(s, "next_steps", limit=2_000) for s in next_steps if s and s.strip()]
+        if len(steps) > 50:
+            raise InvalidInput("next_steps_too_many", "at most 50 next steps", field="next_steps")
+        call = self._scheduled_call(now)
+        call.outcome, call.summary, call.next_steps, call.recorded_at = "completed", summary, steps, now
+        self._complete_clock(Step.call, now)
+        self._move(target)
+        self._log(now, "call_completed", actor, "Call held; summary and next steps recorded")
+        self._raise(ev.CallCompleted(
+            request_id=self.id, call_id=call.id, completed_at=now, notes=summary,
+            next_steps=_clip("\n".join(f"- {s}" for s in steps), 20_000) or None,
+        ))
+
+    def miss_call(self, *, actor: Actor, now: datetime, missed_by: CallParty = "unknown") -> None:
+        target = self._guard(Action.miss_call, actor)
+        call = self._scheduled_call(now)
+        call.outcome, call.recorded_at, call.missed_by = "missed", now, missed_by
+        self._move(target)
+        self._log(now, "call_missed", actor, "The call did not take place; pick another slot")
+        self._raise(ev.CallMissed(request_id=self.id, call_id=call.id, missed_by=missed_by, at=now))
+
+    # ------------------------------------------------------------------ 5. close and follow up
+    @property
+    def follow_up_due_at(self) -> datetime | None:
+        return self.closed_at + FOLLOW_UP_AFTER if self.closed_at else None
+
+    @property
+    def reopen_until(self) -> datetime | None:
+        return self.closed_at + REOPEN_WITHIN if self.closed_at else None
+
+    def close(self, *, actor: Actor, now: datetime, note: str = "") -> None:
+        target = self._guard(Action.close, actor)
+        note = _text(note, "note", limit=5_000, required=False)
+        # closing after a missed call (the city never rebooked) is not an answered request
+        reason = "unresponsive" if self.status is Status.call_missed else "answered"
+        self.closed_at = now
+        self.closures += 1
+        self._move(target)
+        self._log(now, "closed", actor, f"Request closed ({reason})")
+        self._raise(ev.RequestClosed(
+            request_id=self.id, city_id=self.city_id, reason=reason, note=note or None, by=actor.id, closed_at=now,
+        ))
+
+    def give_feedback(self, *, actor: Actor, now: datetime, rating: int, comment: str = "") -> None:
+        self._guard(Action.give_feedback, actor)
+        if not isinstance(rating, int) or not 1 <= rating <= 5:
+            raise InvalidInput("rating_out_of_range", "rate the help from 1 to 5", field="rating")
+        comment = _text(comment, "comment", limit=2_000, required=False)
+        if len(self.feedback) >= self.closures:
+            raise InvalidTransition("feedback_once_per_closure", "feedback was already given for this closure")
+        self.feedback.append(Feedback(rating=rating, comment=comment, by=actor.id, at=now))
+        self._log(now, "feedback_received", actor, f"Rated {rating}/5")
+        self._raise(ev.FeedbackReceived(
+            request_id=self.id, official_id=actor.id, rating=rating, comment=comment or None, at=now,
+        ))
+
+    def record_follow_up(
+        self, *, actor: Actor, now: datetime, outcome: FollowUpOutcome, description: str = ""
+    ) -> None:
+        self._guard(Action.record_follow_up, actor)
+        assert self.follow_up_due_at is not None
+        if now < self.follow_up_due_at:
+            raise InvalidTransition(
+                "follow_up_not_yet_due", f"the follow-up is due on {self.follow_up_due_at.date().isoformat()}"
+            )
+        if self.follow_up is not None:
+            raise InvalidTransition("follow_up_already_recorded", "the follow-up answer was already recorded")
+        description = _text(description, "description", limit=5_000, required=False)
+        self.follow_up = FollowUp(outcome=outcome, description=description, recorded_by=actor.id, recorded_at=now)
+        self._log(now, "follow_up_recorded", actor, f"Follow-up: {outcome.value}")
+        self._raise(ev.FollowUpRecorded(
+            **self._by(actor, now), note=description or FOLLOW_UP_NOTES[outcome], outcome=outcome.value,
+        ))
+
+    def reopen(self, *, actor: Actor, now: datetime, reason: str) -> None:
+        target = self._guard(Action.reopen, actor)
+        reason = _text(reason, "reason", limit=5_000)
+        assert self.reopen_until is not None
+        if now > self.reopen_until:
+            raise InvalidTransition(
+                "reopen_within_30_days", f"the request could be reopened until {self.reopen_until.isoformat()}"
+            )
+        self.reopened_at.append(now)
+        self._move(target)
+        self._log(now, "reopened", actor, f"Reopened: {reason}")
+        self._raise(ev.RequestReopened(**self._by(actor, now), reason=reason))
+
+    # ------------------------------------------------------------------ anytime
+    def change_consent(self, *, actor: Actor, now: datetime, consent: Consent) -> None:
+        self._guard(Action.change_consent, actor)
+        if consent is self.consent:
+            raise InvalidInput("consent_unchanged", f"consent is already {consent.value}", field="consent")
+        previous, self.consent = self.consent, consent
+        self._log(now, "consent_changed", actor, f"Publication consent: {consent.value}")
+        self._raise(ev.ConsentChanged(
+            **self._by(actor, now), consent_to_publish=consent.value, previous=previous.value,
+            city_name=self.city_name if consent is Consent.named else None,
+        ))
+
+    def add_note(self, *, actor: Actor, now: datetime, text: str) -> None:
+        self._guard(Action.add_note, actor)
+        text = _text(text, "text")
+        self.notes.append(Note(by=actor.id, at=now, text=text))
+        self._log(now, "note_added", actor, "Internal note added", public=False)
+
+    # ------------------------------------------------------------------ learned from the library
+    def record_publication(self, *, resource_id: str, at: datetime) -> bool:
+        """The library published this answer; returns False when nothing changed (redelivery)."""
+        if self.published and self.published.resource_id == resource_id and self.published.archived_at is None:
+            return False
+        self.published = PublicRecord(resource_id=resource_id, published_at=at)
+        self.timeline.append(TimelineEntry(at=at, action="published", actor_id="library", actor_kind="system",
+                                           summary="The answer joined the public record"))
+        return True
+
+    def record_unpublication(self, *, resource_id: str, at: datetime) -> bool:
+        if not self.published or self.published.resource_id != resource_id or self.published.archived_at:
+            return False
+        self.published.archived_at = at
+        self.timeline.append(TimelineEntry(at=at, action="unpublished", actor_id="library", actor_kind="system",
+                                           summary="The answer was removed from the public record"))
+        return True

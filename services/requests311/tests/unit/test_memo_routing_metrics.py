@@ -1,0 +1,158 @@
+from datetime import timedelta
+
+import pytest
+from nrn_contracts.events import requests311 as ev
+
+from requests311.domain import memo
+from requests311.domain.metrics import apply, fold
+from requests311.domain.routing import ExpertProfile, suggest_experts
+from requests311.domain.states import Action, Status
+from requests311.render import markdown_to_html, memo_html_document, memo_pdf
+from requests311.testing import OFFICIAL, T0, Scenario, memo_body, scenario_at
+
+# ---------------------------------------------------------------- memo
+
+
+def test_sections_are_found_by_heading_in_any_wording():
+    text = "# Title\n\n### 1. The Question\nWhat?\n\n## Short answer:\nYes.\n\n## Options with examples from other cities\n" \
+           "- Detroit did X\n\n### Detroit\nmore\n\n## RESOURCES\n- link\n\n## Next Steps\n1. Call"
+    sections = memo.parse_sections(text)
+    assert set(sections) == set(memo.Section)
+    assert "Detroit did X" in sections[memo.Section.options] and "more" in sections[memo.Section.options]
+    assert memo.check(text).complete
+
+
+def test_headings_inside_code_fences_do_not_count():
+    assert memo.Section.resources not in memo.parse_sections("```\n## Resources\n```")
+
+
+def test_empty_and_missing_sections_are_flagged():
+    checked = memo.check("## Question\n\n## Short answer\nYes")
+    assert memo.Section.question in checked.empty_sections
+    assert memo.Section.next_steps in checked.missing_sections
+    assert "empty_section:question" in checked.flags and "missing_section:resources" in checked.flags
+
+
+@pytest.mark.parametrize(("words", "flag"), [(799, "too_short"), (800, None), (1_800, None), (1_801, "too_long")])
+def test_word_count_boundaries(words, flag):
+    body = " ".join(["word"] * words)
+    checked = memo.check(body)
+    assert checked.word_count == words
+    assert (flag in checked.flags) if flag else not checked.length_flagged
+
+
+def test_link_targets_and_markup_are_not_words():
+    assert memo.count_words("**Bold** [the guide](https://example.org/a/b/c) — it's well-known") == 5
+
+
+def test_template_has_every_section():
+    assert memo.check(memo.template("T", "Q?")).missing_sections == []
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def test_html_escapes_raw_html_and_unsafe_links():
+    out = markdown_to_html("<script>alert(1)</script>\n\n[x](javascript:alert(1)) [ok](https://nrn.org)")
+    assert "<script" not in out and "javascript:" not in out and 'href="https://nrn.org"' in out
+
+
+def test_html_document_and_pdf():
+    doc = memo_html_document(title="A <b> title", city_name="Flint", body_markdown=memo_body(),
+                             version=2, delivered_at=T0)
+    assert doc.startswith("<!doctype html>") and "A &lt;b&gt; title" in doc and "<h2>Short answer</h2>" in doc
+    pdf = memo_pdf(title="T", city_name="Flint", body_markdown=memo_body() + "\n\n“Unicode” — ✓",
+                   version=2, delivered_at=T0)
+    assert pdf.startswith(b"%PDF-") and len(pdf) > 1_000
+
+
+def test_pdf_lays_out_markdown_without_the_fallback(monkeypatch):
+    import requests311.render as render
+
+    monkeypatch.setattr(render, "_plain_pdf", lambda **kw: pytest.fail("fell back to plain text"))
+    body = memo_body() + "\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nA footnote[^1].\n\n[^1]: note\n\n> quoted"
+    assert render.memo_pdf(title="T", city_name="Gary", body_markdown=body, version=1, delivered_at=None)[:5] == b"%PDF-"
+
+
+# ---------------------------------------------------------------- routing
+
+
+EXPERTS = [
+    ExpertProfile(id="a", name="Ann", expertise=frozenset({"housing"}), open_requests=4),
+    ExpertProfile(id="b", name="Bob", expertise=frozenset({"housing", "finance_budgets"}), open_requests=1),
+    ExpertProfile(id="c", name="Cat", expertise=frozenset({"broadband"}), open_requests=0),
+    ExpertProfile(id="d", name="Dan", expertise=frozenset({"housing"}), open_requests=0, active=False),
+    ExpertProfile(id="e", name="Eve", expertise=frozenset({"housing"}), open_requests=0, capacity=0),
+]
+
+
+def test_routing_prefers_topic_then_lowest_workload():
+    out = suggest_experts("housing", EXPERTS)
+    assert [s.expert_id for s in out] == ["b", "a", "e"]  # Dan is inactive; Eve is at capacity, so last
+    assert all(s.matches_topic for s in out) and out[-1].over_capacity
+
+
+def test_routing_falls_back_to_everyone_when_no_one_covers_the_topic():
+    out = suggest_experts("health", EXPERTS)
+    assert [s.expert_id for s in out] == ["c", "b", "a", "e"]
+    assert not any(s.matches_topic for s in out)
+
+
+def test_routing_ties_break_by_name_and_limit_applies():
+    experts = [ExpertProfile(id=str(i), name=n, expertise=frozenset({"health"})) for i, n in enumerate("zyx")]
+    assert [s.name for s in suggest_experts("health", experts, limit=2)] == ["x", "y"]
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def _events(sc: Scenario) -> list:
+    return sc.req.pull_events()
+
+
+def test_metrics_fold_over_events():
+    a = scenario_at(Status.closed, request_id="a")
+    events = _events(a)
+    b = scenario_at(Status.submitted, request_id="b")
+    b.req.check_service_levels(T0 + timedelta(days=5))  # acknowledgement breached
+    events += _events(b)
+    c = scenario_at(Status.declined, request_id="c")
+    events += _events(c)
+    a.req.give_feedback(actor=OFFICIAL, now=a.tick(), rating=4)
+    events += _events(a)
+    m = fold(events)
+    assert m.total == 3 and m.open == 1
+    assert m.by_status == {"closed": 1, "declined": 1, "submitted": 1}
+    assert m.by_topic == {"finance_budgets": 2, "housing": 1}  # a was re-topicked at triage
+    assert m.by_state == {"MI": 3}
+    assert m.by_topic_and_state["housing"] == {"MI": 1}
+    assert m.memos_delivered == 1 and m.median_days_to_memo is not None and m.median_days_to_memo < 1
+    # a: acknowledge, memo, call met; b: acknowledge breached; c: acknowledge met (declined in time)
+    assert (m.steps_decided, m.steps_on_time, m.breaches) == (5, 4, 1)
+    assert m.on_time_rate == pytest.approx(0.8)
+    assert m.average_rating == 4
+
+
+def test_median_time_to_memo():
+    events = []
+    for i, days in enumerate([2, 4, 9]):
+        events.append(ev.QuestionSubmitted(
+            request_id=f"r{i}", city_id="c", official_id="o", title="t", question="q", topic="housing",
+            urgency="routine", consent_to_publish="none", submitted_at=T0, state="OH"))
+        events.append(ev.MemoDelivered(
+            request_id=f"r{i}", city_id="c", topic="housing", title="t", question="q", short_answer="s",
+            memo_markdown="m", consent_to_publish="none", delivered_at=T0 + timedelta(days=days)))
+    m = fold(events)
+    assert m.median_days_to_memo == 4
+    assert m.median_business_days_to_memo == 4  # Monday + 4 days = Friday
+
+
+def test_fold_ignores_events_before_submission_and_is_pure():
+    orphan = ev.RequestClosed(request_id="x", reason="answered", closed_at=T0)
+    assert apply(None, orphan) is None
+    sc = scenario_at(Status.awaiting_information)
+    events = _events(sc)
+    first = fold(events)
+    assert fold(events) == first and first.by_status == {"awaiting_information": 1}
+    sc.perform(Action.provide_information)
+    assert fold(events + _events(sc)).by_status == {"triaged": 1}
