@@ -78,7 +78,8 @@ def outbox_document(ce: CloudEvent, event: Event) -> dict[str, Any]:
         # ObjectIds grow with time and a per-process counter: a cheap total order for the relay.
         "seq": ObjectId(),
         "state": "pending",
-        "topic": event.topic,
+        # The class attribute: some payloads have a field named `topic` (a subject area) that shadows it.
+        "topic": type(event).topic,
         "key": event.aggregate_id(),
         "type": ce.type,
         "value": encode(ce),
