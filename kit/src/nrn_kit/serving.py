@@ -28,9 +28,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @contextlib.asynccontextmanager
 async def serve_app(app, *, host: str = "127.0.0.1", port: int = 0,  # noqa: ANN001
-                    log_level: str = "warning") -> AsyncIterator[str]:
-    """Serve ``app`` (lifespan included) until the block exits; yields its base URL."""
-    sock = bind_socket(host, port)
+                    log_level: str = "warning", sock: socket.socket | None = None) -> AsyncIterator[str]:
+    """Serve ``app`` (lifespan included) until the block exits; yields its base URL.
+
+    Pass a socket from :func:`bind_socket` when the URL must be known before the app is built.
+    """
+    sock = sock or bind_socket(host, port)
+    host = sock.getsockname()[0]
     actual = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False))
     task = asyncio.create_task(server.serve(sockets=[sock]))
