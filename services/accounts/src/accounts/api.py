@@ -1,0 +1,478 @@
+"""HTTP routes of the accounts service: parse → command → handler → response.
+
+The route table is documented in the README (the gateway builds against it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from nrn_kit.auth import Principal, authorize, principal_dependency
+from nrn_kit.http import problem
+
+from . import handlers as h
+from .adapters import AccountRepo, CityRepo, PartnerRepo
+from .domain.cities import City, Eligibility, ExceptionRecord, Indicator, explain_eligibility
+from .domain.errors import AuthenticationFailed, DomainRuleError, NotFound
+from .domain.people import Account, Decision, Partner, StaffRole
+
+router = APIRouter()
+
+current_principal = principal_dependency(lambda request: request.app.state.runtime.verifier)
+Bearer = Annotated[Principal, Depends(current_principal)]
+
+
+def services(request: Request) -> h.Services:
+    return request.app.state.runtime.state["services"]
+
+
+Svc = Annotated[h.Services, Depends(services)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+
+
+# --- response shapes -----------------------------------------------------------------------
+
+
+class IndicatorOut(BaseModel):
+    value: float
+    year: int
+    source: str
+    illustrative: bool
+
+    @classmethod
+    def of(cls, ind: Indicator | None) -> IndicatorOut | None:
+        return None if ind is None else cls(value=ind.value, year=ind.year, source=ind.source, illustrative=ind.illustrative)
+
+
+class IndicatorsOut(BaseModel):
+    unemployment_rate: IndicatorOut | None
+    adult_poverty_rate: IndicatorOut | None
+    population_change_2000_2010: IndicatorOut | None
+
+
+class CitySummary(BaseModel):
+    city_id: str
+    name: str
+    state: str
+    state_fips: str | None
+    fips_place_code: str | None
+    geonames_id: int | None
+    population: int | None
+    population_year: int | None
+    population_source: str | None
+    indicators: IndicatorsOut
+    eligible: bool
+    eligibility_basis: Literal["indicators", "exception", "none"]
+
+    @classmethod
+    def of(cls, city: City, eligibility: Eligibility | None = None) -> dict[str, Any]:
+        e = eligibility or explain_eligibility(city)
+        ind = city.indicators
+        return dict(
+            city_id=city.city_id,
+            name=city.name,
+            state=city.state,
+            state_fips=city.state_fips,
+            fips_place_code=city.fips_place_code,
+            geonames_id=city.geonames_id,
+            population=city.population,
+            population_year=city.population_year,
+            population_source=city.population_source,
+            indicators=IndicatorsOut(
+                unemployment_rate=IndicatorOut.of(ind.unemployment_rate),
+                adult_poverty_rate=IndicatorOut.of(ind.adult_poverty_rate),
+                population_change_2000_2010=IndicatorOut.of(ind.population_change_2000_2010),
+            ),
+            eligible=e.eligible,
+            eligibility_basis=e.basis,
+        )
+
+
+class CityDetail(CitySummary):
+    eligibility: Eligibility
+    official_email_domains: list[str]
+    exception_history: list[ExceptionRecord]
+    registered_at: datetime | None
+    updated_at: datetime | None
+
+
+def city_detail(city: City) -> CityDetail:
+    e = explain_eligibility(city)
+    return CityDetail(
+        **CitySummary.of(city, e),
+        eligibility=e,
+        official_email_domains=city.official_email_domains,
+        exception_history=city.exception_history,
+        registered_at=city.registered_at,
+        updated_at=city.updated_at,
+    )
+
+
+class AccountOut(BaseModel):
+    account_id: str
+    kind: str
+    email: str
+    name: str
+    title: str | None
+    phone: str | None
+    city_id: str | None
+    partner_id: str | None
+    roles: list[str]
+    expertise: list[str]
+    status: str
+    created_at: datetime
+    verified_at: datetime | None
+    verified_by: str | None
+    deactivated_at: datetime | None
+    deactivated_by: str | None
+    deactivation_reason: str | None
+    decisions: list[Decision] | None = None
+
+    @classmethod
+    def of(cls, account: Account, *, with_decisions: bool = False) -> AccountOut:
+        data = account.model_dump(exclude={"password_hash", "decisions"})
+        data.update(
+            kind=str(account.kind),
+            status=str(account.status),
+            roles=[str(r) for r in account.roles],
+            expertise=[str(e) for e in account.expertise],
+        )
+        return cls(**data, decisions=account.decisions if with_decisions else None)
+
+
+class PartnerOut(BaseModel):
+    partner_id: str
+    name: str
+    kind: str
+    website: str | None
+    created_by: str
+    created_at: datetime
+    members: list[AccountOut] | None = None
+
+    @classmethod
+    def of(cls, partner: Partner, members: list[Account] | None = None) -> PartnerOut:
+        return cls(
+            partner_id=partner.partner_id,
+            name=partner.name,
+            kind=str(partner.kind),
+            website=partner.website,
+            created_by=partner.created_by,
+            created_at=partner.created_at,
+            members=None if members is None else [AccountOut.of(m) for m in members],
+        )
+
+
+class Page(BaseModel):
+    items: list[Any]
+    total: int
+    limit: int
+    offset: int
+
+
+class CreatedWithSetup(BaseModel):
+    account: AccountOut
+    password_setup_token: str | None
+
+
+class RefreshBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class ResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: EmailStr
+
+
+class ResetConfirm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=1, max_length=512)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+def domain_error_response(request: Request, exc: DomainRuleError) -> JSONResponse:
+    errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
+    extra = {k: v for k, v in exc.extra.items() if k != "retry_after"}
+    code = type(exc).__name__.replace("_", "-").lower()
+    response = problem(
+        exc.status, exc.title, exc.detail, code=code, instance=request.url.path, field=exc.field, errors=errors, **extra
+    )
+    if "retry_after" in exc.extra:
+        response.headers["Retry-After"] = str(exc.extra["retry_after"])
+    return response
+
+
+class RateLimited(DomainRuleError):
+    status = 429
+    title = "Too many attempts"
+
+
+# --- public: cities ------------------------------------------------------------------------
+
+
+@router.get("/cities", tags=["cities"])
+async def list_cities(
+    svc: Svc,
+    eligible: bool | None = None,
+    state: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page:
+    cities, total = await CityRepo(svc.db).search(eligible=eligible, state=state, q=q, limit=limit, offset=offset)
+    return Page(items=[CitySummary(**CitySummary.of(c)) for c in cities], total=total, limit=limit, offset=offset)
+
+
+async def _city(svc: h.Services, city_id: str) -> City:
+    city = await CityRepo(svc.db).get(city_id)
+    if city is None:
+        raise NotFound(f"no city {city_id}", field="city_id")
+    return city
+
+
+@router.get("/cities/{city_id}", tags=["cities"])
+async def get_city(city_id: str, svc: Svc) -> CityDetail:
+    return city_detail(await _city(svc, city_id))
+
+
+@router.get("/cities/{city_id}/eligibility", tags=["cities"])
+async def get_eligibility(city_id: str, svc: Svc) -> Eligibility:
+    return explain_eligibility(await _city(svc, city_id))
+
+
+# --- staff: cities -------------------------------------------------------------------------
+
+
+@router.post("/cities/import", tags=["cities"])
+async def import_cities(svc: Svc, principal: Bearer, file: Annotated[UploadFile, File()]) -> h.ImportReport:
+    authorize(principal, "city.import")
+    data = await file.read(svc.settings.max_import_bytes + 1)
+    if len(data) > svc.settings.max_import_bytes:
+        raise DomainRuleError(f"the file is larger than {svc.settings.max_import_bytes} bytes", field="file")
+    await h.active_actor(svc, principal.account_id)
+    return await h.import_cities(svc, data, by=principal.account_id)
+
+
+@router.post("/cities/{city_id}/exception", tags=["cities"])
+async def grant_exception(city_id: str, body: h.WithReason, svc: Svc, principal: Bearer) -> CityDetail:
+    authorize(principal, "eligibility.exception")
+    return city_detail(await h.change_exception(svc, city_id, body, grant=True, by=principal.account_id))
+
+
+@router.post("/cities/{city_id}/exception/revoke", tags=["cities"])
+async def revoke_exception(city_id: str, body: h.WithReason, svc: Svc, principal: Bearer) -> CityDetail:
+    authorize(principal, "eligibility.exception")
+    return city_detail(await h.change_exception(svc, city_id, body, grant=False, by=principal.account_id))
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+
+@router.post("/accounts/officials", status_code=201, tags=["accounts"])
+async def sign_up_official(body: h.SignUpOfficial, svc: Svc) -> AccountOut:
+    return AccountOut.of(await h.sign_up_official(svc, body))
+
+
+@router.post("/accounts/staff", status_code=201, tags=["accounts"])
+async def create_staff(body: h.CreateStaff, svc: Svc, principal: Bearer) -> CreatedWithSetup:
+    authorize(principal, "account.manage")
+    account, token = await h.create_staff(svc, body, by=principal.account_id)
+    return CreatedWithSetup(account=AccountOut.of(account), password_setup_token=token)
+
+
+@router.get("/accounts", tags=["accounts"])
+async def list_accounts(
+    svc: Svc,
+    principal: Bearer,
+    kind: Literal["official", "staff", "partner_member"] | None = None,
+    status: Literal["pending", "verified", "deactivated"] | None = None,
+    city_id: str | None = None,
+    partner_id: str | None = None,
+    role: StaffRole | None = None,
+    expertise: str | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page:
+    authorize(principal, "account.read")
+    accounts, total = await AccountRepo(svc.db).search(
+        kind=kind,
+        status=status,
+        city_id=city_id,
+        partner_id=partner_id,
+        role=str(role) if role else None,
+        expertise=expertise,
+        q=q,
+        limit=limit,
+        offset=offset,
+    )
+    return Page(items=[AccountOut.of(a) for a in accounts], total=total, limit=limit, offset=offset)
+
+
+@router.get("/me", tags=["accounts"])
+async def me(svc: Svc, principal: Bearer) -> AccountOut:
+    account = await AccountRepo(svc.db).get(principal.account_id)
+    if account is None or not account.active:
+        raise AuthenticationFailed("the account no longer exists or is deactivated")
+    return AccountOut.of(account, with_decisions=True)
+
+
+@router.get("/accounts/{account_id}", tags=["accounts"])
+async def get_account(account_id: str, svc: Svc, principal: Bearer) -> AccountOut:
+    if account_id != principal.account_id:
+        authorize(principal, "account.read")
+    account = await AccountRepo(svc.db).get(account_id)
+    if account is None:
+        raise NotFound(f"no account {account_id}", field="account_id")
+    return AccountOut.of(account, with_decisions=True)
+
+
+@router.post("/accounts/{account_id}/verify", tags=["accounts"])
+async def verify_account(account_id: str, svc: Svc, principal: Bearer) -> AccountOut:
+    authorize(principal, "account.verify")
+    return AccountOut.of(await h.verify_account(svc, account_id, by=principal.account_id), with_decisions=True)
+
+
+@router.post("/accounts/{account_id}/deactivate", tags=["accounts"])
+async def deactivate_account(account_id: str, body: h.WithReason, svc: Svc, principal: Bearer) -> AccountOut:
+    authorize(principal, "account.manage")
+    account = await h.deactivate_account(svc, account_id, body, by=principal.account_id)
+    return AccountOut.of(account, with_decisions=True)
+
+
+@router.post("/accounts/{account_id}/roles", tags=["accounts"])
+async def grant_role(account_id: str, body: h.GrantRole, svc: Svc, principal: Bearer) -> AccountOut:
+    authorize(principal, "role.grant")
+    return AccountOut.of(await h.grant_role(svc, account_id, body, by=principal.account_id), with_decisions=True)
+
+
+@router.delete("/accounts/{account_id}/roles/{role}", tags=["accounts"])
+async def revoke_role(account_id: str, role: StaffRole, svc: Svc, principal: Bearer) -> AccountOut:
+    authorize(principal, "role.grant")
+    return AccountOut.of(await h.revoke_role(svc, account_id, role, by=principal.account_id), with_decisions=True)
+
+
+# --- partners ------------------------------------------------------------------------------
+
+
+@router.post("/partners", status_code=201, tags=["partners"])
+async def create_partner(body: h.CreatePartner, svc: Svc, principal: Bearer) -> PartnerOut:
+    authorize(principal, "account.manage")
+    return PartnerOut.of(await h.create_partner(svc, body, by=principal.account_id))
+
+
+@router.get("/partners", tags=["partners"])
+async def list_partners(
+    svc: Svc,
+    principal: Bearer,
+    kind: Literal["consortium_member", "federal_agency"] | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page:
+    authorize(principal, "account.read")
+    partners, total = await PartnerRepo(svc.db).search(kind=kind, limit=limit, offset=offset)
+    return Page(items=[PartnerOut.of(p) for p in partners], total=total, limit=limit, offset=offset)
+
+
+@router.get("/partners/{partner_id}", tags=["partners"])
+async def get_partner(partner_id: str, svc: Svc, principal: Bearer) -> PartnerOut:
+    authorize(principal, "account.read")
+    partner = await PartnerRepo(svc.db).get(partner_id)
+    if partner is None:
+        raise NotFound(f"no partner {partner_id}", field="partner_id")
+    members, _ = await AccountRepo(svc.db).search(partner_id=partner_id, limit=200)
+    return PartnerOut.of(partner, members)
+
+
+@router.post("/partners/{partner_id}/members", status_code=201, tags=["partners"])
+async def add_partner_member(
+    partner_id: str, body: h.AddPartnerMember, svc: Svc, principal: Bearer
+) -> CreatedWithSetup:
+    authorize(principal, "account.manage")
+    account, token = await h.add_partner_member(svc, partner_id, body, by=principal.account_id)
+    return CreatedWithSetup(account=AccountOut.of(account), password_setup_token=token)
+
+
+# --- sign-in -------------------------------------------------------------------------------
+
+
+def _client_address(request: Request, svc: h.Services) -> str:
+    if svc.settings.trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "unknown"
+
+
+def _rate_limit(request: Request, svc: h.Services, email: str) -> None:
+    limiters = request.app.state.runtime.state["limiters"]
+    for name, key in (("client", _client_address(request, svc)), ("email", email.strip().lower())):
+        wait = limiters[name].hit(key)
+        if wait is not None:
+            raise RateLimited(
+                "too many sign-in attempts; slow down",
+                field="username" if name == "email" else None,
+                extra={"retry_after": max(1, int(wait + 0.999))},
+            )
+
+
+@router.post("/auth/token", tags=["auth"])
+async def token(
+    request: Request,
+    svc: Svc,
+    grant_type: Annotated[Literal["password", "refresh_token"], Form()] = "password",
+    username: Annotated[str | None, Form(max_length=254)] = None,
+    password: Annotated[str | None, Form(max_length=1024)] = None,
+    refresh_token: Annotated[str | None, Form(max_length=512)] = None,
+) -> h.TokenPair:
+    if grant_type == "refresh_token":
+        if not refresh_token:
+            raise DomainRuleError("refresh_token is required for grant_type=refresh_token", field="refresh_token")
+        return await h.refresh(svc, refresh_token)
+    if not username:
+        raise DomainRuleError("username (the email) is required", field="username")
+    if not password:
+        raise DomainRuleError("password is required", field="password")
+    _rate_limit(request, svc, username)
+    return await h.sign_in(svc, username, password)
+
+
+@router.post("/auth/refresh", tags=["auth"])
+async def refresh(body: RefreshBody, svc: Svc) -> h.TokenPair:
+    return await h.refresh(svc, body.refresh_token)
+
+
+@router.post("/auth/signout", status_code=204, tags=["auth"])
+async def sign_out(body: RefreshBody, svc: Svc) -> Response:
+    await h.sign_out(svc, body.refresh_token)
+    return Response(status_code=204)
+
+
+@router.post("/auth/password-reset", status_code=202, tags=["auth"])
+async def password_reset(body: ResetRequest, request: Request, svc: Svc) -> dict[str, str]:
+    _rate_limit(request, svc, str(body.email))
+    raw = await h.request_password_reset(svc, str(body.email))
+    answer = {"status": "accepted"}
+    if raw is not None and svc.settings.expose_reset_tokens:
+        answer["reset_token"] = raw
+    return answer
+
+
+@router.post("/auth/password-reset/confirm", status_code=204, tags=["auth"])
+async def password_reset_confirm(body: ResetConfirm, svc: Svc) -> Response:
+    await h.confirm_password_reset(svc, body.token, body.new_password)
+    return Response(status_code=204)
+
+
+@router.get("/.well-known/jwks.json", tags=["auth"])
+async def jwks(svc: Svc) -> JSONResponse:
+    return JSONResponse(svc.issuer.jwks(), headers={"Cache-Control": "public, max-age=300"})

@@ -1,0 +1,64 @@
+"""Settings of the accounts service; nothing else reads the environment."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+
+from nrn_kit.settings import DEVELOPMENT_SECRET_PREFIX, ServiceSettings
+
+
+class Settings(ServiceSettings):
+    service_name: str = "accounts"
+    database_name: str = "nrn_accounts"
+    http_port: int = 8001
+
+    # Ed25519 private key (PEM, PKCS#8). The development default makes the service generate a key
+    # once and keep it in its own database; production refuses to start with it (secret_fields).
+    token_signing_key: SecretStr = SecretStr(f"{DEVELOPMENT_SECRET_PREFIX}-generate-and-store")
+    # During a rotation the previous key stays in the JWKS so its tokens verify until they expire.
+    token_previous_signing_key: SecretStr | None = None
+    access_token_ttl_seconds: int = Field(900, ge=60, le=3600)
+    refresh_token_ttl_days: int = Field(14, ge=1, le=90)
+    reset_token_ttl_minutes: int = Field(30, ge=5, le=24 * 60)
+    setup_token_ttl_hours: int = Field(72, ge=1, le=24 * 14)
+
+    lockout_max_failures: int = Field(5, ge=1)
+    lockout_window_minutes: int = Field(15, ge=1)
+    lockout_minutes: int = Field(15, ge=1)
+    signin_rate_per_client_per_minute: int = Field(20, ge=1)
+    signin_rate_per_email_per_minute: int = Field(10, ge=1)
+    # Accounts sits behind the gateway, so the client is the first X-Forwarded-For address.
+    trust_forwarded_for: bool = True
+
+    # There is no mail sender yet: outside production the reset token is returned by the API.
+    expose_reset_tokens: bool | None = None
+
+    bootstrap_admin_email: str | None = Field(
+        None, validation_alias=AliasChoices("NRN_BOOTSTRAP_ADMIN_EMAIL", "bootstrap_admin_email")
+    )
+    bootstrap_admin_password: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("NRN_BOOTSTRAP_ADMIN_PASSWORD", "bootstrap_admin_password")
+    )
+    starter_cities: Literal["none", "real", "demo"] = "none"
+    max_import_bytes: int = Field(5 * 1024 * 1024, ge=1024)
+
+    secret_fields: tuple[str, ...] = ("token_signing_key",)
+
+    @model_validator(mode="after")
+    def _resolve(self) -> Settings:
+        if self.expose_reset_tokens is None:
+            self.expose_reset_tokens = self.environment != "production"
+        elif self.expose_reset_tokens and self.environment == "production":
+            raise ValueError("production refuses EXPOSE_RESET_TOKENS=true: reset tokens must go by mail only")
+        return self
+
+    @property
+    def uses_development_key(self) -> bool:
+        return self.token_signing_key.get_secret_value().startswith(DEVELOPMENT_SECRET_PREFIX)
+
+    @property
+    def refresh_token_ttl(self) -> timedelta:
+        return timedelta(days=self.refresh_token_ttl_days)
