@@ -88,3 +88,9 @@ async def running(settings: Settings):
 async def accounts(accounts_settings):  # noqa: ANN001
     async with running(accounts_settings()) as client:
         yield client
+
+
+@pytest.fixture
+def start_accounts():  # noqa: ANN201
+    """`async with start_accounts(settings) as client:` — for tests that need their own settings or restarts."""
+    return running
