@@ -1,0 +1,1 @@
+"""NRN library service: curated resources, the record of answered questions, the clearinghouse and search."""
