@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from nrn_kit.http import health_router, validation_errors
+from nrn_kit.http import DomainError, health_router, validation_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -92,6 +92,12 @@ def install_error_handlers(app: FastAPI) -> None:
             service=exc.service,
         )
         return _error(request, body, {"Retry-After": "5"})
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        # The kit's authorisation errors (Forbidden, Unauthorized) and any other rule.
+        body = problem_body(exc.status, exc.title, exc.detail, field=exc.field)
+        return _error(request, body)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -1,23 +1,29 @@
 """Who is calling: the principal behind a bearer token or a page session.
 
-The gateway verifies tokens itself (so it can authorise before any upstream call, and
-refuse another city's ids without asking anyone), and forwards the same token to the
-services, which verify it again.
+The gateway verifies tokens itself with ``nrn_kit.auth`` (locally, against the accounts
+JWKS), so it can authorise before any upstream call and refuse another city's ids without
+asking anyone; it forwards the same token to the services, which verify it again. The
+authorisation matrix is the kit's (``authorize`` / ``permitted``): one rule book for all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field
 
-# Staff roles as the accounts service names them.
-ADMINISTRATOR = "administrator"
-PROGRAM_MANAGER = "program_manager"
-TRIAGE_LEAD = "triage_lead"
-SUBJECT_MATTER_EXPERT = "subject_matter_expert"
-REVIEWER = "reviewer"
-CURATOR = "curator"
+from nrn_kit.auth import (  # noqa: F401 - re-exported for the routes
+    ADMINISTRATOR,
+    CURATOR,
+    PROGRAM_MANAGER,
+    REVIEWER,
+    SUBJECT_MATTER_EXPERT,
+    TRIAGE_LEAD,
+    AuthError,
+    Forbidden,
+    authorize,
+    permitted,
+)
+from nrn_kit.auth import Principal as KitPrincipal
 
 
 class InvalidToken(Exception):
@@ -25,38 +31,27 @@ class InvalidToken(Exception):
 
 
 @dataclass(frozen=True)
-class Principal:
-    account_id: str
-    token: str
-    kind: str = "official"  # official | staff | partner_member
-    roles: frozenset[str] = frozenset()
-    city_id: str | None = None
-    name: str | None = None
-    email: str | None = None
-    status: str | None = None
-    claims: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+class Principal(KitPrincipal):
+    """The kit's principal plus the token it came from (forwarded to the services)."""
 
-    @property
-    def is_staff(self) -> bool:
-        return self.kind == "staff"
+    token: str = field(default="", repr=False, compare=False)
 
-    @property
-    def is_official(self) -> bool:
-        return self.kind == "official"
-
-    def has_role(self, *roles: str) -> bool:
-        """Staff with any of ``roles``; administrators may do everything staff may."""
-        return self.is_staff and bool(self.roles & ({ADMINISTRATOR, *roles}))
+    @classmethod
+    def of(cls, principal: KitPrincipal, token: str) -> "Principal":
+        return cls(**asdict(principal), token=token)
 
     @property
     def display_name(self) -> str:
-        return self.name or self.email or self.account_id
+        return self.account_id
 
     def may_see_city(self, city_id: str | None) -> bool:
         """Staff see every city; anyone else only their own."""
         if self.is_staff:
             return True
         return city_id is not None and self.city_id is not None and str(city_id) == str(self.city_id)
+
+    def can(self, action: str, *, city_id: str | None = None) -> bool:
+        return permitted(self, action, city_id=city_id)
 
 
 # Verifies a token and returns its principal, or raises InvalidToken.

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from .auth import InvalidToken, Principal
-from .clients import Services
+from .auth import InvalidToken, Principal, authorize
+from .clients import ServiceUnavailable, Services, UpstreamError
 from .problems import ProblemError
 
 # Declares the bearer scheme in the OpenAPI document (tokenUrl is the sign-in route).
@@ -35,14 +35,30 @@ async def api_principal(request: Request, token: Annotated[str | None, Depends(o
 
 
 async def optional_page_principal(request: Request) -> Principal | None:
+    """The page session's principal. An expired access token is renewed with the session's
+    refresh token (rotated by accounts), so a person is not signed out every 15 minutes."""
     token = request.session.get("token")
     if not isinstance(token, str) or not token:
         return None
     try:
         return await _verify(request, token)
     except ProblemError:
-        request.session.pop("token", None)
-        return None
+        pass
+    refresh = request.session.get("refresh")
+    request.session.pop("token", None)
+    if isinstance(refresh, str) and refresh:
+        try:
+            pair = await request.app.state.services.accounts.post_json("/auth/refresh", json={"refresh_token": refresh})
+        except (UpstreamError, ServiceUnavailable):
+            request.session.pop("refresh", None)
+            return None
+        request.session["token"] = pair.get("access_token")
+        request.session["refresh"] = pair.get("refresh_token")
+        try:
+            return await _verify(request, request.session["token"])
+        except ProblemError:
+            return None
+    return None
 
 
 async def page_principal(request: Request) -> Principal:
@@ -52,11 +68,14 @@ async def page_principal(request: Request) -> Principal:
     return principal
 
 
-def require_staff(principal: Principal, *roles: str) -> None:
+def allow(principal: Principal, action: str, *, city_id: str | None = None) -> None:
+    """The kit's authorisation matrix, checked before any upstream call (403 problem)."""
+    authorize(principal, action, city_id=city_id)
+
+
+def require_staff(principal: Principal) -> None:
     if not principal.is_staff:
         raise ProblemError(403, "Forbidden", "This is for NRN staff only.")
-    if roles and not principal.has_role(*roles):
-        raise ProblemError(403, "Forbidden", "Your staff role does not allow this: it needs " + " or ".join(roles) + ".")
 
 
 def require_city(principal: Principal, city_id: str | None) -> None:

@@ -1,9 +1,16 @@
-"""The pages (routes are added in phase 2). Every unsafe method is CSRF-checked."""
+"""The pages: one router of the per-audience routers. Every unsafe method is CSRF-checked
+by the router-level dependency, so no form can be added without it."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
 from ..security import csrf_protect
+from . import library_pages, metrics, official, public, staff
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router.include_router(public.router)
+router.include_router(official.router)
+router.include_router(staff.router)
+router.include_router(metrics.router)
+router.include_router(library_pages.router)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from fastapi import Request
@@ -25,15 +27,21 @@ def make_templates() -> Jinja2Templates:
     return templates
 
 
+# NRN works on US Eastern time; every time on a page says so.
+EASTERN = ZoneInfo("America/New_York")
+
+
 def _when(value: Any) -> str:
-    """ISO timestamps as a short, unambiguous UTC date-time."""
+    """ISO timestamps as a short, unambiguous Eastern date-time."""
     if not value:
         return ""
-    text = str(value)
-    if "T" in text:
-        date, _, rest = text.partition("T")
-        return f"{date} {rest[:5]} UTC"
-    return text
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(EASTERN).strftime("%a %d %b %Y, %H:%M ET")
 
 
 def flash(request: Request, text: str, kind: str = "success") -> None:

@@ -1,0 +1,65 @@
+"""Passing a call through to a service and its answer back, unchanged in meaning."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from ..auth import Principal
+from ..clients import ServiceClient
+
+# Request headers that carry meaning for the services beyond identity and trace.
+FORWARDED_REQUEST_HEADERS = ("if-match", "accept-language")
+# Response headers worth passing back to API clients.
+FORWARDED_RESPONSE_HEADERS = ("etag", "retry-after", "content-disposition")
+
+
+def _pick(headers: Any, names: Iterable[str]) -> dict[str, str]:
+    return {name: headers[name] for name in names if name in headers}
+
+
+async def forward(
+    request: Request,
+    client: ServiceClient,
+    method: str,
+    path: str,
+    *,
+    principal: Principal | None,
+    json: Any = None,
+    params: dict[str, Any] | list[tuple[str, Any]] | None = None,
+    data: dict[str, Any] | None = None,
+    files: Any = None,
+    location_prefix: str | None = None,
+) -> Response:
+    """Call the service and answer with its status, JSON body and the headers that matter.
+
+    4xx and 5xx never get here: the client raises and the app's handlers turn them into
+    problems (4xx passed through, unavailability as 503)."""
+    response = await client.request(
+        method,
+        path,
+        token=principal.token if principal else None,
+        json=json,
+        params=params,
+        data=data,
+        files=files,
+        headers=_pick(request.headers, FORWARDED_REQUEST_HEADERS),
+    )
+    headers = _pick(response.headers, FORWARDED_RESPONSE_HEADERS)
+    location = response.headers.get("location")
+    if location and location_prefix is not None:
+        # The service's Location is in its own URL space; clients know only the gateway's.
+        headers["location"] = location_prefix + location.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    if response.status_code == 204 or not response.content:
+        return Response(status_code=response.status_code, headers=headers)
+    ctype = response.headers.get("content-type", "")
+    if "json" in ctype:
+        return JSONResponse(response.json(), status_code=response.status_code, headers=headers)
+    return Response(response.content, status_code=response.status_code, media_type=ctype or None, headers=headers)
+
+
+def page_params(limit: int | None, offset: int | None) -> dict[str, Any]:
+    return {"limit": limit, "offset": offset}

@@ -1,0 +1,183 @@
+"""Pages for officials: ask a question, follow it, read the memo, book the call, rate the help."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ..clients import ServiceUnavailable, UpstreamError
+from ..deps import PageUser, Svc
+from ..problems import ProblemError
+from .common import act, markdown, problem_field, problem_text, see_other, version_of
+from .render import render
+
+router = APIRouter()
+
+URGENCIES = [("routine", "Routine"), ("soon", "Soon — within a few weeks"), ("urgent", "Urgent")]
+CONSENTS = [("named", "Yes, with our city's name"), ("anonymous", "Yes, without naming our city"), ("none", "No, keep it private")]
+
+
+def _rid(request_id: str) -> str:
+    # Same rule as the API's path ids: nothing that could change the upstream path.
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}", request_id):
+        raise ProblemError(404, "Not found", "No such request.")
+    return request_id
+
+
+async def _topics(svc: Any, token: str) -> list[dict[str, str]]:
+    try:
+        topics = await svc.requests311.get_json("/topics", token=token)
+    except (UpstreamError, ServiceUnavailable):
+        return []
+    return topics if isinstance(topics, list) else topics.get("items", [])
+
+
+@router.get("/requests")
+async def my_requests(request: Request, user: PageUser, svc: Svc) -> Response:
+    if user.is_staff:
+        return see_other("/staff/queue")
+    page, error = {"items": []}, None
+    try:
+        page = await svc.requests311.get_json("/requests", params={"city_id": user.city_id, "limit": 100}, token=user.token)
+    except (UpstreamError, ServiceUnavailable) as exc:
+        error = problem_text(exc)
+    items = [i for i in page.get("items", []) if user.may_see_city(i.get("city_id"))]
+    return render(request, "official/requests.html", {"nav": "requests", "items": items, "error": error})
+
+
+@router.get("/requests/new")
+async def new_request(request: Request, user: PageUser, svc: Svc) -> Response:
+    return render(request, "official/ask.html", {
+        "nav": "ask", "topics": await _topics(svc, user.token), "values": {"consent": "anonymous", "urgency": "routine"},
+        "errors": {}, "urgencies": URGENCIES, "consents": CONSENTS,
+    })
+
+
+@router.get("/requests/similar")
+async def similar(request: Request, user: PageUser, svc: Svc, title: str = "", question: str = "") -> Response:
+    """The htmx fragment under the question box: answered questions like the one being typed."""
+    text = f"{title} {question}".strip()[:2000]
+    result: dict[str, Any] = {"items": []}
+    if len(text) >= 12:
+        try:
+            result = await svc.requests311.get_json("/requests/similar", params={"q": text, "limit": 5}, token=user.token,
+                                                    timeout=2.0)
+        except (UpstreamError, ServiceUnavailable):
+            result = {"items": [], "skipped": True}
+    return render(request, "partials/similar.html", {"result": result, "typed": len(text) >= 12})
+
+
+@router.post("/requests/new")
+async def submit_request(request: Request, user: PageUser, svc: Svc) -> Response:
+    form = await request.form()
+    values = {k: str(form.get(k) or "").strip() for k in
+              ("title", "question", "context", "desired_outcome", "topic", "urgency", "consent", "preferred_call_times")}
+    errors = {k: "This is required." for k in ("title", "question", "topic") if not values[k]}
+    if not errors:
+        body: dict[str, Any] = {k: values[k] for k in ("title", "question", "topic") if values[k]}
+        for k in ("context", "desired_outcome", "urgency", "consent"):
+            if values[k]:
+                body[k] = values[k]
+        times = [t.strip() for t in values["preferred_call_times"].splitlines() if t.strip()]
+        if times:
+            body["preferred_call_times"] = times[:10]
+        try:
+            created = await svc.requests311.post_json("/requests", json=body, token=user.token)
+        except (UpstreamError, ServiceUnavailable) as exc:
+            field = problem_field(exc) if isinstance(exc, UpstreamError) else None
+            errors[field or "_form"] = problem_text(exc)
+        else:
+            return see_other(f"/requests/{created['id']}")
+    return render(request, "official/ask.html", {
+        "nav": "ask", "topics": await _topics(svc, user.token), "values": values, "errors": errors,
+        "urgencies": URGENCIES, "consents": CONSENTS,
+    }, status_code=400)
+
+
+@router.get("/requests/{request_id}")
+async def request_page(request: Request, request_id: str, user: PageUser, svc: Svc) -> Response:
+    rid = _rid(request_id)
+    if user.is_staff:
+        return see_other(f"/staff/requests/{rid}")
+    view = await svc.requests311.get_json(f"/requests/{rid}", token=user.token)
+    if not user.may_see_city(view.get("city_id")):
+        raise ProblemError(404, "Not found", "No such request, or it is not your city's.")
+    memo = view.get("memo")
+    return render(request, "official/request.html", {
+        "nav": "requests", "r": view, "actions": set(view.get("actions") or []),
+        "memo_html": markdown(memo.get("body")) if memo else None, "consents": CONSENTS,
+    })
+
+
+@router.get("/requests/{request_id}/memo.pdf")
+async def memo_pdf(request: Request, request_id: str, user: PageUser, svc: Svc) -> Response:
+    rid = _rid(request_id)
+    response = await svc.requests311.request("GET", f"/requests/{rid}/memo.pdf", token=user.token)
+    return Response(response.content, media_type="application/pdf", headers={
+        "Content-Disposition": response.headers.get("content-disposition", f'attachment; filename="memo-{rid}.pdf"'),
+        "Cache-Control": "no-store",
+    })
+
+
+async def _official_action(request: Request, user: Any, svc: Any, request_id: str, suffix: str, payload: dict[str, Any],
+                           success: str, method: str = "POST") -> Response:
+    rid = _rid(request_id)
+    form = await request.form()
+    body = {**payload, "version": version_of(form)}
+    _, response = await act(request, svc.requests311, method, f"/requests/{rid}/{suffix}", token=user.token,
+                            json=body, back=f"/requests/{rid}", success=success)
+    return response
+
+
+@router.post("/requests/{request_id}/information")
+async def provide_information(request: Request, request_id: str, user: PageUser, svc: Svc) -> Response:
+    form = await request.form()
+    return await _official_action(request, user, svc, request_id, "information",
+                                  {"answer": str(form.get("answer") or "")}, "Thank you: your answer was sent.")
+
+
+@router.post("/requests/{request_id}/schedule")
+async def pick_slot(request: Request, request_id: str, user: PageUser, svc: Svc) -> Response:
+    form = await request.form()
+    return await _official_action(request, user, svc, request_id, "call/schedule",
+                                  {"slot_id": str(form.get("slot_id") or "")}, "Your call is booked.")
+
+
+@router.post("/requests/{request_id}/feedback")
+async def feedback(request: Request, request_id: str, user: PageUser, svc: Svc) -> Response:
+    form = await request.form()
+    try:
+        rating = int(str(form.get("rating") or "0"))
+    except ValueError:
+        rating = 0
+    payload: dict[str, Any] = {"rating": rating}
+    if form.get("comment"):
+        payload["comment"] = str(form.get("comment"))
+    return await _official_action(request, user, svc, request_id, "feedback", payload, "Thank you for your feedback.")
+
+
+@router.post("/requests/{request_id}/consent")
+async def consent(request: Request, request_id: str, user: PageUser, svc: Svc) -> Response:
+    form = await request.form()
+    return await _official_action(request, user, svc, request_id, "consent", {"consent": str(form.get("consent") or "")},
+                                  "Your choice about publishing the answer is saved.", method="PUT")
+
+
+@router.post("/requests/{request_id}/reopen")
+async def reopen(request: Request, request_id: str, user: PageUser, svc: Svc) -> Response:
+    form = await request.form()
+    return await _official_action(request, user, svc, request_id, "reopen", {"reason": str(form.get("reason") or "")},
+                                  "The question is reopened.")
+
+
+@router.post("/requests/{request_id}/follow-up")
+async def follow_up(request: Request, request_id: str, user: PageUser, svc: Svc) -> Response:
+    form = await request.form()
+    payload = {"outcome": str(form.get("outcome") or "")}
+    if form.get("description"):
+        payload["description"] = str(form.get("description"))
+    return await _official_action(request, user, svc, request_id, "follow-up", payload, "Thank you: the follow-up is recorded.")

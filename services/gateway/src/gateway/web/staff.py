@@ -1,0 +1,330 @@
+"""Pages for NRN staff: queues and triage, the memo editor and review, accounts and cities."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ..auth import Principal
+from ..clients import ServiceUnavailable, UpstreamError
+from ..compose import Section, compose
+from ..deps import PageUser, Svc
+from ..problems import ProblemError
+from .common import act, markdown, problem_text, see_other, version_of
+from .dashboard_page import render_dashboard
+from .render import EASTERN, flash, render
+
+router = APIRouter()
+
+QUEUES = [("new", "New"), ("awaiting_information", "Awaiting information"), ("in_review", "In review"),
+          ("due_soon", "Due soon"), ("overdue", "Overdue"), ("follow_up_due", "Follow-up due"), ("mine", "Assigned to me"),
+          ("all", "All")]
+ROLES = ["administrator", "program_manager", "triage_lead", "subject_matter_expert", "reviewer", "curator"]
+ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")
+
+
+def staff_only(user: Principal) -> None:
+    if not user.is_staff:
+        raise ProblemError(403, "Forbidden", "This page is for NRN staff.")
+
+
+def _id(value: str) -> str:
+    if not ID.fullmatch(value):
+        raise ProblemError(404, "Not found", "No such item.")
+    return value
+
+
+# --- queues and triage ---------------------------------------------------------------------------
+
+
+@router.get("/staff/queue")
+async def queue(request: Request, user: PageUser, svc: Svc, queue: str = "new", topic: str = "", state: str = "") -> Response:
+    staff_only(user)
+    if queue not in dict(QUEUES):
+        queue = "new"
+    params: dict[str, Any] = {"limit": 50, "topic": topic or None, "state": state.upper()[:2] or None}
+    if queue == "mine":
+        params.update(queue="by_expert", expert_id="me")
+    elif queue != "all":
+        params["queue"] = queue
+
+    async def counts(_: None) -> Any:
+        return await svc.requests311.get_json("/queues", token=user.token)
+
+    async def items(_: None) -> Any:
+        return await svc.requests311.get_json("/requests", params=params, token=user.token)
+
+    out = await compose([Section("counts", "Queue counts", "requests311", counts),
+                         Section("items", "Questions", "requests311", items)], None, default_timeout=5.0)
+    return render(request, "staff/queue.html", {
+        "nav": "queue", "queues": QUEUES, "current": queue, "counts": out.sections.get("counts") or {},
+        "items": (out.sections.get("items") or {}).get("items", []), "topic": topic, "state": state,
+    }, missing=out.missing)
+
+
+@router.get("/staff/requests/{request_id}")
+async def triage_screen(request: Request, request_id: str, user: PageUser, svc: Svc) -> Response:
+    staff_only(user)
+    rid = _id(request_id)
+    view = await svc.requests311.get_json(f"/requests/{rid}", token=user.token)
+
+    async def suggestions(_: None) -> Any:
+        return await svc.requests311.get_json(f"/requests/{rid}/expert-suggestions", token=user.token)
+
+    async def topics(_: None) -> Any:
+        return await svc.requests311.get_json("/topics", token=user.token)
+
+    out = await compose([Section("suggestions", "Expert suggestions", "requests311", suggestions),
+                         Section("topics", "Topics", "requests311", topics)], None, default_timeout=3.0)
+    return render(request, "staff/request.html", {
+        "nav": "queue", "r": view, "suggestions": out.sections.get("suggestions") or [],
+        "topics": out.sections.get("topics") or [], "can": {a: user.can(a) for a in
+                                                          ("request.triage", "request.assign", "memo.draft", "memo.review")},
+        "is_expert": view.get("expert_id") == user.account_id,
+    }, missing=out.missing)
+
+
+def _slots(form: Any) -> list[dict[str, Any]]:
+    slots = []
+    duration = int(str(form.get("duration_minutes") or "30")) if str(form.get("duration_minutes") or "30").isdigit() else 30
+    for raw in form.getlist("starts_at"):
+        raw = str(raw).strip()
+        if not raw:
+            continue
+        try:
+            local = datetime.fromisoformat(raw)
+        except ValueError:
+            continue
+        if local.tzinfo is None:
+            local = local.replace(tzinfo=EASTERN)  # the form's times are Eastern, as the label says
+        slots.append({"starts_at": local.isoformat(), "duration_minutes": duration})
+    return slots
+
+
+def _lines(value: Any) -> list[str]:
+    return [line.strip() for line in str(value or "").splitlines() if line.strip()]
+
+
+# Staff actions on a request: the page's name → (service path suffix, payload from the form, message).
+ACTIONS: dict[str, tuple[str, Any, str]] = {
+    "triage": ("triage", lambda f: {"topic": f.get("topic"), "urgency": f.get("urgency") or None, "note": f.get("note") or None},
+               "Triaged."),
+    "decline": ("decline", lambda f: {"reason": f.get("reason"), "explanation": f.get("explanation") or None,
+                                      "duplicate_of": f.get("duplicate_of") or None}, "Declined."),
+    "ask": ("information-requests", lambda f: {"question": f.get("question")}, "The question was sent to the city."),
+    "assign": ("assign", lambda f: {"expert_id": f.get("expert_id")}, "Expert assigned."),
+    "draft": ("memo/drafts", lambda f: {"body": f.get("body")}, "Memo draft saved."),
+    "submit": ("memo/submit", lambda f: {}, "Memo sent for review."),
+    "approve": ("memo/approve", lambda f: {}, "Memo approved."),
+    "return": ("memo/return", lambda f: {"comments": _lines(f.get("comments"))}, "Memo returned to the expert."),
+    "deliver": ("memo/deliver", lambda f: {}, "Memo delivered to the city."),
+    "slots": ("call-slots", lambda f: {"slots": _slots(f)}, "Call slots offered to the city."),
+    "complete": ("call/complete", lambda f: {"summary": f.get("summary"), "next_steps": _lines(f.get("next_steps")),
+                                             "close": f.get("close") == "on"}, "Call recorded."),
+    "missed": ("call/missed", lambda f: {"missed_by": f.get("missed_by") or None}, "Call marked as missed."),
+    "close": ("close", lambda f: {"note": f.get("note") or None}, "Request closed."),
+    "note": ("notes", lambda f: {"text": f.get("text")}, "Note added."),
+}
+
+
+@router.post("/staff/requests/{request_id}/do/{action}")
+async def staff_action(request: Request, request_id: str, action: str, user: PageUser, svc: Svc) -> Response:
+    staff_only(user)
+    rid = _id(request_id)
+    if action not in ACTIONS:
+        raise ProblemError(404, "Not found", "No such action.")
+    suffix, build, message = ACTIONS[action]
+    form = await request.form()
+    payload = {k: v for k, v in build(form).items() if v is not None}
+    payload["version"] = version_of(form)
+    back = f"/staff/requests/{rid}/memo" if action in ("draft", "submit", "approve", "return") else f"/staff/requests/{rid}"
+    _, response = await act(request, svc.requests311, "POST", f"/requests/{rid}/{suffix}", token=user.token,
+                            json=payload, back=back, success=message)
+    return response
+
+
+# --- memo editor and review ----------------------------------------------------------------------
+
+
+@router.get("/staff/requests/{request_id}/memo")
+async def memo_editor(request: Request, request_id: str, user: PageUser, svc: Svc) -> Response:
+    staff_only(user)
+    rid = _id(request_id)
+    view = await svc.requests311.get_json(f"/requests/{rid}", token=user.token)
+    versions = view.get("memo_versions") or []
+    body = versions[-1]["body"] if versions else None
+    if body is None:
+        try:
+            body = (await svc.requests311.get_json(f"/requests/{rid}/memo/template", token=user.token)).get("body", "")
+        except (UpstreamError, ServiceUnavailable):
+            body = ""
+    return render(request, "staff/memo.html", {
+        "nav": "queue", "r": view, "body": body, "versions": versions,
+        "versions_html": [markdown(v.get("body")) for v in versions],
+        "can": {a: user.can(a) for a in ("memo.draft", "memo.review")},
+        "is_expert": view.get("expert_id") == user.account_id,
+    })
+
+
+@router.post("/staff/requests/{request_id}/memo/preview")
+async def memo_preview(request: Request, request_id: str, user: PageUser, svc: Svc) -> Response:
+    """htmx fragment: the memo as the city will see it, with its length and section checks."""
+    staff_only(user)
+    rid = _id(request_id)
+    form = await request.form()
+    body = str(form.get("body") or "")
+    checks: dict[str, Any] = {}
+    try:
+        checks = await svc.requests311.post_json(f"/requests/{rid}/memo/preview", json={"body": body}, token=user.token)
+    except (UpstreamError, ServiceUnavailable) as exc:
+        checks = {"error": problem_text(exc)}
+    # Rendered here with raw HTML escaped, whatever the service's own preview contains.
+    return render(request, "partials/memo_preview.html", {"html": markdown(body), "checks": checks})
+
+
+# --- accounts ------------------------------------------------------------------------------------
+
+
+@router.get("/staff/accounts")
+async def accounts_page(request: Request, user: PageUser, svc: Svc, status: str = "pending", kind: str = "",
+                        q: str = "", offset: int = 0) -> Response:
+    staff_only(user)
+    params = {"status": status if status in ("pending", "verified", "deactivated") else None,
+              "kind": kind if kind in ("official", "staff", "partner_member") else None,
+              "q": q[:200] or None, "limit": 50, "offset": max(0, offset)}
+    page, error = {"items": [], "total": 0}, None
+    try:
+        page = await svc.accounts.get_json("/accounts", params=params, token=user.token)
+    except (UpstreamError, ServiceUnavailable) as exc:
+        error = problem_text(exc)
+    return render(request, "staff/accounts.html", {"nav": "accounts", "page": page, "error": error,
+                                                   "status": status, "kind": kind, "q": q,
+                                                   "can_verify": user.can("account.verify")})
+
+
+@router.get("/staff/accounts/{account_id}")
+async def account_page(request: Request, account_id: str, user: PageUser, svc: Svc) -> Response:
+    staff_only(user)
+    account = await svc.accounts.get_json(f"/accounts/{_id(account_id)}", token=user.token)
+    return render(request, "staff/account.html", {"nav": "accounts", "a": account, "roles": ROLES,
+                                                  "can": {a: user.can(a) for a in ("account.verify", "account.manage", "role.grant")}})
+
+
+@router.post("/staff/accounts/{account_id}/verify")
+async def verify(request: Request, account_id: str, user: PageUser, svc: Svc) -> Response:
+    staff_only(user)
+    aid = _id(account_id)
+    form = await request.form()
+    back = str(form.get("back") or f"/staff/accounts/{aid}")
+    back = back if back.startswith("/staff/") else f"/staff/accounts/{aid}"
+    _, response = await act(request, svc.accounts, "POST", f"/accounts/{aid}/verify", token=user.token, back=back,
+                            success="Account verified.")
+    return response
+
+
+@router.post("/staff/accounts/{account_id}/roles")
+async def grant_role(request: Request, account_id: str, user: PageUser, svc: Svc) -> Response:
+    staff_only(user)
+    aid = _id(account_id)
+    form = await request.form()
+    payload: dict[str, Any] = {"role": str(form.get("role") or "")}
+    expertise = [str(e) for e in form.getlist("expertise") if str(e).strip()]
+    if expertise:
+        payload["expertise"] = expertise
+    _, response = await act(request, svc.accounts, "POST", f"/accounts/{aid}/roles", token=user.token, json=payload,
+                            back=f"/staff/accounts/{aid}", success="Role granted.")
+    return response
+
+
+@router.post("/staff/accounts/{account_id}/roles/{role}/revoke")
+async def revoke_role(request: Request, account_id: str, role: str, user: PageUser, svc: Svc) -> Response:
+    staff_only(user)
+    aid = _id(account_id)
+    if role not in ROLES:
+        raise ProblemError(404, "Not found", "No such role.")
+    _, response = await act(request, svc.accounts, "DELETE", f"/accounts/{aid}/roles/{role}", token=user.token,
+                            back=f"/staff/accounts/{aid}", success="Role revoked.")
+    return response
+
+
+@router.post("/staff/accounts/{account_id}/deactivate")
+async def deactivate(request: Request, account_id: str, user: PageUser, svc: Svc) -> Response:
+    staff_only(user)
+    aid = _id(account_id)
+    form = await request.form()
+    _, response = await act(request, svc.accounts, "POST", f"/accounts/{aid}/deactivate", token=user.token,
+                            json={"reason": str(form.get("reason") or "")}, back=f"/staff/accounts/{aid}",
+                            success="Account deactivated.")
+    return response
+
+
+# --- cities --------------------------------------------------------------------------------------
+
+
+@router.get("/staff/cities")
+async def cities_page(request: Request, user: PageUser, svc: Svc, eligible: str = "", state: str = "", q: str = "",
+                      offset: int = 0) -> Response:
+    staff_only(user)
+    params = {"eligible": eligible if eligible in ("true", "false") else None, "state": state.upper()[:2] or None,
+              "q": q[:200] or None, "limit": 50, "offset": max(0, offset)}
+    page, error = {"items": [], "total": 0}, None
+    try:
+        page = await svc.accounts.get_json("/cities", params=params, token=user.token)
+    except (UpstreamError, ServiceUnavailable) as exc:
+        error = problem_text(exc)
+    report = request.session.pop("import_report", None)
+    return render(request, "staff/cities.html", {"nav": "cities", "page": page, "error": error, "eligible": eligible,
+                                                 "state": state, "q": q, "offset": max(0, offset), "report": report,
+                                                 "can_import": user.can("city.import")})
+
+
+@router.post("/staff/cities/import")
+async def import_cities(request: Request, user: PageUser, svc: Svc) -> Response:
+    staff_only(user)
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        flash(request, "Choose a CSV file to import.", "error")
+        return see_other("/staff/cities")
+    content = await upload.read(5 * 1024 * 1024 + 1)
+    if len(content) > 5 * 1024 * 1024:
+        flash(request, "The file is larger than 5 MiB.", "error")
+        return see_other("/staff/cities")
+    report, response = await act(request, svc.accounts, "POST", "/cities/import", token=user.token, back="/staff/cities",
+                                 files={"file": (upload.filename or "cities.csv", content, "text/csv")})
+    if report is not None:
+        # Kept small in the session cookie: the counts and the rows that need attention.
+        rows = [r for r in report.get("rows", []) if r.get("outcome") == "failed"][:20]
+        request.session["import_report"] = {k: report.get(k) for k in ("created", "updated", "unchanged", "failed")} | {
+            "rows": rows, "file_errors": (report.get("file_errors") or [])[:10]}
+    return response
+
+
+@router.get("/staff/cities/{city_id}")
+async def city_admin(request: Request, city_id: str, user: PageUser, svc: Svc) -> Response:
+    staff_only(user)
+    city = await svc.accounts.get_json(f"/cities/{_id(city_id)}", token=user.token)
+    return render(request, "staff/city.html", {"nav": "cities", "city": city,
+                                               "can_except": user.can("eligibility.exception")})
+
+
+@router.post("/staff/cities/{city_id}/exception")
+async def grant_exception(request: Request, city_id: str, user: PageUser, svc: Svc) -> Response:
+    staff_only(user)
+    cid = _id(city_id)
+    form = await request.form()
+    revoke = form.get("revoke") == "1"
+    path = f"/cities/{cid}/exception/revoke" if revoke else f"/cities/{cid}/exception"
+    _, response = await act(request, svc.accounts, "POST", path, token=user.token,
+                            json={"reason": str(form.get("reason") or "")}, back=f"/staff/cities/{cid}",
+                            success="Exception revoked." if revoke else "Exception granted.")
+    return response
+
+
+@router.get("/cities/{city_id}")
+async def city_dashboard(request: Request, city_id: str, user: PageUser, svc: Svc) -> Response:
+    return await render_dashboard(request, user, svc, _id(city_id))
