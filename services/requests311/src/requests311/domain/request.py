@@ -187,6 +187,8 @@ class Request(BaseModel):
         if actor.kind == "official":
             if R.official not in allowed:
                 raise NotPermitted("staff_only_action", f"officials cannot {action.value.replace('_', ' ')}")
+            if not actor.verified:
+                raise NotPermitted("official_must_be_verified", "the official's account is not verified yet")
             if actor.city_id != self.city_id:
                 raise NotPermitted("officials_act_only_on_their_city", "this request belongs to another city")
             return

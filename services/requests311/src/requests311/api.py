@@ -1,0 +1,607 @@
+"""HTTP routes: parse → command → handler → response. The contract is in README.md ("HTTP API")."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import httpx
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from nrn_kit.app import Runtime, get_runtime
+from nrn_kit.auth import STAFF_ROLES, Principal, authorize, principal_dependency
+from nrn_kit.http import Forbidden
+
+from . import handlers as h
+from .adapters import mongo as repo
+from .domain import memo as memo_rules
+from .domain.errors import InvalidInput, NotFound, NotPermitted
+from .domain.metrics import summarise
+from .domain.model import (
+    TOPIC_LABELS,
+    Actor,
+    Consent,
+    DeclineReason,
+    FollowUpOutcome,
+    QuestionDraft,
+    Role,
+    Topic,
+    Urgency,
+)
+from .domain.request import Request as Req
+from .domain.routing import suggest_experts
+from .domain.states import Status
+from .domain.views import official_view, staff_view
+from .render import markdown_to_html, memo_html_document, memo_pdf
+
+router = APIRouter()
+
+principal = principal_dependency(lambda request: request.app.state.runtime.verifier)
+PrincipalDep = Annotated[Principal, Depends(principal)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+# ---------------------------------------------------------------------------- who is calling
+
+
+def actor_of(p: Principal) -> Actor:
+    if p.kind == "official":
+        return Actor(id=p.account_id, kind="official", roles=frozenset({Role.official}), city_id=p.city_id,
+                     verified=p.verified)
+    if p.kind == "staff":
+        if not p.verified:
+            raise NotPermitted("staff_not_verified", "the staff account is not verified")
+        roles = frozenset(Role(r) for r in p.roles if r in STAFF_ROLES and r in Role.__members__)
+        return Actor(id=p.account_id, kind="staff", roles=roles, verified=True)
+    raise NotPermitted("officials_and_staff_only", "311 for Cities serves city officials and NRN staff")
+
+
+def staff_only(actor: Actor) -> None:
+    if not actor.is_staff:
+        raise NotPermitted("staff_only", "only NRN staff may do this")
+
+
+def deps(runtime: Runtime) -> h.Deps:
+    return runtime.state["deps"]
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def expected_version(if_match: str | None, body_version: int | None) -> int | None:
+    if if_match:
+        raw = if_match.strip()
+        if raw.startswith("W/"):
+            raw = raw[2:]
+        raw = raw.strip('"')
+        try:
+            return int(raw)
+        except ValueError:
+            raise InvalidInput("if_match_invalid", "If-Match must be the request's version, e.g. \"3\"",
+                               field="If-Match") from None
+    return body_version
+
+
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+def view_response(req: Req, actor: Actor, now: datetime, *, status: int = 200,
+                  headers: dict[str, str] | None = None) -> JSONResponse:
+    view = staff_view(req, now) if actor.is_staff else official_view(req, now)
+    return JSONResponse(view.model_dump(mode="json"), status_code=status,
+                        headers={"ETag": _etag(req.version), **(headers or {})})
+
+
+# ---------------------------------------------------------------------------- bodies
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = Field(None, ge=0, description="the version you act on (or If-Match)")
+
+
+class SubmitBody(QuestionDraft):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TriageBody(Body):
+    topic: Topic
+    urgency: Urgency | None = None
+    note: str = Field("", max_length=10_000)
+
+
+class InformationRequestBody(Body):
+    question: str = Field(min_length=1, max_length=10_000)
+
+
+class InformationBody(Body):
+    answer: str = Field(min_length=1, max_length=10_000)
+
+
+class DeclineBody(Body):
+    reason: DeclineReason
+    explanation: str = Field("", max_length=10_000)
+    duplicate_of: str | None = Field(None, min_length=1, max_length=128)
+
+
+class AssignBody(Body):
+    expert_id: str = Field(min_length=1, max_length=128)
+
+
+class MemoBody(Body):
+    body: str = Field(min_length=1, max_length=memo_rules.MAX_MEMO_CHARS)
+
+
+class PreviewBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    body: str = Field(min_length=1, max_length=memo_rules.MAX_MEMO_CHARS)
+
+
+class ReturnBody(Body):
+    comments: list[Annotated[str, Field(max_length=10_000)]] = Field(min_length=1, max_length=50)
+
+
+class Slot(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    starts_at: AwareDatetime
+    duration_minutes: int = Field(30, ge=15, le=120)
+
+
+class SlotsBody(Body):
+    slots: list[Slot] = Field(min_length=1, max_length=10)
+
+
+class PickBody(Body):
+    slot_id: str = Field(min_length=1, max_length=32)
+
+
+class CompleteBody(Body):
+    summary: str = Field(min_length=1, max_length=10_000)
+    next_steps: list[Annotated[str, Field(max_length=2_000)]] = Field(default_factory=list, max_length=50)
+    close: bool = True
+
+
+class MissedBody(Body):
+    missed_by: Literal["official", "expert", "both", "unknown"] = "unknown"
+
+
+class CloseBody(Body):
+    note: str = Field("", max_length=5_000)
+
+
+class FeedbackBody(Body):
+    rating: int = Field(ge=1, le=5)
+    comment: str = Field("", max_length=2_000)
+
+
+class FollowUpBody(Body):
+    outcome: FollowUpOutcome
+    description: str = Field("", max_length=5_000)
+
+
+class ReopenBody(Body):
+    reason: str = Field(min_length=1, max_length=5_000)
+
+
+class ConsentBody(Body):
+    consent: Consent
+
+
+class NoteBody(Body):
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class ExpertPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    capacity: int | None = Field(None, ge=0, le=1_000)
+    available: bool | None = None
+
+
+# ---------------------------------------------------------------------------- reference data
+
+
+@router.get("/topics", tags=["reference"])
+async def topics(p: PrincipalDep) -> list[dict[str, str]]:
+    return [{"id": t.value, "label": TOPIC_LABELS[t]} for t in Topic]
+
+
+@router.get("/service-levels", tags=["reference"])
+async def service_levels(p: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return deps(runtime).levels.model_dump()
+
+
+# ---------------------------------------------------------------------------- asking
+
+
+@router.get("/requests/similar", tags=["requests"])
+async def similar(request: Request, p: PrincipalDep, runtime: RuntimeDep,
+                  q: Annotated[str, Query(min_length=1, max_length=2_000)],
+                  topic: Topic | None = None, limit: Annotated[int, Query(ge=1, le=20)] = 5) -> dict[str, Any]:
+    actor_of(p)
+    settings = runtime.settings
+    client: httpx.AsyncClient = runtime.state["http"]
+    params: dict[str, Any] = {"q": q, "limit": limit}
+    if topic:
+        params["topic"] = topic.value
+    try:
+        response = await client.get(
+            settings.library_url.rstrip("/") + settings.library_similar_path, params=params,
+            headers={"Authorization": request.headers.get("authorization", "")},
+            timeout=settings.similar_timeout_seconds)
+        response.raise_for_status()
+        data = response.json()
+        items = data.get("items", data) if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise ValueError("unexpected shape")
+        return {"items": items[:limit], "skipped": False}
+    except (httpx.HTTPError, ValueError) as exc:
+        # the library is optional for asking: say it was skipped, never fail the official's flow
+        return {"items": [], "skipped": True, "reason": f"library unavailable: {type(exc).__name__}"}
+
+
+@router.post("/requests", status_code=201, tags=["requests"])
+async def submit(body: SubmitBody, p: PrincipalDep, runtime: RuntimeDep) -> JSONResponse:
+    actor = actor_of(p)
+    if actor.kind != "official":
+        raise NotPermitted("only_officials_submit", "only a city official can submit a question")
+    authorize(p, "request.submit", city_id=p.city_id)
+    d = deps(runtime)
+    req = await h.submit_question(d, actor=actor, draft=QuestionDraft.model_validate(body.model_dump()))
+    return view_response(req, actor, d.now(), status=201, headers={"Location": f"/requests/{req.id}"})
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+@router.get("/requests", tags=["requests"])
+async def list_requests(
+    p: PrincipalDep, runtime: RuntimeDep,
+    queue: Literal["new", "awaiting_information", "in_review", "by_expert", "due_soon", "overdue",
+                   "follow_up_due"] | None = None,
+    expert_id: Annotated[str | None, Query(max_length=128)] = None,
+    topic: Topic | None = None,
+    city_id: Annotated[str | None, Query(max_length=128)] = None,
+    state: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
+    status: Annotated[list[str] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    actor = actor_of(p)
+    statuses = tuple(status or ())
+    for s in statuses:
+        if s not in Status.__members__:
+            raise InvalidInput("unknown_status", f"unknown status {s!r}", field="status")
+    if actor.kind == "official":
+        if city_id and city_id != actor.city_id:
+            raise NotPermitted("officials_act_only_on_their_city", "an official sees only their city's requests")
+        authorize(p, "request.read", city_id=actor.city_id)
+        city_id = actor.city_id
+        if queue:
+            raise NotPermitted("staff_only", "queues are for staff", field="queue")
+    else:
+        authorize(p, "request.read")
+    if expert_id == "me":
+        expert_id = actor.id
+    d = deps(runtime)
+    now = d.now()
+    docs, next_cursor = await repo.list_requests(
+        d.store.db,
+        repo.ListQuery(queue=queue, expert_id=expert_id, topic=topic.value if topic else None, city_id=city_id,
+                       state=state, statuses=statuses, limit=limit, cursor=cursor),
+        now)
+    return {"items": [_summary_from_doc(doc, now) for doc in docs], "next_cursor": next_cursor}
+
+
+def _summary_from_doc(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
+    due, risk = doc.get("next_due_at"), doc.get("next_at_risk_at")
+    if due is None:
+        sla = None
+    elif due <= now:
+        sla = "overdue"
+    elif risk is not None and risk <= now:
+        sla = "at_risk"
+    else:
+        sla = "on_time"
+    return {
+        "id": doc["_id"], "version": doc["version"], "status": doc["status"], "title": doc["title"],
+        "topic": doc["topic"], "urgency": doc["urgency"], "city_id": doc["city_id"],
+        "city_name": doc.get("city_name"), "state": doc.get("us_state"), "expert_id": doc.get("expert_id"),
+        "submitted_at": doc["submitted_at"].isoformat(), "next_due_at": due.isoformat() if due else None,
+        "sla_status": sla, "paused": bool(doc.get("paused")),
+    }
+
+
+@router.get("/requests/{request_id}", tags=["requests"])
+async def get_one(request_id: str, p: PrincipalDep, runtime: RuntimeDep) -> JSONResponse:
+    actor = actor_of(p)
+    d = deps(runtime)
+    req = await h.get_request(d, request_id, actor=actor)
+    authorize(p, "request.read", city_id=req.city_id)
+    return view_response(req, actor, d.now())
+
+
+@router.get("/requests/{request_id}/timeline", tags=["requests"])
+async def timeline(request_id: str, p: PrincipalDep, runtime: RuntimeDep) -> list[dict[str, Any]]:
+    actor = actor_of(p)
+    d = deps(runtime)
+    req = await h.get_request(d, request_id, actor=actor)
+    return [e.model_dump(mode="json") for e in req.timeline if actor.is_staff or e.public]
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+async def _run(runtime: Runtime, p: Principal, fn, request_id: str, if_match: str | None, payload: Body,  # noqa: ANN001
+               **kwargs: Any) -> JSONResponse:
+    actor = actor_of(p)
+    d = deps(runtime)
+    req = await fn(d, request_id, actor=actor, version=expected_version(if_match, payload.version), **kwargs)
+    return view_response(req, actor, d.now())
+
+
+@router.post("/requests/{request_id}/triage", tags=["triage"])
+async def triage(request_id: str, body: TriageBody, p: PrincipalDep, runtime: RuntimeDep,
+                 if_match: IfMatch = None) -> JSONResponse:
+    return await _run(runtime, p, h.triage, request_id, if_match, body, topic=body.topic, urgency=body.urgency,
+                      note=body.note)
+
+
+@router.post("/requests/{request_id}/information-requests", tags=["triage"])
+async def request_information(request_id: str, body: InformationRequestBody, p: PrincipalDep,
+                              runtime: RuntimeDep, if_match: IfMatch = None) -> JSONResponse:
+    return await _run(runtime, p, h.request_information, request_id, if_match, body, question=body.question)
+
+
+@router.post("/requests/{request_id}/information", tags=["triage"])
+async def provide_information(request_id: str, body: InformationBody, p: PrincipalDep, runtime: RuntimeDep,
+                              if_match: IfMatch = None) -> JSONResponse:
+    return await _run(runtime, p, h.provide_information, request_id, if_match, body, answer=body.answer)
+
+
+@router.post("/requests/{request_id}/decline", tags=["triage"])
+async def decline(request_id: str, body: DeclineBody, p: PrincipalDep, runtime: RuntimeDep,
+                  if_match: IfMatch = None) -> JSONResponse:
+    return await _run(runtime, p, h.decline, request_id, if_match, body, reason=body.reason,
+                      explanation=body.explanation, duplicate_of=body.duplicate_of)
+
+
+@router.get("/requests/{request_id}/expert-suggestions", tags=["triage"])
+async def expert_suggestions(request_id: str, p: PrincipalDep, runtime: RuntimeDep,
+                             limit: Annotated[int, Query(ge=1, le=50)] = 5) -> list[dict[str, Any]]:
+    actor = actor_of(p)
+    staff_only(actor)
+    d = deps(runtime)
+    req = await h.get_request(d, request_id, actor=actor)
+    experts = await repo.list_experts(d.store.db)
+    return [s.model_dump() for s in suggest_experts(req.topic.value, experts, limit=limit)]
+
+
+@router.post("/requests/{request_id}/assign", tags=["triage"])
+async def assign(request_id: str, body: AssignBody, p: PrincipalDep, runtime: RuntimeDep,
+                 if_match: IfMatch = None) -> JSONResponse:
+    return await _run(runtime, p, h.assign, request_id, if_match, body, expert_id=body.expert_id)
+
+
+@router.post("/requests/{request_id}/memo/preview", tags=["memo"])
+async def memo_preview(request_id: str, body: PreviewBody, p: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
+    actor = actor_of(p)
+    staff_only(actor)
+    await h.get_request(deps(runtime), request_id, actor=actor)
+    checked = memo_rules.check(body.body)
+    return {"word_count": checked.word_count, "flags": checked.flags,
+            "missing_sections": [s.value for s in checked.missing_sections],
+            "empty_sections": [s.value for s in checked.empty_sections], "html": markdown_to_html(body.body)}
+
+
+@router.get("/requests/{request_id}/memo/template", tags=["memo"])
+async def memo_template(request_id: str, p: PrincipalDep, runtime: RuntimeDep) -> dict[str, str]:
+    actor = actor_of(p)
+    staff_only(actor)
+    req = await h.get_request(deps(runtime), request_id, actor=actor)
+    return {"body": memo_rules.template(req.title, req.question)}
+
+
+@router.post("/requests/{request_id}/memo/drafts", status_code=201, tags=["memo"])
+async def draft_memo(request_id: str, body: MemoBody, p: PrincipalDep, runtime: RuntimeDep,
+                     if_match: IfMatch = None) -> JSONResponse:
+    response = await _run(runtime, p, h.draft_memo, request_id, if_match, body, body=body.body)
+    response.status_code = 201
+    return response
+
+
+@router.post("/requests/{request_id}/memo/submit", tags=["memo"])
+async def submit_memo(request_id: str, p: PrincipalDep, runtime: RuntimeDep, if_match: IfMatch = None,
+                      body: Body | None = None) -> JSONResponse:
+    return await _run(runtime, p, h.submit_memo, request_id, if_match, body or Body())
+
+
+@router.post("/requests/{request_id}/memo/approve", tags=["memo"])
+async def approve_memo(request_id: str, p: PrincipalDep, runtime: RuntimeDep, if_match: IfMatch = None,
+                       body: Body | None = None) -> JSONResponse:
+    return await _run(runtime, p, h.approve_memo, request_id, if_match, body or Body())
+
+
+@router.post("/requests/{request_id}/memo/return", tags=["memo"])
+async def return_memo(request_id: str, body: ReturnBody, p: PrincipalDep, runtime: RuntimeDep,
+                      if_match: IfMatch = None) -> JSONResponse:
+    return await _run(runtime, p, h.return_memo, request_id, if_match, body, comments=body.comments)
+
+
+@router.post("/requests/{request_id}/memo/deliver", tags=["memo"])
+async def deliver_memo(request_id: str, p: PrincipalDep, runtime: RuntimeDep, if_match: IfMatch = None,
+                       body: Body | None = None) -> JSONResponse:
+    return await _run(runtime, p, h.deliver_memo, request_id, if_match, body or Body())
+
+
+async def _memo_for(runtime: Runtime, p: Principal, request_id: str, memo_version: int | None):  # noqa: ANN202
+    actor = actor_of(p)
+    req = await h.get_request(deps(runtime), request_id, actor=actor)
+    if memo_version is not None:
+        if not actor.is_staff:
+            raise NotPermitted("drafts_are_staff_only", "officials see the delivered memo only",
+                               field="memo_version")
+        memo = next((m for m in req.memo_versions if m.number == memo_version), None)
+    else:
+        memo = req.delivered_memo if not actor.is_staff else (req.delivered_memo or req.current_memo)
+    if memo is None:
+        raise NotFound("memo_not_found", "no memo here yet", field="memo_version")
+    return req, memo
+
+
+@router.get("/requests/{request_id}/memo", tags=["memo"])
+async def get_memo(request_id: str, p: PrincipalDep, runtime: RuntimeDep,
+                   memo_version: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+    _, memo = await _memo_for(runtime, p, request_id, memo_version)
+    return {"version": memo.number, "body": memo.body, "word_count": memo.word_count,
+            "delivered_at": memo.delivered_at.isoformat() if memo.delivered_at else None, "state": memo.state}
+
+
+@router.get("/requests/{request_id}/memo.html", response_class=HTMLResponse, tags=["memo"])
+async def memo_html(request_id: str, p: PrincipalDep, runtime: RuntimeDep,
+                    memo_version: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
+    req, memo = await _memo_for(runtime, p, request_id, memo_version)
+    doc = memo_html_document(title=req.title, city_name=req.city_name, body_markdown=memo.body,
+                             version=memo.number, delivered_at=memo.delivered_at)
+    return HTMLResponse(doc, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+
+
+@router.get("/requests/{request_id}/memo.pdf", tags=["memo"])
+async def memo_pdf_download(request_id: str, p: PrincipalDep, runtime: RuntimeDep,
+                            memo_version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+    req, memo = await _memo_for(runtime, p, request_id, memo_version)
+    pdf = memo_pdf(title=req.title, city_name=req.city_name, body_markdown=memo.body, version=memo.number,
+                   delivered_at=memo.delivered_at)
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="nrn-memo-{req.id}-v{memo.number}.pdf"'})
+
+
+@router.post("/requests/{request_id}/call-slots", tags=["call"])
+async def offer_slots(request_id: str, body: SlotsBody, p: PrincipalDep, runtime: RuntimeDep,
+                      if_match: IfMatch = None) -> JSONResponse:
+    return await _run(runtime, p, h.offer_slots, request_id, if_match, body,
+                      slots=[(s.starts_at, s.duration_minutes) for s in body.slots])
+
+
+@router.post("/requests/{request_id}/call/schedule", tags=["call"])
+async def schedule_call(request_id: str, body: PickBody, p: PrincipalDep, runtime: RuntimeDep,
+                        if_match: IfMatch = None) -> JSONResponse:
+    return await _run(runtime, p, h.pick_slot, request_id, if_match, body, slot_id=body.slot_id)
+
+
+@router.post("/requests/{request_id}/call/complete", tags=["call"])
+async def complete_call(request_id: str, body: CompleteBody, p: PrincipalDep, runtime: RuntimeDep,
+                        if_match: IfMatch = None) -> JSONResponse:
+    return await _run(runtime, p, h.complete_call, request_id, if_match, body, summary=body.summary,
+                      next_steps=body.next_steps, close=body.close)
+
+
+@router.post("/requests/{request_id}/call/missed", tags=["call"])
+async def call_missed(request_id: str, p: PrincipalDep, runtime: RuntimeDep, if_match: IfMatch = None,
+                      body: MissedBody | None = None) -> JSONResponse:
+    body = body or MissedBody()
+    return await _run(runtime, p, h.miss_call, request_id, if_match, body, missed_by=body.missed_by)
+
+
+@router.post("/requests/{request_id}/close", tags=["close"])
+async def close(request_id: str, p: PrincipalDep, runtime: RuntimeDep, if_match: IfMatch = None,
+                body: CloseBody | None = None) -> JSONResponse:
+    body = body or CloseBody()
+    return await _run(runtime, p, h.close, request_id, if_match, body, note=body.note)
+
+
+@router.post("/requests/{request_id}/feedback", tags=["close"])
+async def feedback(request_id: str, body: FeedbackBody, p: PrincipalDep, runtime: RuntimeDep,
+                   if_match: IfMatch = None) -> JSONResponse:
+    return await _run(runtime, p, h.give_feedback, request_id, if_match, body, rating=body.rating,
+                      comment=body.comment)
+
+
+@router.post("/requests/{request_id}/follow-up", tags=["close"])
+async def follow_up(request_id: str, body: FollowUpBody, p: PrincipalDep, runtime: RuntimeDep,
+                    if_match: IfMatch = None) -> JSONResponse:
+    return await _run(runtime, p, h.record_follow_up, request_id, if_match, body, outcome=body.outcome,
+                      description=body.description)
+
+
+@router.post("/requests/{request_id}/reopen", tags=["close"])
+async def reopen(request_id: str, body: ReopenBody, p: PrincipalDep, runtime: RuntimeDep,
+                 if_match: IfMatch = None) -> JSONResponse:
+    return await _run(runtime, p, h.reopen, request_id, if_match, body, reason=body.reason)
+
+
+@router.put("/requests/{request_id}/consent", tags=["requests"])
+async def consent(request_id: str, body: ConsentBody, p: PrincipalDep, runtime: RuntimeDep,
+                  if_match: IfMatch = None) -> JSONResponse:
+    return await _run(runtime, p, h.change_consent, request_id, if_match, body, consent=body.consent)
+
+
+@router.post("/requests/{request_id}/notes", tags=["requests"])
+async def add_note(request_id: str, body: NoteBody, p: PrincipalDep, runtime: RuntimeDep,
+                   if_match: IfMatch = None) -> JSONResponse:
+    return await _run(runtime, p, h.add_note, request_id, if_match, body, text=body.text)
+
+
+# ---------------------------------------------------------------------------- staff views
+
+
+@router.get("/queues", tags=["staff"])
+async def queues(p: PrincipalDep, runtime: RuntimeDep) -> dict[str, int]:
+    actor = actor_of(p)
+    staff_only(actor)
+    d = deps(runtime)
+    expert = actor.id if Role.subject_matter_expert in actor.roles else None
+    return await repo.queue_counts(d.store.db, d.now(), expert)
+
+
+@router.get("/experts", tags=["staff"])
+async def experts(p: PrincipalDep, runtime: RuntimeDep, topic: Topic | None = None) -> list[dict[str, Any]]:
+    actor = actor_of(p)
+    staff_only(actor)
+    found = await repo.list_experts(deps(runtime).store.db, topic.value if topic else None)
+    return [e.model_dump(mode="json") for e in found]
+
+
+@router.patch("/experts/{expert_id}", tags=["staff"])
+async def patch_expert(expert_id: str, body: ExpertPatch, p: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
+    actor = actor_of(p)
+    if not actor.has(Role.program_manager):
+        raise NotPermitted("role_required", "changing an expert's capacity needs program_manager")
+    db = deps(runtime).store.db
+    changes = body.model_dump(exclude_unset=True)
+    result = await db[repo.EXPERTS].update_one({"_id": expert_id, "is_expert": True}, {"$set": changes})
+    if result.matched_count == 0:
+        raise NotFound("expert_not_found", f"no expert {expert_id}", field="expert_id")
+    expert = await repo.get_expert(db, expert_id)
+    assert expert is not None
+    return expert.model_dump(mode="json")
+
+
+@router.get("/metrics", tags=["staff"])
+async def metrics(p: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
+    authorize(p, "metrics.read")
+    d = deps(runtime)
+    cache = runtime.state.setdefault("metrics_cache", {})
+    ttl = runtime.settings.metrics_cache_seconds
+    if cache.get("value") is not None and time.monotonic() - cache["at"] < ttl:
+        return cache["value"]
+    facts = await repo.all_facts(d.store.db)
+    value = summarise(facts, d.levels.calendar).model_dump()
+    value["answers_found_before_asking"] = await repo.counter(d.store.db, "answers_found_before_asking")
+    cache.update(value=value, at=time.monotonic())
+    return value
+
+
+@router.post("/admin/sweep", tags=["staff"])
+async def sweep(p: PrincipalDep, runtime: RuntimeDep) -> dict[str, int]:
+    actor = actor_of(p)
+    if not actor.has(Role.administrator):
+        raise Forbidden("the breach sweep is run by administrators", code="forbidden")
+    return await h.sweep_service_levels(deps(runtime), batch=runtime.settings.sla_sweep_batch)
+
+
+__all__ = ["router", "actor_of", "expected_version"]

@@ -1,0 +1,29 @@
+"""requests311's settings: the kit's, plus the service-level clock and the library's address."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from nrn_kit.settings import ServiceSettings
+
+from .domain.clock import ServiceLevels
+
+
+class Settings(ServiceSettings):
+    service_name: str = "requests311"
+    database_name: str = "nrn_requests311"
+    http_port: int = 8002
+
+    # The clock is configuration: SERVICE_LEVELS='{"memo_business_days": 8}' (JSON) changes it for new requests.
+    service_levels: ServiceLevels = Field(default_factory=ServiceLevels)
+    # How often the in-process sweep looks for steps that just became overdue; 0 turns it off.
+    sla_sweep_interval_seconds: float = Field(60.0, ge=0)
+    sla_sweep_batch: int = Field(500, ge=1, le=10_000)
+
+    # Similar answered questions before submitting come from the library; skipped when it does not answer.
+    library_url: str = "http://127.0.0.1:8003"
+    library_similar_path: str = "/questions/similar"
+    similar_timeout_seconds: float = Field(1.5, gt=0)
+
+    # Program metrics are folded from the per-request facts; a short cache spares repeated reads.
+    metrics_cache_seconds: float = Field(15.0, ge=0)

@@ -1,0 +1,144 @@
+"""requests311 on the session's real broker and database, served over real HTTP, with a hand-cranked clock."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from nrn_contracts import Event, encode, envelope, kafka_headers
+from nrn_contracts.events import accounts as acc
+
+from nrn_kit.auth import TokenVerifier
+from nrn_kit.kafka import make_producer
+from nrn_kit.serving import serve_app
+from requests311.app import create_app
+from requests311.config import Settings
+
+CITY_ID, OTHER_CITY_ID = "city-flint", "city-gary"
+T0 = datetime(2025, 3, 3, 14, 0, tzinfo=UTC)  # a Monday, 09:00 in New York
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 30.0) -> None:
+    """Poll a condition; the bound only stops a broken test from hanging, it measures nothing."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+class FakeClock:
+    """The service's time source in tests: moved by hand, never by sleeping."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> datetime:
+        self.now += timedelta(**kw)
+        return self.now
+
+
+class Issuer:
+    """Signs access tokens the way accounts does (Ed25519, kid, the kit's claims)."""
+
+    def __init__(self) -> None:
+        self.key = Ed25519PrivateKey.generate()
+        raw = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.kid = uuid.uuid4().hex[:8]
+        x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        self.jwks = {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
+
+    def token(self, sub: str, kind: str, *, roles: tuple[str, ...] = (), city_id: str | None = None,
+              status: str = "verified") -> str:
+        now = int(time.time())
+        claims = {"sub": sub, "kind": kind, "roles": list(roles), "expertise": [], "city_id": city_id,
+                  "status": status, "iss": "nrn-accounts", "aud": "nrn", "iat": now, "exp": now + 900,
+                  "jti": uuid.uuid4().hex}
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+
+
+class Service:
+    def __init__(self, app, base_url: str, settings: Settings, clock: FakeClock, issuer: Issuer, producer) -> None:  # noqa: ANN001
+        self.app, self.base_url, self.settings, self.clock, self.issuer = app, base_url, settings, clock, issuer
+        self.producer = producer
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+        self.eventually = eventually
+
+    @property
+    def db(self):  # noqa: ANN201
+        return self.app.state.runtime.db
+
+    def as_(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    def official(self, sub: str = "off-1", city_id: str = CITY_ID, status: str = "verified") -> dict[str, str]:
+        return self.as_(self.issuer.token(sub, "official", roles=("official",), city_id=city_id, status=status))
+
+    def staff(self, sub: str, *roles: str) -> dict[str, str]:
+        return self.as_(self.issuer.token(sub, "staff", roles=roles))
+
+    async def publish(self, *events: Event) -> None:
+        for event in events:
+            ce = envelope(event, source="/nrn/accounts")
+            await self.producer.send_and_wait(self.settings.topic(event.topic), encode(ce),
+                                              key=event.aggregate_id().encode(), headers=kafka_headers(ce))
+
+    async def seed(self) -> None:
+        """Two cities and two experts, told to the service the way accounts tells it: as events."""
+        at = datetime.now(UTC)
+        reasons = (acc.EligibilityReason(test="unemployment_rate", passed=True, value=10.2, threshold=9.0),)
+        await self.publish(
+            acc.CityRegistered(city_id=CITY_ID, name="Flint", state="MI", population=102_434),
+            acc.CityEligibilityDetermined(city_id=CITY_ID, eligible=True, reasons=reasons, exception=False),
+            acc.CityRegistered(city_id=OTHER_CITY_ID, name="Gary", state="IN", population=80_000),
+            acc.CityEligibilityDetermined(city_id=OTHER_CITY_ID, eligible=True, reasons=reasons, exception=False),
+            acc.AccountRegistered(account_id="exp-1", kind="staff", email="eve@nrn.example", name="Eve Expert",
+                                  status="verified"),
+            acc.RoleGranted(account_id="exp-1", role="subject_matter_expert",
+                            expertise=("housing", "finance_budgets"), by="adm-1", at=at),
+            acc.AccountRegistered(account_id="exp-2", kind="staff", email="ed@nrn.example", name="Ed Expert",
+                                  status="verified"),
+            acc.RoleGranted(account_id="exp-2", role="subject_matter_expert", expertise=("broadband",),
+                            by="adm-1", at=at),
+        )
+
+        async def ready() -> bool:
+            cities = await self.db.cities.count_documents({"eligible": True, "name": {"$exists": True}})
+            experts = await self.db.experts.count_documents({"is_expert": True, "name": {"$exists": True}})
+            return cities == 2 and experts == 2
+
+        await eventually(ready)
+
+
+@pytest.fixture
+async def svc(make_settings):
+    settings = make_settings(Settings, sla_sweep_interval_seconds=0, metrics_cache_seconds=0,
+                             library_url="http://127.0.0.1:9", similar_timeout_seconds=0.5)
+    clock = FakeClock()
+    issuer = Issuer()
+    app = create_app(settings, clock=clock)
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        async with serve_app(app) as base_url:
+            app.state.runtime.verifier = TokenVerifier(jwks=issuer.jwks)
+            service = Service(app, base_url, settings, clock, issuer, producer)
+            try:
+                yield service
+            finally:
+                await service.http.aclose()
+                await app.state.runtime.client.drop_database(settings.database_name)
+    finally:
+        await producer.stop()
