@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ..envelope import Event
 from ..topics import LIBRARY_TOPIC
-from ..values import Id, LongText, Name, Reason, TaxonomyTopic, Text, Title, Url, UtcDateTime
+from ..values import Id, LongText, Name, Reason, Slug, TaxonomyTopic, Text, Title, Url, UtcDateTime
 
 _T = "org.nationalresourcenetwork.library."
 _K = {"topic": LIBRARY_TOPIC, "key": "resource_id"}
@@ -42,6 +42,11 @@ class _ResourceState(Event):
     publisher: Name | None = Field(default=None, description="Who produced it, e.g. a federal agency")
     city_id: Id | None = Field(default=None, description="The city it is about, if one")
     source_request_id: Id | None = Field(default=None, description="The 311 request it records, if one")
+    resource_type: Slug | None = Field(
+        default=None,
+        description="The library's own finer type (e.g. webinar, research, policy_analysis, "
+        "working_group_deliverable) where `kind` has only a broader value",
+    )
 
 
 class ResourcePublished(_ResourceState, type=_T + "resource_published.v1", **_K):
