@@ -36,7 +36,11 @@ async def _signing_keys(settings: Settings, runtime: Runtime) -> list:
 
 def _start(settings: Settings):
     async def start(runtime: Runtime) -> None:
-        hasher = argon2_hasher()
+        hasher = argon2_hasher(
+            time_cost=settings.argon2_time_cost,
+            memory_kib=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+        )
         issuer = TokenIssuer(await _signing_keys(settings, runtime), ttl=timedelta(seconds=settings.access_token_ttl_seconds))
         svc = handlers.Services(
             store=runtime.store,

@@ -25,6 +25,11 @@ class Settings(ServiceSettings):
     reset_token_ttl_minutes: int = Field(30, ge=5, le=24 * 60)
     setup_token_ttl_hours: int = Field(72, ge=1, le=24 * 14)
 
+    # argon2id parameters (defaults: OWASP's recommended minimum)
+    argon2_time_cost: int = Field(2, ge=1, le=10)
+    argon2_memory_kib: int = Field(19 * 1024, ge=8 * 1024, le=1024 * 1024)
+    argon2_parallelism: int = Field(1, ge=1, le=16)
+
     lockout_max_failures: int = Field(5, ge=1)
     lockout_window_minutes: int = Field(15, ge=1)
     lockout_minutes: int = Field(15, ge=1)
