@@ -146,10 +146,11 @@ async def test_a_given_data_dir_keeps_the_database_across_runs(tmp_path: Path) -
 def test_use_containers_without_a_docker_engine_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
                                                                   tmp_path: Path) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    before = set(infra_module._live)  # the session's shared broker and database may be running
     with pytest.raises(InfraError, match="no Docker engine answers"):
         with local_infra(use_containers=True):
             pass
-    assert not infra_module._live
+    assert set(infra_module._live) == before, "nothing was left running"
 
 
 def fake_server(tmp_path: Path, name: str, help_flags: str, body: str) -> Path:
@@ -191,10 +192,11 @@ def test_a_server_that_exits_at_start_is_reported_with_its_log(monkeypatch: pyte
                                                                 tmp_path: Path) -> None:
     bad = fake_server(tmp_path, "bad-db", "", 'echo "cannot open storage: disk on fire"; exit 3')
     monkeypatch.setattr(infra_module, "_database_argv", lambda config, storage: lambda port: [str(bad)])
+    before = set(infra_module._live)  # the session's shared broker and database may be running
     with pytest.raises(InfraError, match=r"(?s)exited with code 3.*disk on fire"):
         with local_infra(data_dir=tmp_path / "data", kafka_bootstrap_servers="unused:9092"):
             pass
-    assert not infra_module._live
+    assert set(infra_module._live) == before
 
 
 def test_a_port_lost_to_another_process_is_retried_on_a_new_port(monkeypatch: pytest.MonkeyPatch,
