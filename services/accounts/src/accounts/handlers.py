@@ -454,6 +454,7 @@ async def import_cities(svc: Services, data: bytes, *, by: str | None = None) ->
                 [r.city_id for r in batch], [r.fips_place_code for r in batch if r.fips_place_code]
             )
             out: list[RowReport] = []
+            changed: dict[str, City] = {}
             for row in batch:
                 existing = (by_fips.get(row.fips_place_code) if row.fips_place_code else None) or by_id.get(
                     row.city_id
@@ -469,7 +470,7 @@ async def import_cities(svc: Services, data: bytes, *, by: str | None = None) ->
                     )
                     continue
                 if outcome.outcome != "unchanged":
-                    await repo.save(outcome.city)
+                    changed[outcome.city.city_id] = outcome.city
                     by_id[outcome.city.city_id] = outcome.city
                     for event in outcome.events:
                         tx.emit(event)
@@ -477,6 +478,7 @@ async def import_cities(svc: Services, data: bytes, *, by: str | None = None) ->
                     RowReport(line=row.line, city_id=outcome.city_id, outcome=outcome.outcome,
                               changed=list(outcome.changed))
                 )
+            await repo.save_many(list(changed.values()))
             return out
 
         reports.extend(await svc.store.transaction(fn))
