@@ -175,6 +175,12 @@ def create_app(
     app.include_router(health_router({"upstreams": _breakers_closed}), include_in_schema=False)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        from fastapi.responses import RedirectResponse
+
+        return RedirectResponse("/static/favicon.svg", status_code=301)
+
     # Middleware: the last added runs first. Headers wrap everything (429s included).
     app.add_middleware(
         SessionMiddleware,

@@ -6,6 +6,7 @@ Each section fetches from one service. Later services (engagements, peer) add th
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,9 +47,19 @@ async def _requests(ctx: DashboardContext) -> Any:
 
 
 async def _resources(ctx: DashboardContext) -> Any:
-    return await ctx.services.library.get_json(
-        "/recommendations", params={"city_id": ctx.city_id, "limit": 6}, token=ctx.principal.token
+    """Federal programmes this city qualifies for, open now, and the newest library items."""
+    programs, newest = await asyncio.gather(
+        ctx.services.library.get_json(
+            "/clearinghouse/programs",
+            params={"eligible_for": ctx.city_id, "open_only": "true", "page_size": 5},
+            token=ctx.principal.token,
+        ),
+        ctx.services.library.get_json(
+            "/search", params={"sort": "newest", "kind": "resource", "page_size": 5, "facets": "false"},
+            token=ctx.principal.token,
+        ),
     )
+    return {"programs": programs.get("items", []), "items": newest.get("hits", [])}
 
 
 def default_sections() -> DashboardRegistry:

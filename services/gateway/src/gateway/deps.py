@@ -34,6 +34,11 @@ async def api_principal(request: Request, token: Annotated[str | None, Depends(o
     return await _verify(request, token)
 
 
+async def api_principal_optional(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Principal | None:
+    """Public reads: anonymous is fine, a bad token is not."""
+    return await _verify(request, token) if token else None
+
+
 async def optional_page_principal(request: Request) -> Principal | None:
     """The page session's principal. An expired access token is renewed with the session's
     refresh token (rotated by accounts), so a person is not signed out every 15 minutes."""

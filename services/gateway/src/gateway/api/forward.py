@@ -10,11 +10,19 @@ from fastapi.responses import JSONResponse, Response
 
 from ..auth import Principal
 from ..clients import ServiceClient
+from ..security import client_key
 
 # Request headers that carry meaning for the services beyond identity and trace.
 FORWARDED_REQUEST_HEADERS = ("if-match", "accept-language")
 # Response headers worth passing back to API clients.
 FORWARDED_RESPONSE_HEADERS = ("etag", "retry-after", "content-disposition")
+
+
+def client_headers(request: Request) -> dict[str, str]:
+    """The end client's address for the services' own per-client limits (accounts trusts
+    the first X-Forwarded-For address, since it sits behind the gateway)."""
+    settings = request.app.state.settings
+    return {"X-Forwarded-For": client_key(request.scope, settings.trust_forwarded_for)}
 
 
 def _pick(headers: Any, names: Iterable[str]) -> dict[str, str]:
@@ -46,7 +54,7 @@ async def forward(
         params=params,
         data=data,
         files=files,
-        headers=_pick(request.headers, FORWARDED_REQUEST_HEADERS),
+        headers={**_pick(request.headers, FORWARDED_REQUEST_HEADERS), **client_headers(request)},
     )
     headers = _pick(response.headers, FORWARDED_RESPONSE_HEADERS)
     location = response.headers.get("location")

@@ -1,7 +1,189 @@
-"""Library, Q&A record and clearinghouse: /api/v1/library, /api/v1/clearinghouse."""
+"""Library, Q&A record and clearinghouse: /api/v1/library/…, /api/v1/clearinghouse/…
+
+Reads work without a token (anonymous callers see published public items; the library
+applies visibility itself); with one, the caller's token travels so officials and staff see
+what they may."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from ..auth import Principal
+from ..deps import ApiUser, Svc, allow, api_principal_optional
+from ..problems import ProblemError
+from . import models as m
+from .forward import forward
 
 router = APIRouter()
+LIB, CUR, CH = "library", "staff: curation", "clearinghouse"
+PROBLEM = {"content": {"application/problem+json": {}}}
+ERRORS = {401: {"description": "not signed in", **PROBLEM}, 403: {"description": "not allowed", **PROBLEM},
+          404: {"description": "not found or not visible", **PROBLEM}, 409: {"description": "stale version or rule", **PROBLEM},
+          503: {"description": "the library is unavailable", **PROBLEM}}
+
+MaybeUser = Annotated[Principal | None, Depends(api_principal_optional)]
+Many = Annotated[list[Annotated[str, Query(max_length=100)]] | None, Query(max_length=20)]
+Page = Annotated[int | None, Query(ge=1, le=100)]
+PageSize = Annotated[int | None, Query(ge=1, le=50)]
+Transition = Literal["submit", "return", "publish", "archive", "restore"]
+
+
+def _multi(**values: Any) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for key, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            out += [(key, v) for v in value]
+        elif isinstance(value, bool):
+            out.append((key, str(value).lower()))
+        else:
+            out.append((key, value))
+    return out
+
+
+@router.get("/library/search", tags=[LIB], summary="Search the library, the 311 record and the clearinghouse",
+            responses=ERRORS)
+async def search(
+    request: Request, svc: Svc, user: MaybeUser,
+    q: Annotated[str | None, Query(max_length=2_000)] = None,
+    type: Many = None, topic: Many = None, source: Many = None, agency: Many = None,
+    year: Annotated[list[Annotated[int, Query(ge=1900, le=2200)]] | None, Query(max_length=20)] = None,
+    kind: Literal["resource", "program"] | None = None,
+    page: Page = None, page_size: PageSize = None,
+    sort: Literal["relevance", "newest"] | None = None,
+    include_unpublished: bool | None = None,
+) -> Response:
+    """Ranked (BM25) with facets (`type`, `topic`, `source`, `agency`, `year`) and highlighted snippets."""
+    params = _multi(q=q, type=type, topic=topic, source=source, agency=agency, year=year, kind=kind, page=page,
+                    page_size=page_size, sort=sort, include_unpublished=include_unpublished)
+    return await forward(request, svc.library, "GET", "/search", principal=user, params=params)
+
+
+@router.get("/library/taxonomy", tags=[LIB], summary="Topics, resource types, agencies, help kinds")
+async def taxonomy(request: Request, svc: Svc) -> Response:
+    return await forward(request, svc.library, "GET", "/taxonomy", principal=None)
+
+
+@router.get("/library/resources/{resource_id}", tags=[LIB], summary="One resource", responses=ERRORS)
+async def get_resource(request: Request, resource_id: m.Id, svc: Svc, user: MaybeUser) -> Response:
+    return await forward(request, svc.library, "GET", f"/resources/{resource_id}", principal=user)
+
+
+@router.get("/library/items/{item_id}/related", tags=[LIB], summary="Items like this one", responses=ERRORS)
+async def related(request: Request, item_id: m.Id, svc: Svc, user: MaybeUser,
+                  limit: Annotated[int | None, Query(ge=1, le=20)] = None) -> Response:
+    return await forward(request, svc.library, "GET", f"/items/{item_id}/related", principal=user, params={"limit": limit})
+
+
+@router.get("/library/answers/{request_id}", tags=[LIB], summary="The published answer of a 311 question", responses=ERRORS)
+async def answer(request: Request, request_id: m.Id, svc: Svc, user: MaybeUser) -> Response:
+    return await forward(request, svc.library, "GET", f"/answers/{request_id}", principal=user)
+
+
+@router.post("/library/similar-questions", tags=[LIB], summary="Answered questions like a draft question", responses=ERRORS)
+async def similar_questions(request: Request, body: m.SimilarIn, svc: Svc, user: MaybeUser) -> Response:
+    return await forward(request, svc.library, "POST", "/similar-questions", principal=user, json=body.out())
+
+
+@router.post("/library/similar-questions/{search_id}/helpful", tags=[LIB],
+             summary="Say a similar answer answered the question", responses=ERRORS)
+async def helpful(request: Request, search_id: m.Id, body: m.HelpfulIn, svc: Svc, user: ApiUser) -> Response:
+    return await forward(request, svc.library, "POST", f"/similar-questions/{search_id}/helpful", principal=user,
+                         json=body.out())
+
+
+# --- curation --------------------------------------------------------------------------------------
+
+
+@router.get("/library/resources", tags=[CUR], summary="The curation queue", responses=ERRORS)
+async def curation_queue(
+    request: Request, svc: Svc, user: ApiUser,
+    status: Literal["draft", "in_review", "published", "archived"] | None = None,
+    type: m.ResourceType | None = None, topic: Annotated[str | None, Query(max_length=100)] = None,
+    page: Page = None, page_size: PageSize = None,
+) -> Response:
+    allow(user, "library.curate")
+    return await forward(request, svc.library, "GET", "/resources", principal=user,
+                         params={"status": status, "type": type, "topic": topic, "page": page, "page_size": page_size})
+
+
+@router.post("/library/resources", status_code=201, tags=[CUR], summary="Create a resource (draft)", responses=ERRORS)
+async def create_resource(request: Request, body: m.ResourceContent, svc: Svc, user: ApiUser) -> Response:
+    allow(user, "library.curate")
+    return await forward(request, svc.library, "POST", "/resources", principal=user, json=body.out())
+
+
+@router.patch("/library/resources/{resource_id}", tags=[CUR], summary="Edit a resource", responses=ERRORS)
+async def edit_resource(request: Request, resource_id: m.Id, body: m.ResourcePatch, svc: Svc, user: ApiUser) -> Response:
+    allow(user, "library.curate")
+    return await forward(request, svc.library, "PATCH", f"/resources/{resource_id}", principal=user, json=body.out())
+
+
+@router.post("/library/resources/{resource_id}/{transition}", tags=[CUR],
+             summary="Move a resource through curation (submit, return, publish, archive, restore)", responses=ERRORS)
+async def transition(request: Request, resource_id: m.Id, transition: Transition, svc: Svc, user: ApiUser,
+                     body: m.NoteBody | None = None) -> Response:
+    allow(user, "library.curate")
+    return await forward(request, svc.library, "POST", f"/resources/{resource_id}/{transition}", principal=user,
+                         json=(body.out() if body else {}))
+
+
+@router.get("/library/resources/{resource_id}/history", tags=[CUR], summary="A resource's change history", responses=ERRORS)
+async def history(request: Request, resource_id: m.Id, svc: Svc, user: ApiUser) -> Response:
+    allow(user, "library.curate")
+    return await forward(request, svc.library, "GET", f"/resources/{resource_id}/history", principal=user)
+
+
+# --- clearinghouse -----------------------------------------------------------------------------------
+
+
+@router.get("/clearinghouse/programs", tags=[CH], summary="Federal technical-assistance programmes", responses=ERRORS)
+async def programs(
+    request: Request, svc: Svc, user: MaybeUser,
+    agency: Many = None, topic: Many = None, help: Many = None,
+    open_only: bool | None = None,
+    eligible_for: Annotated[str | None, Query(max_length=128)] = None,
+    include_inactive: bool | None = None,
+    page: Page = None, page_size: PageSize = None,
+) -> Response:
+    """`eligible_for` takes a city id, or `mine` for the signed-in official's city. An official
+    may ask only about their own city."""
+    if eligible_for and eligible_for != "mine" and user is not None and not user.may_see_city(eligible_for):
+        raise ProblemError(404, "Not found", "No such city, or it is not yours.")
+    params = _multi(agency=agency, topic=topic, help=help, open_only=open_only, eligible_for=eligible_for,
+                    include_inactive=include_inactive, page=page, page_size=page_size)
+    return await forward(request, svc.library, "GET", "/clearinghouse/programs", principal=user, params=params)
+
+
+@router.get("/clearinghouse/programs/{program_id}", tags=[CH], summary="One programme (with a city's eligibility)",
+            responses=ERRORS)
+async def program(request: Request, program_id: m.Id, svc: Svc, user: MaybeUser,
+                  city_id: Annotated[str | None, Query(max_length=128)] = None) -> Response:
+    if city_id and city_id != "mine" and user is not None and not user.may_see_city(city_id):
+        raise ProblemError(404, "Not found", "No such city, or it is not yours.")
+    return await forward(request, svc.library, "GET", f"/clearinghouse/programs/{program_id}", principal=user,
+                         params={"city_id": city_id})
+
+
+@router.post("/clearinghouse/programs", status_code=201, tags=[CH], summary="Add a programme (staff)", responses=ERRORS)
+async def create_program(request: Request, body: m.ProgramContent, svc: Svc, user: ApiUser) -> Response:
+    allow(user, "clearinghouse.maintain")
+    return await forward(request, svc.library, "POST", "/clearinghouse/programs", principal=user, json=body.out())
+
+
+@router.patch("/clearinghouse/programs/{program_id}", tags=[CH], summary="Edit a programme (staff)", responses=ERRORS)
+async def edit_program(request: Request, program_id: m.Id, body: m.ProgramPatch, svc: Svc, user: ApiUser) -> Response:
+    allow(user, "clearinghouse.maintain")
+    return await forward(request, svc.library, "PATCH", f"/clearinghouse/programs/{program_id}", principal=user,
+                         json=body.out())
+
+
+@router.delete("/clearinghouse/programs/{program_id}", status_code=204, tags=[CH], summary="Retire a programme (staff)",
+               responses=ERRORS)
+async def retire_program(request: Request, program_id: m.Id, svc: Svc, user: ApiUser) -> Response:
+    allow(user, "clearinghouse.maintain")
+    return await forward(request, svc.library, "DELETE", f"/clearinghouse/programs/{program_id}", principal=user)

@@ -194,3 +194,91 @@ class NoteIn(Versioned):
 class ExpertPatch(Body):
     capacity: Annotated[int, Field(ge=0, le=1000)] | None = None
     active: bool | None = None
+
+
+# --- library and clearinghouse ----------------------------------------------------------------------
+
+ResourceType = Literal["guide", "toolkit", "case_study", "report", "webinar", "research", "policy_analysis",
+                       "answered_question", "working_group_deliverable", "convening_material", "close_out_report"]
+Agency = Literal["HUD", "EDA", "DOT", "EPA", "USDA", "Treasury", "HHS", "NTIA", "DOE", "DOL", "FEMA", "SBA", "DOJ", "ED",
+                 "Other"]
+HelpKind = Literal["technical_assistance", "planning", "capacity_building", "grants", "loans", "financing", "data_tools",
+                   "training", "peer_learning", "expert_staff"]
+Tag = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class ResourcePatch(Body):
+    type: ResourceType | None = None
+    title: Annotated[str, Field(min_length=3, max_length=300)] | None = None
+    summary: Annotated[str, Field(max_length=4_000)] | None = None
+    body: Annotated[str, Field(max_length=200_000)] | None = None
+    link: Annotated[str, Field(max_length=2_000, pattern=r"^https?://")] | None = None
+    topics: Annotated[list[Tag], Field(max_length=20)] | None = None
+    source_organisation: Annotated[str, Field(max_length=300)] | None = None
+    authors: Annotated[list[Short], Field(max_length=50)] | None = None
+    publication_date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    related_cities: Annotated[list[Tag], Field(max_length=50)] | None = None
+    tags: Annotated[list[Tag], Field(max_length=50)] | None = None
+    audience: Literal["public", "officials", "staff"] | None = None
+    agency: Agency | None = None
+    question: Annotated[str, Field(max_length=20_000)] | None = None
+    version: Annotated[int, Field(ge=0)] | None = None
+
+
+class ResourceContent(ResourcePatch):
+    type: ResourceType
+    title: Annotated[str, Field(min_length=3, max_length=300)]
+    topics: Annotated[list[Tag], Field(min_length=1, max_length=20)]
+
+
+class NoteBody(Body):
+    note: Annotated[str, Field(max_length=5_000)] | None = None
+    version: Annotated[int, Field(ge=0)] | None = None
+
+
+class Deadline(Body):
+    label: Short
+    due: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+class ProgramEligibility(Body):
+    entity_kinds: list[Literal["city", "county", "tribe", "state", "nonprofit", "regional_body", "utility",
+                               "school_district"]] | None = None
+    min_population: Annotated[int, Field(ge=0)] | None = None
+    max_population: Annotated[int, Field(ge=0)] | None = None
+    states: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] | None = None
+    requires_distress: bool | None = None
+    rural_only: bool | None = None
+    notes: Annotated[str, Field(max_length=4_000)] | None = None
+
+
+class ProgramPatch(Body):
+    agency: Agency | None = None
+    sub_agency: Annotated[str, Field(max_length=300)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    summary: Annotated[str, Field(max_length=4_000)] | None = None
+    help_given: Annotated[list[HelpKind], Field(max_length=10)] | None = None
+    help_details: Annotated[str, Field(max_length=10_000)] | None = None
+    topics: Annotated[list[Tag], Field(max_length=20)] | None = None
+    eligibility: ProgramEligibility | None = None
+    how_to_apply: Annotated[str, Field(max_length=10_000)] | None = None
+    rolling: bool | None = None
+    deadlines: Annotated[list[Deadline], Field(max_length=20)] | None = None
+    url: Annotated[str, Field(max_length=2_000, pattern=r"^https?://")] | None = None
+    contact: Annotated[str, Field(max_length=500)] | None = None
+    tags: Annotated[list[Tag], Field(max_length=50)] | None = None
+    version: Annotated[int, Field(ge=0)] | None = None
+
+
+class ProgramContent(ProgramPatch):
+    agency: Agency
+    name: Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class SimilarIn(Body):
+    text: Annotated[str, Field(min_length=1, max_length=20_000)]
+    limit: Annotated[int, Field(ge=1, le=20)] | None = None
+
+
+class HelpfulIn(Body):
+    resource_id: Annotated[str, Field(pattern=ID_PATTERN)]

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from ..clients import ServiceUnavailable, UpstreamError
 from ..deps import ApiUser, Svc, allow, require_city, require_staff
 from ..problems import ProblemError
 from . import models as m
@@ -46,10 +47,20 @@ async def topics(request: Request, user: ApiUser, svc: Svc) -> Response:
 async def similar(
     request: Request, user: ApiUser, svc: Svc,
     q: Annotated[str, Query(min_length=1, max_length=2000)],
-    topic: Text = None, limit: Annotated[int | None, Query(ge=1, le=20)] = None,
-) -> Response:
-    return await forward(request, svc.requests311, "GET", "/requests/similar", principal=user,
-                         params={"q": q, "topic": topic, "limit": limit})
+    limit: Annotated[int | None, Query(ge=1, le=20)] = None,
+) -> JSONResponse:
+    """From the library's record of answered questions. Never fails for the asker: when the
+    library does not answer, `skipped: true` and no items."""
+    return JSONResponse(await similar_questions(svc, user, q, limit or 5))
+
+
+async def similar_questions(svc: Any, user: Any, text: str, limit: int) -> dict[str, Any]:
+    try:
+        found = await svc.library.post_json("/similar-questions", json={"text": text, "limit": limit}, token=user.token,
+                                             timeout=2.0)
+    except (ServiceUnavailable, UpstreamError) as exc:
+        return {"search_id": None, "items": [], "skipped": True, "reason": str(exc)}
+    return {"search_id": found.get("search_id"), "items": found.get("items", []), "skipped": False}
 
 
 @router.post("/requests", status_code=201, tags=[TAG], summary="An official asks a question", responses=ERRORS)

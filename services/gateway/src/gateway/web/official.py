@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ..clients import ServiceUnavailable, UpstreamError
+from ..api.requests import similar_questions
 from ..deps import PageUser, Svc
 from ..problems import ProblemError
 from .common import act, markdown, problem_field, problem_text, see_other, version_of
@@ -63,11 +64,7 @@ async def similar(request: Request, user: PageUser, svc: Svc, title: str = "", q
     text = f"{title} {question}".strip()[:2000]
     result: dict[str, Any] = {"items": []}
     if len(text) >= 12:
-        try:
-            result = await svc.requests311.get_json("/requests/similar", params={"q": text, "limit": 5}, token=user.token,
-                                                    timeout=2.0)
-        except (UpstreamError, ServiceUnavailable):
-            result = {"items": [], "skipped": True}
+        result = await similar_questions(svc, user, text, 5)
     return render(request, "partials/similar.html", {"result": result, "typed": len(text) >= 12})
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from ..clients import ServiceUnavailable, UpstreamError
 from ..deps import MaybePageUser, Svc
+from ..api.forward import client_headers
 from ..security import rotate_csrf_token
 from .common import problem_field, problem_text, safe_next, see_other
 from .dashboard_page import render_dashboard
@@ -47,7 +48,8 @@ async def signin(request: Request, svc: Svc) -> Response:
     else:
         try:
             pair = await svc.accounts.post_json(
-                "/auth/token", data={"grant_type": "password", "username": username, "password": password}
+                "/auth/token", data={"grant_type": "password", "username": username, "password": password},
+                headers=client_headers(request),
             )
         except UpstreamError as exc:
             error = ("That email and password do not match an account." if exc.status == 401 else problem_text(exc))

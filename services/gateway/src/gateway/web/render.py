@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
 from ..compose import Missing
 from ..security import csrf_token
@@ -23,6 +24,7 @@ def make_templates() -> Jinja2Templates:
     env.trim_blocks = True
     env.lstrip_blocks = True
     env.filters["when"] = _when
+    env.filters["snippet"] = snippet
     env.filters["label"] = lambda v: str(v or "").replace("_", " ").capitalize()
     return templates
 
@@ -42,6 +44,13 @@ def _when(value: Any) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(EASTERN).strftime("%a %d %b %Y, %H:%M ET")
+
+
+def snippet(value: Any) -> Markup:
+    """The library's highlighted snippet: everything escaped again, then only <b> restored,
+    so a snippet can never carry markup of its own into the page."""
+    text = str(escape(str(value or "")))
+    return Markup(text.replace("&lt;b&gt;", "<b>").replace("&lt;/b&gt;", "</b>"))
 
 
 def flash(request: Request, text: str, kind: str = "success") -> None:

@@ -1,0 +1,148 @@
+"""Test helpers: the whole platform behind the gateway over real HTTP (used by the gateway's
+integration and browser tests and by bench/gateway)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+ADMIN_EMAIL = "admin@nrn.example"
+ADMIN_PASSWORD = "bootstrap-admin-password-1"
+STAFF_PASSWORD = "staff-password-for-tests-1"
+OFFICIAL_PASSWORD = "official-password-for-tests-1"
+CLOSED_PORT_URL = "http://127.0.0.1:9"  # nothing listens there: a service that is down
+
+CITIES_CSV = (
+    "name,state,fips_place_code,population,population_year,population_source,"
+    "unemployment_rate,unemployment_year,unemployment_source,adult_poverty_rate,adult_poverty_year,"
+    "adult_poverty_source,population_change_2000_2010,population_change_source,official_email_domains\n"
+    "Flint,MI,2629000,102434,2010,Census 2010,10.2,2013,BLS LAUS,41.2,2012,ACS 2008-2012,-18.1,Census,\n"
+    "Youngstown,OH,3988000,66982,2010,Census 2010,11.9,2013,BLS LAUS,30.1,2012,ACS 2008-2012,-18.9,Census,\n"
+    "Naperville,IL,1751622,141853,2010,Census 2010,5.1,2013,BLS LAUS,4.1,2012,ACS 2008-2012,5.8,Census,\n"
+)
+
+
+def library_installed() -> bool:
+    return importlib.util.find_spec("library.app") is not None
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 30.0) -> Any:
+    """Poll until ``check`` returns something truthy; the bound only stops a broken test from hanging."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+@dataclass
+class Platform:
+    urls: dict[str, str]
+    gateway: str
+    http: httpx.AsyncClient  # to the gateway
+
+    async def token(self, email: str, password: str) -> str:
+        response = await self.http.post("/api/v1/auth/token", data={"username": email, "password": password})
+        assert response.status_code == 200, response.text
+        return response.json()["access_token"]
+
+    async def auth(self, email: str, password: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {await self.token(email, password)}"}
+
+    async def admin(self) -> dict[str, str]:
+        return await self.auth(ADMIN_EMAIL, ADMIN_PASSWORD)
+
+    async def create_staff(self, admin: dict[str, str], name: str, roles: list[str], expertise: list[str] | None = None) -> dict:
+        email = f"{name.lower().replace(' ', '.')}.{uuid.uuid4().hex[:6]}@nrn.example"
+        body = {"name": name, "title": "NRN staff", "email": email, "roles": roles, "password": STAFF_PASSWORD}
+        if expertise:
+            body["expertise"] = expertise
+        response = await self.http.post("/api/v1/accounts/staff", json=body, headers=admin)
+        assert response.status_code == 201, response.text
+        return {**response.json()["account"], "password": STAFF_PASSWORD}
+
+    async def sign_up_official(self, city_id: str, name: str = "Pat Official") -> dict:
+        email = f"{name.lower().replace(' ', '.')}.{uuid.uuid4().hex[:6]}@example.org"
+        response = await self.http.post("/api/v1/accounts", json={
+            "name": name, "title": "Deputy Mayor", "email": email, "city_id": city_id, "password": OFFICIAL_PASSWORD})
+        assert response.status_code == 201, response.text
+        return {**response.json(), "password": OFFICIAL_PASSWORD}
+
+    async def verified_official(self, admin: dict[str, str], city_id: str, name: str = "Pat Official") -> tuple[dict, dict[str, str]]:
+        account = await self.sign_up_official(city_id, name)
+        response = await self.http.post(f"/api/v1/accounts/{account['account_id']}/verify", headers=admin)
+        assert response.status_code == 200, response.text
+        return account, await self.auth(account["email"], OFFICIAL_PASSWORD)
+
+    async def import_cities(self, admin: dict[str, str]) -> None:
+        response = await self.http.post("/api/v1/cities/import", headers=admin,
+                                        files={"file": ("cities.csv", CITIES_CSV.encode(), "text/csv")})
+        assert response.status_code == 200, response.text
+
+    async def city_known_to_requests311(self, headers: dict[str, str], city_id: str) -> None:
+        """requests311 learns cities from accounts' events: wait until a submission would pass."""
+        async def known() -> bool:
+            response = await self.http.get("/api/v1/requests", params={"city_id": city_id}, headers=headers)
+            return response.status_code == 200
+
+        await eventually(known)
+
+
+@contextlib.asynccontextmanager
+async def running_platform(kafka_bootstrap_servers: str, mongodb_uri: str, prefix: str,
+                           gateway_overrides: dict[str, Any] | None = None) -> AsyncIterator[Platform]:
+    from nrn_cli.system import running_system
+
+    names = ("accounts", "requests311", *(("library",) if library_installed() else ()), "gateway")
+    no_library = {} if library_installed() else {"library_url": CLOSED_PORT_URL}
+    overrides: dict[str, dict[str, Any]] = {
+        "accounts": {"bootstrap_admin_email": ADMIN_EMAIL, "bootstrap_admin_password": ADMIN_PASSWORD,
+                     "argon2_time_cost": 1, "argon2_memory_kib": 8 * 1024},
+        "gateway": {"signin_rate_capacity": 1000, "write_rate_capacity": 1000, "upstream_read_timeout": 15.0,
+                    "section_timeout": 10.0, **no_library, **(gateway_overrides or {})},
+        "requests311": {"sla_sweep_interval_seconds": 0, **no_library},
+    }
+    async with running_system(kafka_bootstrap_servers=kafka_bootstrap_servers, mongodb_uri=mongodb_uri,
+                              prefix=prefix, names=names, overrides=overrides) as system:
+        async with httpx.AsyncClient(base_url=system.urls["gateway"], timeout=30.0) as http:
+            yield Platform(urls=system.urls, gateway=system.urls["gateway"], http=http)
+
+
+_PARAGRAPHS = {
+    "Question": "Flint asked how to pay for replacing about twenty thousand lead service lines, and which federal and "
+                "state programmes can carry the cost without raising water rates beyond what residents can bear.",
+    "Short answer": "Combine the Drinking Water State Revolving Fund, with its principal forgiveness for disadvantaged "
+                    "communities, with lead-specific federal grants, and sequence the work by risk so that early phases "
+                    "qualify for the most generous terms while an inventory of service lines is completed.",
+    "Options, with examples from other cities": "Newark financed a rapid replacement with county bonds repaid from "
+                    "state loan forgiveness; Milwaukee used an ordinance requiring owners to share costs with a city "
+                    "subsidy; Benton Harbor relied on state emergency appropriations with federal technical support.",
+    "Resources": "The state revolving fund intended use plan, the federal lead service line inventory guidance, and "
+                 "peer contacts in Newark and Milwaukee who ran the programmes and offered to speak with your staff.",
+    "Next steps": "Finish the inventory, apply in the next revolving fund cycle, set up a replacement ordinance, and "
+                  "schedule a call with the Newark programme director within the next two weeks.",
+}
+
+
+def memo_text(words_per_section: int = 190) -> str:
+    """A complete memo in Markdown with every section and about 950 words (800–1,800 is the range)."""
+    parts = []
+    for heading, paragraph in _PARAGRAPHS.items():
+        sentences = []
+        count = 0
+        while count < words_per_section:
+            sentences.append(paragraph)
+            count += len(paragraph.split())
+        parts.append(f"## {heading}\n\n" + " ".join(sentences))
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,158 @@
+"""The whole 311 journey through the pages, in a real browser: an official signs up, staff
+verify them, the official asks, staff triage, assign, write, review and deliver the memo, the
+official reads it, downloads it and books the call. Screenshots go to artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from gateway.testing import ADMIN_EMAIL, ADMIN_PASSWORD, Platform, eventually, memo_text
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+
+
+async def new_page(browser, platform: Platform, problems: list[str], **options):  # noqa: ANN001, ANN201
+    context = await browser.new_context(base_url=platform.gateway, **options)
+    page = await context.new_page()
+    # A CSP violation or a script error is a bug of the page, not noise.
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 500 or (
+        r.status == 404 and "/static/" in r.url) else None)
+    return page
+
+
+async def sign_in(page, email: str, password: str) -> None:  # noqa: ANN001
+    await page.goto("/signin")
+    if "/signin" not in page.url:  # already signed in as someone else: sign out first
+        await page.get_by_role("button", name=re.compile("Sign out")).click()
+        await page.goto("/signin")
+    await page.get_by_label("Email address").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_load_state("networkidle")
+
+
+async def test_the_whole_journey_through_the_pages(platform: Platform, browser, shots: Path) -> None:  # noqa: ANN001
+    problems: list[str] = []
+    admin = await platform.admin()
+    await platform.import_cities(admin)
+    lead = await platform.create_staff(admin, "Lee Lead", ["triage_lead", "program_manager", "reviewer"])
+    expert = await platform.create_staff(admin, "Erin Expert", ["subject_matter_expert"], ["finance_budgets"])
+
+    # --- the official signs up (on a phone) --------------------------------------------------------
+    official = await new_page(browser, platform, problems, **PHONE)
+    email = f"pat.official.{uuid.uuid4().hex[:6]}@example.org"
+    password = "a long official passphrase 42"
+    await official.goto("/signup")
+    await official.get_by_label("Full name").fill("Pat Official")
+    await official.get_by_label("Your title or role").fill("Deputy Mayor")
+    await official.get_by_label("Work email address").fill(email)
+    await official.get_by_label("Your city").select_option("mi-flint")
+    await official.get_by_label("Password").fill(password)
+    await official.screenshot(path=shots / "01-signup-phone.png", full_page=True)
+    await official.get_by_role("button", name="Create account").click()
+    await official.get_by_role("heading", name="Account created").wait_for()
+    assert "waiting for verification" in await official.content()
+
+    # --- staff verify the account ------------------------------------------------------------------
+    staff = await new_page(browser, platform, problems, **DESKTOP)
+    await sign_in(staff, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await staff.goto("/staff/accounts?status=pending")
+    row = staff.get_by_role("row").filter(has_text=email)
+    await staff.screenshot(path=shots / "02-staff-accounts.png", full_page=True)
+    await row.get_by_role("button", name=re.compile("Verify")).click()
+    await staff.get_by_text("Account verified.").wait_for()
+
+    # --- the official asks a question ----------------------------------------------------------------
+    await sign_in(official, email, password)
+    await official.get_by_role("heading", name=re.compile("Flint")).wait_for()
+    await official.screenshot(path=shots / "03-official-dashboard-phone.png", full_page=True)
+    official_api = await platform.auth(email, password)
+    await platform.city_known_to_requests311(official_api, "mi-flint")
+    await official.goto("/requests/new")
+    await official.get_by_label("Your question in one line").fill("How do we fund lead service line replacement?")
+    await official.get_by_label("The question in detail").fill(
+        "Our city has about 20,000 lead service lines. Which federal and state programmes can pay for replacing them?")
+    await official.wait_for_load_state("networkidle")  # the similar-questions fragment (htmx) arrives
+    await official.get_by_label("Topic").select_option("finance_budgets")
+    await official.screenshot(path=shots / "04-ask-phone.png", full_page=True)
+    await official.get_by_role("button", name="Send the question").click()
+    await official.get_by_role("heading", name="How do we fund lead service line replacement?").wait_for()
+    request_id = official.url.rstrip("/").rsplit("/", 1)[-1]
+
+    # --- staff triage and assign ----------------------------------------------------------------------
+    await sign_in(staff, lead["email"], lead["password"])
+    await staff.goto("/staff/queue?queue=new")
+    await staff.get_by_role("link", name="How do we fund lead service line replacement?").click()
+    await staff.get_by_role("button", name="Triage").click()
+    await staff.get_by_text("Triaged.").wait_for()
+
+    async def expert_offered() -> bool:
+        await staff.goto(f"/staff/requests/{request_id}")
+        return await staff.get_by_label(re.compile("Erin Expert")).count() > 0
+
+    await eventually(expert_offered)  # requests311 learns experts from accounts' events
+    await staff.screenshot(path=shots / "05-triage.png", full_page=True)
+    await staff.get_by_label(re.compile("Erin Expert")).check()
+    await staff.get_by_role("button", name="Assign").click()
+    await staff.get_by_text("Expert assigned.").wait_for()
+
+    # --- the expert writes the memo, with preview -------------------------------------------------------
+    writer = await new_page(browser, platform, problems, **DESKTOP)
+    await sign_in(writer, expert["email"], expert["password"])
+    await writer.goto(f"/staff/requests/{request_id}/memo")
+    await writer.get_by_label("Memo (Markdown)").fill(memo_text())
+    await writer.locator("#memo-preview").get_by_text(re.compile(r"\d+ words")).wait_for()
+    await writer.screenshot(path=shots / "06-memo-editor.png", full_page=True)
+    await writer.get_by_role("button", name="Save draft").click()
+    await writer.get_by_text("Memo draft saved.").wait_for()
+    await writer.get_by_role("button", name="Send for review").click()
+    await writer.get_by_text("Memo sent for review.").wait_for()
+
+    # --- review, approval, delivery, call slots ----------------------------------------------------------
+    await staff.goto(f"/staff/requests/{request_id}/memo")
+    await staff.get_by_role("button", name="Approve").click()
+    await staff.get_by_text("Memo approved.").wait_for()
+    await staff.get_by_role("button", name="Deliver the memo to the city").click()
+    await staff.get_by_text("Memo delivered to the city.").wait_for()
+    await staff.goto(f"/staff/requests/{request_id}")
+    slot = (datetime.now() + timedelta(days=4)).replace(hour=14, minute=0, second=0, microsecond=0)
+    await staff.get_by_label("Slot 1").fill(slot.strftime("%Y-%m-%dT%H:%M"))
+    await staff.get_by_label("Slot 2").fill((slot + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"))
+    await staff.get_by_role("button", name="Offer these slots").click()
+    await staff.get_by_text("Call slots offered to the city.").wait_for()
+
+    # --- the official reads, downloads and books ---------------------------------------------------------
+    await official.goto(f"/requests/{request_id}")
+    await official.get_by_role("heading", name="The memo").wait_for()
+    assert "Short answer" in await official.locator("article.memo").inner_text()
+    async with official.expect_download() as download_info:
+        await official.get_by_role("link", name="Download the memo (PDF)").click()
+    download = await download_info.value
+    pdf = await download.path()
+    assert pdf is not None and Path(pdf).read_bytes().startswith(b"%PDF")
+    await official.screenshot(path=shots / "07-memo-and-slots-phone.png", full_page=True)
+    await official.get_by_role("button", name="Book this call").click()
+    await official.get_by_text("Your call is booked.").wait_for()
+    assert "Call scheduled" in await official.content()
+    await official.screenshot(path=shots / "08-call-booked-phone.png", full_page=True)
+
+    # --- a few more pages, for the record ------------------------------------------------------------
+    await sign_in(staff, ADMIN_EMAIL, ADMIN_PASSWORD)
+    for path, name in (("/staff/metrics", "09-metrics.png"), ("/staff/cities", "10-cities.png"),
+                       ("/cities/mi-flint", "11-city-dashboard-staff.png"), ("/library", "12-library.png"),
+                       ("/clearinghouse", "13-clearinghouse.png"), ("/staff/queue?queue=all", "14-queue.png")):
+        response = await staff.goto(path)
+        assert response is not None and response.status == 200, path
+        await staff.screenshot(path=shots / name, full_page=True)
+
+    assert problems == []
