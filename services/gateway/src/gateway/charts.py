@@ -97,7 +97,7 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[tuple[str, float]], *, u
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     n = len(bars)
     slot = plot_w / n
-    bar_w = max(4.0, slot * 0.6)
+    bar_w = min(56.0, max(4.0, slot * 0.6))
     xs = [LEFT + slot * (i + 0.5) for i in range(n)]
     body = _axes(top, unit) + _x_labels([label for label, _ in bars], xs)
     for (label, value), x in zip(bars, xs):
