@@ -92,7 +92,8 @@ class Runtime:
         setup_telemetry(s)
         self.client = make_client(s)
         self.db = self.client[s.database_name]
-        self.store = Store(self.client, self.db, source=s.source)
+        self.store = Store(self.client, self.db, source=s.source, group_commit=s.store_group_commit,
+                           group_max=s.store_group_max)
         await _retry("mongodb", lambda: ping(self.client))
         await ensure_indexes(self.db, self.spec.indexes)
         self.producer = make_producer(s)

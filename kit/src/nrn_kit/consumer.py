@@ -136,7 +136,8 @@ class ConsumerRunner:
         if not items:
             return
         try:
-            await self.store.transaction(lambda tx: self._apply(tx, items))
+            # The partition's batch is already a group: commit it on its own.
+            await self.store.transaction(lambda tx: self._apply(tx, items), group=False)
             return
         except Exception as exc:  # noqa: BLE001 — one bad event must not hold back the others
             log.info("batch of %d failed (%s); applying one at a time", len(items), exc)
@@ -192,7 +193,7 @@ class ConsumerRunner:
         while True:
             attempts += 1
             try:
-                await self.store.transaction(lambda tx: self._apply(tx, [item]))
+                await self.store.transaction(lambda tx: self._apply(tx, [item]), group=False)
                 return
             except Reject as exc:
                 await self.dead_letter(item.record, f"rejected: {exc}", attempts=attempts)

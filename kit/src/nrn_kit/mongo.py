@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bson import ObjectId
+from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 
 from nrn_contracts import CloudEvent, Event, encode, envelope, kafka_headers
 
@@ -103,50 +105,129 @@ class Tx:
         self.events.append(event)
 
 
-class Store:
-    """A service's database plus the way to change it: transactions that also write the outbox."""
+@dataclass
+class _Pending:
+    """One caller's transaction function, waiting to be committed (alone or with others)."""
 
-    def __init__(self, client: AsyncMongoClient, db: AsyncDatabase, *, source: str) -> None:
+    fn: Callable[[Tx], Awaitable[Any]]
+    future: asyncio.Future
+    envelope_in: CloudEvent | None
+    otel_context: otel_context.Context
+    traceparent: str | None
+
+
+class _MemberFailed(Exception):
+    """Aborts a group transaction because one member's function raised."""
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, PyMongoError) and (
+        exc.has_error_label("TransientTransactionError") or exc.has_error_label("UnknownTransactionCommitResult")
+    )
+
+
+class Store:
+    """A service's database plus the way to change it: transactions that also write the outbox.
+
+    Group commit: concurrent callers' transaction functions are run one after another inside
+    one MongoDB transaction and committed together (one commit and one outbox write for the
+    group instead of one each), because the transaction, not the document write, is what costs.
+    The semantics are those of running the functions serially: each sees the writes of those
+    before it. A function that raises is taken out and gets its own exception; the others are
+    re-run without it (functions must be re-runnable anyway: ``with_transaction`` retries).
+    """
+
+    def __init__(self, client: AsyncMongoClient, db: AsyncDatabase, *, source: str,
+                 group_commit: bool = True, group_max: int = 64) -> None:
         self.client = client
         self.db = db
         self.source = source
+        self.group_commit = group_commit
+        self.group_max = group_max
         self._listeners: list[Callable[[], None]] = []
+        self._queue: list[_Pending] = []
+        self._committer: asyncio.Task | None = None
+        self.groups = 0  # committed groups, for figures
 
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Called after a transaction that emitted events commits (the in-process relay wakes on it)."""
         self._listeners.append(listener)
 
-    async def transaction(self, fn: Callable[[Tx], Awaitable[T]], *, envelope_in: CloudEvent | None = None) -> T:
-        """Run ``fn`` in a transaction; retried as a whole on transient errors and unknown commit results.
+    async def transaction(self, fn: Callable[[Tx], Awaitable[T]], *, envelope_in: CloudEvent | None = None,
+                          group: bool | None = None) -> T:
+        """Run ``fn`` in a transaction with the events it emits; retried as a whole on transient errors.
 
-        ``with_transaction`` re-runs the callback, so each attempt starts with an empty event list.
+        ``fn`` may run more than once (retries, a group member failing): each run starts with an
+        empty event list, and it must do nothing but database work through ``tx``.
         """
-        emitted = False
+        item = _Pending(fn, asyncio.get_running_loop().create_future(), envelope_in,
+                        otel_context.get_current(), current_traceparent())
+        if not (self.group_commit if group is None else group):
+            await self._commit_group([item])
+            return item.future.result()
+        self._queue.append(item)
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_queued(), name="group-commit")
+        return await item.future
 
-        async def attempt(session: AsyncClientSession) -> T:
-            nonlocal emitted
-            tx = Tx(session=session, db=self.db, source=self.source, envelope=envelope_in)
-            result = await fn(tx)
-            if tx.events:
-                await self.write_outbox(tx.events, session=session)
-            emitted = bool(tx.events)
-            return result
+    async def _commit_queued(self) -> None:
+        while self._queue:
+            group = self._queue[: self.group_max]
+            del self._queue[: len(group)]
+            await self._commit_group(group)
 
-        async with self.client.start_session() as session:
-            result = await session.with_transaction(attempt)
-        if emitted:
-            for listener in self._listeners:
-                listener()
-        return result
+    async def _commit_group(self, group: list[_Pending]) -> None:
+        remaining = [item for item in group if not item.future.done()]
+        while remaining:
+            failed: list[tuple[_Pending, BaseException]] = []
+            results: dict[int, Any] = {}
 
-    async def write_outbox(self, events: Iterable[Event], *, session: AsyncClientSession | None) -> None:
-        traceparent = current_traceparent()
-        docs = []
-        for event in events:
-            ce = envelope(event, source=self.source, traceparent=traceparent)
-            docs.append(outbox_document(ce, event))
-        if docs:
-            await self.db[OUTBOX].insert_many(docs, session=session, ordered=True)
+            async def attempt(session: AsyncClientSession) -> bool:
+                results.clear()
+                docs = []
+                for item in remaining:
+                    tx = Tx(session=session, db=self.db, source=self.source, envelope=item.envelope_in)
+                    token = otel_context.attach(item.otel_context)  # the caller's trace, not the committer's
+                    try:
+                        results[id(item)] = await item.fn(tx)
+                    except Exception as exc:
+                        if _transient(exc):
+                            raise  # the whole group is retried by with_transaction
+                        failed.append((item, exc))
+                        raise _MemberFailed from exc
+                    finally:
+                        otel_context.detach(token)
+                    for event in tx.events:
+                        docs.append(outbox_document(envelope(event, source=self.source,
+                                                             traceparent=item.traceparent), event))
+                if docs:
+                    await self.db[OUTBOX].insert_many(docs, session=session, ordered=True)
+                return bool(docs)
+
+            try:
+                async with self.client.start_session() as session:
+                    emitted = await session.with_transaction(attempt)
+            except _MemberFailed:
+                item, exc = failed[-1]
+                if not item.future.done():
+                    item.future.set_exception(exc)
+                remaining.remove(item)
+                continue
+            except BaseException as exc:  # noqa: BLE001 — every caller learns the commit failed
+                for item in remaining:
+                    if not item.future.done():
+                        item.future.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                return
+            self.groups += 1
+            for item in remaining:
+                if not item.future.done():
+                    item.future.set_result(results[id(item)])
+            if emitted:
+                for listener in self._listeners:
+                    listener()
+            return
 
 
 async def ping(client: AsyncMongoClient) -> None:

@@ -41,6 +41,10 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = Field(1.0, gt=0)
     relay_lease_seconds: float = Field(10.0, gt=0)
 
+    # Group commit of concurrent commands (see nrn_kit.mongo.Store).
+    store_group_commit: bool = True
+    store_group_max: int = Field(64, ge=1, le=1_000)
+
     # Consumers.
     consumers_enabled: bool = True
     consumer_max_attempts: int = Field(5, ge=1, le=50)

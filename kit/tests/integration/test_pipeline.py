@@ -234,3 +234,28 @@ async def _true(value: bool) -> bool:
 async def _emit(tx, event) -> None:
     await tx.db.things.insert_one({"_id": uuid.uuid4().hex, "k": event.thing_id}, session=tx.session)
     tx.emit(event)
+
+
+async def test_group_commit_isolates_a_failing_member_and_keeps_serial_semantics(rig, thing_event):
+    """Concurrent commands share one transaction; one that breaks a rule fails alone."""
+    assert rig.store.group_commit
+
+    async def add(tx, i: int):  # noqa: ANN001
+        if i == 7:
+            raise ValueError("seven is not allowed")
+        # Reads what the members before it wrote: the counter behaves as if they ran one by one.
+        doc = await tx.db.seq.find_one_and_update({"_id": "c"}, {"$inc": {"n": 1}}, upsert=True,
+                                                  return_document=True, session=tx.session)
+        await tx.db.things.insert_one({"_id": i, "position": doc["n"]}, session=tx.session)
+        tx.emit(thing_event(thing_id=f"g{i}", n=i))
+        return i
+
+    results = await asyncio.gather(*(rig.store.transaction(lambda tx, i=i: add(tx, i)) for i in range(20)),
+                                   return_exceptions=True)
+    assert isinstance(results[7], ValueError)
+    assert [r for r in results if not isinstance(r, BaseException)] == [i for i in range(20) if i != 7]
+    positions = sorted(d["position"] for d in await rig.db.things.find().to_list(None))
+    assert positions == list(range(1, 20)), "each member saw the writes of those before it"
+    keys = {d["key"] async for d in rig.db[OUTBOX].find()}
+    assert keys == {f"g{i}" for i in range(20) if i != 7}, "the failed member's event was not written"
+    assert rig.store.groups < 19, "the commands were committed in groups"

@@ -1,0 +1,99 @@
+"""Helpers shared by the benchmarks: infrastructure, isolated settings, timing and reporting."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from nrn_kit.settings import ServiceSettings
+
+
+def bench_settings(infra, cls: type[ServiceSettings] = ServiceSettings, **overrides) -> ServiceSettings:  # noqa: ANN001
+    run = uuid.uuid4().hex[:8]
+    values = dict(
+        environment="test", kafka_bootstrap_servers=infra.kafka_bootstrap_servers, mongodb_uri=infra.mongodb_uri,
+        topic_prefix=f"b{run}.", kafka_session_timeout_ms=6000, kafka_heartbeat_interval_ms=500,
+        relay_poll_seconds=0.2, log_json=False, log_level="WARNING",
+    )
+    values.update(overrides)
+    values.setdefault("database_name", f"b{run}_{values.get('service_name', 'bench')}")
+    return cls(**values)
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], *, timeout: float, poll: float = 0.02) -> float:
+    """Seconds until ``check`` holds (raises after ``timeout``)."""
+    start = time.perf_counter()
+    while not await check():
+        if time.perf_counter() - start > timeout:
+            raise TimeoutError("benchmark condition not reached")
+        await asyncio.sleep(poll)
+    return time.perf_counter() - start
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def report(name: str, figures: dict[str, float | int | str], *, ratio_name: str, ratio: float, target: str,
+           met: bool) -> None:
+    print(f"\n== {name}")
+    for key, value in figures.items():
+        shown = f"{value:,.1f}" if isinstance(value, float) else str(value)
+        print(f"  {key:<48} {shown}")
+    print(f"  {ratio_name:<48} {ratio:.2f}   (target {target}: {'met' if met else 'NOT met'})")
+    print("  json: " + json.dumps({"bench": name, **{k: v for k, v in figures.items()}, ratio_name: round(ratio, 3)}))
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+@contextlib.contextmanager
+def service_process(factory: str, settings: ServiceSettings, port: int, *, timeout: float = 60):  # noqa: ANN201
+    """Run an app factory under uvicorn in its own process, configured by environment like `nrn up` does."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is not None and not isinstance(value, (dict, list, tuple)):
+            env[name.upper()] = str(value.get_secret_value() if hasattr(value, "get_secret_value") else value)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port", str(port),
+         "--no-access-log", "--log-level", "warning"],
+        env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{factory} exited: {proc.stderr.read().decode()[-2000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{factory} not ready")
+            time.sleep(0.1)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()

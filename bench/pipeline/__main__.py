@@ -1,0 +1,117 @@
+"""Events per second from an HTTP command to its effect in another service's consumer.
+
+Ours: HTTP POST → FastAPI route → one transaction (document + outbox) → relay → Kafka →
+consumer (inbox + effect in one transaction) — the kit's whole path.
+Baseline, same broker and database, same run: plain aiokafka produce of the same number of
+records and a consumer doing one MongoDB insert per record.
+
+    python -m bench.pipeline [--events 2000] [--concurrency 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from pymongo import AsyncMongoClient
+
+from nrn_kit.infra import local_infra
+from nrn_kit.serving import free_port
+
+from ..common import bench_settings, report, service_process, wait_until
+
+async def run_ours(infra, events: int, concurrency: int) -> float:  # noqa: ANN001
+    s_prod = bench_settings(infra, service_name="benchprod", topic_partitions=3)
+    s_cons = s_prod.model_copy(update={"service_name": "benchcons", "database_name": s_prod.database_name + "_c"})
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with service_process("bench.pipeline.app:producer_app", s_prod, port), \
+            service_process("bench.pipeline.app:consumer_app", s_cons, free_port()):
+        client = AsyncMongoClient(infra.mongodb_uri)
+        effects = client[s_cons.database_name].effects
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            await http.post("/pings", json={"body": "warm-up"})
+            await wait_until(lambda: _count(effects, 1), timeout=60)
+            queue: asyncio.Queue[int] = asyncio.Queue()
+            for i in range(events):
+                queue.put_nowait(i)
+
+            async def worker() -> None:
+                while not queue.empty():
+                    i = queue.get_nowait()
+                    r = await http.post("/pings", json={"body": f"ping {i}"})
+                    r.raise_for_status()
+
+            start = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            posted = time.perf_counter() - start
+            await wait_until(lambda: _count(effects, events + 1), timeout=600)
+            elapsed = time.perf_counter() - start
+        await client.close()
+    print(f"  (commands accepted in {posted:.1f}s = {events / posted:.0f}/s; effects complete after {elapsed:.1f}s)")
+    return events / elapsed
+
+
+async def run_baseline(infra, events: int) -> float:  # noqa: ANN001
+    run = uuid.uuid4().hex[:8]
+    topic = f"b{run}.baseline"
+    client = AsyncMongoClient(infra.mongodb_uri)
+    coll = client[f"b{run}_baseline"].effects
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers, linger_ms=5)
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=infra.kafka_bootstrap_servers, group_id=f"b{run}",
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await producer.start()
+    await producer.send_and_wait(topic, b"warm-up")
+    await consumer.start()
+    done = 0
+
+    async def consume() -> None:
+        nonlocal done
+        while done < events + 1:
+            batch = await consumer.getmany(timeout_ms=200)
+            for tp, records in batch.items():
+                for record in records:
+                    await coll.insert_one({"_id": f"{tp.partition}:{record.offset}", "v": record.value})
+                    done += 1
+                await consumer.commit({tp: records[-1].offset + 1})
+
+    start = time.perf_counter()
+    consuming = asyncio.create_task(consume())
+    futures = [await producer.send(topic, f"ping {i}".encode(), key=str(i).encode()) for i in range(events)]
+    await asyncio.gather(*futures)
+    await asyncio.wait_for(consuming, timeout=600)
+    elapsed = time.perf_counter() - start
+    await consumer.stop()
+    await producer.stop()
+    await client.drop_database(f"b{run}_baseline")
+    await client.close()
+    return events / elapsed
+
+
+async def _count(coll, n: int) -> bool:  # noqa: ANN001
+    return await coll.count_documents({}) >= n
+
+
+async def main(events: int, concurrency: int) -> None:
+    with local_infra() as infra:
+        baseline = await run_baseline(infra, events)
+        ours = await run_ours(infra, events, concurrency)
+    report(
+        "pipeline: HTTP command → outbox → relay → Kafka → consumer effect",
+        {"events": events, "http concurrency": concurrency,
+         "baseline (aiokafka produce/consume + 1 insert/event), events/s": baseline,
+         "ours (HTTP → tx+outbox → relay → inbox+effect tx), events/s": ours},
+        ratio_name="ratio ours/baseline", ratio=ours / baseline, target="≥ 0.5", met=ours / baseline >= 0.5,
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    asyncio.run(main(args.events, args.concurrency))
