@@ -7,8 +7,8 @@ import asyncio
 import contextlib
 import importlib.util
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -51,6 +51,7 @@ class Platform:
     urls: dict[str, str]
     gateway: str
     http: httpx.AsyncClient  # to the gateway
+    apps: dict[str, Any] = field(default_factory=dict)
 
     async def token(self, email: str, password: str) -> str:
         response = await self.http.post("/api/v1/auth/token", data={"username": email, "password": password})
@@ -90,6 +91,19 @@ class Platform:
                                         files={"file": ("cities.csv", CITIES_CSV.encode(), "text/csv")})
         assert response.status_code == 200, response.text
 
+    async def submit(self, headers: dict[str, str], title: str, topic: str = "finance_budgets") -> dict:
+        """Submit a question, waiting until requests311 has heard of the city (from accounts' events)."""
+        async def attempt() -> dict | None:
+            response = await self.http.post("/api/v1/requests", headers=headers, json={
+                "title": title, "question": f"{title} We need options that other cities have tried, with costs.",
+                "topic": topic, "urgency": "soon", "consent": "anonymous"})
+            if response.status_code in (403, 422) and "city" in response.text:
+                return None
+            assert response.status_code == 201, response.text
+            return response.json()
+
+        return await eventually(attempt)
+
     async def city_known_to_requests311(self, headers: dict[str, str], city_id: str) -> None:
         """requests311 learns cities from accounts' events: wait until a submission would pass."""
         async def known() -> bool:
@@ -116,7 +130,7 @@ async def running_platform(kafka_bootstrap_servers: str, mongodb_uri: str, prefi
     async with running_system(kafka_bootstrap_servers=kafka_bootstrap_servers, mongodb_uri=mongodb_uri,
                               prefix=prefix, names=names, overrides=overrides) as system:
         async with httpx.AsyncClient(base_url=system.urls["gateway"], timeout=30.0) as http:
-            yield Platform(urls=system.urls, gateway=system.urls["gateway"], http=http)
+            yield Platform(urls=system.urls, gateway=system.urls["gateway"], http=http, apps=system.apps)
 
 
 _PARAGRAPHS = {
@@ -146,3 +160,55 @@ def memo_text(words_per_section: int = 190) -> str:
             count += len(paragraph.split())
         parts.append(f"## {heading}\n\n" + " ".join(sentences))
     return "\n\n".join(parts) + "\n"
+
+
+def walk_routes(routes: Any, prefix: str = "") -> list[tuple[str, frozenset[str]]]:
+    """Every (path, methods) of an app or router, through included routers (FastAPI keeps
+    included routers as wrappers, so ``app.routes`` alone does not list their routes)."""
+    from fastapi.routing import APIRoute
+
+    out: list[tuple[str, frozenset[str]]] = []
+    for route in getattr(routes, "routes", routes):
+        if isinstance(route, APIRoute):
+            out.append((prefix + route.path, frozenset(route.methods)))
+        elif hasattr(route, "original_router"):
+            out += walk_routes(route.original_router, prefix + route.include_context.prefix)
+    return out
+
+
+@contextlib.contextmanager
+def platform_in_thread(kafka_bootstrap_servers: str, mongodb_uri: str, prefix: str,
+                       gateway_overrides: dict[str, Any] | None = None, timeout: float = 120.0) -> Iterator[Platform]:
+    """The platform on its own event loop in a background thread, for synchronous callers
+    (schemathesis, load generators) that would otherwise block the servers' loop."""
+    import threading
+
+    box: dict[str, Any] = {}
+    started = threading.Event()
+
+    async def main() -> None:
+        box["stop"] = asyncio.Event()
+        try:
+            async with running_platform(kafka_bootstrap_servers, mongodb_uri, prefix, gateway_overrides) as platform:
+                box["platform"] = platform
+                started.set()
+                await box["stop"].wait()
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller below
+            box["error"] = exc
+            started.set()
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        box["loop"] = loop
+        loop.run_until_complete(main())
+        loop.close()
+
+    thread = threading.Thread(target=run, name=f"platform-{prefix}", daemon=True)
+    thread.start()
+    if not started.wait(timeout) or "error" in box:
+        raise RuntimeError(f"the platform did not start: {box.get('error')!r}")
+    try:
+        yield box["platform"]
+    finally:
+        box["loop"].call_soon_threadsafe(box["stop"].set)
+        thread.join(60)
