@@ -64,6 +64,9 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 
 def _stop(procs: list[tuple[str, subprocess.Popen]]) -> None:
+    # A second Ctrl-C (or the SIGTERM of a supervisor) must not abandon the children half-stopped.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # Reverse start order: the gateway first, accounts last.
     for _, proc in reversed(procs):
         if proc.poll() is None:
@@ -112,6 +115,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             "LIBRARY_URL": urls["library"],
             "PUBLIC_URL": urls["gateway"],
         })
+        # Real US cities always; with --seed, also their illustrative (made-up) distress indicators.
+        env.setdefault("STARTER_CITIES", "demo" if args.seed else "real")
         if not args.secure_cookies:
             env.setdefault("COOKIE_SECURE", "false")  # plain http on localhost
         try:
