@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from nrn_kit.http import DomainError, health_router, validation_errors
+from nrn_kit.telemetry import instrument_app, setup_telemetry
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -126,6 +127,8 @@ def create_app(
     clock: Clock = time.monotonic,
 ) -> FastAPI:
     settings = settings or Settings()
+    # Before the clients exist: the kit instruments httpx (trace context on every upstream call).
+    setup_telemetry(settings)
     services = build_services(settings, transports=transports, clock=clock)
     if verifier is None:
         from .tokens import jwks_verifier
@@ -167,12 +170,13 @@ def create_app(
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(web_router)
 
-    async def _breakers_closed() -> None:
-        opened = [c.name for c in services.all() if c.breaker.state == "open"]
-        if opened:
-            raise RuntimeError("circuit open: " + ", ".join(opened))
+    # Ready needs nothing downstream: a gateway with a service down still serves partial
+    # pages, and pulling it out of rotation would turn one outage into a total one.
+    app.include_router(health_router({}), include_in_schema=False)
 
-    app.include_router(health_router({"upstreams": _breakers_closed}), include_in_schema=False)
+    @app.get("/health/upstreams", include_in_schema=False)
+    async def upstreams() -> dict[str, Any]:
+        return {"breakers": [c.breaker.snapshot() for c in services.all()]}
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     @app.get("/favicon.ico", include_in_schema=False)
@@ -197,6 +201,9 @@ def create_app(
         trust_forwarded_for=settings.trust_forwarded_for,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
+    # The incoming request's trace context becomes the current span's parent, so the
+    # services' spans join the caller's trace.
+    instrument_app(app)
     return app
 
 

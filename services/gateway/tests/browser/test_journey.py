@@ -126,12 +126,19 @@ async def test_the_whole_journey_through_the_pages(platform: Platform, browser, 
     await staff.get_by_text("Memo approved.").wait_for()
     await staff.get_by_role("button", name="Deliver the memo to the city").click()
     await staff.get_by_text("Memo delivered to the city.").wait_for()
-    await staff.goto(f"/staff/requests/{request_id}")
     slot = (datetime.now() + timedelta(days=4)).replace(hour=14, minute=0, second=0, microsecond=0)
-    await staff.get_by_label("Slot 1").fill(slot.strftime("%Y-%m-%dT%H:%M"))
-    await staff.get_by_label("Slot 2").fill((slot + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"))
-    await staff.get_by_role("button", name="Offer these slots").click()
-    await staff.get_by_text("Call slots offered to the city.").wait_for()
+
+    async def offer_slots() -> bool:
+        # The library publishing the answer moves the request's version on in the background;
+        # a stale form gets "reload and retry", which is what a person would do too.
+        await staff.goto(f"/staff/requests/{request_id}")
+        await staff.get_by_label("Slot 1").fill(slot.strftime("%Y-%m-%dT%H:%M"))
+        await staff.get_by_label("Slot 2").fill((slot + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"))
+        await staff.get_by_role("button", name="Offer these slots").click()
+        await staff.wait_for_load_state("networkidle")
+        return await staff.get_by_text("Call slots offered to the city.").count() > 0
+
+    await eventually(offer_slots, timeout=60)
 
     # --- the official reads, downloads and books ---------------------------------------------------------
     await official.goto(f"/requests/{request_id}")
@@ -143,8 +150,14 @@ async def test_the_whole_journey_through_the_pages(platform: Platform, browser, 
     pdf = await download.path()
     assert pdf is not None and Path(pdf).read_bytes().startswith(b"%PDF")
     await official.screenshot(path=shots / "07-memo-and-slots-phone.png", full_page=True)
-    await official.get_by_role("button", name="Book this call").click()
-    await official.get_by_text("Your call is booked.").wait_for()
+
+    async def book() -> bool:
+        await official.goto(f"/requests/{request_id}")
+        await official.get_by_role("button", name="Book this call").click()
+        await official.wait_for_load_state("networkidle")
+        return await official.get_by_text("Your call is booked.").count() > 0
+
+    await eventually(book, timeout=60)
     assert "Call scheduled" in await official.content()
     await official.screenshot(path=shots / "08-call-booked-phone.png", full_page=True)
 

@@ -1,0 +1,197 @@
+"""Pages and the composed API over fake services (httpx.MockTransport): CSRF on every form,
+cookie flags, partial composition, city isolation at the door, no inline script or style."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.auth import InvalidToken, Principal
+from gateway.config import Settings
+from gateway.testing import walk_routes
+from gateway.web.common import markdown, safe_next
+from gateway.web.render import snippet
+
+FLINT = Principal(account_id="acc-flint", kind="official", roles=frozenset(), expertise=frozenset(),
+                  city_id="mi-flint", status="verified", token="tok-flint")
+ADMIN = Principal(account_id="acc-admin", kind="staff", roles=frozenset({"administrator"}), expertise=frozenset(),
+                  city_id=None, status="verified", token="tok-admin")
+PRINCIPALS = {p.token: p for p in (FLINT, ADMIN)}
+
+CITY = {"city_id": "mi-flint", "name": "Flint", "state": "MI", "population": 102434, "eligible": True,
+        "eligibility_basis": "indicators",
+        "eligibility": {"eligible": True, "summary": "Eligible", "reasons": [
+            {"test": "unemployment_rate", "passed": True, "value": 10.2, "threshold": 9.0, "comparison": ">"}]}}
+REQUEST = {"id": "req-1", "version": 3, "status": "submitted", "title": "Lead lines <b>now</b>", "topic": "finance_budgets",
+           "city_id": "mi-flint", "question": "How?", "timeline": [], "actions": [], "submitted_at": "2026-01-05T15:00:00Z"}
+
+
+async def verify(token: str) -> Principal:
+    if token not in PRINCIPALS:
+        raise InvalidToken("unknown")
+    return PRINCIPALS[token]
+
+
+def accounts(request: httpx.Request) -> httpx.Response:
+    path = request.url.path
+    if path == "/auth/token":
+        form = dict(x.split("=") for x in request.content.decode().split("&"))
+        if form.get("password") == "right":
+            return httpx.Response(200, json={"access_token": "tok-flint", "token_type": "bearer", "refresh_token": "r1"})
+        return httpx.Response(401, json={"status": 401, "title": "Not signed in", "detail": "wrong"})
+    if path == "/cities/mi-flint":
+        return httpx.Response(200, json=CITY)
+    if path.startswith("/cities/"):
+        return httpx.Response(404, json={"status": 404, "title": "Not found", "detail": "no such city"})
+    if path == "/cities":
+        return httpx.Response(200, json={"items": [CITY], "total": 1, "limit": 200, "offset": 0})
+    if path == "/me":
+        return httpx.Response(200, json={"account_id": "acc-flint", "name": "Fran", "status": "verified", "kind": "official"})
+    if path == "/accounts":
+        return httpx.Response(200, json={"items": [], "total": 0})
+    return httpx.Response(404, json={"status": 404, "title": "Not found"})
+
+
+def requests311(request: httpx.Request) -> httpx.Response:
+    if request.url.path == "/requests":
+        return httpx.Response(200, json={"items": [REQUEST], "next_cursor": None})
+    if request.url.path == "/requests/req-1":
+        return httpx.Response(200, json=REQUEST)
+    if request.url.path == "/topics":
+        return httpx.Response(200, json=[{"id": "finance_budgets", "label": "Finance and budgets"}])
+    return httpx.Response(404, json={"status": 404, "title": "Not found"})
+
+
+def library_down(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("refused", request=request)
+
+
+def make_app(**settings: Any):  # noqa: ANN201
+    values = {"cookie_secure": False, "upstream_retries": 0, "section_timeout": 2.0, **settings}
+    return create_app(Settings(**values), verifier=verify, transports={
+        "accounts": httpx.MockTransport(accounts), "requests311": httpx.MockTransport(requests311),
+        "library": httpx.MockTransport(library_down)})
+
+
+@pytest.fixture
+async def client():  # noqa: ANN201
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=make_app()), base_url="http://gw.test") as c:
+        yield c
+
+
+async def csrf_of(client: httpx.AsyncClient, path: str = "/signin") -> str:
+    return re.search(r'name="csrf-token" content="([^"]+)"', (await client.get(path)).text).group(1)
+
+
+async def sign_in(client: httpx.AsyncClient) -> None:
+    token = await csrf_of(client)
+    response = await client.post("/signin", data={"username": "fran@example.org", "password": "right", "csrf_token": token})
+    assert response.status_code == 303
+
+
+async def test_every_page_form_refuses_a_request_without_the_csrf_token(client) -> None:
+    await sign_in(client)
+    app = make_app()
+    posts = [path for path, methods in walk_routes(app) if "POST" in methods and not path.startswith("/api/")]
+    assert len(posts) >= 20
+    for path in posts:
+        concrete = re.sub(r"\{\w+\}", "x1", path)
+        response = await client.post(concrete, data={"anything": "1"})
+        assert response.status_code == 403, f"{path} answered {response.status_code} without a CSRF token"
+
+
+async def test_sign_in_sets_a_signed_http_only_same_site_cookie_and_rotates_csrf() -> None:
+    app = make_app(cookie_secure=True)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://gw.test") as client:
+        before = await csrf_of(client)
+        response = await client.post("/signin", data={"username": "a@b.org", "password": "right", "csrf_token": before})
+        assert response.status_code == 303
+        cookie = response.headers["set-cookie"].lower()
+        assert "nrn_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie and "secure" in cookie
+        after = await csrf_of(client, "/requests/new")
+        assert after != before
+
+
+async def test_wrong_password_is_an_accessible_error_not_a_crash(client) -> None:
+    token = await csrf_of(client)
+    response = await client.post("/signin", data={"username": "a@b.org", "password": "wrong", "csrf_token": token})
+    assert response.status_code == 400
+    assert 'role="alert"' in response.text and 'aria-invalid="true"' in response.text
+
+
+async def test_signed_out_pages_redirect_to_sign_in(client) -> None:
+    response = await client.get("/requests/new")
+    assert response.status_code == 303 and response.headers["location"] == "/signin?next=/requests/new"
+
+
+async def test_dashboard_page_renders_the_rest_when_the_library_is_down(client) -> None:
+    await sign_in(client)
+    response = await client.get("/")
+    assert response.status_code == 200
+    html = response.text
+    assert "Flint" in html and "Lead lines &lt;b&gt;now&lt;/b&gt;" in html  # titles escaped
+    assert "Part of this page is not available right now" in html
+    assert "Recommended resources could not be loaded" in html
+
+
+async def test_dashboard_api_returns_parts_with_partial_marker_never_500(client) -> None:
+    response = await client.get("/api/v1/cities/mi-flint/dashboard", headers={"Authorization": "Bearer tok-flint"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["partial"] is True
+    assert [m["section"] for m in body["missing"]] == ["resources"]
+    assert body["sections"]["city"]["name"] == "Flint"
+    assert body["sections"]["requests"]["items"][0]["id"] == "req-1"
+
+
+async def test_an_official_cannot_open_another_citys_dashboard(client) -> None:
+    headers = {"Authorization": "Bearer tok-flint"}
+    assert (await client.get("/api/v1/cities/oh-youngstown/dashboard", headers=headers)).status_code == 404
+    assert (await client.get("/api/v1/requests", params={"city_id": "oh-youngstown"}, headers=headers)).status_code == 404
+    await sign_in(client)
+    assert (await client.get("/cities/oh-youngstown")).status_code == 404
+
+
+async def test_staff_see_any_city_and_an_unknown_city_is_404(client) -> None:
+    headers = {"Authorization": "Bearer tok-admin"}
+    assert (await client.get("/api/v1/cities/mi-flint/dashboard", headers=headers)).status_code == 200
+    assert (await client.get("/api/v1/cities/zz-nowhere/dashboard", headers=headers)).status_code == 404
+
+
+async def test_a_down_service_is_a_503_problem_for_single_calls(client) -> None:
+    response = await client.get("/api/v1/library/search", params={"q": "x"})
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["service"] == "library"
+
+
+async def test_similar_questions_never_fail_the_asker(client) -> None:
+    response = await client.get("/api/v1/requests/similar", params={"q": "lead lines"},
+                                headers={"Authorization": "Bearer tok-flint"})
+    assert response.status_code == 200 and response.json()["skipped"] is True
+
+
+async def test_pages_carry_no_inline_script_or_style(client) -> None:
+    await sign_in(client)
+    for path in ("/", "/requests/new", "/requests", "/requests/req-1", "/signup", "/library", "/clearinghouse"):
+        html = (await client.get(path)).text
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
+        assert not re.search(r"\sstyle=", html), path
+        assert not re.search(r"\son[a-z]+=", html), path
+        assert '<a class="skip-link" href="#main">' in html and '<main id="main"' in html
+
+
+def test_safe_next_refuses_other_sites() -> None:
+    for bad in ("https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)", ""):
+        assert safe_next(bad) == "/"
+    assert safe_next("/requests/req-1") == "/requests/req-1"
+
+
+def test_markdown_escapes_raw_html_and_snippets_keep_only_bold() -> None:
+    html = str(markdown("# T\n<script>alert(1)</script>\n[x](javascript:alert(1))"))
+    assert "<script>" not in html and "&lt;script&gt;" in html and 'href="javascript' not in html
+    assert str(snippet('a <b>land</b> <img src=x onerror=alert(1)>')) == "a <b>land</b> &lt;img src=x onerror=alert(1)&gt;"
