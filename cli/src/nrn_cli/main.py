@@ -202,11 +202,11 @@ def cmd_dlq(args: argparse.Namespace) -> int:
 
 
 def cmd_asyncapi(args: argparse.Namespace) -> int:
-    from nrn_contracts.asyncapi import asyncapi_document
+    from nrn_contracts.asyncapi import build, dumps
 
-    text = json.dumps(asyncapi_document(), indent=2, sort_keys=False)
+    text = dumps(build())
     if args.out:
-        Path(args.out).write_text(text + "\n")
+        Path(args.out).write_text(text)
         print(f"wrote {args.out}")
     else:
         print(text)
