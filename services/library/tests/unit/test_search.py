@@ -10,8 +10,8 @@ from library.search.index import MAX_PAGE, MAX_PAGE_SIZE, SearchIndex, SearchReq
 from library.search.visibility import ANONYMOUS, Viewer
 
 OFFICIAL = Viewer(kind="official", verified=True, city_id="c-flint")
-CURATOR = Viewer(kind="staff", roles=frozenset({"curator"}))
-STAFF = Viewer(kind="staff", roles=frozenset({"program_manager"}))
+CURATOR = Viewer(kind="staff", roles=frozenset({"curator"}), verified=True)
+STAFF = Viewer(kind="staff", roles=frozenset({"program_manager"}), verified=True)
 
 
 def doc(id, title, body="", summary="", type="guide", status="published", audience="public", topics=("housing",),
@@ -213,3 +213,8 @@ def test_parser_shapes():
     assert p.excluded_terms == ["toolkit"] and p.excluded_phrases == [["land", "trust"]]
     assert qp.parse("-only -negatives").terms == ["only", "negatives"]
     assert qp.parse("o'neil e-mail").terms == ["o'neil", "e", "mail"]
+
+
+def test_unverified_staff_see_only_public_items(ix):
+    unverified = Viewer(kind="staff", roles=frozenset({"curator"}), verified=False)
+    assert set(ids(search(ix, "land bank", unverified, page_size=50, include_unpublished=True))) == {"landbank", "qa-1"}

@@ -1,38 +1,35 @@
-"""Domain errors. The HTTP layer maps them to problem details; each names the rule it enforces."""
+"""Domain errors. Each names the rule it enforces (and the field, where one is to blame).
+
+They are the kit's DomainError, so the HTTP layer renders them as problem details unchanged.
+"""
 
 from __future__ import annotations
 
+from nrn_kit.http import DomainError
 
-class LibraryError(Exception):
-    status = 400
-    title = "Bad request"
+
+class LibraryError(DomainError):
+    status, code, title = 400, "bad-request", "Bad request"
 
     def __init__(self, detail: str, *, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.field = field
+        super().__init__(detail, field=field)
 
 
 class InvalidTransition(LibraryError):
-    status = 409
-    title = "Transition not allowed"
+    status, code, title = 409, "transition-not-allowed", "Transition not allowed"
 
 
 class NotFound(LibraryError):
-    status = 404
-    title = "Not found"
+    status, code, title = 404, "not-found", "Not found"
 
 
 class Forbidden(LibraryError):
-    status = 403
-    title = "Forbidden"
+    status, code, title = 403, "forbidden", "Forbidden"
 
 
 class VersionConflict(LibraryError):
-    status = 409
-    title = "Version conflict"
+    status, code, title = 409, "version-conflict", "Version conflict"
 
 
 class InvalidInput(LibraryError):
-    status = 422
-    title = "Invalid input"
+    status, code, title = 422, "invalid-input", "Invalid input"

@@ -19,7 +19,7 @@ class Viewer:
 
     @property
     def audiences(self) -> tuple[str, ...]:
-        if self.kind == "staff":
+        if self.kind == "staff" and self.verified:
             return ("public", "officials", "staff")
         if self.kind == "official" and self.verified:
             return ("public", "officials")
@@ -27,7 +27,7 @@ class Viewer:
 
     @property
     def can_curate(self) -> bool:
-        return self.kind == "staff" and bool(self.roles & CURATOR_ROLES)
+        return self.kind == "staff" and self.verified and bool(self.roles & CURATOR_ROLES)
 
     def statuses(self, include_unpublished: bool) -> tuple[str, ...]:
         """Statuses this viewer may see; drafts, items in review and archived items only for curators who ask."""
@@ -57,7 +57,7 @@ def visibility_tokens(status: str, audience: str) -> list[str]:
 def viewer_token(viewer: Viewer, include_unpublished: bool) -> str:
     if include_unpublished and viewer.can_curate:
         return CURATOR_TOKEN
-    if viewer.kind == "staff":
+    if viewer.kind == "staff" and viewer.verified:
         return "staff"
     if viewer.kind == "official" and viewer.verified:
         return "official"

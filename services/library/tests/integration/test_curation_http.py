@@ -1,0 +1,121 @@
+"""Curating resources over HTTP: states, versions, visibility, events, search that follows."""
+
+from __future__ import annotations
+
+import pytest
+
+RESOURCE = {
+    "type": "toolkit", "title": "Land bank toolkit", "summary": "How to start a land bank for vacant property",
+    "body": "Pass an ordinance, then acquire tax-foreclosed parcels and sell them to responsible owners.",
+    "topics": ["housing", "land_use"], "source_organisation": "Center for Community Progress",
+    "authors": ["A. Author"], "publication_date": "2020-03-01", "related_cities": ["Flint, MI"], "tags": ["land bank"],
+}
+
+
+async def test_curation_lifecycle(lib):
+    cur = lib.curator()
+    r = await lib.http.post("/resources", json=RESOURCE, headers=cur)
+    assert r.status_code == 201, r.text
+    res = r.json()
+    rid, v = res["resource_id"], res["version"]
+    assert res["status"] == "draft" and r.headers["etag"] == f'"{v}"'
+
+    # a draft is invisible to anyone but curators, in GET and in search
+    assert (await lib.http.get(f"/resources/{rid}")).status_code == 404
+    assert (await lib.http.get(f"/resources/{rid}", headers=lib.official())).status_code == 404
+    assert rid not in await lib.search_ids("land bank", headers=lib.official())
+    assert rid in await lib.search_ids("land bank", headers=cur, include_unpublished="true")
+
+    # versions: missing 428, stale 409
+    assert (await lib.http.post(f"/resources/{rid}/submit", headers=cur)).status_code == 428
+    stale = await lib.http.post(f"/resources/{rid}/submit", headers={**cur, "If-Match": '"99"'})
+    assert stale.status_code == 409 and stale.headers["content-type"].startswith("application/problem+json")
+    r = await lib.http.post(f"/resources/{rid}/submit", headers={**cur, "If-Match": f'"{v}"'})
+    assert r.status_code == 200 and r.json()["status"] == "in_review"
+    # out of order: archive is fine, restore is not
+    bad = await lib.http.post(f"/resources/{rid}/restore", json={"version": r.json()["version"]}, headers=cur)
+    assert bad.status_code == 409 and "in_review" in bad.json()["detail"]
+    r = await lib.http.post(f"/resources/{rid}/publish", json={"version": r.json()["version"], "note": "ok"},
+                            headers=cur)
+    assert r.status_code == 200 and r.json()["status"] == "published"
+
+    # published: public, searchable, announced
+    got = await lib.http.get(f"/resources/{rid}")
+    assert got.status_code == 200 and "history" not in got.json() and got.json()["content"]["title"] == "Land bank toolkit"
+    await lib.eventually(lambda: _has(lib, "financing vacant parcels", rid))
+    assert [e.resource_id for e in await lib.outbox_events("resource_published.v1")] == [rid]
+
+    # edit while published → ResourceUpdated, and search follows
+    r = await lib.http.patch(f"/resources/{rid}", json={"title": "Land bank starter kit", "version": r.json()["version"]},
+                             headers=cur)
+    assert r.status_code == 200, r.text
+    assert [e.title for e in await lib.outbox_events("resource_updated.v1")] == ["Land bank starter kit"]
+    await lib.eventually(lambda: _has(lib, "starter kit", rid))
+
+    # history for curators
+    h = (await lib.http.get(f"/resources/{rid}/history", headers=cur)).json()
+    assert [c["action"] for c in h] == ["created", "submitted", "published", "edited"]
+    assert h[-1]["changes"]["title"] == {"old": "Land bank toolkit", "new": "Land bank starter kit"}
+
+    # archive → gone from search and from GET, ResourceArchived
+    r = await lib.http.post(f"/resources/{rid}/archive", headers={**cur, "If-Match": str(r.json()["version"])})
+    assert r.status_code == 200 and r.json()["status"] == "archived"
+    assert (await lib.http.get(f"/resources/{rid}")).status_code == 404
+    await lib.eventually(lambda: _missing(lib, "starter kit", rid))
+    assert [e.resource_id for e in await lib.outbox_events("resource_archived.v1")] == [rid]
+
+
+async def _has(lib, q: str, rid: str) -> bool:
+    return rid in await lib.search_ids(q)
+
+
+async def _missing(lib, q: str, rid: str) -> bool:
+    return rid not in await lib.search_ids(q)
+
+
+async def test_writes_need_the_curator_role(lib):
+    assert (await lib.http.post("/resources", json=RESOURCE)).status_code == 401
+    assert (await lib.http.post("/resources", json=RESOURCE, headers=lib.official())).status_code == 403
+    assert (await lib.http.post("/resources", json=RESOURCE, headers=lib.staff())).status_code == 403
+    assert (await lib.http.get("/resources", headers=lib.official())).status_code == 403
+
+
+@pytest.mark.parametrize("patch,field", [
+    ({"topics": ["astrology"]}, "topics"),
+    ({"title": ""}, "title"),
+    ({"link": "javascript:alert(1)"}, "link"),
+    ({"colour": "red"}, "colour"),
+])
+async def test_bad_edits_name_the_field(lib, patch, field):
+    cur = lib.curator()
+    rid = (await lib.http.post("/resources", json=RESOURCE, headers=cur)).json()["resource_id"]
+    r = await lib.http.patch(f"/resources/{rid}", json={**patch, "version": 1}, headers=cur)
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["field"] == field or field in str(body.get("errors"))
+
+
+async def test_bad_create_is_422_with_fields(lib):
+    r = await lib.http.post("/resources", json={**RESOURCE, "topics": [], "type": "novel"}, headers=lib.curator())
+    assert r.status_code == 422
+    fields = {e["field"] for e in r.json()["errors"]}
+    assert any("topics" in f for f in fields) and any("type" in f for f in fields)
+
+
+NASTY = ['"', '-', 'title:(land', 'AND OR NOT', '\u202e🏠 ünïcödé', "x" * 9_000, "'; DROP TABLE x; --",
+         '{"$where": "1"}', "<script>alert(1)</script>", "\\", "*?~^[]{}"]
+
+
+@pytest.mark.parametrize("q", NASTY)
+async def test_nasty_queries_are_never_a_500(lib, q):
+    r = await lib.http.get("/search", params={"q": q})
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("params", [
+    {"q": "x" * 20_000}, {"page": 0}, {"page": 101}, {"page_size": 51}, {"page_size": "many"}, {"year": "old"},
+    {"sort": "random"}, {"kind": "person"},
+])
+async def test_out_of_bounds_parameters_are_422(lib, params):
+    r = await lib.http.get("/search", params=params)
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
