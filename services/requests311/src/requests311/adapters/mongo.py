@@ -221,8 +221,11 @@ async def list_requests(db: AsyncDatabase, q: ListQuery, now: datetime) -> tuple
 
 
 async def explain(db: AsyncDatabase, q: ListQuery, now: datetime) -> dict[str, Any]:
+    """The planner's choice for a list query, without running it (verbosity queryPlanner)."""
     f, sort, hint = plan(q, now)
-    return await db[REQUESTS].find(f, _SUMMARY_FIELDS).sort(sort).hint(hint).limit(q.limit + 1).explain()
+    find = {"find": REQUESTS, "filter": f, "projection": _SUMMARY_FIELDS, "sort": dict(sort), "hint": hint,
+            "limit": q.limit + 1}
+    return await db.command({"explain": find, "verbosity": "queryPlanner"})
 
 
 async def queue_counts(db: AsyncDatabase, now: datetime, expert_id: str | None) -> dict[str, int]:

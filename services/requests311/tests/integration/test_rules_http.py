@@ -1,0 +1,195 @@
+"""Bad input, out-of-order actions, visibility, concurrency and the clock, over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from nrn_contracts.events import library as lib
+
+from requests311.testing import memo_body
+
+QUESTION = {"title": "Can we use ARPA funds for broadband?", "question": "Is a municipal fiber build eligible?",
+            "topic": "broadband"}
+
+
+async def submit(svc, headers=None, **overrides) -> dict:
+    r = await svc.http.post("/requests", json={**QUESTION, **overrides}, headers=headers or svc.official())
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def problem(r, status: int) -> dict:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    return r.json()
+
+
+async def test_bad_input_is_named(svc):
+    await svc.seed()
+    official = svc.official()
+    cases = [({"title": ""}, "title"), ({"title": "x" * 201}, "title"), ({"question": "q" * 10_001}, "question"),
+             ({"topic": "astrology"}, "topic"), ({"consent": "sure"}, "consent"), ({"colour": "red"}, "colour"),
+             ({"preferred_call_times": ["a"] * 11}, "preferred_call_times")]
+    for override, field in cases:
+        r = await svc.http.post("/requests", json={**QUESTION, **override}, headers=official)
+        assert problem(r, 422)["errors"][0]["field"] == field, (override, r.text)
+    r = await svc.http.post("/requests", json={**QUESTION, "title": "   "}, headers=official)
+    body = problem(r, 422)
+    assert body["field"] == "title" and body["rule"] == "title_required"
+    # unauthenticated, unverified, staff
+    assert (await svc.http.post("/requests", json=QUESTION)).status_code == 401
+    r = await svc.http.post("/requests", json=QUESTION, headers=svc.official(status="pending"))
+    assert r.status_code == 403
+    r = await svc.http.post("/requests", json=QUESTION, headers=svc.staff("lead-1", "triage_lead"))
+    assert problem(r, 403)["rule"] == "only_officials_submit"
+
+
+async def test_out_of_order_actions_name_the_rule(svc):
+    await svc.seed()
+    req = await submit(svc)
+    rid, v = req["id"], req["version"]
+    pm, lead = svc.staff("pm-1", "program_manager"), svc.staff("lead-1", "triage_lead")
+    r = await svc.http.post(f"/requests/{rid}/memo/deliver", json={"version": v}, headers=pm)
+    assert problem(r, 409)["rule"] == "memo_must_be_approved_before_delivery"
+    r = await svc.http.post(f"/requests/{rid}/decline", json={"reason": "out_of_scope", "explanation": "legal",
+                                                              "version": v}, headers=lead)
+    assert r.status_code == 200
+    v = r.json()["version"]
+    r = await svc.http.post(f"/requests/{rid}/call/schedule", json={"slot_id": "s1", "version": v},
+                            headers=svc.official())
+    assert problem(r, 409)["rule"] == "call_scheduled_only_after_memo_delivery"
+    r = await svc.http.post(f"/requests/{rid}/decline", json={"reason": "duplicate", "version": v}, headers=lead)
+    assert r.status_code == 409  # status first: a declined request cannot be declined again
+    other = await submit(svc)
+    r = await svc.http.post(f"/requests/{other['id']}/decline", json={"reason": "duplicate", "version": 1},
+                            headers=lead)
+    assert problem(r, 422)["field"] == "duplicate_of"
+    r = await svc.http.post(f"/requests/{other['id']}/decline",
+                            json={"reason": "duplicate", "duplicate_of": "nope", "version": 1}, headers=lead)
+    assert problem(r, 422)["rule"] == "duplicate_of_unknown"
+    r = await svc.http.post(f"/requests/{other['id']}/assign", json={"expert_id": "exp-1", "version": 1},
+                            headers=lead)
+    assert problem(r, 409)["rule"] == "assign_only_after_triage_and_before_review"
+
+
+async def test_versions_are_required_and_one_writer_wins(svc):
+    await svc.seed()
+    req = await submit(svc)
+    rid = req["id"]
+    lead, lead2 = svc.staff("lead-1", "triage_lead"), svc.staff("lead-2", "triage_lead")
+    r = await svc.http.post(f"/requests/{rid}/triage", json={"topic": "housing"}, headers=lead)
+    assert problem(r, 428)["rule"] == "version_required"
+    results = await asyncio.gather(
+        svc.http.post(f"/requests/{rid}/triage", json={"topic": "housing", "version": 1}, headers=lead),
+        svc.http.post(f"/requests/{rid}/triage", json={"topic": "health", "version": 1}, headers=lead2),
+    )
+    codes = sorted(r.status_code for r in results)
+    assert codes == [200, 409], [r.text for r in results]
+    loser = next(r for r in results if r.status_code == 409).json()
+    assert loser["rule"] == "version_mismatch" and loser["current_version"] == 2
+    stale = await svc.http.post(f"/requests/{rid}/notes", json={"text": "hi"},
+                                headers={**lead, "If-Match": '"1"'})
+    assert problem(stale, 409)["rule"] == "version_mismatch"
+
+
+async def test_officials_see_only_their_city_and_never_internal_notes(svc):
+    await svc.seed()
+    req = await submit(svc)
+    rid = req["id"]
+    gary = svc.official("off-9", city_id="city-gary")
+    assert (await svc.http.get(f"/requests/{rid}", headers=gary)).status_code == 404
+    r = await svc.http.post(f"/requests/{rid}/consent", json={"consent": "named", "version": 1}, headers=gary)
+    assert r.status_code in (404, 405)
+    r = await svc.http.put(f"/requests/{rid}/consent", json={"consent": "named", "version": 1}, headers=gary)
+    assert r.status_code == 404
+    listed = await svc.http.get("/requests", headers=gary)
+    assert listed.json()["items"] == []
+    r = await svc.http.get("/requests", params={"city_id": "city-flint"}, headers=gary)
+    assert r.status_code == 403
+    lead = svc.staff("lead-1", "triage_lead")
+    r = await svc.http.post(f"/requests/{rid}/notes", json={"text": "INTERNAL-ONLY", "version": 1}, headers=lead)
+    assert r.status_code == 200
+    mine = await svc.http.get(f"/requests/{rid}", headers=svc.official())
+    assert "INTERNAL-ONLY" not in mine.text
+    tl = await svc.http.get(f"/requests/{rid}/timeline", headers=svc.official())
+    assert all(e["public"] for e in tl.json())
+    staff = await svc.http.get(f"/requests/{rid}", headers=lead)
+    assert "INTERNAL-ONLY" in staff.text
+    # curators have no business with requests
+    assert (await svc.http.get("/requests", headers=svc.staff("cur-1", "curator"))).status_code == 403
+
+
+async def test_clock_pauses_breaches_once_and_fills_the_staff_queues(svc):
+    await svc.seed()
+    lead, admin = svc.staff("lead-1", "triage_lead"), svc.staff("adm-1", "administrator")
+    waiting = await submit(svc)
+    late = await submit(svc, title="Second question")
+    # waiting on the city stops the clock: information is requested at once, then a month passes
+    r = await svc.http.post(f"/requests/{waiting['id']}/information-requests",
+                            json={"question": "Which budget year?", "version": 1}, headers=lead)
+    assert r.status_code == 200 and r.json()["status"] == "awaiting_information"
+    queue = await svc.http.get("/requests", params={"queue": "awaiting_information"}, headers=lead)
+    assert [i["id"] for i in queue.json()["items"]] == [waiting["id"]]
+
+    svc.clock.advance(hours=20)  # 20 of 24 business hours: the acknowledgement is at risk
+    soon = await svc.http.get("/requests", params={"queue": "due_soon"}, headers=lead)
+    assert [i["id"] for i in soon.json()["items"]] == [late["id"]]
+    assert soon.json()["items"][0]["sla_status"] == "at_risk"
+
+    svc.clock.advance(days=30)
+    overdue = await svc.http.get("/requests", params={"queue": "overdue"}, headers=lead)
+    assert [i["id"] for i in overdue.json()["items"]] == [late["id"]]
+    first = await svc.http.post("/admin/sweep", headers=admin)
+    again = await svc.http.post("/admin/sweep", headers=admin)
+    assert first.json() == {"checked": 1, "breached": 2}  # acknowledge and memo
+    assert again.json()["breached"] == 0
+    assert await svc.db.outbox.count_documents({"type": {"$regex": "service_level_breached"}}) == 2
+
+    paused = (await svc.http.get(f"/requests/{waiting['id']}", headers=lead)).json()
+    memo_clock = next(s for s in paused["service_levels"] if s["step"] == "memo")
+    assert memo_clock["paused"] and memo_clock["status"] == "on_time" and memo_clock["due_at"] is None
+    r = await svc.http.post(f"/requests/{waiting['id']}/information",
+                            json={"answer": "FY2026", "version": paused["version"]}, headers=svc.official())
+    assert r.status_code == 200 and r.json()["status"] == "submitted"
+    memo_clock = next(s for s in r.json()["service_levels"] if s["step"] == "memo")
+    assert not memo_clock["paused"] and memo_clock["status"] == "on_time"
+    assert (await svc.http.get("/queues", headers=lead)).json()["overdue"] == 1
+    # running the sweep by hand is for administrators
+    assert (await svc.http.post("/admin/sweep", headers=lead)).status_code == 403
+
+
+async def test_library_publication_is_shown_on_the_request(svc):
+    await svc.seed()
+    req = await submit(svc, consent="named")
+    at = datetime.now(UTC)
+    await svc.publish(lib.ResourcePublished(
+        resource_id="res-42", kind="answered_question", title="Can we use ARPA funds for broadband?", summary="Yes, with limits.",
+        topics=("broadband",), source_request_id=req["id"], published_at=at),
+        lib.AnswerFoundBeforeAsking(search_id="s1", official_id="off-1", city_id="city-flint",
+                                    resource_id="res-1", query="fiber", at=at))
+
+    async def published() -> bool:
+        r = await svc.http.get(f"/requests/{req['id']}", headers=svc.official())
+        return (r.json().get("published") or {}).get("resource_id") == "res-42"
+
+    await svc.eventually(published)
+    r = await svc.http.get(f"/requests/{req['id']}/timeline", headers=svc.official())
+    assert r.json()[-1]["action"] == "published"
+    m = await svc.http.get("/metrics", headers=svc.staff("pm-1", "program_manager"))
+    assert m.json()["answers_found_before_asking"] == 1
+
+
+async def test_memo_preview_and_template(svc):
+    await svc.seed()
+    req = await submit(svc)
+    expert = svc.staff("exp-1", "subject_matter_expert")
+    t = await svc.http.get(f"/requests/{req['id']}/memo/template", headers=expert)
+    r = await svc.http.post(f"/requests/{req['id']}/memo/preview", json={"body": t.json()["body"]}, headers=expert)
+    assert r.status_code == 200 and r.json()["missing_sections"] == [] and "too_short" in r.json()["flags"]
+    r = await svc.http.post(f"/requests/{req['id']}/memo/preview", json={"body": memo_body()}, headers=expert)
+    assert r.json()["flags"] == [] and "<h2>" in r.json()["html"]
+    r = await svc.http.post(f"/requests/{req['id']}/memo/preview", json={"body": "x" * 100_001}, headers=expert)
+    assert problem(r, 422)["errors"][0]["field"] == "body"
+    assert (await svc.http.post(f"/requests/{req['id']}/memo/preview", json={"body": "x"},
+                                headers=svc.official())).status_code == 403
