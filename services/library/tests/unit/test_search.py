@@ -218,3 +218,17 @@ def test_parser_shapes():
 def test_unverified_staff_see_only_public_items(ix):
     unverified = Viewer(kind="staff", roles=frozenset({"curator"}), verified=False)
     assert set(ids(search(ix, "land bank", unverified, page_size=50, include_unpublished=True))) == {"landbank", "qa-1"}
+
+
+def test_on_disk_index_reopens_and_replaces_a_foreign_schema(tmp_path):
+    import tantivy
+
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("other", stored=True)
+    tantivy.Index(sb.build(), path=str(tmp_path / "old"))
+    ix = SearchIndex(str(tmp_path / "old"), writer_heap=15_000_000)
+    assert ix.num_docs == 0
+    ix.rebuild([doc("a", "Land bank")])
+    ix.close()
+    again = SearchIndex(str(tmp_path / "old"), writer_heap=15_000_000)
+    assert ids(again.search(SearchRequest(q="land"), ANONYMOUS)) == ["a"]

@@ -9,6 +9,8 @@ within about that interval without paying a commit per event. Reads never take t
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import threading
 from collections import OrderedDict
 import time
@@ -93,7 +95,7 @@ class _Built:
 class SearchIndex:
     def __init__(self, path: str | None = None, *, writer_heap: int = 64_000_000, writer_threads: int = 1) -> None:
         self.schema = build_schema()
-        self._index = tantivy.Index(self.schema, path=path, reuse=True) if path else tantivy.Index(self.schema)
+        self._index = _open(self.schema, path)
         register_analyzers(self._index)
         self._index.config_reader(reload_policy="manual")
         self._writer = self._index.writer(heap_size=writer_heap, num_threads=writer_threads)
@@ -410,6 +412,21 @@ class SearchIndex:
                     for b in buckets if b["key"] not in ("none", "unknown")]
             out[name] = vals
         return out
+
+
+def _open(schema: tantivy.Schema, path: str | None) -> tantivy.Index:
+    if not path:
+        return tantivy.Index(schema)
+    os.makedirs(path, exist_ok=True)
+    try:
+        return tantivy.Index(schema, path=path, reuse=True)
+    except ValueError:
+        # an index written with another schema (an older version of this service): it is only a read
+        # model, so start afresh; the start-up rebuild fills it from MongoDB
+        for name in os.listdir(path):
+            full = os.path.join(path, name)
+            shutil.rmtree(full) if os.path.isdir(full) else os.remove(full)
+        return tantivy.Index(schema, path=path, reuse=True)
 
 
 def _shorten(s: str, n: int) -> str:
