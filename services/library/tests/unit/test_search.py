@@ -225,6 +225,7 @@ def test_on_disk_index_reopens_and_replaces_a_foreign_schema(tmp_path):
 
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("other", stored=True)
+    (tmp_path / "old").mkdir()
     tantivy.Index(sb.build(), path=str(tmp_path / "old"))
     ix = SearchIndex(str(tmp_path / "old"), writer_heap=15_000_000)
     assert ix.num_docs == 0
