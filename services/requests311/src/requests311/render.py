@@ -69,13 +69,16 @@ def memo_html_document(*, title: str, city_name: str, body_markdown: str, versio
 def _font(pdf: FPDF) -> str:
     for d in _FONT_DIRS:
         regular, bold = d / "DejaVuSans.ttf", d / "DejaVuSans-Bold.ttf"
-        oblique, bold_oblique = d / "DejaVuSans-Oblique.ttf", d / "DejaVuSans-BoldOblique.ttf"
-        if all(p.exists() for p in (regular, bold, oblique, bold_oblique)):
-            pdf.add_font("DejaVu", "", str(regular))
-            pdf.add_font("DejaVu", "B", str(bold))
-            pdf.add_font("DejaVu", "I", str(oblique))
-            pdf.add_font("DejaVu", "BI", str(bold_oblique))
-            return "DejaVu"
+        if not (regular.exists() and bold.exists()):
+            continue
+        # the Debian "core" package has no oblique faces: italics then print upright, still legible
+        oblique = d / "DejaVuSans-Oblique.ttf"
+        bold_oblique = d / "DejaVuSans-BoldOblique.ttf"
+        pdf.add_font("DejaVu", "", str(regular))
+        pdf.add_font("DejaVu", "B", str(bold))
+        pdf.add_font("DejaVu", "I", str(oblique if oblique.exists() else regular))
+        pdf.add_font("DejaVu", "BI", str(bold_oblique if bold_oblique.exists() else bold))
+        return "DejaVu"
     return "helvetica"
 
 

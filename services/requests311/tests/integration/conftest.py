@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -122,10 +123,12 @@ class Service:
         await eventually(ready)
 
 
-@pytest.fixture
-async def svc(make_settings):
-    settings = make_settings(Settings, sla_sweep_interval_seconds=0, metrics_cache_seconds=0,
-                             library_url="http://127.0.0.1:9", similar_timeout_seconds=0.5)
+@contextlib.asynccontextmanager
+async def running_service(make_settings, **overrides):  # noqa: ANN001, ANN201
+    values = dict(sla_sweep_interval_seconds=0, metrics_cache_seconds=0, library_url="http://127.0.0.1:9",
+                  similar_timeout_seconds=0.5)
+    values.update(overrides)
+    settings = make_settings(Settings, **values)
     clock = FakeClock()
     issuer = Issuer()
     app = create_app(settings, clock=clock)
@@ -142,3 +145,16 @@ async def svc(make_settings):
                 await app.state.runtime.client.drop_database(settings.database_name)
     finally:
         await producer.stop()
+
+
+@pytest.fixture
+async def svc(make_settings):
+    async with running_service(make_settings) as service:
+        yield service
+
+
+@pytest.fixture
+async def sweeping_svc(make_settings):
+    """The service with its own breach sweep running every 0.1 s."""
+    async with running_service(make_settings, sla_sweep_interval_seconds=0.1) as service:
+        yield service

@@ -193,3 +193,25 @@ async def test_memo_preview_and_template(svc):
     assert problem(r, 422)["errors"][0]["field"] == "body"
     assert (await svc.http.post(f"/requests/{req['id']}/memo/preview", json={"body": "x"},
                                 headers=svc.official())).status_code == 403
+
+
+async def test_the_service_sweeps_for_breaches_by_itself(sweeping_svc):
+    svc = sweeping_svc
+    await svc.seed()
+    req = await submit(svc)
+    svc.clock.advance(days=3)  # acknowledgement (1 business day) is now overdue
+
+    async def breached() -> bool:
+        return await svc.db.outbox.count_documents({"type": {"$regex": "service_level_breached"}}) >= 1
+
+    await svc.eventually(breached)
+    view = (await svc.http.get(f"/requests/{req['id']}", headers=svc.staff("lead-1", "triage_lead"))).json()
+    assert any(e["action"] == "service_level_breached" for e in view["timeline"])
+    assert {s["step"]: s["status"] for s in view["service_levels"]}["acknowledge"] == "overdue"
+    # more sweeps find nothing new: one breach per step
+    before = await svc.db.outbox.count_documents({"type": {"$regex": "service_level_breached"}})
+    version = view["version"]
+    r = await svc.http.post(f"/requests/{req['id']}/notes", json={"text": "seen", "version": version},
+                            headers=svc.staff("lead-1", "triage_lead"))
+    assert r.status_code == 200
+    assert await svc.db.outbox.count_documents({"type": {"$regex": "service_level_breached"}}) == before

@@ -156,3 +156,12 @@ def test_fold_ignores_events_before_submission_and_is_pure():
     assert fold(events) == first and first.by_status == {"awaiting_information": 1}
     sc.perform(Action.provide_information)
     assert fold(events + _events(sc)).by_status == {"triaged": 1}
+
+
+def test_pdf_without_unicode_fonts_falls_back_to_latin1(monkeypatch):
+    import requests311.render as render
+
+    monkeypatch.setattr(render, "_FONT_DIRS", [])
+    pdf = render.memo_pdf(title="T", city_name="Ciudad Juárez", body_markdown=memo_body() + "\n\n“smart” — ✓ 東京",
+                          version=1, delivered_at=T0)
+    assert pdf.startswith(b"%PDF-")
