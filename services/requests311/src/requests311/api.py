@@ -238,7 +238,8 @@ async def similar(request: Request, p: PrincipalDep, runtime: RuntimeDep,
         items = data.get("items", data) if isinstance(data, dict) else data
         if not isinstance(items, list):
             raise ValueError("unexpected shape")
-        return {"items": items[:limit], "skipped": False}
+        search_id = data.get("search_id") if isinstance(data, dict) else None
+        return {"items": items[:limit], "search_id": search_id, "skipped": False}
     except (httpx.HTTPError, ValueError) as exc:
         # the library is optional for asking: say it was skipped, never fail the official's flow
         return {"items": [], "skipped": True, "reason": f"library unavailable: {type(exc).__name__}"}

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from fastapi import FastAPI, Request
 from nrn_contracts.events import library as lib
+
+from nrn_kit.serving import serve_app
 
 from requests311.testing import memo_body
 
@@ -215,3 +218,23 @@ async def test_the_service_sweeps_for_breaches_by_itself(sweeping_svc):
                             headers=svc.staff("lead-1", "triage_lead"))
     assert r.status_code == 200
     assert await svc.db.outbox.count_documents({"type": {"$regex": "service_level_breached"}}) == before
+
+
+async def test_similar_questions_come_from_the_library(svc):
+    library = FastAPI()
+    seen: dict = {}
+
+    @library.get("/questions/similar")
+    async def similar(request: Request, q: str, limit: int = 5, topic: str | None = None) -> dict:
+        seen.update(q=q, topic=topic, auth=request.headers.get("authorization"))
+        return {"search_id": "s-1", "items": [{"resource_id": "qa-1", "title": "Fiber ARPA", "snippet": "…"}]}
+
+    async with serve_app(library) as url:
+        svc.settings.library_url = url
+        official = svc.official()
+        r = await svc.http.get("/requests/similar", params={"q": "fiber broadband", "topic": "broadband"},
+                               headers=official)
+    assert r.status_code == 200
+    assert r.json() == {"items": [{"resource_id": "qa-1", "title": "Fiber ARPA", "snippet": "…"}],
+                        "search_id": "s-1", "skipped": False}
+    assert seen == {"q": "fiber broadband", "topic": "broadband", "auth": official["Authorization"]}
