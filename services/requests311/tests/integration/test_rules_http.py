@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI, Request
+from nrn_contracts.events import accounts as acc
 from nrn_contracts.events import library as lib
 
 from nrn_kit.serving import serve_app
@@ -238,3 +239,39 @@ async def test_similar_questions_come_from_the_library(svc):
     assert r.json() == {"items": [{"resource_id": "qa-1", "title": "Fiber ARPA", "snippet": "…"}],
                         "search_id": "s-1", "skipped": False}
     assert seen == {"q": "fiber broadband", "topic": "broadband", "auth": official["Authorization"]}
+
+
+async def test_accounts_events_change_who_can_ask_and_who_can_answer(svc):
+    await svc.seed()
+    at = datetime.now(UTC)
+    await svc.publish(
+        acc.RoleRevoked(account_id="exp-2", role="subject_matter_expert", by="adm-1", at=at),
+        acc.CityEligibilityDetermined(city_id="city-gary", eligible=False, reasons=(), exception=False),
+    )
+
+    async def applied() -> bool:
+        expert = await svc.db.experts.find_one({"_id": "exp-2"})
+        city = await svc.db.cities.find_one({"_id": "city-gary"})
+        return expert["is_expert"] is False and city["eligible"] is False
+
+    await svc.eventually(applied)
+    r = await svc.http.post("/requests", json=QUESTION, headers=svc.official("off-9", city_id="city-gary"))
+    assert problem(r, 403)["rule"] == "city_must_be_eligible"
+    r = await svc.http.post("/requests", json=QUESTION, headers=svc.official("off-5", city_id="city-nowhere"))
+    assert problem(r, 422)["rule"] == "city_unknown"
+    req = await submit(svc)
+    lead = svc.staff("lead-1", "triage_lead")
+    v = (await svc.http.post(f"/requests/{req['id']}/triage", json={"topic": "broadband", "version": 1},
+                             headers=lead)).json()["version"]
+    suggestions = (await svc.http.get(f"/requests/{req['id']}/expert-suggestions", headers=lead)).json()
+    assert [s["expert_id"] for s in suggestions] == ["exp-1"] and not suggestions[0]["matches_topic"]
+    r = await svc.http.post(f"/requests/{req['id']}/assign", json={"expert_id": "exp-2", "version": v},
+                            headers=lead)
+    assert problem(r, 422)["field"] == "expert_id"
+    await svc.publish(acc.AccountDeactivated(account_id="exp-1", at=at))
+
+    async def deactivated() -> bool:
+        return bool((await svc.db.experts.find_one({"_id": "exp-1"})).get("deactivated"))
+
+    await svc.eventually(deactivated)
+    assert (await svc.http.get(f"/requests/{req['id']}/expert-suggestions", headers=lead)).json() == []
