@@ -226,7 +226,8 @@ async def apply_requests311_event(tx: Tx, event: Any) -> None:
         state = qa.on_request_closed(state, request_id=request_id, at=event.closed_at)
     elif isinstance(event, ConsentChanged):
         at = event.at or (tx.envelope.time if tx.envelope else utcnow())
-        state = qa.on_consent_changed(state, request_id=request_id, consent=event.consent_to_publish, at=at)
+        state = qa.on_consent_changed(state, request_id=request_id, consent=event.consent_to_publish, at=at,
+                                      city_name=getattr(event, "city_name", None))
     else:  # pragma: no cover - the consumer routes only the types above here
         return
     await repo.save_answered(tx.db, state, session=tx.session)

@@ -119,3 +119,21 @@ async def test_nasty_queries_are_never_a_500(lib, q):
 async def test_out_of_bounds_parameters_are_422(lib, params):
     r = await lib.http.get("/search", params=params)
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_random_unicode_queries_and_drafts_are_never_a_500(lib):
+    import random
+    from urllib.parse import quote
+
+    rng = random.Random(20260127)
+    alphabet = [chr(c) for c in (*range(0x20, 0x7F), 0x00, 0x0A, 0x202E, 0x200B, 0xFEFF, 0x1F3E0, 0x4E2D, 0x0645,
+                                 0x00E9, 0x2028, 0xFFFD)]
+    for _ in range(120):
+        q = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 300)))
+        r = await lib.http.get("/search", params={"q": q, "page": rng.randint(1, 100),
+                                                  "page_size": rng.randint(1, 50)})
+        assert r.status_code == 200, (q, r.text)
+        r = await lib.http.post("/similar-questions", json={"text": q})
+        assert r.status_code == 200, (q, r.text)
+        r = await lib.http.get(f"/items/{quote(q[:40] or 'x', safe='')}/related")
+        assert r.status_code in (404, 200), (q, r.text)

@@ -104,3 +104,10 @@ def test_events_in_any_order_give_the_same_record(redactor):
 def test_withdrawn_before_publication_does_nothing(redactor):
     s = qa.on_consent_changed(delivered(), request_id="r-1", consent="none", at=T0 + timedelta(hours=1))
     assert qa.plan(qa.public_record(s, redactor), None).action == "none"
+
+
+def test_consent_changed_to_named_brings_the_city_name(redactor):
+    s = delivered(consent="anonymous", city_name=None)
+    assert qa.public_record(s, redactor).related_cities == []
+    s = qa.on_consent_changed(s, request_id="r-1", consent="named", at=T0 + timedelta(hours=1), city_name="Flint")
+    assert qa.public_record(s, redactor).related_cities == ["Flint"]

@@ -70,11 +70,14 @@ def on_memo_delivered(state: AnsweredQuestion | None, *, request_id: str, city_i
 
 
 def on_consent_changed(state: AnsweredQuestion | None, *, request_id: str, consent: Consent,
-                       at: datetime) -> AnsweredQuestion:
+                       at: datetime, city_name: str | None = None) -> AnsweredQuestion:
     s = state or AnsweredQuestion(request_id=request_id)
     if s.consent_at is not None and at < s.consent_at:
         return s  # an older decision arriving late never overrides a newer one
-    return s.model_copy(update={"consent": consent, "consent_at": at})
+    upd: dict = {"consent": consent, "consent_at": at}
+    if consent == "named" and city_name:
+        upd["city_name"] = city_name
+    return s.model_copy(update=upd)
 
 
 def on_request_closed(state: AnsweredQuestion | None, *, request_id: str, at: datetime) -> AnsweredQuestion:
