@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from fastapi import FastAPI
@@ -14,6 +15,7 @@ from . import api, consumers
 from .adapters import INDEXES
 from .adapters.search_sync import SearchSync
 from .config import Settings
+from .domain.redaction import Redactor
 from .search.index import Committer, SearchIndex
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,8 @@ async def start_search(rt: Runtime) -> None:
     n = await sync.start(follow=s.search_follow_changes)
     committer.start()
     log.info("search index rebuilt with %d items", n)
+    # load the census name lists and place names now, not inside the first consumer transaction
+    await asyncio.to_thread(Redactor)
 
 
 async def stop_search(rt: Runtime) -> None:
