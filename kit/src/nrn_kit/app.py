@@ -93,14 +93,14 @@ class Runtime:
         self.client = make_client(s)
         self.db = self.client[s.database_name]
         self.store = Store(self.client, self.db, source=s.source, group_commit=s.store_group_commit,
-                           group_max=s.store_group_max)
+                           group_max=s.store_group_max, group_parallel=s.store_group_parallel)
         await _retry("mongodb", lambda: ping(self.client))
         await ensure_indexes(self.db, self.spec.indexes)
         self.producer = make_producer(s)
         await _retry("kafka", self.producer.start)
         consumed = sorted({t for c in self.spec.consumers for t in c.topics})
         await _retry("kafka topics", lambda: ensure_topics(s, sorted(set(self.spec.publishes) | set(consumed))))
-        self.relay = Relay(self.db, self.producer, s)
+        self.relay = Relay(self.db, self.producer, s, watch_changes=s.relay_watch_changes)
         self.store.on_commit(self.relay.wake)
         if s.relay_embedded:
             self._spawn("relay", lambda: self.relay.run(self._stop))

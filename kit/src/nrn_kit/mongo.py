@@ -138,15 +138,16 @@ class Store:
     """
 
     def __init__(self, client: AsyncMongoClient, db: AsyncDatabase, *, source: str,
-                 group_commit: bool = True, group_max: int = 64) -> None:
+                 group_commit: bool = True, group_max: int = 64, group_parallel: int = 1) -> None:
         self.client = client
         self.db = db
         self.source = source
         self.group_commit = group_commit
         self.group_max = group_max
+        self.group_parallel = group_parallel
         self._listeners: list[Callable[[], None]] = []
         self._queue: list[_Pending] = []
-        self._committer: asyncio.Task | None = None
+        self._committers: set[asyncio.Task] = set()
         self.groups = 0  # committed groups, for figures
 
     def on_commit(self, listener: Callable[[], None]) -> None:
@@ -166,11 +167,16 @@ class Store:
             await self._commit_group([item])
             return item.future.result()
         self._queue.append(item)
-        if self._committer is None or self._committer.done():
-            self._committer = asyncio.create_task(self._commit_queued(), name="group-commit")
+        # A few groups in flight at once: one group's statements run one after another on its
+        # session, so a single committer would leave the database idle between round trips.
+        if len(self._committers) < self.group_parallel:
+            task = asyncio.create_task(self._commit_queued(), name="group-commit")
+            self._committers.add(task)
+            task.add_done_callback(self._committers.discard)
         return await item.future
 
     async def _commit_queued(self) -> None:
+        await asyncio.sleep(0)  # let the callers that arrive together join one group
         while self._queue:
             group = self._queue[: self.group_max]
             del self._queue[: len(group)]

@@ -34,20 +34,27 @@ CRASH_AFTER_PUBLISH_ENV = "NRN_FAULT_RELAY_EXIT_AFTER_PUBLISH"
 
 
 class Relay:
-    def __init__(self, db: AsyncDatabase, producer: AIOKafkaProducer, settings: ServiceSettings) -> None:
+    def __init__(self, db: AsyncDatabase, producer: AIOKafkaProducer, settings: ServiceSettings, *,
+                 watch_changes: bool = True) -> None:
         self.db = db
         self.producer = producer
         self.settings = settings
         self.owner = f"{settings.service_name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
+        self._lease_until = None
         self.published = 0
         self.healthy = True
+        # In the service's own process the store wakes the relay on every commit; a relay in a
+        # process of its own learns of new entries from a change stream (which costs the database).
+        self.watch_changes = watch_changes
 
     def wake(self) -> None:
         self._wake.set()
 
     async def _hold_lease(self) -> bool:
         now = utcnow()
+        if self._lease_until and now < self._lease_until - timedelta(seconds=self.settings.relay_lease_seconds / 2):
+            return True  # renewed recently: spare the database a write per batch
         try:
             doc = await self.db[LEASES].find_one_and_update(
                 {"_id": "relay", "$or": [{"owner": self.owner}, {"expires_at": {"$lt": now}}]},
@@ -56,8 +63,11 @@ class Relay:
                 return_document=ReturnDocument.AFTER,
             )
         except DuplicateKeyError:
+            self._lease_until = None
             return False  # someone else holds an unexpired lease
-        return bool(doc and doc.get("owner") == self.owner)
+        held = bool(doc and doc.get("owner") == self.owner)
+        self._lease_until = doc["expires_at"] if held else None
+        return held
 
     async def release(self) -> None:
         with contextlib.suppress(PyMongoError):
@@ -124,7 +134,7 @@ class Relay:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
-        watcher = asyncio.create_task(self._watch(), name="outbox-watch")
+        watcher = asyncio.create_task(self._watch(), name="outbox-watch") if self.watch_changes else None
         backoff = 0.1
         try:
             while not stop.is_set():
@@ -147,9 +157,10 @@ class Relay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._first(stop), timeout=wait)
         finally:
-            watcher.cancel()
-            with contextlib.suppress(BaseException):
-                await watcher
+            if watcher:
+                watcher.cancel()
+                with contextlib.suppress(BaseException):
+                    await watcher
             await self.release()
 
     async def _first(self, stop: asyncio.Event) -> None:

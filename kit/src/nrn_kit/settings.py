@@ -40,10 +40,14 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = Field(500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(1.0, gt=0)
     relay_lease_seconds: float = Field(10.0, gt=0)
+    # An embedded relay is woken by its own process's commits; with several instances of a service
+    # the one holding the lease hears of the others' commits by polling, or at once with this on.
+    relay_watch_changes: bool = False
 
     # Group commit of concurrent commands (see nrn_kit.mongo.Store).
     store_group_commit: bool = True
     store_group_max: int = Field(64, ge=1, le=1_000)
+    store_group_parallel: int = Field(1, ge=1, le=64)
 
     # Consumers.
     consumers_enabled: bool = True
