@@ -169,10 +169,11 @@ class Store:
         self._queue.append(item)
         # A few groups in flight at once: one group's statements run one after another on its
         # session, so a single committer would leave the database idle between round trips.
+        # A committer whose coroutine has returned is done() at once, though its done-callbacks
+        # run later: count by done(), or a caller resumed by it would wait for a finished task.
+        self._committers = {task for task in self._committers if not task.done()}
         if len(self._committers) < self.group_parallel:
-            task = asyncio.create_task(self._commit_queued(), name="group-commit")
-            self._committers.add(task)
-            task.add_done_callback(self._committers.discard)
+            self._committers.add(asyncio.create_task(self._commit_queued(), name="group-commit"))
         return await item.future
 
     async def _commit_queued(self) -> None:
