@@ -16,7 +16,6 @@ import subprocess
 import sys
 
 import httpx
-import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind

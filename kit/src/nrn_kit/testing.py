@@ -84,3 +84,50 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if f"{os.sep}integration{os.sep}" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+
+
+async def eventually(check, *, timeout: float = 30.0, interval: float = 0.05):  # noqa: ANN001, ANN201
+    """Poll ``check`` (an async callable) until it returns something truthy, and return that.
+
+    The bound only stops a broken test from hanging; it measures nothing (tests never assert time).
+    """
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
+
+
+class TokenIssuer:
+    """Signs access tokens the way accounts does (Ed25519, a kid, the kit's claims), for services'
+    tests that run without accounts: give the service ``TokenVerifier(jwks=issuer.jwks)``."""
+
+    def __init__(self) -> None:
+        import base64
+
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+        self.key = Ed25519PrivateKey.generate()
+        raw = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.kid = uuid.uuid4().hex[:8]
+        x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        self.jwks = {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
+
+    def token(self, sub: str, kind: str, *, roles: tuple[str, ...] = (), city_id: str | None = None,
+              status: str = "verified", expertise: tuple[str, ...] = ()) -> str:
+        import time
+
+        import jwt
+
+        now = int(time.time())
+        claims = {"sub": sub, "kind": kind, "roles": list(roles), "expertise": list(expertise), "city_id": city_id,
+                  "status": status, "iss": "nrn-accounts", "aud": "nrn", "iat": now, "exp": now + 900,
+                  "jti": uuid.uuid4().hex}
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from opentelemetry import trace
 
-from nrn_contracts import EVENT_TYPES, Event, decode, dlq_topic, encode, envelope, kafka_headers
+from nrn_contracts import EVENT_TYPES, Event, encode, envelope, kafka_headers
 from nrn_kit import dlq
 from nrn_kit.consumer import ConsumerRunner, EventConsumer
 from nrn_kit.kafka import ensure_topics, make_producer
 from nrn_kit.mongo import OUTBOX, Store, ensure_indexes, make_client
 from nrn_kit.relay import Relay
 from nrn_kit.telemetry import setup_telemetry
+from nrn_kit.testing import eventually
 
 TOPIC = "nrn.kittest.v1"
 
@@ -75,17 +73,6 @@ async def rig(make_settings):
         await producer.stop()
         await client.drop_database(settings.database_name)
         await client.close()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 20.0) -> None:
-    """Poll a condition; the bound only stops a broken test from hanging, it measures nothing."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        if await check():
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 def counter_consumer(thing_event, *, fail_when=None) -> EventConsumer:

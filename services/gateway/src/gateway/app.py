@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from nrn_kit.http import DomainError, health_router, validation_errors
 from nrn_kit.telemetry import instrument_app, setup_telemetry

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import time
-import uuid
-from collections.abc import Awaitable, Callable
 
 import httpx
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from library.app import create_app
 from library.config import Settings
@@ -20,34 +12,11 @@ from nrn_contracts import Event, decode, encode, envelope, kafka_headers
 from nrn_kit.auth import TokenVerifier
 from nrn_kit.kafka import make_producer
 from nrn_kit.serving import serve_app
+from nrn_kit.testing import TokenIssuer, eventually
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 30.0) -> None:
-    """Poll a condition; the bound only stops a broken test from hanging, it measures nothing."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
-class Issuer:
-    """Signs access tokens the way accounts does (Ed25519, kid, the kit's claims)."""
-
-    def __init__(self) -> None:
-        self.key = Ed25519PrivateKey.generate()
-        raw = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        self.kid = uuid.uuid4().hex[:8]
-        x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-        self.jwks = {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
-
-    def token(self, sub: str, kind: str, *, roles: tuple[str, ...] = (), city_id: str | None = None,
-              status: str = "verified") -> str:
-        now = int(time.time())
-        claims = {"sub": sub, "kind": kind, "roles": list(roles), "expertise": [], "city_id": city_id,
-                  "status": status, "iss": "nrn-accounts", "aud": "nrn", "iat": now, "exp": now + 900,
-                  "jti": uuid.uuid4().hex}
-        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+# Tests here call it Issuer; the kit's TokenIssuer signs like accounts does.
+Issuer = TokenIssuer
 
 
 class Library:

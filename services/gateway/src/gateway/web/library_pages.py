@@ -13,7 +13,7 @@ from ..compose import Section, compose
 from ..deps import MaybePageUser, PageUser, Svc
 from ..problems import ProblemError
 from .common import act, markdown, problem_text, see_other
-from .render import flash, render
+from .render import render
 
 router = APIRouter()
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")
