@@ -27,7 +27,8 @@ from .services import SERVICES, service_urls
 def _progress(done: int, total: int, what: str) -> None:
     width = 30
     filled = int(width * done / total) if total else width
-    sys.stderr.write(f"\r{what} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    # Padded: a shorter label must cover a longer one drawn before it on the same line.
+    sys.stderr.write(f"\r{what[:48]:<48} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
     if done >= total:
         sys.stderr.write("\n")
     sys.stderr.flush()
@@ -102,6 +103,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         stopping = True
         raise KeyboardInterrupt
 
+    seed_admin = _seed_admin(state_dir) if args.seed else None
+
     signal.signal(signal.SIGTERM, on_signal)
     with local_infra(data_dir=state_dir / "infra") as infra:
         print(f"broker   {infra.kafka_bootstrap_servers}\ndatabase {infra.mongodb_uri}", flush=True)
@@ -117,6 +120,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         })
         # Real US cities always; with --seed, also their illustrative (made-up) distress indicators.
         env.setdefault("STARTER_CITIES", "demo" if args.seed else "real")
+        if seed_admin is not None:
+            # Only the children get the development administrator; the caller's environment is untouched.
+            env["NRN_BOOTSTRAP_ADMIN_EMAIL"], env["NRN_BOOTSTRAP_ADMIN_PASSWORD"] = seed_admin[0], seed_admin[1]
         if not args.secure_cookies:
             env.setdefault("COOKIE_SECURE", "false")  # plain http on localhost
         try:
@@ -131,10 +137,8 @@ def cmd_up(args: argparse.Namespace) -> int:
                 procs.append((service.name, proc))
                 _wait_ready(service.name, urls[service.name], proc, log_file)
                 print(f"{service.name:<12} {urls[service.name]}   (log: {log_file})", flush=True)
-            if args.seed:
-                from .seed import seed
-
-                seed(urls, progress=_progress)
+            if seed_admin is not None:
+                _run_seed(urls, seed_admin, state_dir)
             print(f"\nNRN is up: open {urls['gateway']}  —  Ctrl-C stops everything.", flush=True)
             while not stopping:
                 for name, proc in procs:
@@ -147,6 +151,43 @@ def cmd_up(args: argparse.Namespace) -> int:
         finally:
             _stop(procs)
     return 0
+
+
+def _seed_admin(state_dir: Path) -> tuple[str, str, bool]:
+    """The administrator the seed works as: NRN_BOOTSTRAP_ADMIN_* when set, otherwise (never in
+    production) `admin@nrn.localhost` with a random password kept in the data dir. The flag says
+    whether the password is ours to print."""
+    if os.environ.get("ENVIRONMENT", "").strip().lower() == "production":
+        raise SystemExit("nrn up --seed loads demo data and demo logins; it is refused with ENVIRONMENT=production")
+    email = os.environ.get("NRN_BOOTSTRAP_ADMIN_EMAIL")
+    password = os.environ.get("NRN_BOOTSTRAP_ADMIN_PASSWORD")
+    if email and password:
+        return email, password, False
+    from .seed import development_admin
+
+    email, password, _ = development_admin(state_dir, email)
+    return email, password, True
+
+
+def _run_seed(urls: dict[str, str], admin: tuple[str, str, bool], state_dir: Path) -> None:
+    from .seed import ADMIN_FILE, SeedError, seed
+
+    email, password, show = admin
+    try:
+        report = seed(urls, progress=_progress, admin_email=email, admin_password=password, show_admin_password=show)
+    except SeedError as exc:
+        sys.stderr.write("\n")
+        print(f"{exc}\nThe platform keeps running without the rest of the demo data; "
+              "`nrn up --seed` again finishes it.", file=sys.stderr, flush=True)
+        return
+    made = ", ".join(f"{n} {what}" for what, n in sorted(report.created.items()) if n) or "nothing new (already seeded)"
+    print(f"\ndemo data: {made}", flush=True)
+    for note in report.notes:
+        print(f"  note: {note}", flush=True)
+    print("demo logins (development only):\n" + report.logins_text(), flush=True)
+    if show:
+        print(f"  (the generated administrator is kept in {state_dir / ADMIN_FILE}; set NRN_BOOTSTRAP_ADMIN_EMAIL "
+              "and NRN_BOOTSTRAP_ADMIN_PASSWORD to choose your own)", flush=True)
 
 
 def _port_free(host: str, port: int) -> bool:

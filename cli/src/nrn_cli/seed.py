@@ -1,0 +1,597 @@
+"""Demo data for `nrn up --seed`, put in through the gateway's public API (`/api/v1`) exactly as people
+would: every change goes through the services' own rules, outboxes and events.
+
+What it creates (see `nrn_cli.seed_content` for the data): staff (a program manager, a triage lead, two
+subject-matter experts, a curator), two verified officials of two eligible cities and one official
+awaiting verification, 311 questions in several states (submitted, awaiting information, assigned,
+memo in review, memo delivered with call slots offered, closed with feedback), published library
+resources labelled "NRN demo content", and a federal clearinghouse of well-known programmes marked as
+demo entries.
+
+It converges rather than replays: each thing is looked up first (accounts by email, questions by
+title in their city, resources by title, programmes by name) and only what is missing is created or
+moved on, so running it again against the same data changes nothing and a run that stopped half-way
+is finished by the next one.
+
+Demo passwords are derived from the administrator's password (HMAC), so a second run knows them
+without storing them anywhere and nobody can guess them without that password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from . import seed_content as content
+
+DEFAULT_ADMIN_EMAIL = "admin@nrn.localhost"
+ADMIN_FILE = "seed-admin.json"  # in the data dir: the generated development administrator
+API = "/api/v1"
+EASTERN = ZoneInfo("America/New_York")
+MAX_ATTEMPTS = 30  # per question: actions taken plus version races retried
+
+Progress = Callable[[int, int, str], None]
+
+# How far along its life a question is, to leave alone one that someone moved past the demo's target.
+_RANK = {"submitted": 0, "triaged": 1, "awaiting_information": 1, "assigned": 2, "memo_drafted": 3,
+         "memo_returned": 3, "memo_in_review": 4, "memo_approved": 5, "memo_delivered": 6, "call_missed": 6,
+         "call_scheduled": 7, "call_completed": 8, "closed": 9}
+
+
+class SeedError(RuntimeError):
+    """An expected failure: which step, what happened, and the HTTP problem body when there is one."""
+
+    def __init__(self, step: str, message: str, *, status: int | None = None, problem: Any = None) -> None:
+        self.step, self.message, self.status, self.problem = step, message, status, problem
+        text = f"seeding failed at step '{step}': {message}"
+        if status is not None:
+            text += f" (HTTP {status})"
+        if problem is not None:
+            text += "\n  problem: " + (json.dumps(problem, ensure_ascii=False) if not isinstance(problem, str) else problem)
+        super().__init__(text)
+
+
+@dataclass
+class Login:
+    role: str
+    name: str
+    email: str
+    password: str | None  # None: not shown (the administrator's own password, given by the caller)
+    city: str | None = None
+
+
+@dataclass
+class SeedReport:
+    logins: list[Login] = field(default_factory=list)
+    created: Counter[str] = field(default_factory=Counter)  # what this run created or moved on
+    existing: Counter[str] = field(default_factory=Counter)  # what was already there
+    cities: dict[str, str] = field(default_factory=dict)  # city_id -> "Name, ST" of the demo officials
+    questions: dict[str, str] = field(default_factory=dict)  # question key -> status reached
+    notes: list[str] = field(default_factory=list)  # things left as found (someone changed them)
+
+    @property
+    def changed(self) -> bool:
+        return sum(self.created.values()) > 0
+
+    def logins_text(self) -> str:
+        width = max((len(login.role) for login in self.logins), default=10)
+        lines = []
+        for login in self.logins:
+            password = login.password if login.password is not None else "(your NRN_BOOTSTRAP_ADMIN_PASSWORD)"
+            where = f"   {login.city}" if login.city else ""
+            lines.append(f"  {login.role:<{width}}  {login.email:<40} {password}{where}")
+        return "\n".join(lines)
+
+
+def demo_password(admin_password: str, email: str) -> str:
+    """A demo account's password: reproducible from the administrator's password, unguessable without it."""
+    digest = hmac.new(admin_password.encode(), f"nrn-demo-login:{email.lower()}".encode(), hashlib.sha256).digest()
+    return "demo-" + base64.urlsafe_b64encode(digest[:15]).decode()
+
+
+def development_admin(data_dir: Path, email: str | None = None) -> tuple[str, str, bool]:
+    """The development administrator for `nrn up --seed` when none is configured: `admin@nrn.localhost`
+    with a random password kept (0600) in the data dir, so later runs on the same data sign in again.
+    Returns (email, password, created_now)."""
+    email = email or DEFAULT_ADMIN_EMAIL
+    path = data_dir / ADMIN_FILE
+    try:
+        stored = json.loads(path.read_text())
+        if stored.get("email") == email and stored.get("password"):
+            return email, stored["password"], False
+    except (OSError, ValueError):
+        pass
+    password = secrets.token_urlsafe(18)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"email": email, "password": password}, f)
+    return email, password, True
+
+
+def seed(urls: dict[str, str], progress: Progress | None = None, *, admin_email: str | None = None,
+         admin_password: str | None = None, show_admin_password: bool = False, wait_timeout: float = 180.0,
+         today: date | None = None) -> SeedReport:
+    """Load the demo data through `urls['gateway']`. Credentials default to NRN_BOOTSTRAP_ADMIN_EMAIL /
+    NRN_BOOTSTRAP_ADMIN_PASSWORD. Raises SeedError naming the step and the HTTP problem."""
+    email = admin_email or os.environ.get("NRN_BOOTSTRAP_ADMIN_EMAIL")
+    password = admin_password or os.environ.get("NRN_BOOTSTRAP_ADMIN_PASSWORD")
+    if not email or not password:
+        raise SeedError("administrator", "set NRN_BOOTSTRAP_ADMIN_EMAIL and NRN_BOOTSTRAP_ADMIN_PASSWORD "
+                                         "(the seed works as the bootstrap administrator)")
+    seeder = _Seeder(urls["gateway"], email, password, progress=progress or (lambda d, t, w: None),
+                     show_admin_password=show_admin_password, wait_timeout=wait_timeout,
+                     today=today or datetime.now(EASTERN).date())
+    return asyncio.run(seeder.run())
+
+
+# ----------------------------------------------------------------------------------------------- machinery
+
+
+def _problem(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:500] or None
+
+
+def _rule(response: httpx.Response) -> str | None:
+    body = _problem(response)
+    return body.get("rule") if isinstance(body, dict) else None
+
+
+def _aware(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class _Seeder:
+    def __init__(self, gateway: str, admin_email: str, admin_password: str, *, progress: Progress,
+                 show_admin_password: bool, wait_timeout: float, today: date) -> None:
+        self.gateway = gateway.rstrip("/")
+        self.admin_email, self.admin_password = admin_email, admin_password
+        self.show_admin_password = show_admin_password
+        self.progress, self.wait_timeout, self.today = progress, wait_timeout, today
+        self.report = SeedReport()
+        self.tokens: dict[str, str] = {}
+        self.accounts: dict[str, dict[str, Any]] = {}  # content key -> account
+        self.passwords: dict[str, str] = {}  # email -> password
+        self.city_of: dict[str, dict[str, Any]] = {}  # official key -> city summary
+        self.total = (2 + len(content.STAFF) + len(content.OFFICIALS) + len(content.QUESTIONS)
+                      + len(content.RESOURCES) + len(content.programs(today)) + 1)
+        self.done = 0
+        self.http: httpx.AsyncClient
+
+    def step(self, what: str) -> None:
+        self.done += 1
+        self.progress(min(self.done, self.total), self.total, what)
+
+    async def run(self) -> SeedReport:
+        limits = httpx.Timeout(30.0, connect=5.0)
+        async with httpx.AsyncClient(base_url=self.gateway, timeout=limits) as self.http:
+            self.progress(0, self.total, "seed: starting")
+            cities = await self.eligible_cities()
+            self.step("seed: cities are eligible")
+            await self.token(self.admin_email, step="sign in as the administrator")
+            self.report.logins.append(Login("administrator", "Administrator", self.admin_email,
+                                            self.admin_password if self.show_admin_password else None))
+            self.step("seed: administrator signed in")
+            for spec in content.STAFF:
+                await self.staff(spec)
+                self.step(f"seed: staff {spec['name']}")
+            for spec in content.OFFICIALS:
+                await self.official(spec, cities)
+                self.step(f"seed: official {spec['name']}")
+            for spec in content.QUESTIONS:
+                await self.question(spec)
+                self.step(f"seed: 311 question ({spec['target']})")
+            existing = await self.existing_resources()
+            for spec in content.RESOURCES:
+                await self.resource(spec, existing)
+                self.step("seed: library resource")
+            programs = await self.existing_programs()
+            for spec in content.programs(self.today):
+                await self.program(spec, programs)
+                self.step(f"seed: programme ({spec['agency']})")
+            await self.searchable()
+            self.step("seed: done")
+        return self.report
+
+    # --- HTTP ---------------------------------------------------------------------------------------------
+
+    async def call(self, step: str, method: str, path: str, *, as_: str | None = None,
+                   expect: tuple[int, ...] = (200,), allow: tuple[int, ...] = (), **kwargs: Any) -> httpx.Response:
+        """One call through the gateway. Rate limits (429) and, for reads, a service that is briefly
+        unavailable (502/503/504) are waited out; any other unexpected answer is a SeedError."""
+        headers = dict(kwargs.pop("headers", None) or {})
+        if as_:
+            headers["Authorization"] = f"Bearer {await self.token(as_, step=step)}"
+        waited = 0.0
+        while True:
+            try:
+                response = await self.http.request(method, API + path, headers=headers, **kwargs)
+            except httpx.HTTPError as exc:
+                raise SeedError(step, f"{method} {API}{path}: could not reach the gateway at {self.gateway} "
+                                      f"({type(exc).__name__}: {exc})") from None
+            retryable = response.status_code == 429 or (method == "GET" and response.status_code in (502, 503, 504))
+            if retryable and waited < self.wait_timeout:
+                pause = min(float(response.headers.get("retry-after", "1") or 1), 10.0)
+                await asyncio.sleep(pause)
+                waited += pause
+                continue
+            if response.status_code in expect or response.status_code in allow:
+                return response
+            raise SeedError(step, f"{method} {API}{path} answered {response.status_code}",
+                            status=response.status_code, problem=_problem(response))
+
+    async def token(self, email: str, *, step: str) -> str:
+        if email in self.tokens:
+            return self.tokens[email]
+        password = self.admin_password if email == self.admin_email else self.passwords.get(email)
+        if password is None:
+            raise SeedError(step, f"no password known for {email}")
+        response = await self.call(f"{step}: sign in as {email}", "POST", "/auth/token",
+                                   data={"username": email, "password": password}, allow=(401,))
+        if response.status_code == 401:
+            hint = ("check NRN_BOOTSTRAP_ADMIN_EMAIL / NRN_BOOTSTRAP_ADMIN_PASSWORD" if email == self.admin_email
+                    else "the demo account exists with another password (its password is derived from the "
+                         "administrator's; was the administrator's password changed?)")
+            raise SeedError(step, f"could not sign in as {email}: {hint}", status=401, problem=_problem(response))
+        self.tokens[email] = response.json()["access_token"]
+        return self.tokens[email]
+
+    async def eventually(self, step: str, check: Callable[[], Awaitable[Any]], what: str) -> Any:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.wait_timeout
+        pause = 0.1
+        while True:
+            value = await check()
+            if value:
+                return value
+            if loop.time() > deadline:
+                raise SeedError(step, f"gave up after {self.wait_timeout:.0f} s waiting for {what}")
+            await asyncio.sleep(pause)
+            pause = min(pause * 1.5, 1.0)
+
+    # --- cities -------------------------------------------------------------------------------------------
+
+    async def eligible_cities(self) -> list[dict[str, Any]]:
+        """The starter cities load at accounts' start (STARTER_CITIES); wait until enough are eligible,
+        then prefer the most populous, one per state."""
+        step = "wait for eligible cities"
+        needed = 1 + max(spec["city"] for spec in content.OFFICIALS)
+
+        async def enough() -> dict[str, Any] | None:
+            page = (await self.call(step, "GET", "/cities", params={"eligible": "true", "limit": 1})).json()
+            return page if page.get("total", 0) >= needed else None
+
+        await self.eventually(step, enough, f"{needed} eligible cities (are STARTER_CITIES loaded?)")
+        page = (await self.call(step, "GET", "/cities", params={"eligible": "true", "limit": 100})).json()
+        by_size = sorted(page["items"], key=lambda c: (-(c.get("population") or 0), c["city_id"]))
+        chosen: list[dict[str, Any]] = []
+        for city in by_size:
+            if city.get("state") not in {c.get("state") for c in chosen}:
+                chosen.append(city)
+        return chosen + [c for c in by_size if c not in chosen]
+
+    # --- accounts -----------------------------------------------------------------------------------------
+
+    async def find_account(self, step: str, email: str) -> dict[str, Any] | None:
+        page = (await self.call(step, "GET", "/accounts", as_=self.admin_email,
+                                params={"q": email, "limit": 200})).json()
+        return next((a for a in page.get("items", []) if a.get("email", "").lower() == email.lower()), None)
+
+    async def staff(self, spec: dict[str, Any]) -> None:
+        email = content.demo_email(spec["name"])
+        password = demo_password(self.admin_password, email)
+        self.passwords[email] = password
+        step = f"staff account {email}"
+        account = await self.find_account(step, email)
+        if account is None:
+            body = {"name": spec["name"], "title": spec["title"], "email": email, "roles": spec["roles"],
+                    "password": password, **({"expertise": spec["expertise"]} if spec.get("expertise") else {})}
+            response = await self.call(step, "POST", "/accounts/staff", as_=self.admin_email, json=body,
+                                       expect=(201,))
+            account = response.json()["account"]
+            self.report.created["staff"] += 1
+        else:
+            self.report.existing["staff"] += 1
+            if account.get("kind") != "staff":
+                raise SeedError(step, f"{email} is already registered as {account.get('kind')}, not staff")
+            for role in [r for r in spec["roles"] if r not in account.get("roles", [])]:
+                grant = {"role": role, **({"expertise": spec["expertise"]} if spec.get("expertise") else {})}
+                account = (await self.call(step, "POST", f"/accounts/{account['account_id']}/roles",
+                                           as_=self.admin_email, json=grant)).json()
+                self.report.created["staff roles"] += 1
+        self.accounts[spec["key"]] = account
+        self.report.logins.append(Login(spec["label"], spec["name"], email, password))
+
+    async def official(self, spec: dict[str, Any], cities: list[dict[str, Any]]) -> None:
+        email = content.demo_email(spec["name"])
+        password = demo_password(self.admin_password, email)
+        self.passwords[email] = password
+        step = f"official account {email}"
+        account = await self.find_account(step, email)
+        if account is None:
+            taken = {c["city_id"] for c in self.city_of.values()}
+            city = next((c for c in cities[spec["city"]:] + cities if c["city_id"] not in taken), None)
+            if city is None:
+                raise SeedError(step, "not enough eligible cities for the demo officials")
+            body = {"name": spec["name"], "title": spec["title"], "email": email, "city_id": city["city_id"],
+                    "password": password}
+            account = (await self.call(step, "POST", "/accounts", json=body, expect=(201,))).json()
+            self.report.created["officials"] += 1
+        else:
+            self.report.existing["officials"] += 1
+            if account.get("kind") != "official":
+                raise SeedError(step, f"{email} is already registered as {account.get('kind')}, not an official")
+            city = (await self.call(step, "GET", f"/cities/{account['city_id']}")).json()
+        if spec["verify"] and account.get("status") == "pending":
+            account = (await self.call(f"{step}: verify", "POST", f"/accounts/{account['account_id']}/verify",
+                                       as_=self.admin_email)).json()
+            self.report.created["verifications"] += 1
+        self.accounts[spec["key"]] = account
+        self.city_of[spec["key"]] = city
+        where = f"{city['name']}, {city['state']}"
+        self.report.cities[city["city_id"]] = where
+        role = "official" if spec["verify"] else "official (pending verification)"
+        self.report.logins.append(Login(role, spec["name"], email, password, city=where))
+
+    def email_of(self, key: str) -> str:
+        return self.accounts[key]["email"]
+
+    # --- 311 questions ------------------------------------------------------------------------------------
+
+    async def find_question(self, step: str, city_id: str, title: str) -> dict[str, Any] | None:
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"city_id": city_id, "limit": 100, **({"cursor": cursor} if cursor else {})}
+            page = (await self.call(step, "GET", "/requests", as_=self.admin_email, params=params)).json()
+            found = next((r for r in page.get("items", []) if r.get("title") == title), None)
+            cursor = page.get("next_cursor")
+            if found or not cursor:
+                return found
+
+    async def question(self, spec: dict[str, Any]) -> None:
+        official = self.email_of(spec["official"])
+        city = self.city_of[spec["official"]]
+        step = f"311 question '{spec['title']}'"
+        found = await self.find_question(step, city["city_id"], spec["title"])
+        if found is None:
+            rid = await self.submit(step, spec, official)
+            self.report.created["questions"] += 1
+        else:
+            rid = found["id"]
+            self.report.existing["questions"] += 1
+        status = await self.advance(step, spec, rid)
+        self.report.questions[spec["key"]] = status
+
+    async def submit(self, step: str, spec: dict[str, Any], official: str) -> str:
+        body = {k: spec[k] for k in ("title", "question", "context", "desired_outcome", "topic", "urgency", "consent")
+                if spec.get(k)}
+
+        async def attempt() -> str | None:
+            response = await self.call(step, "POST", "/requests", as_=official, json=body, expect=(201,),
+                                       allow=(403, 422))
+            if response.status_code == 201:
+                return response.json()["id"]
+            # requests311 learns cities (and their eligibility) from accounts' events: wait for it.
+            if _rule(response) in ("city_unknown", "city_must_be_eligible"):
+                return None
+            raise SeedError(step, "POST /api/v1/requests refused", status=response.status_code,
+                            problem=_problem(response))
+
+        return await self.eventually(step, attempt, "requests311 to learn the official's city from accounts' events")
+
+    async def load(self, step: str, rid: str) -> dict[str, Any]:
+        return (await self.call(step, "GET", f"/requests/{rid}", as_=self.admin_email)).json()
+
+    async def advance(self, step: str, spec: dict[str, Any], rid: str) -> str:
+        """Move the question towards its target status one action at a time, reloading before each so a
+        version race (409 version_mismatch: another service's event moved it on) is simply retried."""
+        for _ in range(MAX_ATTEMPTS):
+            view = await self.load(step, rid)
+            action = self.next_action(spec, view)
+            if action is None:
+                return view["status"]
+            name, actor, path, body = action
+            if name == "wait for the call to start":
+                await self.wait_for_call(view)
+                continue
+            if name == "assign":
+                await self.expert_known(step, body["expert_id"])
+            response = await self.call(f"{step}: {name}", "POST", f"/requests/{rid}/{path}", as_=actor,
+                                       json={**body, "version": view["version"]}, expect=(200, 201),
+                                       allow=(409, 422))
+            if response.status_code in (200, 201):
+                self.report.created["question actions"] += 1
+                continue
+            if response.status_code == 409 and _rule(response) == "version_mismatch":
+                continue
+            if response.status_code == 422 and _rule(response) == "slot_in_the_past":
+                continue  # the short-notice slot started before it was picked: offer another
+            raise SeedError(f"{step}: {name}", f"POST /api/v1/requests/{rid}/{path} refused",
+                            status=response.status_code, problem=_problem(response))
+        raise SeedError(step, f"the question did not reach '{spec['target']}' after {MAX_ATTEMPTS} attempts")
+
+    def next_action(self, spec: dict[str, Any], view: dict[str, Any]) -> tuple[str, str, str, dict[str, Any]] | None:
+        """(name, actor email, action path, body) of the next step towards the target, or None when there."""
+        target, status = spec["target"], view["status"]
+        lead, manager = self.email_of("triage_lead"), self.email_of("program_manager")
+        official = self.email_of(spec["official"])
+        expert_key = spec.get("expert")
+        expert = self.accounts[expert_key] if expert_key else None
+        if status == target and target not in ("memo_delivered", "closed"):
+            return None
+        if _RANK.get(status, 99) > _RANK[target]:
+            self.report.notes.append(f"{spec['title']}: left at {status} (someone moved it past {target})")
+            return None
+        if status == "submitted":
+            return "triage", lead, "triage", {"topic": spec["topic"], "urgency": spec["urgency"],
+                                              "note": "Demo data: triaged by the seed."}
+        if status == "triaged":
+            if target == "awaiting_information":
+                return "ask the city", lead, "information-requests", {"question": spec["information_request"]}
+            return "assign", lead, "assign", {"expert_id": expert["account_id"]}
+        if expert is None or view.get("expert_id") not in (None, expert["account_id"]):
+            self.report.notes.append(f"{spec['title']}: left at {status} (assigned to someone else)")
+            return None
+        if status in ("assigned", "memo_returned"):
+            return "draft the memo", expert["email"], "memo/drafts", {"body": spec["memo"]}
+        if status == "memo_drafted":
+            return "submit the memo", expert["email"], "memo/submit", {}
+        if status == "memo_in_review":
+            return "approve the memo", manager, "memo/approve", {}
+        if status == "memo_approved":
+            return "deliver the memo", manager, "memo/deliver", {}
+        now = datetime.now(timezone.utc)
+        if status == "memo_delivered" or status == "call_missed":
+            on_offer = [s for s in view.get("call_slots", []) if _aware(s["starts_at"]) > now + timedelta(seconds=1)]
+            if target == "memo_delivered":
+                if on_offer:
+                    return None
+                return "offer call slots", expert["email"], "call-slots", {"slots": self.slots(now)}
+            # Closed with feedback needs a call held: offer one starting in a few seconds, pick it, hold it.
+            soon = [s for s in on_offer if _aware(s["starts_at"]) < now + timedelta(minutes=1)]
+            if soon:
+                return "pick the call slot", official, "call/schedule", {"slot_id": soon[0]["id"]}
+            lead_time = 3 + 3 * sum(1 for s in view.get("all_call_slots", []) if s.get("withdrawn"))
+            starts = (now + timedelta(seconds=min(lead_time, 30))).replace(microsecond=0)
+            return "offer a call slot", expert["email"], "call-slots", {
+                "slots": [{"starts_at": starts.isoformat(), "duration_minutes": 30}]}
+        if status == "call_scheduled":
+            if _aware(view["calls"][-1]["starts_at"]) > now:
+                return "wait for the call to start", expert["email"], "", {}
+            return "record the call", expert["email"], "call/complete", {
+                "summary": spec["call_summary"], "next_steps": spec["next_steps"], "close": True}
+        if status == "call_completed":
+            return "close", expert["email"], "close", {"note": "Demo data: closed after the call."}
+        if status == "closed" and target == "closed":
+            if view.get("feedback"):
+                return None
+            return "give feedback", official, "feedback", dict(spec["feedback"])
+        self.report.notes.append(f"{spec['title']}: left at {status} (target {target})")
+        return None
+
+    def slots(self, now: datetime) -> list[dict[str, Any]]:
+        """Three slots on the next business days, 10:00 and 14:00 Eastern, at least two days ahead."""
+        out: list[dict[str, Any]] = []
+        day = now.astimezone(EASTERN).date() + timedelta(days=2)
+        hours = iter((10, 14, 10))
+        while len(out) < 3:
+            if day.weekday() < 5:
+                starts = datetime.combine(day, time(next(hours)), EASTERN)
+                out.append({"starts_at": starts.isoformat(), "duration_minutes": 30})
+            day += timedelta(days=1)
+        return out
+
+    async def wait_for_call(self, view: dict[str, Any]) -> None:
+        starts = _aware(view["calls"][-1]["starts_at"])
+        delay = (starts - datetime.now(timezone.utc)).total_seconds() + 0.2
+        await asyncio.sleep(max(0.0, min(delay, 60.0)))
+
+    async def expert_known(self, step: str, expert_id: str) -> None:
+        """requests311 learns experts from accounts' events; assigning before it has is refused."""
+        lead = self.email_of("triage_lead")
+
+        async def known() -> bool:
+            experts = (await self.call(step, "GET", "/experts", as_=lead)).json()
+            return any(e.get("id", e.get("expert_id")) == expert_id and e.get("active", True) for e in experts)
+
+        await self.eventually(step, known, "requests311 to learn the expert from accounts' events")
+
+    # --- library ------------------------------------------------------------------------------------------
+
+    async def existing_resources(self) -> dict[str, dict[str, Any]]:
+        step = "list library resources"
+        out: dict[str, dict[str, Any]] = {}
+        page = 1
+        while True:
+            body = (await self.call(step, "GET", "/library/resources", as_=self.email_of("curator"),
+                                    params={"page": page, "page_size": 50})).json()
+            for item in body.get("items", []):
+                out.setdefault(item["content"]["title"], item)
+            if page * body.get("page_size", 50) >= body.get("total", 0) or page >= 100:
+                return out
+            page += 1
+
+    async def resource(self, spec: dict[str, Any], existing: dict[str, dict[str, Any]]) -> None:
+        curator = self.email_of("curator")
+        step = f"library resource '{spec['title']}'"
+        item = existing.get(spec["title"])
+        if item is None:
+            body = {**spec, "source_organisation": content.DEMO_SOURCE, "authors": ["NRN demo team"],
+                    "tags": [content.DEMO_TAG, *spec.get("tags", [])], "audience": "public"}
+            item = (await self.call(step, "POST", "/library/resources", as_=curator, json=body, expect=(201,))).json()
+            self.report.created["resources"] += 1
+        else:
+            self.report.existing["resources"] += 1
+        for _ in range(5):
+            action = {"draft": "submit", "in_review": "publish"}.get(item["status"])
+            if action is None:
+                break
+            response = await self.call(f"{step}: {action}", "POST", f"/library/resources/{item['resource_id']}/{action}",
+                                       as_=curator, json={"note": "Demo content loaded by nrn up --seed."},
+                                       headers={"If-Match": f'"{item["version"]}"'}, allow=(409,))
+            if response.status_code == 409:  # someone else moved it: reload
+                item = (await self.call(step, "GET", f"/library/resources/{item['resource_id']}", as_=curator)).json()
+                continue
+            item = response.json()
+            self.report.created["resource transitions"] += 1
+        if item["status"] != "published":
+            self.report.notes.append(f"resource '{spec['title']}' left {item['status']}")
+
+    async def existing_programs(self) -> dict[str, dict[str, Any]]:
+        step = "list clearinghouse programmes"
+        out: dict[str, dict[str, Any]] = {}
+        page = 1
+        while True:
+            body = (await self.call(step, "GET", "/clearinghouse/programs", as_=self.email_of("curator"),
+                                    params={"include_inactive": "true", "page": page, "page_size": 50})).json()
+            for item in body.get("items", []):
+                out.setdefault(item["content"]["name"], item)
+            if page * body.get("page_size", 50) >= body.get("total", 0) or page >= 100:
+                return out
+            page += 1
+
+    async def program(self, spec: dict[str, Any], existing: dict[str, dict[str, Any]]) -> None:
+        curator = self.email_of("curator")
+        step = f"clearinghouse programme '{spec['name']}'"
+        item = existing.get(spec["name"])
+        if item is None:
+            await self.call(step, "POST", "/clearinghouse/programs", as_=curator, json=spec, expect=(201,))
+            self.report.created["programmes"] += 1
+            return
+        self.report.existing["programmes"] += 1
+        # A long-lived demo data dir: once the demo deadlines have passed, move them on (still demo dates).
+        if item.get("active") and not item["content"].get("rolling") and not item.get("next_deadline"):
+            await self.call(f"{step}: refresh demo deadline", "PATCH", f"/clearinghouse/programs/{item['program_id']}",
+                            as_=curator, json={"deadlines": spec.get("deadlines", [])},
+                            headers={"If-Match": f'"{item["version"]}"'})
+            self.report.created["programme deadlines refreshed"] += 1
+
+    async def searchable(self) -> None:
+        """The library indexes what it publishes within a moment; wait so the pages show it at once."""
+        step = "wait for the library search index"
+        expected = len(content.RESOURCES)
+
+        async def indexed() -> bool:
+            body = (await self.call(step, "GET", "/library/search",
+                                    params={"source": content.DEMO_SOURCE, "kind": "resource", "page_size": 1})).json()
+            return body.get("total", 0) >= expected
+
+        await self.eventually(step, indexed, f"{expected} demo resources to be searchable")
