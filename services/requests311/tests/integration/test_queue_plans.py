@@ -48,6 +48,7 @@ def stages(plan: dict) -> list[dict]:
     return out
 
 
+@pytest.mark.timeout(1800)  # 100,000 documents with every queue index on the embedded database: minutes
 async def test_staff_queues_use_their_indexes_at_100k(db):
     rnd = random.Random(311)
     now = NOW
