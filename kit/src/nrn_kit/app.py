@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,6 +178,3 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     instrument_app(app)
     return app
 
-
-def consumers_topics(consumers: Iterable[EventConsumer]) -> list[str]:
-    return sorted({t for c in consumers for t in c.topics})

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
@@ -75,14 +75,6 @@ class ConsumerStats:
     dead_lettered: int = 0
     retries: int = 0
     last_error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def header(record: ConsumerRecord, name: str) -> str | None:
-    for key, value in record.headers or ():
-        if key == name:
-            return value.decode(errors="replace") if value is not None else None
-    return None
 
 
 class ConsumerRunner:
