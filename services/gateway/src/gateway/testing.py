@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib.util
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
+from nrn_kit.testing import eventually as _kit_eventually
 
 ADMIN_EMAIL = "admin@nrn.example"
 ADMIN_PASSWORD = "bootstrap-admin-password-1"
@@ -33,17 +36,8 @@ def library_installed() -> bool:
     return importlib.util.find_spec("library.app") is not None
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 30.0) -> Any:
-    """Poll until ``check`` returns something truthy; the bound only stops a broken test from hanging."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
+# The kit's poller, at the gentler interval these HTTP-heavy checks always used.
+eventually = functools.partial(_kit_eventually, interval=0.1)
 
 
 @dataclass
