@@ -145,9 +145,20 @@ async def test_a_given_data_dir_keeps_the_database_across_runs(tmp_path: Path) -
 
 def test_use_containers_without_a_docker_engine_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
                                                                   tmp_path: Path) -> None:
+    # The docker client library is a dev requirement, so this path runs on every machine; the
+    # engine itself is pointed at a socket that does not exist.
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
     before = set(infra_module._live)  # the session's shared broker and database may be running
     with pytest.raises(InfraError, match="no Docker engine answers"):
+        with local_infra(use_containers=True):
+            pass
+    assert set(infra_module._live) == before, "nothing was left running"
+
+
+def test_use_containers_without_the_extra_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "docker", None)  # as if `nrn-kit[containers]` were not installed
+    before = set(infra_module._live)
+    with pytest.raises(InfraError, match=r"nrn-kit\[containers\]"):
         with local_infra(use_containers=True):
             pass
     assert set(infra_module._live) == before, "nothing was left running"
