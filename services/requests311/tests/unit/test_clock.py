@@ -145,3 +145,28 @@ def test_snapshot_of_levels_is_not_retroactive():
     assert req.clocks[Step.memo].budget_business_days == 10
     strict = ServiceLevels(memo_business_days=2)
     assert req.service_levels != strict  # a config change later does not rewrite the request's snapshot
+
+
+def test_a_reopened_request_gets_a_response_clock_that_staff_action_stops():
+    sc = scenario_at(Status.closed)
+    reopened = sc.req.closed_at + timedelta(days=3)
+    sc.req.reopen(actor=OFFICIAL, now=reopened, reason="the council asked a new question")
+    view = {v.step: v for v in sc.req.service_level_views(reopened)}[Step.response_after_reopen]
+    assert view.status is SlaStatus.on_time and view.budget_business_days == 1
+    assert sc.req.sla_index(reopened)["next_due_at"] == view.due_at
+    sc.req.add_note(actor=LEAD, now=reopened + timedelta(hours=1), text="looking into it")
+    assert sc.req.clocks[Step.response_after_reopen].open  # an internal note is not a response
+    sc.req.close(actor=LEAD, now=reopened + timedelta(hours=2), note="answered by phone")
+    clock = sc.req.clocks[Step.response_after_reopen]
+    assert clock.completed_at == reopened + timedelta(hours=2) and not clock.breach_raised
+
+
+def test_an_unanswered_reopening_breaches_once():
+    sc = scenario_at(Status.closed)
+    reopened = sc.req.closed_at + timedelta(days=1)
+    sc.req.reopen(actor=OFFICIAL, now=reopened, reason="the numbers changed")
+    sc.req.pull_events()
+    assert sc.req.check_service_levels(reopened + timedelta(days=5)) == [Step.response_after_reopen]
+    assert sc.req.check_service_levels(reopened + timedelta(days=6)) == []
+    events = sc.req.pull_events()
+    assert [e.step for e in events if isinstance(e, ev.ServiceLevelBreached)] == ["response_after_reopen"]

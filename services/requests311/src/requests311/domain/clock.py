@@ -21,6 +21,7 @@ class Step(StrEnum):
     acknowledge = "acknowledge"  # first staff response: triage, information request or decline
     memo = "memo"  # memo delivered, counted from submission
     call = "call"  # call held, counted from memo delivery
+    response_after_reopen = "response_after_reopen"  # staff's first action on a reopened request
 
 
 class SlaStatus(StrEnum):
@@ -37,6 +38,7 @@ class ServiceLevels(BaseModel):
     acknowledge_business_days: float = Field(1, gt=0)
     memo_business_days: float = Field(10, gt=0)
     call_business_days: float = Field(5, gt=0)
+    response_after_reopen_business_days: float = Field(1, gt=0)
     # a step is "at risk" once this share of its allowance has been used
     at_risk_fraction: float = Field(0.75, gt=0, lt=1)
     timezone: str = "America/New_York"
@@ -46,6 +48,7 @@ class ServiceLevels(BaseModel):
             Step.acknowledge: self.acknowledge_business_days,
             Step.memo: self.memo_business_days,
             Step.call: self.call_business_days,
+            Step.response_after_reopen: self.response_after_reopen_business_days,
         }[step]
 
     @property

@@ -47,6 +47,8 @@ from .states import RESUME, RULES, STAY, TRANSITIONS, Action, Status
 
 FOLLOW_UP_AFTER = timedelta(days=90)
 REOPEN_WITHIN = timedelta(days=30)
+# timeline actions by staff that do not answer a reopened request: the reopening itself, internal notes
+_NOT_A_RESPONSE = frozenset({"reopened", "note_added"})
 MAX_TEXT = 10_000
 MAX_SLOTS_PER_OFFER = 10
 
@@ -171,6 +173,9 @@ class Request(BaseModel):
             TimelineEntry(at=now, action=action, actor_id=actor.id, actor_kind=actor.kind,
                           summary=summary, public=public)
         )
+        if actor.kind == "staff" and action not in _NOT_A_RESPONSE:
+            # staff working the request answers a reopening; only a reopened request has this clock
+            self._complete_clock(Step.response_after_reopen, now)
 
     def _guard(self, action: Action, actor: Actor) -> Status | str | None:
         """Status first (the rule clients most need to see), then who is acting."""
@@ -652,6 +657,7 @@ class Request(BaseModel):
                 "reopen_within_30_days", f"the request could be reopened until {self.reopen_until.isoformat()}"
             )
         self.reopened_at.append(now)
+        self._start_clock(Step.response_after_reopen, now)  # a new clock each time it is reopened
         self._move(target)
         self._log(now, "reopened", actor, f"Reopened: {reason}")
         self._raise(ev.RequestReopened(**self._by(actor, now), reason=reason))
