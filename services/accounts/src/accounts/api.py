@@ -94,6 +94,12 @@ class CitySummary(BaseModel):
         )
 
 
+class CityListItem(CitySummary):
+    # Only with ``?with_eligibility=true``: the explanation each city's page would show,
+    # so a listing with reasons costs one call instead of one per city.
+    eligibility: Eligibility | None = None
+
+
 class CityDetail(CitySummary):
     eligibility: Eligibility
     official_email_domains: list[str]
@@ -227,9 +233,17 @@ async def list_cities(
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
+    with_eligibility: bool = False,
 ) -> Page:
     cities, total = await CityRepo(svc.db).search(eligible=eligible, state=state, q=q, limit=limit, offset=offset)
-    return Page(items=[CitySummary(**CitySummary.of(c)) for c in cities], total=total, limit=limit, offset=offset)
+    items: list[Any] = []
+    for c in cities:
+        if with_eligibility:
+            e = explain_eligibility(c)
+            items.append(CityListItem(**CitySummary.of(c, e), eligibility=e).model_dump(mode="json"))
+        else:
+            items.append(CitySummary(**CitySummary.of(c)))
+    return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 async def _city(svc: h.Services, city_id: str) -> City:

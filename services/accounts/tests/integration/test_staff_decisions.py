@@ -35,6 +35,14 @@ async def test_city_import_reports_rows_and_is_idempotent(accounts) -> None:  # 
     assert paged["total"] == 4 and len(paged["items"]) == 2
     explained = (await accounts.http.get("/cities/oh-youngstown/eligibility")).json()
     assert explained["eligible"] and [r["passed"] for r in explained["reasons"]] == [True, False, True]
+    # one call lists cities with their explanations (what each city's eligibility route says)
+    plain = (await accounts.http.get("/cities", params={"q": "youn"})).json()["items"][0]
+    assert "eligibility" not in plain, "without the option the summary stays as it was"
+    listed = (await accounts.http.get("/cities", params={"with_eligibility": "true"})).json()
+    assert listed["total"] == 4 and all(c["eligibility"]["reasons"] for c in listed["items"])
+    youngstown = next(c for c in listed["items"] if c["city_id"] == "oh-youngstown")
+    assert youngstown["eligibility"] == explained
+    assert youngstown["eligible"] is explained["eligible"] and youngstown["eligibility_basis"] == explained["basis"]
     assert (await accounts.http.get("/cities/zz-nowhere")).status_code == 404
 
     # officials may not import

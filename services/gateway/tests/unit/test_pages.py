@@ -195,3 +195,31 @@ def test_markdown_escapes_raw_html_and_snippets_keep_only_bold() -> None:
     html = str(markdown("# T\n<script>alert(1)</script>\n[x](javascript:alert(1))"))
     assert "<script>" not in html and "&lt;script&gt;" in html and 'href="javascript' not in html
     assert str(snippet('a <b>land</b> <img src=x onerror=alert(1)>')) == "a <b>land</b> &lt;img src=x onerror=alert(1)&gt;"
+
+
+async def test_a_page_of_cities_with_their_reasons_costs_one_call_to_accounts() -> None:
+    calls: list[httpx.Request] = []
+    reasons = CITY["eligibility"]
+    cities = [{**CITY, "city_id": f"mi-c{i}", "name": f"City {i}"} for i in range(25)]
+
+    def counting(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if request.url.path == "/cities":
+            with_reasons = request.url.params.get("with_eligibility") == "true"
+            items = [c if with_reasons else {k: v for k, v in c.items() if k != "eligibility"} for c in cities]
+            return httpx.Response(200, json={"items": items, "total": 25, "limit": 25, "offset": 0})
+        if request.url.path.endswith("/eligibility"):
+            return httpx.Response(200, json=reasons)
+        return httpx.Response(404, json={"status": 404, "title": "Not found"})
+
+    app = create_app(Settings(cookie_secure=False, upstream_retries=0), verifier=verify, transports={
+        "accounts": httpx.MockTransport(counting), "requests311": httpx.MockTransport(requests311),
+        "library": httpx.MockTransport(library_down)})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test") as client:
+        response = await client.get("/api/v1/cities", params={"eligible": "true", "limit": 25})
+    assert response.status_code == 200
+    body = response.json()
+    assert [r.url.path for r in calls] == ["/cities"], "one upstream call for the whole page"
+    assert calls[0].url.params["with_eligibility"] == "true" and calls[0].url.params["eligible"] == "true"
+    assert len(body["items"]) == 25 and all(c["eligibility"]["reasons"] for c in body["items"])
+    assert body["partial"] is False and body["missing"] == []

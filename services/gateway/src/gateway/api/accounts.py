@@ -223,12 +223,13 @@ async def add_partner_member(request: Request, partner_id: Id, body: MemberCreat
 
 # --- cities ----------------------------------------------------------------------------------------
 
-ELIGIBILITY_FANOUT = 8  # concurrent eligibility look-ups per listing
+ELIGIBILITY_FANOUT = 8  # concurrent eligibility look-ups, only for items that came without one
 
 
 async def with_eligibility(svc: Any, items: list[dict[str, Any]], token: str | None) -> tuple[list[dict[str, Any]], list[str]]:
-    """Each city with its eligibility explanation (reasons). The registry's list carries
-    only the verdict, so the reasons are fetched per city, a few at a time."""
+    """Each city with its eligibility explanation (reasons). Accounts' list carries it
+    (``with_eligibility=true``), so this fetches nothing; only a city that came without one
+    (an accounts that predates the option, during a rolling deploy) is fetched on its own."""
     semaphore = asyncio.Semaphore(ELIGIBILITY_FANOUT)
     failed: list[str] = []
 
@@ -257,11 +258,12 @@ async def list_cities(
     offset: Offset = None,
 ) -> JSONResponse:
     """Public. `eligible`, `state` (USPS code) and `q` (name) filter; each city carries
-    `eligibility` (`eligible`, `basis`, `summary`, `reasons[]`). If some explanations could not
-    be fetched, `partial` is true and those cities have `eligibility: null`."""
+    `eligibility` (`eligible`, `basis`, `summary`, `reasons[]`). One call to accounts per page.
+    If some explanations could not be fetched, `partial` is true and those cities have
+    `eligibility: null`."""
     page = await svc.accounts.get_json(
         "/cities", params={"eligible": None if eligible is None else str(eligible).lower(), "state": state,
-                           "q": q, "limit": limit, "offset": offset})
+                           "q": q, "limit": limit, "offset": offset, "with_eligibility": "true"})
     items, failed = await with_eligibility(svc, page.get("items", []), None)
     missing = [{"section": "eligibility", "service": "accounts", "reason": f"explanation unavailable for {c}"} for c in failed]
     return JSONResponse({**page, "items": items, "partial": bool(failed), "missing": missing})
