@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from ..auth import Principal
 from ..deps import ApiUser, Svc, allow, api_principal_optional
 from ..problems import ProblemError
+from .. import library_limits as L
 from . import models as m
 from .forward import forward
 
@@ -25,9 +26,10 @@ ERRORS = {401: {"description": "not signed in", **PROBLEM}, 403: {"description":
           503: {"description": "the library is unavailable", **PROBLEM}}
 
 MaybeUser = Annotated[Principal | None, Depends(api_principal_optional)]
-Many = Annotated[list[Annotated[str, Query(max_length=100)]] | None, Query(max_length=20)]
-Page = Annotated[int | None, Query(ge=1, le=100)]
-PageSize = Annotated[int | None, Query(ge=1, le=50)]
+# the library's own query limits (gateway.library_limits): it trims long filter values itself
+Many = Annotated[list[str] | None, Query(max_length=L.SEARCH_FILTER_VALUES_MAX)]
+Page = Annotated[int | None, Query(ge=1, le=L.PAGE_MAX)]
+PageSize = Annotated[int | None, Query(ge=1, le=L.PAGE_SIZE_MAX)]
 Transition = Literal["submit", "return", "publish", "archive", "restore"]
 
 
@@ -49,9 +51,9 @@ def _multi(**values: Any) -> list[tuple[str, Any]]:
             responses=ERRORS)
 async def search(
     request: Request, svc: Svc, user: MaybeUser,
-    q: Annotated[str | None, Query(max_length=2_000)] = None,
+    q: Annotated[str | None, Query(max_length=L.SEARCH_Q_MAX)] = None,
     type: Many = None, topic: Many = None, source: Many = None, agency: Many = None,
-    year: Annotated[list[Annotated[int, Query(ge=1900, le=2200)]] | None, Query(max_length=20)] = None,
+    year: Annotated[list[int] | None, Query(max_length=L.SEARCH_YEARS_MAX)] = None,
     kind: Literal["resource", "program"] | None = None,
     page: Page = None, page_size: PageSize = None,
     sort: Literal["relevance", "newest"] | None = None,
@@ -75,7 +77,7 @@ async def get_resource(request: Request, resource_id: m.Id, svc: Svc, user: Mayb
 
 @router.get("/library/items/{item_id}/related", tags=[LIB], summary="Items like this one", responses=ERRORS)
 async def related(request: Request, item_id: m.Id, svc: Svc, user: MaybeUser,
-                  limit: Annotated[int | None, Query(ge=1, le=20)] = None) -> Response:
+                  limit: Annotated[int | None, Query(ge=1, le=L.RELATED_LIMIT_MAX)] = None) -> Response:
     return await forward(request, svc.library, "GET", f"/items/{item_id}/related", principal=user, params={"limit": limit})
 
 
@@ -103,7 +105,7 @@ async def helpful(request: Request, search_id: m.Id, body: m.HelpfulIn, svc: Svc
 async def curation_queue(
     request: Request, svc: Svc, user: ApiUser,
     status: Literal["draft", "in_review", "published", "archived"] | None = None,
-    type: m.ResourceType | None = None, topic: Annotated[str | None, Query(max_length=100)] = None,
+    type: str | None = None, topic: str | None = None,  # noqa: A002 - as the library takes them
     page: Page = None, page_size: PageSize = None,
 ) -> Response:
     allow(user, "library.curate")
@@ -146,7 +148,7 @@ async def programs(
     request: Request, svc: Svc, user: MaybeUser,
     agency: Many = None, topic: Many = None, help: Many = None,
     open_only: bool | None = None,
-    eligible_for: Annotated[str | None, Query(max_length=128)] = None,
+    eligible_for: Annotated[str | None, Query(max_length=L.CITY_ID_MAX)] = None,
     include_inactive: bool | None = None,
     page: Page = None, page_size: PageSize = None,
 ) -> Response:
@@ -162,7 +164,7 @@ async def programs(
 @router.get("/clearinghouse/programs/{program_id}", tags=[CH], summary="One programme (with a city's eligibility)",
             responses=ERRORS)
 async def program(request: Request, program_id: m.Id, svc: Svc, user: MaybeUser,
-                  city_id: Annotated[str | None, Query(max_length=128)] = None) -> Response:
+                  city_id: Annotated[str | None, Query(max_length=L.CITY_ID_MAX)] = None) -> Response:
     if city_id and city_id != "mine" and user is not None and not user.may_see_city(city_id):
         raise ProblemError(404, "Not found", "No such city, or it is not yours.")
     return await forward(request, svc.library, "GET", f"/clearinghouse/programs/{program_id}", principal=user,

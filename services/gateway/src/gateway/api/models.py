@@ -3,11 +3,15 @@ before any upstream call) and document the API; the services validate again."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from nrn_contracts import TOPIC_TAXONOMY
+
+from .. import library_limits as L
 
 # Ids travel into upstream URLs: letters, digits and a few separators, never a dot segment.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
@@ -197,6 +201,8 @@ class ExpertPatch(Body):
 
 
 # --- library and clearinghouse ----------------------------------------------------------------------
+# Limits mirror the library's own models (gateway.library_limits; a test compares them field by
+# field), so the door neither lets through what the library refuses nor refuses what it takes.
 
 ResourceType = Literal["guide", "toolkit", "case_study", "report", "webinar", "research", "policy_analysis",
                        "answered_question", "working_group_deliverable", "convening_material", "close_out_report"]
@@ -204,81 +210,180 @@ Agency = Literal["HUD", "EDA", "DOT", "EPA", "USDA", "Treasury", "HHS", "NTIA", 
                  "Other"]
 HelpKind = Literal["technical_assistance", "planning", "capacity_building", "grants", "loans", "financing", "data_tools",
                    "training", "peer_learning", "expert_staff"]
-Tag = Annotated[str, Field(min_length=1, max_length=100)]
+EntityKind = Literal["city", "county", "tribe", "state", "nonprofit", "regional_body", "utility", "school_district"]
+Url = Annotated[str, Field(max_length=L.URL_MAX, pattern=L.URL_PATTERN)]
 
 
-class ResourcePatch(Body):
-    type: ResourceType | None = None
-    title: Annotated[str, Field(min_length=3, max_length=300)] | None = None
-    summary: Annotated[str, Field(max_length=4_000)] | None = None
-    body: Annotated[str, Field(max_length=200_000)] | None = None
-    link: Annotated[str, Field(max_length=2_000, pattern=r"^https?://")] | None = None
-    topics: Annotated[list[Tag], Field(max_length=20)] | None = None
-    source_organisation: Annotated[str, Field(max_length=300)] | None = None
-    authors: Annotated[list[Short], Field(max_length=50)] | None = None
-    publication_date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
-    related_cities: Annotated[list[Tag], Field(max_length=50)] | None = None
-    tags: Annotated[list[Tag], Field(max_length=50)] | None = None
-    audience: Literal["public", "officials", "staff"] | None = None
-    agency: Agency | None = None
-    question: Annotated[str, Field(max_length=20_000)] | None = None
-    version: Annotated[int, Field(ge=0)] | None = None
+def _topics(values: list[str]) -> list[str]:
+    unknown = [v for v in values if v not in TOPIC_TAXONOMY]
+    if unknown:
+        raise ValueError(f"unknown topic(s) {unknown}; allowed: {', '.join(TOPIC_TAXONOMY)}")
+    return list(dict.fromkeys(values))
 
 
-class ResourceContent(ResourcePatch):
+def _entries(values: list[str]) -> list[str]:
+    cleaned = [v.strip() for v in values if v and v.strip()]
+    if any(len(v) > L.RESOURCE_LIST_ENTRY_MAX for v in cleaned):
+        raise ValueError(f"each entry must be at most {L.RESOURCE_LIST_ENTRY_MAX} characters")
+    return list(dict.fromkeys(cleaned))
+
+
+class LibraryBody(Body):
+    # the library trims every string before checking its length; so does the door
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class LenientBody(Body):
+    # the library's smaller bodies ignore fields they do not know; so does the door
+    model_config = ConfigDict(extra="ignore")
+
+
+class _ResourceChecks(LibraryBody):
+    @field_validator("topics", check_fields=False)
+    @classmethod
+    def _known_topics(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else _topics(v)
+
+    @field_validator("tags", "authors", "related_cities", check_fields=False)
+    @classmethod
+    def _clean(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else _entries(v)
+
+
+class ResourceContent(_ResourceChecks):
+    """A new resource: the library's ResourceContent."""
+
     type: ResourceType
-    title: Annotated[str, Field(min_length=3, max_length=300)]
-    topics: Annotated[list[Tag], Field(min_length=1, max_length=20)]
+    title: Annotated[str, Field(min_length=L.RESOURCE_TITLE_MIN, max_length=L.RESOURCE_TITLE_MAX)]
+    summary: Annotated[str, Field(max_length=L.RESOURCE_SUMMARY_MAX)] | None = None
+    body: Annotated[str, Field(max_length=L.RESOURCE_BODY_MAX)] | None = None
+    link: Url | None = None
+    topics: Annotated[list[str], Field(min_length=L.RESOURCE_TOPICS_MIN, max_length=L.RESOURCE_TOPICS_MAX)]
+    source_organisation: Annotated[str, Field(min_length=L.RESOURCE_SOURCE_MIN, max_length=L.RESOURCE_SOURCE_MAX)]
+    authors: Annotated[list[str], Field(max_length=L.RESOURCE_AUTHORS_MAX)] | None = None
+    publication_date: date | None = None
+    related_cities: Annotated[list[str], Field(max_length=L.RESOURCE_RELATED_CITIES_MAX)] | None = None
+    tags: Annotated[list[str], Field(max_length=L.RESOURCE_TAGS_MAX)] | None = None
+    audience: Literal["public", "officials", "staff"] | None = None
+    agency: Annotated[str, Field(max_length=L.RESOURCE_AGENCY_MAX)] | None = None
+    question: Annotated[str, Field(max_length=L.RESOURCE_QUESTION_MAX)] | None = None
+
+    @model_validator(mode="after")
+    def _body_or_link(self) -> ResourceContent:
+        if not (self.body and self.body.strip()) and not self.link:
+            raise ValueError("a resource needs a body or a link")
+        return self
 
 
-class NoteBody(Body):
-    note: Annotated[str, Field(max_length=5_000)] | None = None
+class ResourcePatch(_ResourceChecks):
+    """An edit: any of ResourceContent's fields, each within the same limits."""
+
+    type: ResourceType | None = None
+    title: Annotated[str, Field(min_length=L.RESOURCE_TITLE_MIN, max_length=L.RESOURCE_TITLE_MAX)] | None = None
+    summary: Annotated[str, Field(max_length=L.RESOURCE_SUMMARY_MAX)] | None = None
+    body: Annotated[str, Field(max_length=L.RESOURCE_BODY_MAX)] | None = None
+    link: Url | None = None
+    topics: Annotated[list[str], Field(min_length=L.RESOURCE_TOPICS_MIN, max_length=L.RESOURCE_TOPICS_MAX)] | None = None
+    source_organisation: Annotated[str, Field(min_length=L.RESOURCE_SOURCE_MIN, max_length=L.RESOURCE_SOURCE_MAX)] | None = None
+    authors: Annotated[list[str], Field(max_length=L.RESOURCE_AUTHORS_MAX)] | None = None
+    publication_date: date | None = None
+    related_cities: Annotated[list[str], Field(max_length=L.RESOURCE_RELATED_CITIES_MAX)] | None = None
+    tags: Annotated[list[str], Field(max_length=L.RESOURCE_TAGS_MAX)] | None = None
+    audience: Literal["public", "officials", "staff"] | None = None
+    agency: Annotated[str, Field(max_length=L.RESOURCE_AGENCY_MAX)] | None = None
+    question: Annotated[str, Field(max_length=L.RESOURCE_QUESTION_MAX)] | None = None
     version: Annotated[int, Field(ge=0)] | None = None
 
 
-class Deadline(Body):
-    label: Short
-    due: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+class NoteBody(LenientBody):
+    note: Annotated[str, Field(max_length=L.NOTE_MAX)] | None = None
+    version: int | None = None
 
 
-class ProgramEligibility(Body):
-    entity_kinds: list[Literal["city", "county", "tribe", "state", "nonprofit", "regional_body", "utility",
-                               "school_district"]] | None = None
+class Deadline(LenientBody):
+    label: Annotated[str, Field(min_length=L.DEADLINE_LABEL_MIN, max_length=L.DEADLINE_LABEL_MAX)]
+    due: date
+
+
+class ProgramEligibility(Body):  # the library's Eligibility forbids unknown fields and keeps spaces
+    entity_kinds: list[EntityKind] | None = None
     min_population: Annotated[int, Field(ge=0)] | None = None
     max_population: Annotated[int, Field(ge=0)] | None = None
-    states: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] | None = None
+    states: list[str] | None = None
     requires_distress: bool | None = None
     rural_only: bool | None = None
-    notes: Annotated[str, Field(max_length=4_000)] | None = None
+    notes: Annotated[str, Field(max_length=L.PROGRAM_NOTES_MAX)] | None = None
+
+    @field_validator("states")
+    @classmethod
+    def _codes(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return None
+        out = [s.strip().upper() for s in v]
+        bad = [s for s in out if len(s) != 2 or not s.isalpha()]
+        if bad:
+            raise ValueError(f"states must be two-letter codes, got {bad}")
+        return out
+
+    @model_validator(mode="after")
+    def _range(self) -> ProgramEligibility:
+        if self.min_population is not None and self.max_population is not None \
+                and self.min_population > self.max_population:
+            raise ValueError("min_population is above max_population")
+        return self
 
 
-class ProgramPatch(Body):
-    agency: Agency | None = None
-    sub_agency: Annotated[str, Field(max_length=300)] | None = None
-    name: Annotated[str, Field(min_length=1, max_length=300)] | None = None
-    summary: Annotated[str, Field(max_length=4_000)] | None = None
-    help_given: Annotated[list[HelpKind], Field(max_length=10)] | None = None
-    help_details: Annotated[str, Field(max_length=10_000)] | None = None
-    topics: Annotated[list[Tag], Field(max_length=20)] | None = None
+class _ProgramChecks(LibraryBody):
+    @field_validator("topics", check_fields=False)
+    @classmethod
+    def _known_topics(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else _topics(v)
+
+
+class ProgramContent(_ProgramChecks):
+    """A new programme: the library's ProgramContent."""
+
+    agency: Agency
+    sub_agency: Annotated[str, Field(max_length=L.PROGRAM_SUB_AGENCY_MAX)] | None = None
+    name: Annotated[str, Field(min_length=L.PROGRAM_NAME_MIN, max_length=L.PROGRAM_NAME_MAX)]
+    summary: Annotated[str, Field(min_length=L.PROGRAM_SUMMARY_MIN, max_length=L.PROGRAM_SUMMARY_MAX)]
+    help_given: Annotated[list[HelpKind], Field(min_length=L.PROGRAM_HELP_GIVEN_MIN)]
+    help_details: Annotated[str, Field(max_length=L.PROGRAM_HELP_DETAILS_MAX)] | None = None
+    topics: Annotated[list[str], Field(min_length=L.PROGRAM_TOPICS_MIN)]
     eligibility: ProgramEligibility | None = None
-    how_to_apply: Annotated[str, Field(max_length=10_000)] | None = None
+    how_to_apply: Annotated[str, Field(min_length=L.PROGRAM_HOW_TO_APPLY_MIN, max_length=L.PROGRAM_HOW_TO_APPLY_MAX)]
     rolling: bool | None = None
-    deadlines: Annotated[list[Deadline], Field(max_length=20)] | None = None
-    url: Annotated[str, Field(max_length=2_000, pattern=r"^https?://")] | None = None
-    contact: Annotated[str, Field(max_length=500)] | None = None
-    tags: Annotated[list[Tag], Field(max_length=50)] | None = None
+    deadlines: list[Deadline] | None = None
+    url: Url | None = None
+    contact: Annotated[str, Field(max_length=L.PROGRAM_CONTACT_MAX)] | None = None
+    tags: Annotated[list[str], Field(max_length=L.PROGRAM_TAGS_MAX)] | None = None
+
+
+class ProgramPatch(_ProgramChecks):
+    """An edit: any of ProgramContent's fields, each within the same limits."""
+
+    agency: Agency | None = None
+    sub_agency: Annotated[str, Field(max_length=L.PROGRAM_SUB_AGENCY_MAX)] | None = None
+    name: Annotated[str, Field(min_length=L.PROGRAM_NAME_MIN, max_length=L.PROGRAM_NAME_MAX)] | None = None
+    summary: Annotated[str, Field(min_length=L.PROGRAM_SUMMARY_MIN, max_length=L.PROGRAM_SUMMARY_MAX)] | None = None
+    help_given: Annotated[list[HelpKind], Field(min_length=L.PROGRAM_HELP_GIVEN_MIN)] | None = None
+    help_details: Annotated[str, Field(max_length=L.PROGRAM_HELP_DETAILS_MAX)] | None = None
+    topics: Annotated[list[str], Field(min_length=L.PROGRAM_TOPICS_MIN)] | None = None
+    eligibility: ProgramEligibility | None = None
+    how_to_apply: Annotated[str, Field(min_length=L.PROGRAM_HOW_TO_APPLY_MIN,
+                                       max_length=L.PROGRAM_HOW_TO_APPLY_MAX)] | None = None
+    rolling: bool | None = None
+    deadlines: list[Deadline] | None = None
+    url: Url | None = None
+    contact: Annotated[str, Field(max_length=L.PROGRAM_CONTACT_MAX)] | None = None
+    tags: Annotated[list[str], Field(max_length=L.PROGRAM_TAGS_MAX)] | None = None
     version: Annotated[int, Field(ge=0)] | None = None
 
 
-class ProgramContent(ProgramPatch):
-    agency: Agency
-    name: Annotated[str, Field(min_length=1, max_length=300)]
+class SimilarIn(LenientBody):
+    text: Annotated[str, Field(max_length=L.SIMILAR_TEXT_MAX)]
+    limit: Annotated[int, Field(ge=1, le=L.SIMILAR_LIMIT_MAX)] | None = None
 
 
-class SimilarIn(Body):
-    text: Annotated[str, Field(min_length=1, max_length=20_000)]
-    limit: Annotated[int, Field(ge=1, le=20)] | None = None
-
-
-class HelpfulIn(Body):
-    resource_id: Annotated[str, Field(pattern=ID_PATTERN)]
+class HelpfulIn(LenientBody):
+    resource_id: Annotated[str, Field(min_length=L.HELPFUL_RESOURCE_ID_MIN, max_length=L.HELPFUL_RESOURCE_ID_MAX)]

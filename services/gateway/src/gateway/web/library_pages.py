@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from .. import library_limits as L
 from ..clients import ServiceUnavailable, UpstreamError
 from ..compose import Section, compose
 from ..deps import MaybePageUser, PageUser, Svc
@@ -45,7 +46,7 @@ async def _taxonomy(svc: Any) -> dict[str, Any]:
 async def library_search(request: Request, user: MaybePageUser, svc: Svc, q: str = "", type: str = "", topic: str = "",
                          page: int = 1) -> Response:
     page = min(max(page, 1), 100)
-    params: list[tuple[str, Any]] = [("q", q[:2000]), ("page", page), ("page_size", 10), ("kind", "resource")]
+    params: list[tuple[str, Any]] = [("q", q[:L.SEARCH_Q_MAX]), ("page", page), ("page_size", 10), ("kind", "resource")]
     params += [("type", type)] if type else []
     params += [("topic", topic)] if topic else []
     result, error = {"hits": [], "total": 0, "facets": {}}, None
