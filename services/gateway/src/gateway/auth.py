@@ -40,10 +40,6 @@ class Principal(KitPrincipal):
     def of(cls, principal: KitPrincipal, token: str) -> "Principal":
         return cls(**asdict(principal), token=token)
 
-    @property
-    def display_name(self) -> str:
-        return self.account_id
-
     def may_see_city(self, city_id: str | None) -> bool:
         """Staff see every city; anyone else only their own."""
         if self.is_staff:

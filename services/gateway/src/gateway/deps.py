@@ -39,6 +39,30 @@ async def api_principal_optional(request: Request, token: Annotated[str | None, 
     return await _verify(request, token) if token else None
 
 
+PERSON = "person"  # session key: {"account_id", "name"} of the signed-in person, for the page header
+
+
+async def _named(request: Request, principal: Principal) -> Principal:
+    """Put the signed-in person's name where pages find it (``request.state.person_name``).
+    Access tokens carry no name, so it comes from accounts' ``/me`` once and is kept in the
+    session, keyed by account id; a token refresh (every 15 minutes) drops it so a changed
+    name shows within that time. When accounts does not answer, the page goes without it."""
+    cached = request.session.get(PERSON)
+    if isinstance(cached, dict) and cached.get("account_id") == principal.account_id:
+        request.state.person_name = cached.get("name")
+        return principal
+    request.state.person_name = None
+    try:
+        me = await request.app.state.services.accounts.get_json("/me", token=principal.token)
+    except (UpstreamError, ServiceUnavailable):
+        return principal  # nothing cached: the next page asks again
+    name = me.get("name") if isinstance(me, dict) else None
+    name = name.strip()[:300] if isinstance(name, str) else ""
+    request.session[PERSON] = {"account_id": principal.account_id, "name": name or None}
+    request.state.person_name = name or None
+    return principal
+
+
 async def optional_page_principal(request: Request) -> Principal | None:
     """The page session's principal. An expired access token is renewed with the session's
     refresh token (rotated by accounts), so a person is not signed out every 15 minutes."""
@@ -46,11 +70,12 @@ async def optional_page_principal(request: Request) -> Principal | None:
     if not isinstance(token, str) or not token:
         return None
     try:
-        return await _verify(request, token)
+        return await _named(request, await _verify(request, token))
     except ProblemError:
         pass
     refresh = request.session.get("refresh")
     request.session.pop("token", None)
+    request.session.pop(PERSON, None)
     if isinstance(refresh, str) and refresh:
         try:
             pair = await request.app.state.services.accounts.post_json("/auth/refresh", json={"refresh_token": refresh})
@@ -60,9 +85,10 @@ async def optional_page_principal(request: Request) -> Principal | None:
         request.session["token"] = pair.get("access_token")
         request.session["refresh"] = pair.get("refresh_token")
         try:
-            return await _verify(request, request.session["token"])
+            principal = await _verify(request, request.session["token"])
         except ProblemError:
             return None
+        return await _named(request, principal)
     return None
 
 

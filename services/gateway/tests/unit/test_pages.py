@@ -223,3 +223,50 @@ async def test_a_page_of_cities_with_their_reasons_costs_one_call_to_accounts() 
     assert calls[0].url.params["with_eligibility"] == "true" and calls[0].url.params["eligible"] == "true"
     assert len(body["items"]) == 25 and all(c["eligibility"]["reasons"] for c in body["items"])
     assert body["partial"] is False and body["missing"] == []
+
+
+async def test_the_header_shows_the_persons_name_escaped_and_asks_accounts_once_per_session() -> None:
+    me_calls: list[str] = []
+
+    def accounts_named(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/me":
+            me_calls.append(request.headers.get("authorization", ""))
+            return httpx.Response(200, json={"account_id": "acc-flint", "name": "Fran <i>O'Neil</i>",
+                                             "status": "verified", "kind": "official"})
+        return accounts(request)
+
+    app = create_app(Settings(cookie_secure=False, upstream_retries=0), verifier=verify, transports={
+        "accounts": httpx.MockTransport(accounts_named), "requests311": httpx.MockTransport(requests311),
+        "library": httpx.MockTransport(library_down)})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test") as client:
+        await sign_in(client)
+        header_calls = []
+        for path in ("/requests", "/library", "/requests/new"):
+            response = await client.get(path)
+            assert response.status_code == 200
+            header = response.text.split('<header class="site-header">', 1)[1].split("</header>", 1)[0]
+            assert "Signed in as <strong>Fran &lt;i&gt;O&#39;Neil&lt;/i&gt;</strong>" in header
+            assert "acc-flint" not in header and "<i>" not in header
+            header_calls.append(len(me_calls))
+            csp = response.headers["content-security-policy"]
+            assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert header_calls == [1, 1, 1], "the name is fetched once and kept in the session"
+    assert me_calls == ["Bearer tok-flint"]
+
+
+async def test_the_header_does_without_the_name_when_accounts_is_down() -> None:
+    def accounts_no_me(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/me":
+            return httpx.Response(503, json={"status": 503, "title": "Unavailable"})
+        return accounts(request)
+
+    app = create_app(Settings(cookie_secure=False, upstream_retries=0), verifier=verify, transports={
+        "accounts": httpx.MockTransport(accounts_no_me), "requests311": httpx.MockTransport(requests311),
+        "library": httpx.MockTransport(library_down)})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test") as client:
+        await sign_in(client)
+        response = await client.get("/requests")
+    assert response.status_code == 200
+    header = response.text.split('<header class="site-header">', 1)[1].split("</header>", 1)[0]
+    assert "Signed in as" not in header and "acc-flint" not in header and "Sign out" in header
+

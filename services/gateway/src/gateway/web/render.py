@@ -68,6 +68,8 @@ def render(
 ) -> HTMLResponse:
     ctx: dict[str, Any] = dict(context or {})
     ctx.setdefault("user", getattr(request.state, "principal", None))
+    # the signed-in person's name (escaped by the templates' autoescape), never the account id
+    ctx.setdefault("user_name", getattr(request.state, "person_name", None) if ctx["user"] is not None else None)
     ctx.setdefault("nav", None)
     ctx["csrf"] = csrf_token(request.session)
     ctx["flashes"] = request.session.pop("flashes", []) if "flashes" in request.session else []
