@@ -41,13 +41,26 @@ def _id(value: str) -> str:
 # --- queues and triage ---------------------------------------------------------------------------
 
 
+STATUSES = ["submitted", "triaged", "awaiting_information", "assigned", "memo_drafted", "memo_in_review",
+            "memo_returned", "memo_approved", "memo_delivered", "call_scheduled", "call_completed", "call_missed",
+            "closed", "reopened", "declined"]
+
+
 @router.get("/staff/queue")
-async def queue(request: Request, user: PageUser, svc: Svc, queue: str = "new", topic: str = "", state: str = "") -> Response:
+async def queue(request: Request, user: PageUser, svc: Svc, queue: str = "new", topic: str = "", state: str = "",
+                city_id: str = "", status: str = "", expert_id: str = "") -> Response:
     staff_only(user)
     if queue not in dict(QUEUES):
-        queue = "new"
-    params: dict[str, Any] = {"limit": 50, "topic": topic or None, "state": state.upper()[:2] or None}
-    if queue == "mine":
+        queue = "new"  # by_expert is reached with expert_id below
+    status = status if status in STATUSES else ""
+    city_id = city_id if ID.fullmatch(city_id) else ""
+    expert_id = expert_id if ID.fullmatch(expert_id) else ""
+    params: dict[str, Any] = {"limit": 50, "topic": topic or None, "state": state.upper()[:2] or None,
+                              "city_id": city_id or None, "status": status or None}
+    if expert_id:  # one expert's open requests, chosen from the workload table
+        queue = "by_expert"
+        params.update(queue="by_expert", expert_id=expert_id)
+    elif queue == "mine":
         params.update(queue="by_expert", expert_id="me")
     elif queue != "all":
         params["queue"] = queue
@@ -58,11 +71,25 @@ async def queue(request: Request, user: PageUser, svc: Svc, queue: str = "new", 
     async def items(_: None) -> Any:
         return await svc.requests311.get_json("/requests", params=params, token=user.token)
 
+    async def topics(_: None) -> Any:
+        return await svc.requests311.get_json("/topics", token=user.token)
+
+    async def experts(_: None) -> Any:
+        return await svc.requests311.get_json("/experts", token=user.token)
+
     out = await compose([Section("counts", "Queue counts", "requests311", counts),
-                         Section("items", "Questions", "requests311", items)], None, default_timeout=5.0)
+                         Section("items", "Questions", "requests311", items),
+                         Section("topics", "Topics", "requests311", topics),
+                         Section("experts", "Experts and their workload", "requests311", experts)],
+                        None, default_timeout=5.0)
+    expert_list = sorted(out.sections.get("experts") or [], key=lambda e: (-(e.get("open_requests") or 0),
+                                                                            str(e.get("name") or "")))
     return render(request, "staff/queue.html", {
         "nav": "queue", "queues": QUEUES, "current": queue, "counts": out.sections.get("counts") or {},
         "items": (out.sections.get("items") or {}).get("items", []), "topic": topic, "state": state,
+        "city_id": city_id, "status": status, "statuses": STATUSES, "expert_id": expert_id,
+        "topics": out.sections.get("topics") or [], "experts": expert_list,
+        "expert_name": next((e.get("name") for e in expert_list if e.get("id") == expert_id), expert_id),
     }, missing=out.missing)
 
 

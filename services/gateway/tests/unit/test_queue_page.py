@@ -1,0 +1,125 @@
+"""The staff queue page: filters by topic, status, state and city, one expert's requests, and the
+workload per expert — over a fake requests311 (httpx.MockTransport) that records what was asked."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.auth import InvalidToken, Principal
+from gateway.config import Settings
+
+TRIAGE = Principal(account_id="acc-lead", kind="staff", roles=frozenset({"triage_lead"}), expertise=frozenset(),
+                   city_id=None, status="verified", token="tok-lead")
+FLINT = Principal(account_id="acc-flint", kind="official", roles=frozenset(), expertise=frozenset(),
+                  city_id="mi-flint", status="verified", token="tok-flint")
+TOKENS = {"lead": TRIAGE, "flint": FLINT}
+SUMMARY = {"id": "req-1", "title": "Lead <i>lines</i>", "city_id": "mi-flint", "city_name": "Flint", "state": "MI",
+           "topic": "finance_budgets", "status": "assigned", "urgency": "urgent", "next_due_at": None}
+EXPERTS = [
+    {"id": "exp-light", "name": "Lee Light", "expertise": ["housing"], "active": True, "open_requests": 1,
+     "capacity": None},
+    {"id": "exp-busy", "name": "Bea <Busy>", "expertise": ["finance_budgets", "workforce"], "active": True,
+     "open_requests": 7, "capacity": 8},
+]
+
+
+async def verify(token: str) -> Principal:
+    for p in TOKENS.values():
+        if p.token == token:
+            return p
+    raise InvalidToken("unknown")
+
+
+def make_client(asked: list[dict[str, Any]]) -> httpx.AsyncClient:
+    def accounts(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            who = dict(x.split("=") for x in request.content.decode().split("&"))["password"]
+            return httpx.Response(200, json={"access_token": TOKENS[who].token, "token_type": "bearer",
+                                             "refresh_token": "r"})
+        if request.url.path == "/me":
+            return httpx.Response(200, json={"account_id": "acc-lead", "name": "Tara Lead", "kind": "staff"})
+        return httpx.Response(404, json={"status": 404, "title": "Not found"})
+
+    def requests311(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/requests":
+            asked.append(dict(request.url.params.multi_items()))
+            return httpx.Response(200, json={"items": [SUMMARY], "next_cursor": None})
+        if path == "/queues":
+            return httpx.Response(200, json={"new": 3, "mine": 0})
+        if path == "/topics":
+            return httpx.Response(200, json=[{"id": "finance_budgets", "label": "Finance and budgets"},
+                                             {"id": "housing", "label": "Housing"}])
+        if path == "/experts":
+            return httpx.Response(200, json=EXPERTS)
+        return httpx.Response(404, json={"status": 404, "title": "Not found"})
+
+    app = create_app(Settings(cookie_secure=False, upstream_retries=0, section_timeout=2.0), verifier=verify,
+                     transports={"accounts": httpx.MockTransport(accounts),
+                                 "requests311": httpx.MockTransport(requests311),
+                                 "library": httpx.MockTransport(lambda r: httpx.Response(503))})
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test")
+
+
+async def sign_in(client: httpx.AsyncClient, who: str) -> None:
+    page = (await client.get("/signin")).text
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    response = await client.post("/signin", data={"username": f"{who}@example.org", "password": who,
+                                                   "csrf_token": csrf})
+    assert response.status_code == 303
+
+
+@pytest.fixture
+async def staff():  # noqa: ANN201
+    asked: list[dict[str, Any]] = []
+    async with make_client(asked) as client:
+        await sign_in(client, "lead")
+        client.asked = asked  # type: ignore[attr-defined]
+        yield client
+
+
+async def test_filters_reach_the_service_and_stay_selected(staff) -> None:
+    page = await staff.get("/staff/queue", params={"queue": "overdue", "topic": "housing", "status": "assigned",
+                                                   "state": "mi"})
+    assert page.status_code == 200
+    assert staff.asked[-1] == {"limit": "50", "queue": "overdue", "topic": "housing", "status": "assigned",
+                               "state": "MI"}
+    assert '<option value="housing" selected>Housing</option>' in page.text
+    assert '<option value="assigned" selected>Assigned</option>' in page.text
+    assert "Lead &lt;i&gt;lines&lt;/i&gt;" in page.text  # titles are escaped
+
+
+async def test_a_city_link_filters_to_that_city(staff) -> None:
+    page = await staff.get("/staff/queue")
+    assert 'href="/staff/queue?queue=all&amp;city_id=mi-flint"' in page.text
+    page = await staff.get("/staff/queue", params={"queue": "all", "city_id": "mi-flint"})
+    assert staff.asked[-1] == {"limit": "50", "city_id": "mi-flint"}
+    assert "city <strong>mi-flint</strong>" in page.text
+
+
+async def test_workload_per_expert_busiest_first_and_one_experts_requests(staff) -> None:
+    page = await staff.get("/staff/queue")
+    table = page.text[page.text.index("Experts and their workload"):]
+    assert table.index("Bea &lt;Busy&gt;") < table.index("Lee Light")  # the busiest first, names escaped
+    assert "Finance budgets, Workforce" in table and "<td>7</td>" in table and "<td>8</td>" in table
+    page = await staff.get("/staff/queue", params={"expert_id": "exp-busy"})
+    assert staff.asked[-1] == {"limit": "50", "queue": "by_expert", "expert_id": "exp-busy"}
+    assert "assigned to <strong>Bea &lt;Busy&gt;</strong>" in page.text
+
+
+async def test_nonsense_filters_are_dropped_not_forwarded(staff) -> None:
+    page = await staff.get("/staff/queue", params={"queue": "nope", "status": "bogus", "city_id": "../x",
+                                                   "expert_id": "a b"})
+    assert page.status_code == 200
+    assert staff.asked[-1] == {"limit": "50", "queue": "new"}
+
+
+async def test_officials_cannot_open_the_queue() -> None:
+    async with make_client([]) as client:
+        await sign_in(client, "flint")
+        assert (await client.get("/staff/queue")).status_code == 403
