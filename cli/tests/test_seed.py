@@ -17,7 +17,7 @@ from nrn_cli import seed_content as content
 from nrn_cli.main import _seed_admin
 from nrn_cli.seed import SeedError, demo_password, development_admin, seed
 
-ADMIN_EMAIL = "admin@nrn.localhost"
+ADMIN_EMAIL = "admin@nrn.example"
 ADMIN_PASSWORD = "seed-test-admin-password-1"
 
 
@@ -26,10 +26,18 @@ ADMIN_PASSWORD = "seed-test-admin-password-1"
 
 def test_development_admin_is_generated_once_and_kept_private(tmp_path: Path) -> None:
     email, password, created = development_admin(tmp_path)
-    assert (email, created) == ("admin@nrn.localhost", True) and len(password) >= 20
+    assert (email, created) == ("admin@nrn.example", True) and len(password) >= 20
     assert development_admin(tmp_path) == (email, password, False)  # the same data dir signs in again
     assert stat.S_IMODE((tmp_path / "seed-admin.json").stat().st_mode) == 0o600
     assert development_admin(tmp_path / "other")[1] != password
+
+
+def test_a_data_dir_seeded_with_the_former_default_admin_keeps_its_password(tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / "seed-admin.json").write_text(json.dumps({"email": "admin@nrn.localhost", "password": "kept-secret-1"}))
+    assert development_admin(tmp_path) == ("admin@nrn.example", "kept-secret-1", True)
+    assert development_admin(tmp_path) == ("admin@nrn.example", "kept-secret-1", False)
 
 
 def test_demo_passwords_are_reproducible_and_keyed_by_the_admin_password() -> None:
@@ -45,7 +53,7 @@ def test_seed_admin_uses_the_environment_or_a_development_default(tmp_path: Path
     monkeypatch.delenv("NRN_BOOTSTRAP_ADMIN_PASSWORD", raising=False)
     monkeypatch.delenv("ENVIRONMENT", raising=False)
     email, password, show = _seed_admin(tmp_path)
-    assert email == "admin@nrn.localhost" and show is True and password
+    assert email == "admin@nrn.example" and show is True and password
     monkeypatch.setenv("NRN_BOOTSTRAP_ADMIN_EMAIL", "ops@example.org")
     monkeypatch.setenv("NRN_BOOTSTRAP_ADMIN_PASSWORD", "their own passphrase")
     assert _seed_admin(tmp_path) == ("ops@example.org", "their own passphrase", False)  # never printed

@@ -155,7 +155,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def _seed_admin(state_dir: Path) -> tuple[str, str, bool]:
     """The administrator the seed works as: NRN_BOOTSTRAP_ADMIN_* when set, otherwise (never in
-    production) `admin@nrn.localhost` with a random password kept in the data dir. The flag says
+    production) `admin@nrn.example` with a random password kept in the data dir. The flag says
     whether the password is ours to print."""
     if os.environ.get("ENVIRONMENT", "").strip().lower() == "production":
         raise SystemExit("nrn up --seed loads demo data and demo logins; it is refused with ENVIRONMENT=production")

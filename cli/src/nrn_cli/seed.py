@@ -38,7 +38,8 @@ import httpx
 
 from . import seed_content as content
 
-DEFAULT_ADMIN_EMAIL = "admin@nrn.localhost"
+DEFAULT_ADMIN_EMAIL = "admin@nrn.example"  # .example: reserved (RFC 2606); accounts refuses .localhost for staff
+FORMER_ADMIN_EMAIL = "admin@nrn.localhost"  # the default before accounts checked NRN_BOOTSTRAP_ADMIN_EMAIL
 ADMIN_FILE = "seed-admin.json"  # in the data dir: the generated development administrator
 API = "/api/v1"
 EASTERN = ZoneInfo("America/New_York")
@@ -104,18 +105,23 @@ def demo_password(admin_password: str, email: str) -> str:
 
 
 def development_admin(data_dir: Path, email: str | None = None) -> tuple[str, str, bool]:
-    """The development administrator for `nrn up --seed` when none is configured: `admin@nrn.localhost`
+    """The development administrator for `nrn up --seed` when none is configured: `admin@nrn.example`
     with a random password kept (0600) in the data dir, so later runs on the same data sign in again.
     Returns (email, password, created_now)."""
     email = email or DEFAULT_ADMIN_EMAIL
     path = data_dir / ADMIN_FILE
+    password = None
     try:
         stored = json.loads(path.read_text())
         if stored.get("email") == email and stored.get("password"):
             return email, stored["password"], False
+        if stored.get("email") == FORMER_ADMIN_EMAIL and email == DEFAULT_ADMIN_EMAIL and stored.get("password"):
+            # A data dir seeded with the former default: the new administrator keeps its password,
+            # so the demo logins derived from it still sign in.
+            password = str(stored["password"])
     except (OSError, ValueError):
         pass
-    password = secrets.token_urlsafe(18)
+    password = password or secrets.token_urlsafe(18)
     data_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:

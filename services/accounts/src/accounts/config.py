@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic.networks import validate_email
 
 from nrn_kit.settings import DEVELOPMENT_SECRET_PREFIX, ServiceSettings
 
@@ -51,6 +52,22 @@ class Settings(ServiceSettings):
     max_import_bytes: int = Field(5 * 1024 * 1024, ge=1024)
 
     secret_fields: tuple[str, ...] = ("token_signing_key",)
+
+    @field_validator("bootstrap_admin_email", mode="before")
+    @classmethod
+    def _bootstrap_admin_email(cls, value: object) -> str | None:
+        """The bootstrap administrator is a staff account: its email passes the check every staff
+        email passes (``EmailStr``: no `.localhost`, `.test`, `.local` … domains), or start fails."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            return validate_email(str(value).strip())[1]
+        except Exception as exc:  # noqa: BLE001 - pydantic's PydanticCustomError, reworded below
+            reason = getattr(exc, "message", lambda: str(exc))()
+            raise ValueError(
+                f"NRN_BOOTSTRAP_ADMIN_EMAIL={value!r} is not an email accounts accepts for staff: {reason} "
+                "(use a real or reserved domain, e.g. admin@example.org)"
+            ) from None
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:
