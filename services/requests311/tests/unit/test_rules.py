@@ -1,5 +1,6 @@
 """Preconditions, permissions and visibility beyond the status table."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -8,7 +9,9 @@ from nrn_contracts.events import requests311 as ev
 from pydantic import ValidationError
 
 from requests311.domain.errors import InvalidInput, InvalidTransition, NotPermitted, VersionConflict
-from requests311.domain.model import Actor, CityRef, Consent, DeclineReason, ExpertRef, FollowUpOutcome, Role, Topic
+from requests311.domain.model import (
+    TOPIC_LABELS, Actor, CityRef, Consent, DeclineReason, ExpertRef, FollowUpOutcome, Role, Topic,
+)
 from requests311.domain.request import Request
 from requests311.domain.states import Action, Status
 from requests311.domain.views import official_view, staff_view
@@ -301,3 +304,13 @@ def test_publication_by_the_library_is_recorded_once_and_shown_to_the_official()
     assert view.timeline[-1].action == "published"
     assert sc.req.record_unpublication(resource_id="res-9", at=sc.now)
     assert not sc.req.record_unpublication(resource_id="res-9", at=sc.now)
+
+
+def test_timeline_reads_as_words_not_codes():
+    sc = scenario_at(Status.closed)
+    summaries = [t.summary for t in sc.req.timeline]
+    triaged = next(s for s in summaries if s.startswith("Triaged as "))
+    assert triaged.removeprefix("Triaged as ").split(" (")[0] in TOPIC_LABELS.values()
+    call = next(s for s in summaries if s.startswith("Call scheduled for "))
+    assert re.fullmatch(r"Call scheduled for \w{3} \d{2} \w{3} \d{4}, \d{2}:\d{2} E[SD]T", call), call
+    assert not [s for s in summaries if "_" in s or re.search(r"\d{4}-\d{2}-\d{2}T", s)], summaries

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Literal
 
 from nrn_contracts import Event
@@ -38,6 +39,7 @@ from .model import (
     PublicRecord,
     QuestionDraft,
     ReviewComment,
+    TOPIC_LABELS,
     Role,
     TimelineEntry,
     Topic,
@@ -87,6 +89,10 @@ FOLLOW_UP_NOTES = {
     FollowUpOutcome.not_acted: "The city has not acted on the advice.",
 }
 CallParty = Literal["official", "expert", "both", "unknown"]
+
+
+def _words(value: StrEnum) -> str:
+    return value.value.replace("_", " ")
 
 
 def _clip(text: str, limit: int) -> str:
@@ -222,6 +228,11 @@ class Request(BaseModel):
         assert isinstance(target, Status)
         self.status = target
 
+    def _local(self, at: datetime) -> str:
+        """An instant as people read it in a timeline: the service's time zone, named."""
+        local = at.astimezone(self.service_levels.calendar.tz)
+        return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
+
     def _by(self, actor: Actor, now: datetime) -> dict[str, Any]:
         return {"request_id": self.id, "by": actor.id, "at": now}
 
@@ -353,8 +364,8 @@ class Request(BaseModel):
         if note:
             self.notes.append(Note(by=actor.id, at=now, text=note))
         self._move(target)
-        changed = f" (topic changed from {previous.value})" if previous != topic else ""
-        self._log(now, "triaged", actor, f"Triaged as {topic.value}{changed}")
+        changed = f" (topic changed from {TOPIC_LABELS[previous]})" if previous != topic else ""
+        self._log(now, "triaged", actor, f"Triaged as {TOPIC_LABELS[topic]}{changed}")
         self._raise(ev.QuestionTriaged(
             **self._by(actor, now), topic=topic.value, urgency=self.urgency, notes=note or None,
         ))
@@ -407,7 +418,7 @@ class Request(BaseModel):
         if self.pauses and self.pauses[-1].ended_at is None:
             self.pauses[-1].ended_at = now
         self._move(target)
-        self._log(now, "declined", actor, f"Declined: {reason.value}" + (f" — {explanation}" if explanation else ""))
+        self._log(now, "declined", actor, f"Declined: {_words(reason)}" + (f" — {explanation}" if explanation else ""))
         self._raise(ev.QuestionDeclined(
             **self._by(actor, now), reason=reason.value, referral=explanation or None, duplicate_of=duplicate_of,
         ))
@@ -558,7 +569,7 @@ class Request(BaseModel):
                     scheduled_by=actor.id, scheduled_at=now)
         self.calls.append(call)
         self._move(target)
-        self._log(now, "call_scheduled", actor, f"Call scheduled for {slot.starts_at.isoformat()}")
+        self._log(now, "call_scheduled", actor, f"Call scheduled for {self._local(slot.starts_at)}")
         self._raise(ev.CallScheduled(
             **self._by(actor, now), call_id=call.id, scheduled_for=slot.starts_at,
             duration_minutes=slot.duration_minutes, expert_id=self.expert_id,
@@ -643,7 +654,7 @@ class Request(BaseModel):
             raise InvalidTransition("follow_up_already_recorded", "the follow-up answer was already recorded")
         description = _text(description, "description", limit=5_000, required=False)
         self.follow_up = FollowUp(outcome=outcome, description=description, recorded_by=actor.id, recorded_at=now)
-        self._log(now, "follow_up_recorded", actor, f"Follow-up: {outcome.value}")
+        self._log(now, "follow_up_recorded", actor, f"Follow-up: {FOLLOW_UP_NOTES[outcome]}")
         self._raise(ev.FollowUpRecorded(
             **self._by(actor, now), note=description or FOLLOW_UP_NOTES[outcome], outcome=outcome.value,
         ))
@@ -668,7 +679,7 @@ class Request(BaseModel):
         if consent is self.consent:
             raise InvalidInput("consent_unchanged", f"consent is already {consent.value}", field="consent")
         previous, self.consent = self.consent, consent
-        self._log(now, "consent_changed", actor, f"Publication consent: {consent.value}")
+        self._log(now, "consent_changed", actor, f"Publication consent: {_words(consent)}")
         self._raise(ev.ConsentChanged(
             **self._by(actor, now), consent_to_publish=consent.value, previous=previous.value,
             city_name=self.city_name if consent is Consent.named else None,
