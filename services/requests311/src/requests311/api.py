@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -19,7 +18,7 @@ from . import handlers as h
 from .adapters import mongo as repo
 from .domain import memo as memo_rules
 from .domain.errors import InvalidInput, NotFound, NotPermitted
-from .domain.metrics import summarise
+from .domain.metrics import flatten, from_totals
 from .domain.model import (
     TOPIC_LABELS,
     Actor,
@@ -584,17 +583,20 @@ async def patch_expert(expert_id: str, body: ExpertPatch, p: PrincipalDep, runti
 
 @router.get("/metrics", tags=["staff"])
 async def metrics(p: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """The program's figures, read from the running totals the commands keep (one document)."""
     authorize(p, "metrics.read")
-    d = deps(runtime)
-    cache = runtime.state.setdefault("metrics_cache", {})
-    ttl = runtime.settings.metrics_cache_seconds
-    if cache.get("value") is not None and time.monotonic() - cache["at"] < ttl:
-        return cache["value"]
-    facts = await repo.all_facts(d.store.db)
-    value = summarise(facts, d.levels.calendar).model_dump()
-    value["answers_found_before_asking"] = await repo.counter(d.store.db, "answers_found_before_asking")
-    cache.update(value=value, at=time.monotonic())
+    db = deps(runtime).store.db
+    value = from_totals(flatten(await repo.read_totals(db) or {})).model_dump()
+    value["answers_found_before_asking"] = await repo.counter(db, "answers_found_before_asking")
     return value
+
+
+@router.post("/admin/metrics/rebuild", tags=["staff"])
+async def rebuild_metrics(p: PrincipalDep, runtime: RuntimeDep) -> dict[str, int]:
+    actor = actor_of(p)
+    if not actor.has(Role.administrator):
+        raise Forbidden("rebuilding the metrics is for administrators", code="forbidden")
+    return await h.rebuild_metrics(deps(runtime))
 
 
 @router.post("/admin/sweep", tags=["staff"])

@@ -19,7 +19,7 @@ from . import api, consumers
 from .adapters.mongo import INDEXES
 from .config import Settings
 from .domain.errors import RuleViolation
-from .handlers import Clock, Deps, sweep_service_levels, system_clock
+from .handlers import Clock, Deps, ensure_metrics, sweep_service_levels, system_clock
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         assert runtime.store is not None
         runtime.state["deps"] = Deps(store=runtime.store, clock=clock or system_clock,
                                      levels=settings.service_levels)
+        await ensure_metrics(runtime.state["deps"])
         runtime.state["http"] = httpx.AsyncClient(timeout=settings.similar_timeout_seconds)
         if settings.sla_sweep_interval_seconds > 0:
             runtime.state["sweep"] = asyncio.create_task(_sweep_forever(runtime), name="sla-sweep")

@@ -24,6 +24,3 @@ class Settings(ServiceSettings):
     library_url: str = "http://127.0.0.1:8003"
     library_similar_path: str = "/questions/similar"
     similar_timeout_seconds: float = Field(1.5, gt=0)
-
-    # Program metrics are folded from the per-request facts; a short cache spares repeated reads.
-    metrics_cache_seconds: float = Field(15.0, ge=0)

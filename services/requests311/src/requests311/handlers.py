@@ -3,13 +3,14 @@
 Every command runs in one transaction that (1) checks the caller's expected version, (2) applies
 the domain action, (3) raises any service-level breach now due, (4) writes the request as the next
 version — failing with 409 if another writer got there first, (5) keeps the expert's workload and
-the metrics facts in step, and (6) appends the events to the outbox. Time comes from the injected
+the metrics facts and the program's running totals in step, and (6) appends the events to the outbox. Time comes from the injected
 clock, read once per command so a retried transaction sees the same instant.
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,9 +24,13 @@ from nrn_kit.mongo import Store, Tx
 from .adapters import mongo as repo
 from .domain.clock import ServiceLevels
 from .domain.errors import InvalidInput, NotFound, RuleViolation, VersionConflict
+from .domain.metrics import aggregate as metrics_aggregate
 from .domain.metrics import apply as fold_fact
+from .domain.metrics import delta as metrics_delta
 from .domain.model import Actor, Consent, DeclineReason, ExpertRef, FollowUpOutcome, QuestionDraft, Topic, Urgency
 from .domain.request import CallParty, Request
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
@@ -59,20 +64,43 @@ def new_request_id() -> str:
     return "req_" + uuid.uuid4().hex[:20]
 
 
-async def _fold_facts(tx: Tx, request_id: str, events: list[Event]) -> None:
+async def _fold_facts(tx: Tx, req: Request, events: list[Event]) -> None:
+    """The request's metrics facts and the program's running totals move with its events, in one transaction."""
     if not events:
         return
-    facts = await repo.load_facts(tx.db, request_id, tx.session)
+    before = facts = await repo.load_facts(tx.db, req.id, tx.session)
     for event in events:
         facts = fold_fact(facts, event)
     if facts is not None:
         await repo.save_facts(tx.db, facts, tx.session)
+        await repo.add_to_totals(tx.db, metrics_delta(before, facts, req.service_levels.calendar), tx.session)
 
 
-async def _emit(tx: Tx, request_id: str, events: list[Event]) -> None:
+async def _emit(tx: Tx, req: Request, events: list[Event]) -> None:
     for event in events:
         tx.emit(event)
-    await _fold_facts(tx, request_id, events)
+    await _fold_facts(tx, req, events)
+
+
+async def rebuild_metrics(deps: Deps) -> dict[str, int]:
+    """Recompute the running totals from every request's facts, in one transaction (a command that
+    commits meanwhile conflicts with it and is retried, so nothing is counted twice or lost)."""
+    calendar = deps.levels.calendar
+
+    async def fn(tx: Tx) -> dict[str, int]:
+        rows = await repo.all_facts(tx.db, tx.session)
+        await repo.replace_totals(tx.db, metrics_aggregate(rows, calendar), tx.session)
+        return {"requests": len(rows)}
+
+    return await deps.store.transaction(fn, group=False)
+
+
+async def ensure_metrics(deps: Deps) -> None:
+    """At start: build the totals once if this database has facts from before they were kept."""
+    if await repo.read_totals(deps.store.db) is None:
+        result = await rebuild_metrics(deps)
+        if result["requests"]:
+            log.info("program metrics rebuilt from %d requests' facts", result["requests"])
 
 
 def visible_to(req: Request, actor: Actor) -> bool:
@@ -99,7 +127,7 @@ async def submit_question(deps: Deps, *, actor: Actor, draft: QuestionDraft,
                              service_levels=deps.levels)
         events = req.pull_events()
         await repo.RequestRepository(tx.db, tx.session).add(req, now)
-        await _emit(tx, req.id, events)
+        await _emit(tx, req, events)
         return req
 
     return await deps.store.transaction(fn)
@@ -129,7 +157,7 @@ async def act(deps: Deps, request_id: str, *, actor: Actor, expected_version: in
         events = req.pull_events()
         await repository.save(req, expected_version=expected_version, now=now)
         await repo.adjust_workload(tx.db, tx.session, before, repo.workload_key(req))
-        await _emit(tx, req.id, events)
+        await _emit(tx, req, events)
         return req
 
     return await deps.store.transaction(fn)
@@ -287,7 +315,7 @@ async def sweep_service_levels(deps: Deps, *, batch: int = 500) -> dict[str, int
             events = req.pull_events()
             if steps:
                 await repository.save(req, expected_version=req.version, now=now)
-                await _emit(tx, req.id, events)
+                await _emit(tx, req, events)
             else:  # nothing due after all (e.g. paused meanwhile): refresh the queue fields only
                 await tx.db[repo.REQUESTS].update_one(
                     {"_id": rid, "version": req.version}, {"$set": req.sla_index(now)}, session=tx.session)

@@ -94,7 +94,7 @@ class Service:
 
 @contextlib.asynccontextmanager
 async def running_service(make_settings, **overrides):  # noqa: ANN001, ANN201
-    values = dict(sla_sweep_interval_seconds=0, metrics_cache_seconds=0, library_url="http://127.0.0.1:9",
+    values = dict(sla_sweep_interval_seconds=0, library_url="http://127.0.0.1:9",
                   similar_timeout_seconds=0.5)
     values.update(overrides)
     settings = make_settings(Settings, **values)

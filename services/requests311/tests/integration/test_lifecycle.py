@@ -152,6 +152,14 @@ async def test_the_whole_lifecycle(svc):
     m = (await svc.http.get("/metrics", headers=pm)).json()
     assert m["total"] == 1 and m["by_topic"] == {"housing": 1} and m["by_state"] == {"MI": 1}
     assert m["on_time_rate"] == 1.0 and m["memos_delivered"] == 1 and m["average_rating"] == 5
+    assert [(x["submitted"], x["by_topic"]) for x in m["by_month"]] == [(1, {"housing": 1})]
+    # they are running totals in one document, kept by the commands; rebuilding them from the facts agrees
+    totals = await svc.db.program_metrics.find_one({"_id": "totals"})
+    assert totals["total"] == 1 and totals["topic"] == {"housing": 1, "finance_budgets": 0}  # re-topicked at triage
+    assert (await svc.http.post("/admin/metrics/rebuild", headers=pm)).status_code == 403
+    rebuilt = await svc.http.post("/admin/metrics/rebuild", headers=svc.staff("adm-1", "administrator"))
+    assert rebuilt.json() == {"requests": 1}
+    assert (await svc.http.get("/metrics", headers=pm)).json() == m
 
     # and the events left through the outbox, in order, on the topic
     expected = ["question_submitted", "question_triaged", "expert_assigned", "memo_drafted", "memo_returned",

@@ -1,10 +1,17 @@
-from datetime import timedelta
+import statistics
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from nrn_contracts.events import requests311 as ev
 
 from requests311.domain import memo
-from requests311.domain.metrics import apply, fold
+from requests311.domain.clock import ServiceLevels
+from requests311.domain.metrics import (
+    RequestFacts, _median, aggregate, apply, contribution, delta, flatten, fold, from_totals, summarise,
+)
 from requests311.domain.routing import ExpertProfile, suggest_experts
 from requests311.domain.states import Action, Status
 from requests311.render import markdown_to_html, memo_html_document, memo_pdf
@@ -156,6 +163,80 @@ def test_fold_ignores_events_before_submission_and_is_pure():
     assert fold(events) == first and first.by_status == {"awaiting_information": 1}
     sc.perform(Action.provide_information)
     assert fold(events + _events(sc)).by_status == {"triaged": 1}
+
+
+def _maintained(events: list) -> tuple[dict[str, int], dict[str, RequestFacts]]:
+    """Totals kept the way the handlers keep them: one delta per request per event, summed."""
+    calendar = ServiceLevels().calendar
+    facts: dict[str, RequestFacts] = {}
+    totals: Counter[str] = Counter()
+    for event in events:
+        before = facts.get(event.request_id)
+        after = apply(before, event)
+        if after is not None:
+            totals.update(delta(before, after, calendar))
+            facts[event.request_id] = after
+    return {k: v for k, v in totals.items() if v}, facts
+
+
+def test_running_totals_equal_the_fold_over_every_request():
+    events = []
+    for status, rid in ((Status.closed, "a"), (Status.declined, "b"), (Status.memo_delivered, "c"),
+                        (Status.awaiting_information, "d"), (Status.reopened, "e")):
+        sc = scenario_at(status, request_id=rid)
+        sc.req.check_service_levels(sc.now + timedelta(days=40))
+        events += _events(sc)
+    totals, facts = _maintained(events)
+    assert totals == aggregate(facts.values(), ServiceLevels().calendar)
+    assert from_totals(totals) == summarise(facts.values(), ServiceLevels().calendar) == fold(events)
+    m = from_totals(totals)
+    assert m.total == 5 and sum(m.by_status.values()) == 5 and 0 not in m.by_status.values()
+    assert [month.month for month in m.by_month] == ["2025-03"]
+    assert m.by_month[0].submitted == 5 and m.by_month[0].steps_decided == m.steps_decided
+
+
+def test_totals_read_back_from_their_stored_nested_shape():
+    totals, _ = _maintained(_events(scenario_at(Status.closed, request_id="a")))
+    nested: dict = {"_id": "totals"}
+    for name, n in totals.items():  # as MongoDB stores "$inc" on dotted names
+        *path, last = name.split(".")
+        node = nested
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = n
+    assert flatten(nested) == totals
+    assert from_totals(flatten(nested)) == from_totals(totals)
+
+
+def test_months_follow_eastern_time_and_split_the_on_time_rate():
+    events = []
+    for rid, at, breach in (("jan", datetime(2026, 2, 1, 3, tzinfo=UTC), False),  # 31 Jan, 22:00 in New York
+                            ("feb", datetime(2026, 2, 10, 15, tzinfo=UTC), True)):
+        events.append(ev.QuestionSubmitted(
+            request_id=rid, city_id="c", official_id="o", title="t", question="q", topic="housing",
+            urgency="routine", consent_to_publish="none", submitted_at=at, state="OH"))
+        events.append(ev.QuestionTriaged(request_id=rid, topic="housing", urgency="routine", by="lead",
+                                         at=at + timedelta(hours=30 if breach else 2)))
+        if breach:
+            events.append(ev.ServiceLevelBreached(request_id=rid, step="acknowledge", due_at=at + timedelta(days=1),
+                                                  breached_at=at + timedelta(hours=30)))
+    months = {m.month: m for m in from_totals(_maintained(events)[0]).by_month}
+    assert set(months) == {"2026-01", "2026-02"}
+    assert (months["2026-01"].on_time_rate, months["2026-02"].on_time_rate) == (1.0, 0.0)
+    assert months["2026-02"].by_topic == {"housing": 1}
+
+
+@given(st.lists(st.integers(min_value=0, max_value=5_000), max_size=40))
+def test_median_of_the_histogram_is_the_median_of_its_values(hundredths):
+    histogram = Counter(str(h) for h in hundredths)
+    expected = round(statistics.median(hundredths) / 100, 3) if hundredths else None
+    assert _median(histogram) == expected
+
+
+def test_counter_names_stay_one_path_segment():
+    facts = RequestFacts(request_id="x", topic="odd.topic$", state=None, submitted_at=T0)
+    names = contribution(facts, ServiceLevels().calendar)
+    assert "topic.odd_topic_" in names and "state.unknown" in names
 
 
 def test_pdf_without_unicode_fonts_falls_back_to_latin1(monkeypatch):

@@ -29,6 +29,8 @@ CITIES = "cities"
 EXPERTS = "experts"
 FACTS = "request_facts"
 COUNTERS = "counters"
+METRICS = "program_metrics"  # one document of running totals, see domain/metrics.py
+TOTALS_ID = "totals"
 
 IX_SUBMITTED = "submitted"
 IX_STATUS = "status_submitted"
@@ -308,8 +310,23 @@ async def save_facts(db: AsyncDatabase, facts: RequestFacts, session: AsyncClien
     await db[FACTS].replace_one({"_id": facts.request_id}, doc, upsert=True, session=session)
 
 
-async def all_facts(db: AsyncDatabase) -> list[RequestFacts]:
-    return [RequestFacts.model_validate(d) async for d in db[FACTS].find({}, {"_id": 0})]
+async def all_facts(db: AsyncDatabase, session: AsyncClientSession | None = None) -> list[RequestFacts]:
+    return [RequestFacts.model_validate(d) async for d in db[FACTS].find({}, {"_id": 0}, session=session)]
+
+
+async def add_to_totals(db: AsyncDatabase, change: dict[str, int], session: AsyncClientSession | None) -> None:
+    if change:
+        await db[METRICS].update_one({"_id": TOTALS_ID}, {"$inc": change}, upsert=True, session=session)
+
+
+async def replace_totals(db: AsyncDatabase, totals: dict[str, int], session: AsyncClientSession | None) -> None:
+    await db[METRICS].delete_one({"_id": TOTALS_ID}, session=session)
+    await db[METRICS].insert_one({"_id": TOTALS_ID}, session=session)  # present even when there is nothing yet
+    await add_to_totals(db, totals, session)
+
+
+async def read_totals(db: AsyncDatabase) -> dict[str, Any] | None:
+    return await db[METRICS].find_one({"_id": TOTALS_ID})
 
 
 async def counter(db: AsyncDatabase, name: str) -> int:
@@ -318,7 +335,8 @@ async def counter(db: AsyncDatabase, name: str) -> int:
 
 
 __all__ = [
-    "CITIES", "COUNTERS", "EXPERTS", "FACTS", "INDEXES", "OPEN", "QUEUES", "REQUESTS", "ListQuery",
-    "RequestRepository", "adjust_workload", "all_facts", "due_for_breach_check", "explain", "get_city",
-    "get_expert", "list_experts", "list_requests", "load_facts", "plan", "queue_counts", "save_facts",
+    "CITIES", "COUNTERS", "EXPERTS", "FACTS", "INDEXES", "METRICS", "OPEN", "QUEUES", "REQUESTS", "ListQuery",
+    "RequestRepository", "add_to_totals", "adjust_workload", "all_facts", "due_for_breach_check", "explain",
+    "get_city", "get_expert", "list_experts", "list_requests", "load_facts", "plan", "queue_counts", "read_totals",
+    "replace_totals", "save_facts",
 ]

@@ -1,5 +1,6 @@
-"""The staff queue page: filters by topic, status, state and city, one expert's requests, and the
-workload per expert — over a fake requests311 (httpx.MockTransport) that records what was asked."""
+"""Staff pages over a fake requests311 (httpx.MockTransport) that records what was asked: the queue
+(filters by topic, status, state and city, one expert's requests, the workload per expert) and the
+program metrics (read from the service's running totals, never by paging through requests)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,19 @@ from gateway.config import Settings
 
 TRIAGE = Principal(account_id="acc-lead", kind="staff", roles=frozenset({"triage_lead"}), expertise=frozenset(),
                    city_id=None, status="verified", token="tok-lead")
+PM = Principal(account_id="acc-pm", kind="staff", roles=frozenset({"program_manager"}), expertise=frozenset(),
+               city_id=None, status="verified", token="tok-pm")
 FLINT = Principal(account_id="acc-flint", kind="official", roles=frozenset(), expertise=frozenset(),
                   city_id="mi-flint", status="verified", token="tok-flint")
-TOKENS = {"lead": TRIAGE, "flint": FLINT}
+TOKENS = {"lead": TRIAGE, "pm": PM, "flint": FLINT}
 SUMMARY = {"id": "req-1", "title": "Lead <i>lines</i>", "city_id": "mi-flint", "city_name": "Flint", "state": "MI",
            "topic": "finance_budgets", "status": "assigned", "urgency": "urgent", "next_due_at": None}
+METRICS = {"total": 3, "open": 2, "memos_delivered": 1, "median_days_to_memo": 6.5,
+           "median_business_days_to_memo": 4.75, "on_time_rate": 0.5, "steps_on_time": 1, "steps_decided": 2,
+           "breaches": 1, "average_rating": 4.0, "by_topic": {"housing": 2, "finance_budgets": 1},
+           "by_month": [{"month": "2026-10", "submitted": 1, "by_topic": {"housing": 1}, "on_time_rate": 1.0},
+                        {"month": "2026-11", "submitted": 2, "by_topic": {"housing": 1, "finance_budgets": 1},
+                         "on_time_rate": None}]}
 EXPERTS = [
     {"id": "exp-light", "name": "Lee Light", "expertise": ["housing"], "active": True, "open_requests": 1,
      "capacity": None},
@@ -45,8 +54,11 @@ def make_client(asked: list[dict[str, Any]]) -> httpx.AsyncClient:
             return httpx.Response(200, json={"account_id": "acc-lead", "name": "Tara Lead", "kind": "staff"})
         return httpx.Response(404, json={"status": 404, "title": "Not found"})
 
+    paths: list[str] = []
+
     def requests311(request: httpx.Request) -> httpx.Response:
         path = request.url.path
+        paths.append(path)
         if path == "/requests":
             asked.append(dict(request.url.params.multi_items()))
             return httpx.Response(200, json={"items": [SUMMARY], "next_cursor": None})
@@ -57,13 +69,19 @@ def make_client(asked: list[dict[str, Any]]) -> httpx.AsyncClient:
                                              {"id": "housing", "label": "Housing"}])
         if path == "/experts":
             return httpx.Response(200, json=EXPERTS)
+        if path == "/metrics":
+            return httpx.Response(200, json=METRICS)
+        if path == "/service-levels":
+            return httpx.Response(200, json={"memo_business_days": 8})
         return httpx.Response(404, json={"status": 404, "title": "Not found"})
 
     app = create_app(Settings(cookie_secure=False, upstream_retries=0, section_timeout=2.0), verifier=verify,
                      transports={"accounts": httpx.MockTransport(accounts),
                                  "requests311": httpx.MockTransport(requests311),
                                  "library": httpx.MockTransport(lambda r: httpx.Response(503))})
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test")
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test")
+    client.paths = paths  # type: ignore[attr-defined]
+    return client
 
 
 async def sign_in(client: httpx.AsyncClient, who: str) -> None:
@@ -123,3 +141,17 @@ async def test_officials_cannot_open_the_queue() -> None:
     async with make_client([]) as client:
         await sign_in(client, "flint")
         assert (await client.get("/staff/queue")).status_code == 403
+
+
+async def test_metrics_page_reads_the_running_totals_in_two_calls() -> None:
+    async with make_client([]) as client:
+        await sign_in(client, "pm")
+        client.paths.clear()
+        page = await client.get("/staff/metrics")
+        assert page.status_code == 200
+        assert sorted(client.paths) == ["/metrics", "/service-levels"]  # no paging through requests
+        numbers = page.text[page.text.index("Requests per topic per month"):]
+        assert "<th scope=\"col\">2026-10</th><th scope=\"col\">2026-11</th>" in numbers
+        assert "<th scope=\"row\">housing</th><td>1</td><td>1</td>" in numbers
+        assert "<li>2026-10: 100.0 %</li>" in page.text and "2026-11: " not in page.text.split("On-time rate")[1]
+        assert "<li>Target (business days): 8.0</li>" in page.text  # the configured level, not a constant
