@@ -5,10 +5,10 @@ A service declares ``consumer = EventConsumer("read-models")`` and decorates han
 a transaction together with the inbox record of the event, so an event redelivered after a
 crash changes nothing. What the handler emits goes to the outbox in the same transaction.
 
-Per fetched batch the runner applies all of a partition's events in one transaction (the
-database's transactions are the expensive part); if that fails it falls back to one event at a
-time with bounded retries, then parks the event in ``<topic>.dlq`` with the error, the attempt
-count and its origin in headers, and the partition moves on.
+Per fetched batch the runner applies all its events, across partitions and in each partition's
+order, in one transaction (the database's transactions are the expensive part); if that fails it
+falls back to one event at a time with bounded retries, then parks the event in ``<topic>.dlq``
+with the error, the attempt count and its origin in headers, and the partition moves on.
 """
 
 from __future__ import annotations
@@ -104,17 +104,21 @@ class ConsumerRunner:
         try:
             while not stop.is_set():
                 batch = await kc.getmany(timeout_ms=250, max_records=self.settings.consumer_batch_size)
-                for tp, records in batch.items():
-                    await self.process_partition(records)
-                    with contextlib.suppress(CommitFailedError):
-                        # After a rebalance the records come again; the inbox makes that harmless.
-                        await kc.commit({tp: records[-1].offset + 1})
+                if not batch:
+                    continue
+                # One transaction for everything fetched, whatever the partition: a partition's
+                # records keep their order within it, and the transaction, not the document, costs.
+                await self.process([record for records in batch.values() for record in records])
+                with contextlib.suppress(CommitFailedError):
+                    # After a rebalance the records come again; the inbox makes that harmless.
+                    await kc.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
         finally:
             self.running = False
             with contextlib.suppress(Exception):
                 await kc.stop()
 
-    async def process_partition(self, records: list[ConsumerRecord]) -> None:
+    async def process(self, records: list[ConsumerRecord]) -> None:
+        """Apply fetched records (each partition's in offset order) in one transaction, or one by one."""
         items: list[Item] = []
         for record in records:
             try:
@@ -128,7 +132,7 @@ class ConsumerRunner:
         if not items:
             return
         try:
-            # The partition's batch is already a group: commit it on its own.
+            # The fetched batch is already a group: commit it on its own.
             await self.store.transaction(lambda tx: self._apply(tx, items), group=False)
             return
         except Exception as exc:  # noqa: BLE001 — one bad event must not hold back the others
