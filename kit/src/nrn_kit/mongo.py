@@ -28,7 +28,9 @@ T = TypeVar("T")
 
 OUTBOX = "outbox"
 INBOX = "inbox"
-# Sent outbox entries are kept a week for inspection and replay, then swept by a TTL index.
+# Sent outbox entries are kept a week for inspection and replay, then deleted by the relay
+# (nrn_kit.relay.Relay.sweep). Not by a TTL index: every index on the outbox is paid on each
+# insert and each "mark sent", and the embedded database pays per index, per document.
 OUTBOX_RETENTION_SECONDS = 7 * 24 * 3600
 # Applied event ids are remembered long past any plausible redelivery.
 INBOX_RETENTION_SECONDS = 90 * 24 * 3600
@@ -49,10 +51,13 @@ def utcnow() -> datetime:
 
 
 def outbox_indexes() -> list[IndexModel]:
-    return [
-        IndexModel([("state", ASCENDING), ("seq", ASCENDING)], name="pending_in_order"),
-        IndexModel([("sent_at", ASCENDING)], name="sent_ttl", expireAfterSeconds=OUTBOX_RETENTION_SECONDS),
-    ]
+    # One index serves both the relay's "pending in commit order" and the retention sweep
+    # ("sent", seq older than a week: seq is an ObjectId, whose leading bytes are its time).
+    return [IndexModel([("state", ASCENDING), ("seq", ASCENDING)], name="pending_in_order")]
+
+
+# Indexes earlier versions created that are no longer wanted: dropped at start.
+OBSOLETE_INDEXES: dict[str, tuple[str, ...]] = {OUTBOX: ("sent_ttl",)}
 
 
 async def ensure_indexes(db: AsyncDatabase, specs: dict[str, Iterable[IndexModel]]) -> None:
@@ -66,6 +71,11 @@ async def ensure_indexes(db: AsyncDatabase, specs: dict[str, Iterable[IndexModel
     for collection, models in all_specs.items():
         if models:
             await db[collection].create_indexes(list(models))
+    for collection, names in OBSOLETE_INDEXES.items():
+        existing = await db[collection].index_information()
+        for name in names:
+            if name in existing:
+                await db[collection].drop_index(name)
 
 
 def current_traceparent() -> str | None:

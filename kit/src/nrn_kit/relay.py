@@ -13,22 +13,26 @@ import contextlib
 import logging
 import os
 import uuid
+import time
 from datetime import timedelta
 
 from aiokafka import AIOKafkaProducer
+from bson import ObjectId
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from .mongo import OUTBOX, utcnow
+from .mongo import OUTBOX, OUTBOX_RETENTION_SECONDS, utcnow
 from .settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("nrn_kit.relay")
 
 LEASES = "relay_lease"
+# How often the lease holder deletes sent entries older than the retention period.
+SWEEP_INTERVAL_SECONDS = 600
 # For the crash test only: exit hard after publishing a batch and before marking it sent.
 CRASH_AFTER_PUBLISH_ENV = "NRN_FAULT_RELAY_EXIT_AFTER_PUBLISH"
 
@@ -42,7 +46,9 @@ class Relay:
         self.owner = f"{settings.service_name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
         self._lease_until = None
+        self._next_sweep = 0.0  # monotonic time; the first batch after start sweeps
         self.published = 0
+        self.swept = 0
         self.healthy = True
         # In the service's own process the store wakes the relay on every commit; a relay in a
         # process of its own learns of new entries from a change stream (which costs the database).
@@ -118,6 +124,29 @@ class Relay:
             raise failed[0]
         return len(sent)
 
+    async def sweep(self) -> int:
+        """Delete entries sent more than the retention period ago; return how many.
+
+        The (state, seq) index finds them: seq is an ObjectId whose leading bytes are its
+        creation time, and an entry is sent after it was created, so every entry the sweep
+        wants has an old seq; sent_at then spares one that was sent late.
+        """
+        cutoff = utcnow() - timedelta(seconds=OUTBOX_RETENTION_SECONDS)
+        result = await self.db[OUTBOX].delete_many(
+            {"state": "sent", "seq": {"$lt": ObjectId.from_datetime(cutoff)}, "sent_at": {"$lt": cutoff}}
+        )
+        self.swept += result.deleted_count
+        return result.deleted_count
+
+    async def _sweep_when_due(self) -> None:
+        if time.monotonic() < self._next_sweep:
+            return
+        self._next_sweep = time.monotonic() + SWEEP_INTERVAL_SECONDS
+        try:
+            await self.sweep()
+        except PyMongoError as exc:  # publishing matters more; try again at the next interval
+            log.warning("outbox retention sweep failed: %s", exc)
+
     async def _watch(self) -> None:
         """Wake on new outbox entries written by another process (a separate relay, a restarted one)."""
         while True:
@@ -142,6 +171,7 @@ class Relay:
                 self._wake.clear()
                 try:
                     if await self._hold_lease():
+                        await self._sweep_when_due()
                         count = await self.publish_pending()
                         self.healthy = True
                         backoff = 0.1

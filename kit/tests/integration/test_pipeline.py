@@ -246,3 +246,37 @@ async def test_group_commit_isolates_a_failing_member_and_keeps_serial_semantics
     keys = {d["key"] async for d in rig.db[OUTBOX].find()}
     assert keys == {f"g{i}" for i in range(20) if i != 7}, "the failed member's event was not written"
     assert rig.store.groups < 19, "the commands were committed in groups"
+
+
+async def test_the_relay_sweeps_only_entries_sent_longer_ago_than_the_retention(rig):
+    from datetime import timedelta
+
+    from bson import ObjectId
+
+    from nrn_kit.mongo import OUTBOX_RETENTION_SECONDS, utcnow
+
+    now = utcnow()
+    old = now - timedelta(seconds=OUTBOX_RETENTION_SECONDS + 3600)
+    recent = now - timedelta(hours=1)
+    docs = {
+        "old-sent": ("sent", old, old),
+        "old-but-sent-lately": ("sent", old, recent),  # the relay was down for a week
+        "old-pending": ("pending", old, None),
+        "recent-sent": ("sent", recent, recent),
+    }
+    await rig.db[OUTBOX].insert_many([
+        {"_id": name, "seq": ObjectId.from_datetime(created), "state": state, "sent_at": sent_at}
+        for name, (state, created, sent_at) in docs.items()
+    ])
+    relay = Relay(rig.db, rig.producer, rig.settings)
+    assert await relay.sweep() == 1
+    assert {d["_id"] async for d in rig.db[OUTBOX].find()} == {"old-but-sent-lately", "old-pending", "recent-sent"}
+    assert "sent_ttl" not in await rig.db[OUTBOX].index_information()
+
+
+async def test_the_outbox_ttl_index_of_earlier_versions_is_dropped_at_start(rig):
+    from pymongo import IndexModel
+
+    await rig.db[OUTBOX].create_indexes([IndexModel([("sent_at", 1)], name="sent_ttl", expireAfterSeconds=3600)])
+    await ensure_indexes(rig.db, {})
+    assert set(await rig.db[OUTBOX].index_information()) == {"_id_", "pending_in_order"}
