@@ -9,11 +9,14 @@ this process. Rounds alternate (gateway, direct, gateway, direct …) so drift h
 1. Proxied read: `GET /api/v1/requests/{id}` through the gateway (token verified locally,
    requests311 called with the same token, the city guard applied, JSON passed back) against
    `GET /requests/{id}` on requests311 directly. Ratio = gateway req/s ÷ direct req/s (target ≥ 0.6).
-2. Composed dashboard: `GET /api/v1/cities/{id}/dashboard` (four sections, five upstream calls,
-   concurrently) against the same five calls made directly and concurrently, where each round
-   lasts as long as its slowest call: ratio = dashboard p99 ÷ that p99 (target ≤ 1.5). (Each
-   call alone, at the same client concurrency, is printed too; it is not the baseline because
-   it puts a fifth of the load on the machine.)
+2. Composed dashboard: `GET /api/v1/cities/{id}/dashboard` (four sections; per request one
+   accounts call for the city and its account holders and one requests311 call; the library's
+   recommended resources shared per city and audience for 30 s) against its slowest upstream
+   call measured alone, directly, at the same client concurrency, in the same rounds:
+   ratio = dashboard p99 ÷ that call's p99 (target ≤ 1.5). The shared library calls are left
+   out of the baseline (that can only make the baseline smaller); they, the calls the dashboard
+   made before (accounts `/cities/{id}` and `/me`), and the per-request calls made directly and
+   concurrently are printed for reference.
 Figures are printed, never asserted.
 """
 
@@ -139,40 +142,59 @@ async def run(args: argparse.Namespace, urls: dict[str, str]) -> None:
             "p99 ratio gateway/direct": percentile(proxied_lat, 99) / percentile(direct_lat, 99),
         }, ratio_name="throughput ratio gateway/direct", ratio=ratio, target=">= 0.6", met=ratio >= 0.6)
 
+        # What the dashboard calls on every request: the city and its account holders in one
+        # accounts call, and the city's 311 questions.
         upstream = {
-            "accounts GET /cities/{id}": f"{urls['accounts']}/cities/mi-flint",
-            "accounts GET /me": f"{urls['accounts']}/me",
+            "accounts GET /cities/{id}/overview": f"{urls['accounts']}/cities/mi-flint/overview?limit=50",
             "requests311 GET /requests?city_id": f"{urls['requests311']}/requests?city_id=mi-flint&limit=20",
         }
+        # What it shares between viewers for DASHBOARD_SHARED_TTL (30 s): not in the baselines
+        # (leaving it out makes the baseline smaller, never the ratio), measured alone for reference.
+        shared: dict[str, str] = {}
         if "library" in urls:
-            upstream["library GET /clearinghouse/programs"] = (
+            shared["library GET /clearinghouse/programs"] = (
                 f"{urls['library']}/clearinghouse/programs?eligible_for=mi-flint&open_only=true&page_size=5")
-            upstream["library GET /search"] = f"{urls['library']}/search?sort=newest&kind=resource&page_size=5&facets=false"
+            shared["library GET /search"] = f"{urls['library']}/search?sort=newest&kind=resource&page_size=5&facets=false"
+        # What the dashboard called before it asked accounts once: for reference.
+        former = {
+            "accounts GET /cities/{id}": f"{urls['accounts']}/cities/mi-flint",
+            "accounts GET /me": f"{urls['accounts']}/me",
+        }
         dash_lat: list[float] = []
         fan_lat: list[float] = []
-        up_lat: dict[str, list[float]] = {name: [] for name in upstream}
+        alone = {**upstream, **shared, **former}
+        up_lat: dict[str, list[float]] = {name: [] for name in alone}
         dash_n = max(200, args.requests // 3)
         for _ in range(args.rounds):
             _, lat = await load(client, f"{gw}/api/v1/cities/mi-flint/dashboard", official, dash_n, args.concurrency)
             dash_lat += lat
             fan_lat += await load_fanout(client, list(upstream.values()), official, dash_n, args.concurrency)
-        for name, url in upstream.items():  # each call alone, for reference
+            for name, url in upstream.items():  # each per-dashboard call alone: the target's baseline
+                _, lat = await load(client, url, official, dash_n, args.concurrency)
+                up_lat[name] += lat
+        for name, url in {**shared, **former}.items():  # reference only
             _, lat = await load(client, url, official, dash_n, args.concurrency)
             up_lat[name] += lat
         dash_p99 = percentile(dash_lat, 99)
-        baseline = percentile(fan_lat, 99)
+        slowest_name = max(upstream, key=lambda name: percentile(up_lat[name], 99))
+        slowest = percentile(up_lat[slowest_name], 99)
+        fanout = percentile(fan_lat, 99)
         figures: dict[str, float | int | str] = {
             "concurrency": args.concurrency, "dashboards": dash_n * args.rounds,
             "upstream calls per dashboard": len(upstream),
+            "shared calls (cached 30 s)": len(shared),
             "dashboard p50 ms": percentile(dash_lat, 50), "dashboard p99 ms": dash_p99,
-            "same calls direct, slowest of each round, p50 ms": percentile(fan_lat, 50),
-            "same calls direct, slowest of each round, p99 ms": baseline,
         }
-        for name, lat in up_lat.items():
-            figures[f"{name} alone p99 ms"] = percentile(lat, 99)
-        ratio = dash_p99 / baseline
-        report("gateway: composed dashboard vs its slowest upstream call", figures,
-               ratio_name="p99 ratio dashboard/slowest upstream", ratio=ratio, target="<= 1.5", met=ratio <= 1.5)
+        for name in alone:
+            suffix = "" if name in upstream else (" (shared, reference)" if name in shared else " (former call, reference)")
+            figures[f"{name} alone p99 ms{suffix}"] = percentile(up_lat[name], 99)
+        figures["slowest per-dashboard call alone"] = slowest_name
+        figures["same calls direct, slowest of each round, p50 ms"] = percentile(fan_lat, 50)
+        figures["same calls direct, slowest of each round, p99 ms"] = fanout
+        figures["p99 ratio dashboard/same calls concurrently"] = dash_p99 / fanout
+        ratio = dash_p99 / slowest
+        report("gateway: composed dashboard vs its slowest upstream call measured alone", figures,
+               ratio_name="p99 ratio dashboard/slowest call alone", ratio=ratio, target="<= 1.5", met=ratio <= 1.5)
 
 
 def main() -> None:

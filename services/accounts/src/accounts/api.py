@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from nrn_kit.auth import Principal, authorize, principal_dependency
+from nrn_kit.auth import Principal, authorize, permitted, principal_dependency
 from nrn_kit.http import problem
 
 from . import handlers as h
@@ -261,6 +261,37 @@ async def get_city(city_id: str, svc: Svc) -> CityDetail:
 @router.get("/cities/{city_id}/eligibility", tags=["cities"])
 async def get_eligibility(city_id: str, svc: Svc) -> Eligibility:
     return explain_eligibility(await _city(svc, city_id))
+
+
+class AccountHolders(BaseModel):
+    items: list[AccountOut]
+    total: int
+    restricted: bool  # true: only the caller's own record (they may not list the city's accounts)
+
+
+class CityOverview(BaseModel):
+    city: CityDetail
+    account_holders: AccountHolders
+
+
+@router.get("/cities/{city_id}/overview", tags=["cities"])
+async def city_overview(
+    city_id: str, svc: Svc, principal: Bearer, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> CityOverview:
+    """The city with its account holders, in one call (the gateway's dashboard): staff who may
+    read accounts get the city's officials (newest first, ``limit``); anyone else their own record,
+    ``restricted: true`` — what ``GET /cities/{id}`` plus ``GET /accounts?city_id=&kind=official``
+    or ``GET /me`` would answer."""
+    city = await _city(svc, city_id)
+    if permitted(principal, "account.read"):
+        accounts, total = await AccountRepo(svc.db).search(city_id=city_id, kind="official", limit=limit)
+        holders = AccountHolders(items=[AccountOut.of(a) for a in accounts], total=total, restricted=False)
+    else:
+        account = await AccountRepo(svc.db).get(principal.account_id)
+        if account is None or not account.active:
+            raise AuthenticationFailed("the account no longer exists or is deactivated")
+        holders = AccountHolders(items=[AccountOut.of(account, with_decisions=True)], total=1, restricted=True)
+    return CityOverview(city=city_detail(city), account_holders=holders)
 
 
 # --- staff: cities -------------------------------------------------------------------------

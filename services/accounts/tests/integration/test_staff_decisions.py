@@ -162,3 +162,26 @@ async def test_staff_roles_partners_and_the_authorisation_of_staff_actions(accou
     types = await _outbox_types(accounts)
     for expected in ("role_granted", "role_revoked", "partner_registered", "account_deactivated", "account_verified"):
         assert expected in types
+
+
+async def test_city_overview_gives_the_city_and_its_account_holders_in_one_call(accounts) -> None:  # noqa: ANN001
+    admin = await accounts.admin()
+    await accounts.import_csv(accounts.CITIES_CSV, admin)
+    signup = {"title": "Clerk", "city_id": "oh-youngstown", "password": "a long official password 1"}
+    for name in ("Ada", "Bo"):
+        created = await accounts.http.post("/accounts/officials", json={**signup, "name": name, "email": f"{name}@gmail.com"})
+        assert created.status_code == 201, created.text
+
+    staff = (await accounts.http.get("/cities/oh-youngstown/overview", headers=admin)).json()
+    assert staff["city"] == (await accounts.http.get("/cities/oh-youngstown")).json()
+    listed = (await accounts.http.get("/accounts", params={"city_id": "oh-youngstown", "kind": "official"}, headers=admin)).json()
+    holders = staff["account_holders"]
+    assert holders["restricted"] is False and holders["total"] == listed["total"] == 2
+    assert holders["items"] == listed["items"]
+
+    token = await accounts.token("Ada@gmail.com", signup["password"])
+    own = (await accounts.http.get("/cities/oh-youngstown/overview", headers={"Authorization": f"Bearer {token}"})).json()
+    me = (await accounts.http.get("/me", headers={"Authorization": f"Bearer {token}"})).json()
+    assert own["account_holders"] == {"items": [me], "total": 1, "restricted": True}, "an official sees only themself"
+    assert (await accounts.http.get("/cities/oh-youngstown/overview")).status_code == 401
+    assert (await accounts.http.get("/cities/zz-nowhere/overview", headers=admin)).status_code == 404

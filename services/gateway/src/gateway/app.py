@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from .auth import TokenVerifier
+from .cache import TtlCache
 from .clients import Clock, ServiceUnavailable, UpstreamError, build_services
 from .config import Settings
 from .dashboard import default_sections
@@ -161,6 +162,7 @@ def create_app(
     app.state.verifier = verifier
     app.state.templates = make_templates()
     app.state.sections = default_sections()
+    app.state.shared = TtlCache(settings.dashboard_shared_ttl) if settings.dashboard_shared_ttl > 0 else None
 
     install_error_handlers(app)
 

@@ -30,6 +30,9 @@ class Settings(ServiceSettings):
     breaker_failure_threshold: int = 5
     breaker_reset_timeout: float = 15.0
     section_timeout: float = 2.0  # per dashboard section
+    # The dashboard's parts that do not depend on the person (recommended resources per city and
+    # audience) are shared this long: a new programme or resource shows within it. 0: never shared.
+    dashboard_shared_ttl: float = 30.0
 
     # Page sessions.
     session_secret: SecretStr = SecretStr(DEV_SESSION_SECRET)

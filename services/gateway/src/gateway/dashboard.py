@@ -7,10 +7,12 @@ Each section fetches from one service. Later services (engagements, peer) add th
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from .auth import Principal
+from .cache import TtlCache, retrieve_exception
 from .clients import Services
 from .compose import Composed, Section, SectionRegistry, compose
 
@@ -20,24 +22,48 @@ class DashboardContext:
     principal: Principal
     city_id: str
     services: Services
+    # Parts that do not depend on who asks (per city and audience), shared across requests
+    # for a short, stated time; None: always fetched.
+    shared: TtlCache | None = None
+    # One upstream answer that feeds several sections of this one dashboard.
+    _once: dict[str, asyncio.Future[Any]] = field(default_factory=dict, repr=False, compare=False)
+
+    def once(self, key: str, fetch: Callable[[], Awaitable[Any]]) -> Awaitable[Any]:
+        """Run ``fetch`` once for this dashboard; every section asking for ``key`` shares it.
+        Shielded so that one section's timeout does not cancel the fetch for the others."""
+        task = self._once.get(key)
+        if task is None:
+            task = self._once[key] = asyncio.ensure_future(fetch())
+            task.add_done_callback(retrieve_exception)
+        return asyncio.shield(task)
+
+    @property
+    def audience(self) -> str:
+        """What the library shows this caller: its visibility classes, not the person."""
+        if self.principal.is_staff:
+            return "staff"
+        return "official" if self.principal.is_official and self.principal.verified else "other"
 
 
 DashboardRegistry = SectionRegistry[DashboardContext]
 
+# Accounts answers the city and its account holders in one call (GET /cities/{id}/overview).
+_OVERVIEW = "accounts:overview"
+
+
+def _overview(ctx: DashboardContext) -> Awaitable[Any]:
+    return ctx.once(_OVERVIEW, lambda: ctx.services.accounts.get_json(
+        f"/cities/{ctx.city_id}/overview", params={"limit": 50}, token=ctx.principal.token))
+
 
 async def _city(ctx: DashboardContext) -> Any:
-    return await ctx.services.accounts.get_json(f"/cities/{ctx.city_id}", token=ctx.principal.token)
+    return (await _overview(ctx))["city"]
 
 
 async def _account_holders(ctx: DashboardContext) -> Any:
-    if ctx.principal.can("account.read"):
-        return await ctx.services.accounts.get_json(
-            "/accounts", params={"city_id": ctx.city_id, "kind": "official", "limit": 50}, token=ctx.principal.token
-        )
-    # Accounts lets only staff list accounts; an official sees their own record here
-    # (a city-scoped list for officials needs a route in accounts first).
-    me = await ctx.services.accounts.get_json("/me", token=ctx.principal.token)
-    return {"items": [me], "total": 1, "restricted": True}
+    # Staff who may read accounts get the city's officials; an official their own record
+    # (``restricted``): accounts applies that rule in the overview.
+    return (await _overview(ctx))["account_holders"]
 
 
 async def _requests(ctx: DashboardContext) -> Any:
@@ -46,8 +72,7 @@ async def _requests(ctx: DashboardContext) -> Any:
     )
 
 
-async def _resources(ctx: DashboardContext) -> Any:
-    """Federal programmes this city qualifies for, open now, and the newest library items."""
+async def _fetch_resources(ctx: DashboardContext) -> Any:
     programs, newest = await asyncio.gather(
         ctx.services.library.get_json(
             "/clearinghouse/programs",
@@ -60,6 +85,15 @@ async def _resources(ctx: DashboardContext) -> Any:
         ),
     )
     return {"programs": programs.get("items", []), "items": newest.get("hits", [])}
+
+
+async def _resources(ctx: DashboardContext) -> Any:
+    """Federal programmes this city qualifies for, open now, and the newest library items.
+    The same for every viewer of one audience (staff, verified officials), so shared for the
+    cache's time (``DASHBOARD_SHARED_TTL``): a new programme or resource shows within it."""
+    if ctx.shared is None:
+        return await _fetch_resources(ctx)
+    return await ctx.shared.get(("resources", ctx.city_id, ctx.audience), lambda: _fetch_resources(ctx))
 
 
 def default_sections() -> DashboardRegistry:

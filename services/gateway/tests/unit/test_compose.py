@@ -116,3 +116,56 @@ def test_a_new_section_is_added_without_touching_the_defaults() -> None:
     after = list(registry)
     assert [s for s in after if s.name != "engagements"] == before
     assert "engagements" in registry.names()
+
+
+async def test_the_shared_cache_fetches_once_for_concurrent_misses_and_serves_until_it_expires() -> None:
+    import asyncio
+
+    from gateway.cache import TtlCache
+
+    now = [100.0]
+    cache = TtlCache(30.0, clock=lambda: now[0])
+    calls = []
+
+    async def fetch():
+        calls.append(now[0])
+        await asyncio.sleep(0.01)
+        return {"n": len(calls)}
+
+    first = await asyncio.gather(*(cache.get("k", fetch) for _ in range(10)))
+    assert calls == [100.0] and all(v == {"n": 1} for v in first)
+    now[0] = 129.9
+    assert await cache.get("k", fetch) == {"n": 1}, "still within the time to live"
+    now[0] = 130.0
+    assert await cache.get("k", fetch) == {"n": 2}, "a value is never older than the time to live"
+
+
+async def test_the_shared_cache_keeps_no_failure_and_a_caller_giving_up_does_not_cancel_the_fetch() -> None:
+    import asyncio
+
+    from gateway.cache import TtlCache
+
+    cache = TtlCache(30.0)
+    attempts = []
+
+    async def failing():
+        attempts.append(1)
+        raise RuntimeError("library down")
+
+    for _ in range(2):
+        with pytest.raises(RuntimeError):
+            await cache.get("k", failing)
+    assert len(attempts) == 2 and len(cache) == 0
+
+    release = asyncio.Event()
+
+    async def slow():
+        await release.wait()
+        return "value"
+
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(cache.get("slow", slow), 0.01)
+    waiting = asyncio.ensure_future(cache.get("slow", slow))
+    await asyncio.sleep(0)
+    release.set()
+    assert await waiting == "value"

@@ -45,6 +45,9 @@ def accounts(request: httpx.Request) -> httpx.Response:
         return httpx.Response(401, json={"status": 401, "title": "Not signed in", "detail": "wrong"})
     if path == "/cities/mi-flint":
         return httpx.Response(200, json=CITY)
+    if path == "/cities/mi-flint/overview":
+        me = {"account_id": "acc-flint", "name": "Fran", "status": "verified", "kind": "official"}
+        return httpx.Response(200, json={"city": CITY, "account_holders": {"items": [me], "total": 1, "restricted": True}})
     if path.startswith("/cities/"):
         return httpx.Response(404, json={"status": 404, "title": "Not found", "detail": "no such city"})
     if path == "/cities":
@@ -270,3 +273,34 @@ async def test_the_header_does_without_the_name_when_accounts_is_down() -> None:
     header = response.text.split('<header class="site-header">', 1)[1].split("</header>", 1)[0]
     assert "Signed in as" not in header and "acc-flint" not in header and "Sign out" in header
 
+
+async def test_the_dashboard_asks_accounts_once_and_shares_the_resources_between_viewers() -> None:
+    calls: list[str] = []
+
+    def counting(service, handler):  # noqa: ANN001, ANN202
+        def send(request: httpx.Request) -> httpx.Response:
+            calls.append(f"{service} {request.url.path}")
+            return handler(request)
+        return httpx.MockTransport(send)
+
+    def library(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/clearinghouse/programs":
+            return httpx.Response(200, json={"items": [{"program_id": "p1"}], "total": 1})
+        return httpx.Response(200, json={"hits": [{"id": "r1", "title": "Land banks"}], "total": 1})
+
+    app = create_app(Settings(cookie_secure=False, upstream_retries=0), verifier=verify, transports={
+        "accounts": counting("accounts", accounts), "requests311": counting("requests311", requests311),
+        "library": counting("library", library)})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test") as client:
+        for _ in range(3):
+            response = await client.get("/api/v1/cities/mi-flint/dashboard", headers={"Authorization": "Bearer tok-flint"})
+            assert response.status_code == 200
+            body = response.json()
+            assert body["partial"] is False
+            assert body["sections"]["city"]["name"] == "Flint"
+            assert body["sections"]["account_holders"]["restricted"] is True
+            assert body["sections"]["resources"]["items"][0]["id"] == "r1"
+    assert calls.count("accounts /cities/mi-flint/overview") == 3 and not any(c.startswith("accounts /me") for c in calls)
+    assert calls.count("requests311 /requests") == 3
+    # the same for every verified official of the city for DASHBOARD_SHARED_TTL seconds
+    assert calls.count("library /clearinghouse/programs") == 1 and calls.count("library /search") == 1

@@ -285,7 +285,7 @@ async def city_dashboard(request: Request, city_id: Id, user: ApiUser, svc: Svc)
     if user.is_partner:
         raise ProblemError(403, "Forbidden", "The city dashboard is for the city's officials and NRN staff.")
     settings = request.app.state.settings
-    out = await build_dashboard(request.app.state.sections, DashboardContext(user, city_id, svc),
+    out = await build_dashboard(request.app.state.sections, DashboardContext(user, city_id, svc, shared=request.app.state.shared),
                                 timeout=settings.section_timeout)
     city_missing = next((m for m in out.missing if m.section == "city"), None)
     if city_missing is not None and city_missing.status == 404:

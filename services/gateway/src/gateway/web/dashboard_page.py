@@ -16,7 +16,7 @@ async def render_dashboard(request: Request, user: Principal, svc: Services, cit
     if not user.may_see_city(city_id) or user.is_partner:
         raise ProblemError(404, "Not found", "No such city, or it is not yours.")
     registry = request.app.state.sections
-    out = await build_dashboard(registry, DashboardContext(user, city_id, svc),
+    out = await build_dashboard(registry, DashboardContext(user, city_id, svc, shared=request.app.state.shared),
                                 timeout=request.app.state.settings.section_timeout)
     city_missing = next((m for m in out.missing if m.section == "city"), None)
     if city_missing is not None and city_missing.status == 404:
