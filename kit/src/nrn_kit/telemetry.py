@@ -103,6 +103,10 @@ def configure_logging(settings: ServiceSettings) -> None:
     root.setLevel(settings.log_level.upper())
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     logging.getLogger("pymongo").setLevel(logging.WARNING)
+    if root.level > logging.DEBUG:
+        # httpx writes an INFO line per call between services; the traces already hold each call
+        # with its timing and status, so it speaks only of trouble unless LOG_LEVEL=DEBUG.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     _logging_configured = True
 
 

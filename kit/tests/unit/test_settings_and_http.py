@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from nrn_kit.http import Conflict, DomainError, health_router, install_problem_handlers
+from nrn_kit import telemetry
 from nrn_kit.settings import ServiceSettings
 
 
@@ -101,3 +104,16 @@ async def test_readiness_reports_each_failing_check():
     assert r.status_code == 503
     assert r.json()["checks"] == {"db": "ok", "broker": "failing: no route"}
     assert (await call(make_app(), "GET", "/health/live")).json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(("level", "httpx_level"), [("INFO", logging.WARNING), ("DEBUG", logging.NOTSET)])
+def test_logging_keeps_httpx_to_trouble_unless_debugging(monkeypatch, level, httpx_level):
+    root = logging.getLogger()
+    monkeypatch.setattr(telemetry, "_logging_configured", False)
+    monkeypatch.setattr(root, "handlers", list(root.handlers))  # restored with the attribute
+    monkeypatch.setattr(root, "level", root.level)
+    httpx_logger = logging.getLogger("httpx")
+    monkeypatch.setattr(httpx_logger, "level", logging.NOTSET)
+    telemetry.configure_logging(ServiceSettings(service_name="t", log_level=level))
+    assert httpx_logger.level == httpx_level
+    assert logging.getLogger("pymongo").level == logging.WARNING
