@@ -3,21 +3,21 @@ before any upstream call) and document the API; the services validate again."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from nrn_contracts import TOPIC_TAXONOMY
 
 from .. import library_limits as L
+from .. import requests311_limits as R
 
 # Ids travel into upstream URLs: letters, digits and a few separators, never a dot segment.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
 Id = Annotated[str, Path(pattern=ID_PATTERN, description="an identifier (letters, digits, `-_.:@`)")]
 
-Text = Annotated[str, Field(min_length=1, max_length=20_000)]
 Short = Annotated[str, Field(min_length=1, max_length=300)]
 Email = Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Role = Literal["administrator", "program_manager", "triage_lead", "subject_matter_expert", "reviewer", "curator"]
@@ -89,9 +89,29 @@ class MemberCreate(Body):
 
 
 # --- 311 requests ---------------------------------------------------------------------------------
+# Limits mirror requests311's own (gateway.requests311_limits; a test compares the models field by
+# field and probes requests311's domain rules with the same inputs), so the door neither lets
+# through what requests311 refuses nor refuses what it takes.
 
 Urgency = Literal["routine", "soon", "urgent"]
 Consent = Literal["none", "anonymous", "named"]
+Topic = R.Topic
+
+
+def _not_blank(value: str) -> str:
+    # requests311 trims required text before checking it (its domain's `_text`); the value goes on as sent
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def _call_time(value: str) -> str:
+    if len(value.strip()) > R.CALL_TIME_MAX:
+        raise ValueError(f"each preferred call time must be at most {R.CALL_TIME_MAX} characters")
+    return value
+
+
+NotBlank = AfterValidator(_not_blank)
 
 
 class Versioned(Body):
@@ -100,68 +120,80 @@ class Versioned(Body):
 
 
 class QuestionIn(Body):
-    title: Annotated[str, Field(min_length=1, max_length=200)]
-    question: Text
-    context: Annotated[str, Field(max_length=20_000)] | None = None
-    desired_outcome: Annotated[str, Field(max_length=5_000)] | None = None
-    topic: Short
+    title: Annotated[str, Field(min_length=1, max_length=R.TITLE_MAX), NotBlank]
+    question: Annotated[str, Field(min_length=1, max_length=R.QUESTION_MAX), NotBlank]
+    context: Annotated[str, Field(max_length=R.CONTEXT_MAX)] | None = None
+    desired_outcome: Annotated[str, Field(max_length=R.DESIRED_OUTCOME_MAX)] | None = None
+    topic: Topic
     urgency: Urgency | None = None
-    preferred_call_times: Annotated[list[Short], Field(max_length=10)] | None = None
+    # blank entries are dropped by requests311; each other one, trimmed, at most R.CALL_TIME_MAX
+    preferred_call_times: Annotated[list[Annotated[str, AfterValidator(_call_time)]],
+                                    Field(max_length=R.CALL_TIMES_MAX)] | None = None
     consent: Consent | None = None
 
 
 class TriageIn(Versioned):
-    topic: Short
+    topic: Topic
     urgency: Urgency | None = None
-    note: Annotated[str, Field(max_length=5_000)] | None = None
+    note: Annotated[str, Field(max_length=R.TRIAGE_NOTE_MAX)] | None = None
 
 
 class InformationRequestIn(Versioned):
-    question: Text
+    question: Annotated[str, Field(min_length=1, max_length=R.INFORMATION_QUESTION_MAX), NotBlank]
 
 
 class InformationIn(Versioned):
-    answer: Text
+    answer: Annotated[str, Field(min_length=1, max_length=R.INFORMATION_ANSWER_MAX), NotBlank]
 
 
 class DeclineIn(Versioned):
     reason: Literal["out_of_scope", "duplicate", "other"]
-    explanation: Annotated[str, Field(max_length=5_000)] | None = None
-    duplicate_of: Annotated[str, Field(pattern=ID_PATTERN)] | None = None
+    explanation: Annotated[str, Field(max_length=R.DECLINE_EXPLANATION_MAX)] | None = None
+    duplicate_of: Annotated[str, Field(min_length=1, max_length=R.ID_MAX)] | None = None
 
 
 class AssignIn(Versioned):
-    expert_id: Annotated[str, Field(pattern=ID_PATTERN)]
+    expert_id: Annotated[str, Field(min_length=1, max_length=R.ID_MAX)]
 
 
 class MemoBody(Body):
-    body: Annotated[str, Field(max_length=100_000)]
+    # a preview: requests311 checks its length only
+    body: Annotated[str, Field(min_length=1, max_length=R.MEMO_MAX)]
 
 
 class MemoDraftIn(Versioned):
-    body: Annotated[str, Field(min_length=1, max_length=100_000)]
+    body: Annotated[str, Field(min_length=1, max_length=R.MEMO_MAX), NotBlank]
 
 
 class MemoReturnIn(Versioned):
-    comments: Annotated[list[Annotated[str, Field(min_length=1, max_length=5_000)]], Field(min_length=1, max_length=50)]
+    comments: Annotated[list[Annotated[str, Field(max_length=R.RETURN_COMMENT_MAX)]],
+                        Field(min_length=1, max_length=R.RETURN_COMMENTS_MAX)]
+
+    @field_validator("comments")
+    @classmethod
+    def _one_comment(cls, v: list[str]) -> list[str]:
+        if not any(c.strip() for c in v):
+            raise ValueError("say what to change: at least one comment that is not blank")
+        return v
 
 
 class Slot(Body):
-    starts_at: datetime
-    duration_minutes: Annotated[int, Field(ge=15, le=120)] = 30
+    starts_at: AwareDatetime
+    duration_minutes: Annotated[int, Field(ge=R.SLOT_MINUTES_MIN, le=R.SLOT_MINUTES_MAX)] = 30
 
 
 class CallSlotsIn(Versioned):
-    slots: Annotated[list[Slot], Field(min_length=1, max_length=10)]
+    slots: Annotated[list[Slot], Field(min_length=1, max_length=R.SLOTS_MAX)]
 
 
 class ScheduleIn(Versioned):
-    slot_id: Annotated[str, Field(min_length=1, max_length=128)]
+    slot_id: Annotated[str, Field(min_length=1, max_length=R.SLOT_ID_MAX)]
 
 
 class CallCompleteIn(Versioned):
-    summary: Text
-    next_steps: Annotated[list[Short], Field(max_length=30)] = []
+    summary: Annotated[str, Field(min_length=1, max_length=R.CALL_SUMMARY_MAX), NotBlank]
+    # blank steps are dropped by requests311
+    next_steps: Annotated[list[Annotated[str, Field(max_length=R.NEXT_STEP_MAX)]], Field(max_length=R.NEXT_STEPS_MAX)] = []
     close: bool = True
 
 
@@ -170,21 +202,21 @@ class CallMissedIn(Versioned):
 
 
 class CloseIn(Versioned):
-    note: Annotated[str, Field(max_length=5_000)] | None = None
+    note: Annotated[str, Field(max_length=R.CLOSE_NOTE_MAX)] | None = None
 
 
 class FeedbackIn(Versioned):
-    rating: Annotated[int, Field(ge=1, le=5)]
-    comment: Annotated[str, Field(max_length=5_000)] | None = None
+    rating: Annotated[int, Field(ge=R.RATING_MIN, le=R.RATING_MAX)]
+    comment: Annotated[str, Field(max_length=R.FEEDBACK_COMMENT_MAX)] | None = None
 
 
 class FollowUpIn(Versioned):
     outcome: Literal["acted", "partly", "not_acted"]
-    description: Annotated[str, Field(max_length=5_000)] | None = None
+    description: Annotated[str, Field(max_length=R.FOLLOW_UP_DESCRIPTION_MAX)] | None = None
 
 
 class ReopenIn(Versioned):
-    reason: Annotated[str, Field(min_length=1, max_length=5_000)]
+    reason: Annotated[str, Field(min_length=1, max_length=R.REOPEN_REASON_MAX), NotBlank]
 
 
 class ConsentIn(Versioned):
@@ -192,12 +224,12 @@ class ConsentIn(Versioned):
 
 
 class NoteIn(Versioned):
-    text: Text
+    text: Annotated[str, Field(min_length=1, max_length=R.NOTE_MAX), NotBlank]
 
 
 class ExpertPatch(Body):
-    capacity: Annotated[int, Field(ge=0, le=1000)] | None = None
-    active: bool | None = None
+    capacity: Annotated[int, Field(ge=0, le=R.EXPERT_CAPACITY_MAX)] | None = None
+    available: bool | None = None
 
 
 # --- library and clearinghouse ----------------------------------------------------------------------

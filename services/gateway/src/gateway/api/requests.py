@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from .. import requests311_limits as R
 from ..clients import ServiceUnavailable, UpstreamError
 from ..deps import ApiUser, Svc, allow, require_city, require_staff
 from ..problems import ProblemError
@@ -28,7 +29,6 @@ Queue = Literal["new", "awaiting_information", "by_expert", "due_soon", "overdue
 Status = Literal["submitted", "triaged", "awaiting_information", "assigned", "memo_drafted", "memo_in_review",
                  "memo_returned", "memo_approved", "memo_delivered", "call_scheduled", "call_completed", "call_missed",
                  "closed", "reopened", "declined"]
-Text = Annotated[str | None, Query(max_length=200)]
 
 
 def _guard_city(user: Any, body: Any) -> None:
@@ -75,13 +75,13 @@ async def submit(request: Request, body: m.QuestionIn, user: ApiUser, svc: Svc) 
 async def list_requests(
     request: Request, user: ApiUser, svc: Svc,
     queue: Queue | None = None,
-    expert_id: Annotated[str | None, Query(max_length=128)] = None,
-    topic: Text = None,
-    city_id: Annotated[str | None, Query(max_length=128)] = None,
-    state: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
+    expert_id: Annotated[str | None, Query(max_length=R.ID_MAX)] = None,
+    topic: m.Topic | None = None,
+    city_id: Annotated[str | None, Query(max_length=R.ID_MAX)] = None,
+    state: Annotated[str | None, Query(pattern=R.STATE_PATTERN)] = None,
     status: Annotated[list[Status] | None, Query()] = None,
-    limit: Annotated[int | None, Query(ge=1, le=100)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=R.LIST_LIMIT_MAX)] = None,
+    cursor: Annotated[str | None, Query(max_length=R.CURSOR_MAX)] = None,
 ) -> Response:
     if not user.is_staff:
         if city_id is not None:
@@ -115,7 +115,7 @@ async def timeline(request: Request, request_id: m.Id, user: ApiUser, svc: Svc) 
 
 @router.get("/requests/{request_id}/memo", tags=[TAG], summary="The memo (officials: once delivered)", responses=ERRORS)
 async def memo(request: Request, request_id: m.Id, user: ApiUser, svc: Svc,
-               memo_version: Annotated[int | None, Query(ge=1, le=10_000)] = None) -> Response:
+               memo_version: Annotated[int | None, Query(ge=1)] = None) -> Response:
     return await forward(request, svc.requests311, "GET", f"/requests/{request_id}/memo", principal=user,
                          params={"memo_version": memo_version})
 
@@ -123,7 +123,7 @@ async def memo(request: Request, request_id: m.Id, user: ApiUser, svc: Svc,
 @router.get("/requests/{request_id}/memo.pdf", tags=[TAG], summary="The memo as a PDF download",
             responses={**ERRORS, 200: {"content": {"application/pdf": {}}}})
 async def memo_pdf(request: Request, request_id: m.Id, user: ApiUser, svc: Svc,
-                   memo_version: Annotated[int | None, Query(ge=1, le=10_000)] = None) -> Response:
+                   memo_version: Annotated[int | None, Query(ge=1)] = None) -> Response:
     return await forward(request, svc.requests311, "GET", f"/requests/{request_id}/memo.pdf", principal=user,
                          params={"memo_version": memo_version})
 
@@ -131,23 +131,33 @@ async def memo_pdf(request: Request, request_id: m.Id, user: ApiUser, svc: Svc,
 @router.get("/requests/{request_id}/memo.html", tags=[TAG], summary="The memo as a standalone HTML document",
             responses={**ERRORS, 200: {"content": {"text/html": {}}}})
 async def memo_html(request: Request, request_id: m.Id, user: ApiUser, svc: Svc,
-                    memo_version: Annotated[int | None, Query(ge=1, le=10_000)] = None) -> Response:
+                    memo_version: Annotated[int | None, Query(ge=1)] = None) -> Response:
     return await forward(request, svc.requests311, "GET", f"/requests/{request_id}/memo.html", principal=user,
                          params={"memo_version": memo_version})
 
 
 def _action(suffix: str, model: type, summary: str, *, gate: str | None = None, staff: bool = False,
-            method: str = "POST", status_code: int = 200) -> None:
-    """One action on a request, passed through with the caller's token and If-Match."""
+            method: str = "POST", status_code: int = 200, optional: bool = False) -> None:
+    """One action on a request, passed through with the caller's token and If-Match. `optional`:
+    the body may be left out (requests311 takes none for these; the version then comes in If-Match)."""
     tag = STAFF_TAG if (gate or staff) else TAG
 
-    async def handler(request: Request, request_id: m.Id, body: model, user: ApiUser, svc: Svc) -> Response:  # type: ignore[valid-type]
+    async def act(request: Request, request_id: str, body: Any, user: Any, svc: Any) -> Response:
         if staff or gate:
             require_staff(user)
         if gate:
             allow(user, gate)
         return await forward(request, svc.requests311, method, f"/requests/{request_id}/{suffix}", principal=user,
-                             json=body.out())
+                             json=body.out() if body is not None else {})
+
+    if optional:
+        async def handler(request: Request, request_id: m.Id, user: ApiUser, svc: Svc,
+                          body: model | None = None) -> Response:  # type: ignore[valid-type]
+            return await act(request, request_id, body, user, svc)
+    else:
+        async def handler(request: Request, request_id: m.Id, body: model, user: ApiUser,  # type: ignore[no-redef,valid-type]
+                          svc: Svc) -> Response:
+            return await act(request, request_id, body, user, svc)
 
     router.add_api_route(f"/requests/{{request_id}}/{suffix}", handler, methods=[method], summary=summary, tags=[tag],
                          responses=ERRORS, status_code=status_code,
@@ -161,15 +171,15 @@ _action("decline", m.DeclineIn, "Decline a question", gate="request.triage")
 _action("assign", m.AssignIn, "Assign an expert", gate="request.assign")
 _action("memo/preview", m.MemoBody, "Preview a memo draft (no state change)", staff=True)
 _action("memo/drafts", m.MemoDraftIn, "Save a new memo version", gate="memo.draft", status_code=201)
-_action("memo/submit", m.Versioned, "Submit the memo for review", gate="memo.draft")
-_action("memo/approve", m.Versioned, "Approve the memo", gate="memo.review")
+_action("memo/submit", m.Versioned, "Submit the memo for review", gate="memo.draft", optional=True)
+_action("memo/approve", m.Versioned, "Approve the memo", gate="memo.review", optional=True)
 _action("memo/return", m.MemoReturnIn, "Return the memo with comments", gate="memo.review")
-_action("memo/deliver", m.Versioned, "Deliver the approved memo to the city", staff=True)
+_action("memo/deliver", m.Versioned, "Deliver the approved memo to the city", staff=True, optional=True)
 _action("call-slots", m.CallSlotsIn, "Offer call slots", staff=True)
 _action("call/schedule", m.ScheduleIn, "Pick a call slot")
 _action("call/complete", m.CallCompleteIn, "Record the call", staff=True)
-_action("call/missed", m.CallMissedIn, "Mark the call missed", staff=True)
-_action("close", m.CloseIn, "Close the request", staff=True)
+_action("call/missed", m.CallMissedIn, "Mark the call missed", staff=True, optional=True)
+_action("close", m.CloseIn, "Close the request", staff=True, optional=True)
 _action("feedback", m.FeedbackIn, "Rate the help (1–5)")
 _action("follow-up", m.FollowUpIn, "Record the 90-day follow-up")
 _action("reopen", m.ReopenIn, "Reopen within 30 days of closing")
@@ -180,7 +190,7 @@ _action("notes", m.NoteIn, "Add an internal note", staff=True)
 @router.get("/requests/{request_id}/expert-suggestions", tags=[STAFF_TAG], summary="Experts suggested for a question",
             responses=ERRORS)
 async def expert_suggestions(request: Request, request_id: m.Id, user: ApiUser, svc: Svc,
-                             limit: Annotated[int | None, Query(ge=1, le=50)] = None) -> Response:
+                             limit: Annotated[int | None, Query(ge=1, le=R.SUGGESTIONS_LIMIT_MAX)] = None) -> Response:
     require_staff(user)
     return await forward(request, svc.requests311, "GET", f"/requests/{request_id}/expert-suggestions", principal=user,
                          params={"limit": limit})
@@ -200,7 +210,7 @@ async def queues(request: Request, user: ApiUser, svc: Svc) -> Response:
 
 
 @router.get("/experts", tags=[STAFF_TAG], summary="Experts and their workload", responses=ERRORS)
-async def experts(request: Request, user: ApiUser, svc: Svc, topic: Text = None) -> Response:
+async def experts(request: Request, user: ApiUser, svc: Svc, topic: m.Topic | None = None) -> Response:
     require_staff(user)
     return await forward(request, svc.requests311, "GET", "/experts", principal=user, params={"topic": topic})
 
