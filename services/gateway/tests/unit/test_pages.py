@@ -188,6 +188,19 @@ async def test_pages_carry_no_inline_script_or_style(client) -> None:
         assert '<a class="skip-link" href="#main">' in html and '<main id="main"' in html
 
 
+async def test_the_ask_form_takes_its_lengths_from_requests311s_limits(client) -> None:
+    """gateway.requests311_limits (compared with requests311 in test_requests311_limits)."""
+    from gateway import requests311_limits as R
+
+    await sign_in(client)
+    token = await csrf_of(client, "/requests/new")
+    refused = await client.post("/requests/new", data={"csrf_token": token, "question": "How?"})
+    assert refused.status_code == 400
+    for html in ((await client.get("/requests/new")).text, refused.text):
+        found = dict(re.findall(r'id="(\w+)" name="\w+"[^>]*?maxlength="(\d+)"', html))
+        assert found == {name: str(limit) for name, limit in R.page_limits().items()}
+
+
 def test_safe_next_refuses_other_sites() -> None:
     for bad in ("https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)", ""):
         assert safe_next(bad) == "/"

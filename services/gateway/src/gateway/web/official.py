@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from .. import requests311_limits as R
 from ..clients import ServiceUnavailable, UpstreamError
 from ..api.requests import similar_questions
 from ..deps import PageUser, Svc
@@ -54,7 +55,7 @@ async def my_requests(request: Request, user: PageUser, svc: Svc) -> Response:
 async def new_request(request: Request, user: PageUser, svc: Svc) -> Response:
     return render(request, "official/ask.html", {
         "nav": "ask", "topics": await _topics(svc, user.token), "values": {"consent": "anonymous", "urgency": "routine"},
-        "errors": {}, "urgencies": URGENCIES, "consents": CONSENTS,
+        "errors": {}, "urgencies": URGENCIES, "consents": CONSENTS, "limits": R.page_limits(),
     })
 
 
@@ -81,7 +82,7 @@ async def submit_request(request: Request, user: PageUser, svc: Svc) -> Response
                 body[k] = values[k]
         times = [t.strip() for t in values["preferred_call_times"].splitlines() if t.strip()]
         if times:
-            body["preferred_call_times"] = times[:10]
+            body["preferred_call_times"] = times[:R.CALL_TIMES_MAX]
         try:
             created = await svc.requests311.post_json("/requests", json=body, token=user.token)
         except (UpstreamError, ServiceUnavailable) as exc:
@@ -91,7 +92,7 @@ async def submit_request(request: Request, user: PageUser, svc: Svc) -> Response
             return see_other(f"/requests/{created['id']}")
     return render(request, "official/ask.html", {
         "nav": "ask", "topics": await _topics(svc, user.token), "values": values, "errors": errors,
-        "urgencies": URGENCIES, "consents": CONSENTS,
+        "urgencies": URGENCIES, "consents": CONSENTS, "limits": R.page_limits(),
     }, status_code=400)
 
 
