@@ -314,3 +314,10 @@ def test_timeline_reads_as_words_not_codes():
     call = next(s for s in summaries if s.startswith("Call scheduled for "))
     assert re.fullmatch(r"Call scheduled for \w{3} \d{2} \w{3} \d{4}, \d{2}:\d{2} E[SD]T", call), call
     assert not [s for s in summaries if "_" in s or re.search(r"\d{4}-\d{2}-\d{2}T", s)], summaries
+
+
+def test_a_preferred_call_time_longer_than_the_event_takes_is_refused_by_name():
+    assert new_request(preferred_call_times=["  " + "x" * 200 + "  "]).preferred_call_times == ["x" * 200]
+    with pytest.raises(InvalidInput) as err:
+        new_request(preferred_call_times=["x" * 201])
+    assert err.value.field == "preferred_call_times" and err.value.rule == "call_time_too_long"

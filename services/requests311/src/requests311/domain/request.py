@@ -49,6 +49,7 @@ from .states import RESUME, RULES, STAY, TRANSITIONS, Action, Status
 
 FOLLOW_UP_AFTER = timedelta(days=90)
 REOPEN_WITHIN = timedelta(days=30)
+CALL_TIME_LIMIT = 200  # as the QuestionSubmitted event takes them
 # timeline actions by staff that do not answer a reopened request: the reopening itself, internal notes
 _NOT_A_RESPONSE = frozenset({"reopened", "note_added"})
 MAX_TEXT = 10_000
@@ -320,6 +321,10 @@ class Request(BaseModel):
             raise NotPermitted("city_must_be_eligible", f"{city.name} is not an eligible city", field="city_id")
         title = _text(draft.title, "title", limit=200)
         question = _text(draft.question, "question")
+        call_times = [t.strip() for t in draft.preferred_call_times if t.strip()]
+        if any(len(t) > CALL_TIME_LIMIT for t in call_times):
+            raise InvalidInput("call_time_too_long", f"each preferred call time has at most {CALL_TIME_LIMIT} "
+                               "characters", field="preferred_call_times")
         req = cls(
             id=request_id,
             status=Status.submitted,
@@ -333,7 +338,7 @@ class Request(BaseModel):
             desired_outcome=draft.desired_outcome.strip(),
             topic=draft.topic,
             urgency=draft.urgency.value,
-            preferred_call_times=[t.strip() for t in draft.preferred_call_times if t.strip()],
+            preferred_call_times=call_times,
             consent=draft.consent,
             submitted_at=now,
             service_levels=service_levels,
