@@ -153,7 +153,8 @@ class Runtime:
             raise RuntimeError("relay failing to publish")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async on purpose: FastAPI runs a plain-def dependency in a worker thread, per request
     return request.app.state.runtime
 
 

@@ -15,7 +15,8 @@ from .problems import ProblemError
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    # async on purpose: FastAPI runs a plain-def dependency in a worker thread, per request
     return request.app.state.services
 
 
