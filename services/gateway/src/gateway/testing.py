@@ -206,3 +206,31 @@ def platform_in_thread(kafka_bootstrap_servers: str, mongodb_uri: str, prefix: s
     finally:
         box["loop"].call_soon_threadsafe(box["stop"].set)
         thread.join(60)
+
+
+# --- comparing the gateway's input models with a service's --------------------------------------
+
+SCHEMA_LIMITS = ("type", "minLength", "maxLength", "pattern", "minItems", "maxItems", "minimum", "maximum",
+                 "exclusiveMinimum", "exclusiveMaximum", "format", "const")
+
+
+def schema_constraints(schema: dict[str, Any], defs: dict[str, Any], keep: tuple[str, ...] = SCHEMA_LIMITS) -> Any:
+    """What a JSON schema constrains (the `keep` keywords, enums, items, properties and which are
+    required), without titles, defaults, descriptions or `| None`: equal for two models that accept
+    the same input."""
+    if "$ref" in schema:
+        schema = defs[schema["$ref"].rsplit("/", 1)[-1]]
+    if "anyOf" in schema:
+        branches = [b for b in schema["anyOf"] if b.get("type") != "null"]
+        if len(branches) == 1:
+            return schema_constraints(branches[0], defs, keep)
+        return {"anyOf": [schema_constraints(b, defs, keep) for b in branches]}
+    out: dict[str, Any] = {k: schema[k] for k in keep if k in schema}
+    if "enum" in schema:
+        out["enum"] = sorted(schema["enum"])
+    if "items" in schema:
+        out["items"] = schema_constraints(schema["items"], defs, keep)
+    if "properties" in schema:
+        out["properties"] = {name: schema_constraints(s, defs, keep) for name, s in schema["properties"].items()}
+        out["required"] = sorted(schema.get("required", []))
+    return out

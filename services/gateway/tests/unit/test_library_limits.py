@@ -20,34 +20,14 @@ from pydantic import BaseModel, ValidationError
 from gateway import library_limits as L
 from gateway.api import library as gw_library_api
 from gateway.api import models as gw
+from gateway.testing import schema_constraints
 
 lib_resources = pytest.importorskip("library.domain.resources")
 lib_clearinghouse = pytest.importorskip("library.domain.clearinghouse")
 lib_api = pytest.importorskip("library.api")
 lib_index = pytest.importorskip("library.search.index")
 
-KEEP = ("type", "minLength", "maxLength", "pattern", "minItems", "maxItems", "minimum", "maximum",
-        "exclusiveMinimum", "exclusiveMaximum", "format", "const")
-
-
-def constraints(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
-    """What a JSON schema constrains, without titles, defaults, descriptions or `| None`."""
-    if "$ref" in schema:
-        schema = defs[schema["$ref"].rsplit("/", 1)[-1]]
-    if "anyOf" in schema:
-        branches = [b for b in schema["anyOf"] if b.get("type") != "null"]
-        if len(branches) == 1:
-            return constraints(branches[0], defs)
-        return {"anyOf": [constraints(b, defs) for b in branches]}
-    out: dict[str, Any] = {k: schema[k] for k in KEEP if k in schema}
-    if "enum" in schema:
-        out["enum"] = sorted(schema["enum"])
-    if "items" in schema:
-        out["items"] = constraints(schema["items"], defs)
-    if "properties" in schema:
-        out["properties"] = {name: constraints(s, defs) for name, s in schema["properties"].items()}
-        out["required"] = sorted(schema.get("required", []))
-    return out
+constraints = schema_constraints  # what a JSON schema constrains, without titles, defaults or `| None`
 
 
 def fields_of(model: type[BaseModel]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ A changed limit on either side fails here until the other follows.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from gateway import requests311_limits as R
 from gateway.api import models as gw
 from gateway.api import requests as gw_requests
+from gateway.testing import SCHEMA_LIMITS, schema_constraints
 
 r311_api = pytest.importorskip("requests311.api")
 r311_model = pytest.importorskip("requests311.domain.model")
@@ -34,28 +36,8 @@ r311_states = pytest.importorskip("requests311.domain.states")
 r311_testing = pytest.importorskip("requests311.testing")
 contract = pytest.importorskip("nrn_contracts.events.requests311")
 
-KEEP = ("type", "minLength", "maxLength", "pattern", "minItems", "maxItems", "minimum", "maximum",
-        "exclusiveMinimum", "exclusiveMaximum", "format", "const", "additionalProperties")
-
-
-def constraints(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
-    """What a JSON schema constrains, without titles, defaults, descriptions or `| None`."""
-    if "$ref" in schema:
-        schema = defs[schema["$ref"].rsplit("/", 1)[-1]]
-    if "anyOf" in schema:
-        branches = [b for b in schema["anyOf"] if b.get("type") != "null"]
-        if len(branches) == 1:
-            return constraints(branches[0], defs)
-        return {"anyOf": [constraints(b, defs) for b in branches]}
-    out: dict[str, Any] = {k: schema[k] for k in KEEP if k in schema}
-    if "enum" in schema:
-        out["enum"] = sorted(schema["enum"])
-    if "items" in schema:
-        out["items"] = constraints(schema["items"], defs)
-    if "properties" in schema:
-        out["properties"] = {name: constraints(s, defs) for name, s in schema["properties"].items()}
-        out["required"] = sorted(schema.get("required", []))
-    return out
+# what a JSON schema constrains, and whether it refuses unknown fields
+constraints = functools.partial(schema_constraints, keep=(*SCHEMA_LIMITS, "additionalProperties"))
 
 
 def _openapi(router: Any) -> dict[str, Any]:
