@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from requests311.domain.errors import InvalidInput, InvalidTransition, NotPermitted, VersionConflict
 from requests311.domain.model import (
-    TOPIC_LABELS, Actor, CityRef, Consent, DeclineReason, ExpertRef, FollowUpOutcome, Role, Topic,
+    TOPIC_LABELS, Consent, DeclineReason, ExpertRef, FollowUpOutcome, Topic,
 )
 from requests311.domain.request import Request
 from requests311.domain.states import Action, Status
