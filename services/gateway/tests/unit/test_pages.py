@@ -73,11 +73,16 @@ def library_down(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("refused", request=request)
 
 
-def make_app(**settings: Any):  # noqa: ANN201
+def make_app(transports: dict[str, httpx.BaseTransport] | None = None, **settings: Any):  # noqa: ANN201
+    """The gateway over the fake services above; a test swaps in its own transport for any of them."""
     values = {"cookie_secure": False, "upstream_retries": 0, "section_timeout": 2.0, **settings}
     return create_app(Settings(**values), verifier=verify, transports={
         "accounts": httpx.MockTransport(accounts), "requests311": httpx.MockTransport(requests311),
-        "library": httpx.MockTransport(library_down)})
+        "library": httpx.MockTransport(library_down), **(transports or {})})
+
+
+def header_of(response: httpx.Response) -> str:
+    return response.text.split('<header class="site-header">', 1)[1].split("</header>", 1)[0]
 
 
 @pytest.fixture
@@ -228,9 +233,7 @@ async def test_a_page_of_cities_with_their_reasons_costs_one_call_to_accounts() 
             return httpx.Response(200, json=reasons)
         return httpx.Response(404, json={"status": 404, "title": "Not found"})
 
-    app = create_app(Settings(cookie_secure=False, upstream_retries=0), verifier=verify, transports={
-        "accounts": httpx.MockTransport(counting), "requests311": httpx.MockTransport(requests311),
-        "library": httpx.MockTransport(library_down)})
+    app = make_app({"accounts": httpx.MockTransport(counting)})
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test") as client:
         response = await client.get("/api/v1/cities", params={"eligible": "true", "limit": 25})
     assert response.status_code == 200
@@ -251,16 +254,14 @@ async def test_the_header_shows_the_persons_name_escaped_and_asks_accounts_once_
                                              "status": "verified", "kind": "official"})
         return accounts(request)
 
-    app = create_app(Settings(cookie_secure=False, upstream_retries=0), verifier=verify, transports={
-        "accounts": httpx.MockTransport(accounts_named), "requests311": httpx.MockTransport(requests311),
-        "library": httpx.MockTransport(library_down)})
+    app = make_app({"accounts": httpx.MockTransport(accounts_named)})
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test") as client:
         await sign_in(client)
         header_calls = []
         for path in ("/requests", "/library", "/requests/new"):
             response = await client.get(path)
             assert response.status_code == 200
-            header = response.text.split('<header class="site-header">', 1)[1].split("</header>", 1)[0]
+            header = header_of(response)
             assert "Signed in as <strong>Fran &lt;i&gt;O&#39;Neil&lt;/i&gt;</strong>" in header
             assert "acc-flint" not in header and "<i>" not in header
             header_calls.append(len(me_calls))
@@ -276,14 +277,12 @@ async def test_the_header_does_without_the_name_when_accounts_is_down() -> None:
             return httpx.Response(503, json={"status": 503, "title": "Unavailable"})
         return accounts(request)
 
-    app = create_app(Settings(cookie_secure=False, upstream_retries=0), verifier=verify, transports={
-        "accounts": httpx.MockTransport(accounts_no_me), "requests311": httpx.MockTransport(requests311),
-        "library": httpx.MockTransport(library_down)})
+    app = make_app({"accounts": httpx.MockTransport(accounts_no_me)})
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test") as client:
         await sign_in(client)
         response = await client.get("/requests")
     assert response.status_code == 200
-    header = response.text.split('<header class="site-header">', 1)[1].split("</header>", 1)[0]
+    header = header_of(response)
     assert "Signed in as" not in header and "acc-flint" not in header and "Sign out" in header
 
 
@@ -301,9 +300,8 @@ async def test_the_dashboard_asks_accounts_once_and_shares_the_resources_between
             return httpx.Response(200, json={"items": [{"program_id": "p1"}], "total": 1})
         return httpx.Response(200, json={"hits": [{"id": "r1", "title": "Land banks"}], "total": 1})
 
-    app = create_app(Settings(cookie_secure=False, upstream_retries=0), verifier=verify, transports={
-        "accounts": counting("accounts", accounts), "requests311": counting("requests311", requests311),
-        "library": counting("library", library)})
+    app = make_app({"accounts": counting("accounts", accounts), "requests311": counting("requests311", requests311),
+                    "library": counting("library", library)})
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test") as client:
         for _ in range(3):
             response = await client.get("/api/v1/cities/mi-flint/dashboard", headers={"Authorization": "Bearer tok-flint"})
