@@ -522,18 +522,21 @@ class _Seeder:
 
     # --- library ------------------------------------------------------------------------------------------
 
-    async def existing_resources(self) -> dict[str, dict[str, Any]]:
-        step = "list library resources"
+    async def _existing(self, step: str, path: str, name: str, **params: str) -> dict[str, dict[str, Any]]:
+        """Every item a curator can list at `path`, page by page (at most 100 pages), by its content's `name`."""
         out: dict[str, dict[str, Any]] = {}
         page = 1
         while True:
-            body = (await self.call(step, "GET", "/library/resources", as_=self.email_of("curator"),
-                                    params={"page": page, "page_size": 50})).json()
+            body = (await self.call(step, "GET", path, as_=self.email_of("curator"),
+                                    params={**params, "page": page, "page_size": 50})).json()
             for item in body.get("items", []):
-                out.setdefault(item["content"]["title"], item)
+                out.setdefault(item["content"][name], item)
             if page * body.get("page_size", 50) >= body.get("total", 0) or page >= 100:
                 return out
             page += 1
+
+    async def existing_resources(self) -> dict[str, dict[str, Any]]:
+        return await self._existing("list library resources", "/library/resources", "title")
 
     async def resource(self, spec: dict[str, Any], existing: dict[str, dict[str, Any]]) -> None:
         curator = self.email_of("curator")
@@ -562,17 +565,8 @@ class _Seeder:
             self.report.notes.append(f"resource '{spec['title']}' left {item['status']}")
 
     async def existing_programs(self) -> dict[str, dict[str, Any]]:
-        step = "list clearinghouse programmes"
-        out: dict[str, dict[str, Any]] = {}
-        page = 1
-        while True:
-            body = (await self.call(step, "GET", "/clearinghouse/programs", as_=self.email_of("curator"),
-                                    params={"include_inactive": "true", "page": page, "page_size": 50})).json()
-            for item in body.get("items", []):
-                out.setdefault(item["content"]["name"], item)
-            if page * body.get("page_size", 50) >= body.get("total", 0) or page >= 100:
-                return out
-            page += 1
+        return await self._existing("list clearinghouse programmes", "/clearinghouse/programs", "name",
+                                    include_inactive="true")
 
     async def program(self, spec: dict[str, Any], existing: dict[str, dict[str, Any]]) -> None:
         curator = self.email_of("curator")
