@@ -2,9 +2,10 @@
 
 Every command runs in one transaction that (1) checks the caller's expected version, (2) applies
 the domain action, (3) raises any service-level breach now due, (4) writes the request as the next
-version — failing with 409 if another writer got there first, (5) keeps the expert's workload and
-the metrics facts and the program's running totals in step, and (6) appends the events to the outbox. Time comes from the injected
-clock, read once per command so a retried transaction sees the same instant.
+version — failing with 409 if another writer got there first, (5) keeps the expert's workload, the
+metrics facts and the program's running totals in step, and (6) appends the events to the outbox.
+Time comes from the injected clock, read once per command so a retried transaction sees the same
+instant.
 """
 
 from __future__ import annotations
