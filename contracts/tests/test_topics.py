@@ -6,20 +6,32 @@ import pytest
 
 from nrn_contracts import TOPICS, Topic, dlq_topic
 from nrn_contracts.schemas import contract_events
-from nrn_contracts.topics import ACCOUNTS_TOPIC, ENGAGEMENTS_TOPIC, LIBRARY_TOPIC, PEER_TOPIC, REQUESTS311_TOPIC
+from nrn_contracts.topics import (
+    ACCOUNTS_SECURITY_TOPIC,
+    ACCOUNTS_TOPIC,
+    ENGAGEMENTS_TOPIC,
+    LIBRARY_TOPIC,
+    PEER_TOPIC,
+    REQUESTS311_TOPIC,
+)
 
 
-def test_the_five_topics_and_their_names() -> None:
-    assert (ACCOUNTS_TOPIC, REQUESTS311_TOPIC, LIBRARY_TOPIC, ENGAGEMENTS_TOPIC, PEER_TOPIC) == (
-        "nrn.accounts.v1", "nrn.requests311.v1", "nrn.library.v1", "nrn.engagements.v1", "nrn.peer.v1",
+def test_the_topics_and_their_names() -> None:
+    assert (ACCOUNTS_TOPIC, ACCOUNTS_SECURITY_TOPIC, REQUESTS311_TOPIC, LIBRARY_TOPIC, ENGAGEMENTS_TOPIC,
+            PEER_TOPIC) == (
+        "nrn.accounts.v1", "nrn.accounts.security.v1", "nrn.requests311.v1", "nrn.library.v1",
+        "nrn.engagements.v1", "nrn.peer.v1",
     )
-    assert set(TOPICS) == {ACCOUNTS_TOPIC, REQUESTS311_TOPIC, LIBRARY_TOPIC, ENGAGEMENTS_TOPIC, PEER_TOPIC}
+    assert set(TOPICS) == {ACCOUNTS_TOPIC, ACCOUNTS_SECURITY_TOPIC, REQUESTS311_TOPIC, LIBRARY_TOPIC,
+                           ENGAGEMENTS_TOPIC, PEER_TOPIC}
     assert all(name == topic.name for name, topic in TOPICS.items())
 
 
 def test_owners_and_consumers() -> None:
     assert {(t.owner, t.consumers) for t in TOPICS.values()} == {
         ("accounts", ("requests311", "library", "analytics", "partners")),
+        # link secrets: notifications only, never analytics or partners
+        ("accounts", ("notifications",)),
         ("requests311", ("library", "analytics", "partners")),
         ("library", ("requests311", "analytics", "partners")),
         ("engagements", ("library", "analytics", "partners")),

@@ -18,6 +18,7 @@ from .envelope import (
     kafka_headers,
 )
 from .topics import (
+    ACCOUNTS_SECURITY_TOPIC,
     ACCOUNTS_TOPIC,
     ENGAGEMENTS_TOPIC,
     EXTERNAL_CONSUMERS,
@@ -33,6 +34,7 @@ from .values import CONSENT_LEVELS, TOPIC_TAXONOMY, Consent, TaxonomyTopic
 from . import events  # noqa: E402,F401  (registers every event type)
 
 __all__ = [
+    "ACCOUNTS_SECURITY_TOPIC",
     "ACCOUNTS_TOPIC",
     "CONSENT_LEVELS",
     "ENGAGEMENTS_TOPIC",

@@ -30,6 +30,7 @@ _PATTERN_EXAMPLES = {
     r"^[a-z][a-z0-9_]{0,63}$": "expert",
     r"^[A-Z]{2}$": "MI",
     r"^[0-9]{7}$": "2622000",
+    r"^[A-Za-z0-9_-]{20,256}$": "Zm9vYmFyLXNlY3JldC10b2tlbi0x",
 }
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ACCOUNTS_TOPIC = "nrn.accounts.v1"
+# Security messages (mailbox confirmation and password reset links): read by notifications only,
+# never by analytics or partners — the records carry single-use link secrets.
+ACCOUNTS_SECURITY_TOPIC = "nrn.accounts.security.v1"
 REQUESTS311_TOPIC = "nrn.requests311.v1"
 LIBRARY_TOPIC = "nrn.library.v1"
 ENGAGEMENTS_TOPIC = "nrn.engagements.v1"
@@ -32,13 +35,14 @@ class Topic:
     description: str
 
 
-def _topic(name: str, *, key: str, owner: str, consumers: tuple[str, ...], description: str) -> Topic:
+def _topic(name: str, *, key: str, owner: str, consumers: tuple[str, ...], description: str,
+           external: bool = True) -> Topic:
     return Topic(
         name=name,
         partitions=DEFAULT_PARTITIONS,
         key=key,
         owner=owner,
-        consumers=consumers + EXTERNAL_CONSUMERS,
+        consumers=consumers + (EXTERNAL_CONSUMERS if external else ()),
         description=description,
     )
 
@@ -54,6 +58,15 @@ TOPICS: dict[str, Topic] = {
             owner="accounts",
             consumers=("requests311", "library"),
             description="Cities, their indicators and eligibility; accounts, their verification and roles; partners.",
+        ),
+        _topic(
+            ACCOUNTS_SECURITY_TOPIC,
+            key="account_id",
+            owner="accounts",
+            consumers=("notifications",),
+            description="Security messages to send: mailbox confirmation and password reset links "
+                        "(single-use, expiring secrets; never for analytics or partners).",
+            external=False,
         ),
         _topic(
             REQUESTS311_TOPIC,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from ..envelope import Event
-from ..topics import ACCOUNTS_TOPIC
+from ..topics import ACCOUNTS_SECURITY_TOPIC, ACCOUNTS_TOPIC
 from ..values import (
     Email,
     FiniteFloat,
@@ -168,3 +168,57 @@ class PartnerRegistered(Event, type=_T + "partner_registered.v1", topic=ACCOUNTS
     website: Url | None = None
     description: Text | None = None
     contact_email: Email | None = None
+
+
+# --- mailbox ownership and password reset ---------------------------------------------------
+# The two *Requested events travel on ACCOUNTS_SECURITY_TOPIC, which only notifications reads:
+# they carry the raw single-use link secret so that notifications can e-mail it. accounts keeps
+# only a hash of it; the secret expires (``expires_at``) and works once. Everything else about
+# mailbox ownership (MailboxConfirmed) is an ordinary public fact on ACCOUNTS_TOPIC.
+
+LinkSecret = Annotated[str, Field(min_length=20, max_length=256, pattern=r"^[A-Za-z0-9_-]{20,256}$",
+                                  description="URL-safe single-use secret for the link")]
+
+
+class MailboxConfirmationRequested(
+    Event, type=_T + "mailbox_confirmation_requested.v1", topic=ACCOUNTS_SECURITY_TOPIC, key="account_id"
+):
+    """Send ``email`` a link that proves its owner reads it (at sign-up, or when asked again).
+    The link is ``<public url>/confirm-email?token=<token>``; it works once, until ``expires_at``."""
+
+    account_id: Id
+    email: Email
+    name: Name
+    token: LinkSecret
+    expires_at: UtcDateTime
+
+
+class PasswordResetRequested(
+    Event, type=_T + "password_reset_requested.v1", topic=ACCOUNTS_SECURITY_TOPIC, key="account_id"
+):
+    """Someone asked to reset the password of an existing, active account. Send ``email`` the
+    link ``<public url>/reset-password?token=<token>``; it works once, until ``expires_at``.
+    (Nothing is published for an address without an account: the API answers alike either way.)"""
+
+    account_id: Id
+    email: Email
+    name: Name
+    token: LinkSecret
+    expires_at: UtcDateTime
+
+
+class MailboxConfirmed(Event, type=_T + "mailbox_confirmed.v1", topic=ACCOUNTS_TOPIC, key="account_id"):
+    """The owner of the account followed its confirmation link: ``email`` is proven theirs."""
+
+    account_id: Id
+    email: Email
+    at: UtcDateTime
+
+
+class PasswordChanged(Event, type=_T + "password_changed.v1", topic=ACCOUNTS_TOPIC, key="account_id"):
+    """The account's password changed (reset link, or the person changed it signed in). Its owner
+    is told, in case it was not them; existing sessions are revoked."""
+
+    account_id: Id
+    via: Literal["reset_link", "signed_in"]
+    at: UtcDateTime
