@@ -45,6 +45,39 @@ def test_observed_day_rules(observed, name):
     assert not is_business_day(observed)
 
 
+@pytest.mark.parametrize(
+    ("observed", "actual", "name"),
+    [
+        (date(2027, 7, 5), date(2027, 7, 4), "Independence Day"),  # Sunday → Monday
+        (date(2021, 12, 31), date(2022, 1, 1), "New Year's Day"),  # next year's holiday, this year's day off
+        (date(2021, 6, 18), date(2021, 6, 19), "Juneteenth"),  # the first Juneteenth, on a Saturday
+        (date(2027, 6, 18), date(2027, 6, 19), "Juneteenth"),
+        (date(2028, 11, 10), date(2028, 11, 11), "Veterans Day"),
+    ],
+)
+def test_the_observed_day_is_the_day_off_and_the_weekend_date_is_not_listed(observed, actual, name):
+    days = observed_holidays(observed.year)
+    assert name in days[observed] and "(observed)" in days[observed]
+    assert actual not in observed_holidays(actual.year)  # a weekend: not a business day anyway
+    assert not is_business_day(observed) and not is_business_day(actual)
+
+
+def test_new_years_day_on_a_saturday_leaves_the_next_year_without_its_own():
+    assert date(2022, 1, 1) not in observed_holidays(2022)
+    assert not any("New Year" in n for n in observed_holidays(2022).values())
+    assert observed_holidays(2021)[date(2021, 12, 31)].startswith("New Year's Day")
+
+
+def test_juneteenth_before_and_after_2021():
+    # The Act was signed on 17 June 2021: 2020 and earlier have no Juneteenth, 2021 on has it.
+    for year in (2019, 2020):
+        assert not any("Juneteenth" in n for n in observed_holidays(year).values())
+        assert is_business_day(date(year, 6, 19)) or date(year, 6, 19).weekday() >= 5
+    assert date(2023, 6, 19) in observed_holidays(2023)  # a Monday: the day itself
+    assert date(2022, 6, 20) in observed_holidays(2022)  # Sunday 19 June → Monday
+    assert is_business_day(date(2020, 6, 19))  # a Friday before the Act
+
+
 def test_juneteenth_only_from_2021():
     assert not any("Juneteenth" in n for n in observed_holidays(2020).values())
     assert any("Juneteenth" in n for n in observed_holidays(2021).values())

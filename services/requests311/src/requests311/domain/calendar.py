@@ -1,9 +1,9 @@
 """Business days: weekends and US federal holidays (5 U.S.C. 6103), computed, never fetched.
 
-Observed-day rule: a holiday on a Saturday is observed on the Friday before, one on a
-Sunday on the Monday after. New Year's Day falling on a Saturday is therefore observed on
-31 December of the year before, so a year's observed holidays can include a date from
-the next year's rule.
+The holidays come from the `holidays` library (`holidays.US`, no state: the federal list), which
+knows the observed-day rule (a holiday on a Saturday is observed on the Friday before, one on a
+Sunday on the Monday after, so New Year's Day on a Saturday is observed on 31 December of the year
+before) and the history (Juneteenth from 2021). Kept here only: which of its dates close offices.
 """
 
 from __future__ import annotations
@@ -13,58 +13,19 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-MONDAY, THURSDAY, SATURDAY, SUNDAY = 0, 3, 5, 6
+import holidays
+
+SATURDAY = 5
 DAY = 86_400.0
-
-
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
-    first = date(year, month, 1)
-    return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
-
-
-def _last_weekday(year: int, month: int, weekday: int) -> date:
-    nxt = date(year + (month == 12), month % 12 + 1, 1)
-    last = nxt - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() - weekday) % 7)
-
-
-def _observed(d: date) -> date:
-    if d.weekday() == SATURDAY:
-        return d - timedelta(days=1)
-    if d.weekday() == SUNDAY:
-        return d + timedelta(days=1)
-    return d
-
-
-def federal_holidays(year: int) -> dict[date, str]:
-    """The legal holidays of `year` as (actual date → name); see `observed_holidays` for days off."""
-    days = {
-        date(year, 1, 1): "New Year's Day",
-        _nth_weekday(year, 1, MONDAY, 3): "Birthday of Martin Luther King, Jr.",
-        _nth_weekday(year, 2, MONDAY, 3): "Washington's Birthday",
-        _last_weekday(year, 5, MONDAY): "Memorial Day",
-        date(year, 7, 4): "Independence Day",
-        _nth_weekday(year, 9, MONDAY, 1): "Labor Day",
-        _nth_weekday(year, 10, MONDAY, 2): "Columbus Day",
-        date(year, 11, 11): "Veterans Day",
-        _nth_weekday(year, 11, THURSDAY, 4): "Thanksgiving Day",
-        date(year, 12, 25): "Christmas Day",
-    }
-    if year >= 2021:  # Juneteenth National Independence Day Act, 17 June 2021
-        days[date(year, 6, 19)] = "Juneteenth National Independence Day"
-    return days
 
 
 @lru_cache(maxsize=256)
 def observed_holidays(year: int) -> dict[date, str]:
-    """Days in `year` on which federal offices close (observed dates), with the holiday's name."""
-    out: dict[date, str] = {}
-    for y in (year, year + 1):  # next year's 1 January may be observed on this 31 December
-        for d, name in federal_holidays(y).items():
-            od = _observed(d)
-            if od.year == year:
-                out[od] = name if od == d else f"{name} (observed)"
-    return dict(sorted(out.items()))
+    """Weekdays of `year` on which federal offices close, in date order, with the holiday's name
+    ("… (observed)" when moved off a weekend). The library lists a weekend holiday under its own
+    date too; that day is no business day anyway, so only weekdays are kept."""
+    days = holidays.US(years=year, observed=True)
+    return {d: name for d, name in sorted(days.items()) if d.year == year and d.weekday() < SATURDAY}
 
 
 def is_business_day(d: date) -> bool:
