@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from nrn_kit.app import Runtime, get_runtime
 from nrn_kit.auth import STAFF_ROLES, Principal, authorize, principal_dependency
+from nrn_kit.html import render_markdown
 from nrn_kit.http import Forbidden
 
 from . import handlers as h
@@ -34,7 +35,7 @@ from .domain.request import Request as Req
 from .domain.routing import suggest_experts
 from .domain.states import Status
 from .domain.views import official_view, staff_view
-from .render import markdown_to_html, memo_html_document, memo_pdf
+from .render import MEMO_CSP, MemoDocument, memo_html_document, memo_pdf, unprintable
 
 router = APIRouter()
 
@@ -88,11 +89,33 @@ def expected_version(if_match: str | None, body_version: int | None) -> int | No
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
-def view_response(req: Req, actor: Actor, now: datetime, *, status: int = 200,
-                  headers: dict[str, str] | None = None) -> JSONResponse:
-    view = staff_view(req, now) if actor.is_staff else official_view(req, now)
-    return JSONResponse(view.model_dump(mode="json"), status_code=status,
-                        headers={"ETag": _etag(req.version), **(headers or {})})
+async def view_response(runtime: Runtime, req: Req, actor: Actor, now: datetime, *, status: int = 200,
+                        headers: dict[str, str] | None = None) -> JSONResponse:
+    if actor.is_staff:
+        body = staff_view(req, now).model_dump(mode="json")
+        body["print_check"] = await _print_check(runtime, req)
+    else:
+        body = official_view(req, now).model_dump(mode="json")
+    return JSONResponse(body, status_code=status, headers={"ETag": _etag(req.version), **(headers or {})})
+
+
+async def memo_document(runtime: Runtime, req: Req, *, body: str, version: int,
+                        delivered_at: datetime | None) -> MemoDocument:
+    """Everything the printed memo shows; the official's name comes from the accounts read model."""
+    name, title = await repo.official_name(runtime.db, req.official_id)
+    return MemoDocument(title=req.title, city_name=req.city_name, state=req.us_state, body_markdown=body,
+                        version=version, delivered_at=delivered_at, recipient_name=name, recipient_title=title,
+                        expert_name=req.expert_name or "", timezone=runtime.settings.document_timezone)
+
+
+async def _print_check(runtime: Runtime, req: Req) -> dict[str, Any] | None:
+    """Staff see, with every answer about a request that has a memo, which characters of the memo
+    that would be printed (the delivered one, else the latest) no installed font can draw."""
+    memo = req.delivered_memo or req.current_memo
+    if memo is None:
+        return None
+    doc = await memo_document(runtime, req, body=memo.body, version=memo.number, delivered_at=memo.delivered_at)
+    return {"memo_version": memo.number, "unprintable_characters": unprintable(doc)}
 
 
 # ---------------------------------------------------------------------------- bodies
@@ -252,7 +275,7 @@ async def submit(body: SubmitBody, p: PrincipalDep, runtime: RuntimeDep) -> JSON
     authorize(p, "request.submit", city_id=p.city_id)
     d = deps(runtime)
     req = await h.submit_question(d, actor=actor, draft=QuestionDraft.model_validate(body.model_dump()))
-    return view_response(req, actor, d.now(), status=201, headers={"Location": f"/requests/{req.id}"})
+    return await view_response(runtime, req, actor, d.now(), status=201, headers={"Location": f"/requests/{req.id}"})
 
 
 # ---------------------------------------------------------------------------- reading
@@ -322,7 +345,7 @@ async def get_one(request_id: str, p: PrincipalDep, runtime: RuntimeDep) -> JSON
     d = deps(runtime)
     req = await h.get_request(d, request_id, actor=actor)
     authorize(p, "request.read", city_id=req.city_id)
-    return view_response(req, actor, d.now())
+    return await view_response(runtime, req, actor, d.now())
 
 
 @router.get("/requests/{request_id}/timeline", tags=["requests"])
@@ -341,7 +364,7 @@ async def _run(runtime: Runtime, p: Principal, fn, request_id: str, if_match: st
     actor = actor_of(p)
     d = deps(runtime)
     req = await fn(d, request_id, actor=actor, version=expected_version(if_match, payload.version), **kwargs)
-    return view_response(req, actor, d.now())
+    return await view_response(runtime, req, actor, d.now())
 
 
 @router.post("/requests/{request_id}/triage", tags=["triage"])
@@ -391,11 +414,13 @@ async def assign(request_id: str, body: AssignBody, p: PrincipalDep, runtime: Ru
 async def memo_preview(request_id: str, body: PreviewBody, p: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
     actor = actor_of(p)
     staff_only(actor)
-    await h.get_request(deps(runtime), request_id, actor=actor)
+    req = await h.get_request(deps(runtime), request_id, actor=actor)
     checked = memo_rules.check(body.body)
+    doc = await memo_document(runtime, req, body=body.body, version=len(req.memo_versions) + 1, delivered_at=None)
     return {"word_count": checked.word_count, "flags": checked.flags,
             "missing_sections": [s.value for s in checked.missing_sections],
-            "empty_sections": [s.value for s in checked.empty_sections], "html": markdown_to_html(body.body)}
+            "empty_sections": [s.value for s in checked.empty_sections],
+            "html": render_markdown(body.body), "unprintable_characters": unprintable(doc)}
 
 
 @router.get("/requests/{request_id}/memo/template", tags=["memo"])
@@ -465,17 +490,16 @@ async def get_memo(request_id: str, p: PrincipalDep, runtime: RuntimeDep,
 async def memo_html(request_id: str, p: PrincipalDep, runtime: RuntimeDep,
                     memo_version: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
     req, memo = await _memo_for(runtime, p, request_id, memo_version)
-    doc = memo_html_document(title=req.title, city_name=req.city_name, body_markdown=memo.body,
-                             version=memo.number, delivered_at=memo.delivered_at)
-    return HTMLResponse(doc, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+    doc = await memo_document(runtime, req, body=memo.body, version=memo.number, delivered_at=memo.delivered_at)
+    return HTMLResponse(memo_html_document(doc), headers={"Content-Security-Policy": MEMO_CSP})
 
 
 @router.get("/requests/{request_id}/memo.pdf", tags=["memo"])
 async def memo_pdf_download(request_id: str, p: PrincipalDep, runtime: RuntimeDep,
                             memo_version: Annotated[int | None, Query(ge=1)] = None) -> Response:
     req, memo = await _memo_for(runtime, p, request_id, memo_version)
-    pdf = memo_pdf(title=req.title, city_name=req.city_name, body_markdown=memo.body, version=memo.number,
-                   delivered_at=memo.delivered_at)
+    doc = await memo_document(runtime, req, body=memo.body, version=memo.number, delivered_at=memo.delivered_at)
+    pdf = await memo_pdf(doc)
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="nrn-memo-{req.id}-v{memo.number}.pdf"'})
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
 
 from nrn_kit.settings import ServiceSettings
 
@@ -24,3 +26,15 @@ class Settings(ServiceSettings):
     library_url: str = "http://127.0.0.1:8003"
     library_similar_path: str = "/questions/similar"
     similar_timeout_seconds: float = Field(1.5, gt=0)
+
+    # The zone of the dates printed on memos (HTML and PDF): the one the gateway's pages use.
+    document_timezone: str = "America/New_York"
+
+    @field_validator("document_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value

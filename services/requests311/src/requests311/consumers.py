@@ -36,8 +36,14 @@ async def city_eligibility(event: acc.CityEligibilityDetermined, tx: Tx) -> None
 
 @consumer.handles(acc.AccountRegistered)
 async def account_registered(event: acc.AccountRegistered, tx: Tx) -> None:
+    if event.kind == "official":
+        # the memo's header names the official it answers (their tokens carry no name)
+        await tx.db[repo.OFFICIALS].update_one(
+            {"_id": event.account_id}, {"$set": {"name": event.name, "title": event.title or "",
+                                                 "city_id": event.city_id}}, upsert=True, session=tx.session)
+        return
     if event.kind != "staff":
-        return  # officials' names are not needed here; their tokens carry city and status
+        return
     await tx.db[repo.EXPERTS].update_one(
         {"_id": event.account_id}, {"$set": {"name": event.name}}, upsert=True, session=tx.session)
 

@@ -14,7 +14,6 @@ from requests311.domain.metrics import (
 )
 from requests311.domain.routing import ExpertProfile, suggest_experts
 from requests311.domain.states import Action, Status
-from requests311.render import markdown_to_html, memo_html_document, memo_pdf
 from requests311.testing import OFFICIAL, T0, Scenario, memo_body, scenario_at
 
 # ---------------------------------------------------------------- memo
@@ -54,31 +53,6 @@ def test_link_targets_and_markup_are_not_words():
 
 def test_template_has_every_section():
     assert memo.check(memo.template("T", "Q?")).missing_sections == []
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def test_html_escapes_raw_html_and_unsafe_links():
-    out = markdown_to_html("<script>alert(1)</script>\n\n[x](javascript:alert(1)) [ok](https://nrn.org)")
-    assert "<script" not in out and "javascript:" not in out and 'href="https://nrn.org"' in out
-
-
-def test_html_document_and_pdf():
-    doc = memo_html_document(title="A <b> title", city_name="Flint", body_markdown=memo_body(),
-                             version=2, delivered_at=T0)
-    assert doc.startswith("<!doctype html>") and "A &lt;b&gt; title" in doc and "<h2>Short answer</h2>" in doc
-    pdf = memo_pdf(title="T", city_name="Flint", body_markdown=memo_body() + "\n\n“Unicode” — ✓",
-                   version=2, delivered_at=T0)
-    assert pdf.startswith(b"%PDF-") and len(pdf) > 1_000
-
-
-def test_pdf_lays_out_markdown_without_the_fallback(monkeypatch):
-    import requests311.render as render
-
-    monkeypatch.setattr(render, "_plain_pdf", lambda **kw: pytest.fail("fell back to plain text"))
-    body = memo_body() + "\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nA footnote[^1].\n\n[^1]: note\n\n> quoted"
-    assert render.memo_pdf(title="T", city_name="Gary", body_markdown=body, version=1, delivered_at=None)[:5] == b"%PDF-"
 
 
 # ---------------------------------------------------------------- routing
@@ -239,10 +213,3 @@ def test_counter_names_stay_one_path_segment():
     assert "topic.odd_topic_" in names and "state.unknown" in names
 
 
-def test_pdf_without_unicode_fonts_falls_back_to_latin1(monkeypatch):
-    import requests311.render as render
-
-    monkeypatch.setattr(render, "_FONT_DIRS", [])
-    pdf = render.memo_pdf(title="T", city_name="Ciudad Juárez", body_markdown=memo_body() + "\n\n“smart” — ✓ 東京",
-                          version=1, delivered_at=T0)
-    assert pdf.startswith(b"%PDF-")

@@ -8,18 +8,18 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
-from markdown_it import MarkdownIt
 from markupsafe import Markup
+
+from nrn_kit.html import render_markdown
 
 from ..clients import ServiceClient, ServiceUnavailable, UpstreamError
 from .render import flash
 
-# Raw HTML in Markdown is shown as text, never interpreted; javascript: links are dropped.
-_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
-
 
 def markdown(text: str | None) -> Markup:
-    return Markup(_md.render(text or ""))
+    """Markdown from people (memos, library items, answers) as page HTML: the kit's one renderer
+    and sanitiser (nrn_kit.html), so a page shows exactly what the memo's HTML and PDF show."""
+    return Markup(render_markdown(text))
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

@@ -27,6 +27,7 @@ from ..domain.states import EXPERT_WORKLOAD, OPEN, Status
 REQUESTS = "requests"
 CITIES = "cities"
 EXPERTS = "experts"
+OFFICIALS = "officials"  # read model: the name and job title an official registered with (for the memo's header)
 FACTS = "request_facts"
 COUNTERS = "counters"
 METRICS = "program_metrics"  # one document of running totals, see domain/metrics.py
@@ -263,6 +264,12 @@ def expert_profile(doc: dict[str, Any]) -> ExpertProfile:
         active=bool(doc.get("is_expert")) and not doc.get("deactivated") and doc.get("available", True),
         open_requests=max(int(doc.get("open_requests") or 0), 0), capacity=doc.get("capacity"),
     )
+
+
+async def official_name(db: AsyncDatabase, official_id: str) -> tuple[str, str]:
+    """(name, job title) of an official as accounts registered them; ("", "") when not heard of."""
+    doc = await db[OFFICIALS].find_one({"_id": official_id}) or {}
+    return doc.get("name") or "", doc.get("title") or ""
 
 
 async def list_experts(db: AsyncDatabase, topic: str | None = None) -> list[ExpertProfile]:
