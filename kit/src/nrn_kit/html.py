@@ -40,7 +40,7 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {"a": {"href", "title"}, "ol": {"start
 # table column alignment travels as a class (a style attribute would need 'unsafe-inline' in the CSP)
 ALIGN_CLASSES = frozenset({"align-left", "align-center", "align-right"})
 
-_cleaner = nh3.Cleaner(
+_RULES: dict[str, Any] = dict(
     tags=set(ALLOWED_TAGS),
     # script and style are dropped with their content, not kept as text
     clean_content_tags={"script", "style"},
@@ -50,17 +50,22 @@ _cleaner = nh3.Cleaner(
     link_rel="noopener noreferrer nofollow",
     strip_comments=True,
 )
+_cleaner = nh3.Cleaner(**_RULES)
+# A document that leaves the platform (a downloaded HTML file, a PDF) has no base to resolve a
+# relative link against: such links would point nowhere, so they lose their href (the text stays).
+_standalone_cleaner = nh3.Cleaner(**_RULES, url_relative="deny")
 
 _ABSOLUTE_WEB = re.compile(r"^https?://", re.IGNORECASE)
 _ALIGN = re.compile(r"text-align:\s*(left|center|right)")
 
 
-def sanitize_html(fragment: str) -> str:
+def sanitize_html(fragment: str, *, standalone: bool = False) -> str:
     """An HTML fragment reduced to the allow-list: tags above, ``href``/``title`` on links,
     ``start`` on ordered lists, alignment classes on table cells, and only http(s), mailto and
-    relative URLs. Everything else (``<img>``, ``<svg>``, ``<iframe>``, event handlers, ``style``)
-    is removed; ``<script>`` and ``<style>`` with their content."""
-    return _cleaner.clean(fragment)
+    relative URLs (``standalone=True``: no relative URLs, for documents read off the platform).
+    Everything else (``<img>``, ``<svg>``, ``<iframe>``, event handlers, ``style``) is removed;
+    ``<script>`` and ``<style>`` with their content."""
+    return (_standalone_cleaner if standalone else _cleaner).clean(fragment)
 
 
 def _inside_link(tokens: Sequence[Token], idx: int) -> bool:
@@ -96,10 +101,10 @@ _md.add_render_rule("image", _image)
 _md.core.ruler.push("alignment_as_class", _alignment_as_class)
 
 
-def render_markdown(text: str | None) -> str:
+def render_markdown(text: str | None, *, standalone: bool = False) -> str:
     """Markdown (CommonMark, tables, strikethrough) → a sanitised HTML fragment. Raw HTML in the
     text is shown as text; images become links or alt text (module docstring); the result has
-    passed :func:`sanitize_html`. ``None`` or empty gives ``""``."""
+    passed :func:`sanitize_html` (``standalone`` as there). ``None`` or empty gives ``""``."""
     if not text:
         return ""
-    return sanitize_html(_md.render(text))
+    return sanitize_html(_md.render(text), standalone=standalone)

@@ -89,3 +89,11 @@ def test_tables_keep_their_alignment_as_classes_and_lists_their_start() -> None:
 
 def test_empty_text_renders_nothing() -> None:
     assert render_markdown(None) == "" and render_markdown("") == ""
+
+
+def test_standalone_documents_keep_no_relative_links() -> None:
+    text = "[guide](/library/r1) [top](#top) [site](https://nrn.example/x) [mail](mailto:a@b.example)"
+    out = render_markdown(text, standalone=True)
+    assert 'href="/library/r1"' not in out and 'href="#top"' not in out and ">guide</a>" in out
+    assert 'href="https://nrn.example/x"' in out and 'href="mailto:a@b.example"' in out
+    assert 'href="/library/r1"' in render_markdown(text)

@@ -1,8 +1,9 @@
 """The memo as a standalone HTML document and as a tagged PDF made from that same document.
 
 - The body is Markdown from staff, rendered and sanitised by the kit (``nrn_kit.html``): the
-  page, the HTML download and the PDF show the same HTML. Images are never embedded (a link or
-  their alt text instead), nothing is fetched while rendering.
+  page, the HTML download and the PDF show the same HTML, except that the standalone document
+  keeps no relative links (off the platform they point nowhere; their text stays). Images are
+  never embedded (a link or their alt text instead), nothing is fetched while rendering.
 - The document carries its whole stylesheet in one ``<style>`` element, allowed by hash in its
   Content-Security-Policy (``MEMO_CSP``, sent as a header and repeated in a ``<meta>`` so a saved
   copy keeps it): it looks the same opened from the service, through the gateway or from disk.
@@ -126,7 +127,7 @@ def memo_html_document(doc: MemoDocument) -> str:
         '<meta name="author" content="National Resource Network">'
         f"<style>{_CSS}</style></head><body>"
         f'<header><p class="program">{PROGRAM}</p><dl class="meta">{meta}</dl></header>'
-        f"<main>{render_markdown(doc.body_markdown)}</main>"
+        f"<main>{render_markdown(doc.body_markdown, standalone=True)}</main>"
         "<footer>Prepared by the National Resource Network for the city named above. "
         "Links in this memo open the sources it cites.</footer>"
         "</body></html>\n"

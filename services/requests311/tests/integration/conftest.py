@@ -66,7 +66,8 @@ class Service:
                                               key=event.aggregate_id().encode(), headers=kafka_headers(ce))
 
     async def seed(self) -> None:
-        """Two cities and two experts, told to the service the way accounts tells it: as events."""
+        """Two cities, two experts and the asking official, told to the service the way accounts
+        tells it: as events."""
         at = datetime.now(UTC)
         reasons = (acc.EligibilityReason(test="unemployment_rate", passed=True, value=10.2, threshold=9.0),)
         await self.publish(
@@ -82,12 +83,15 @@ class Service:
                                   status="verified"),
             acc.RoleGranted(account_id="exp-2", role="subject_matter_expert", expertise=("broadband",),
                             by="adm-1", at=at),
+            acc.AccountRegistered(account_id="off-1", kind="official", email="pat@flint.example",
+                                  name="Pat Official", title="City Manager", city_id=CITY_ID, status="pending"),
         )
 
         async def ready() -> bool:
             cities = await self.db.cities.count_documents({"eligible": True, "name": {"$exists": True}})
             experts = await self.db.experts.count_documents({"is_expert": True, "name": {"$exists": True}})
-            return cities == 2 and experts == 2
+            officials = await self.db.officials.count_documents({})
+            return cities == 2 and experts == 2 and officials == 1
 
         await eventually(ready)
 
