@@ -25,6 +25,8 @@ class Settings(ServiceSettings):
 
     upstream_connect_timeout: float = 1.0
     upstream_read_timeout: float = 5.0
+    # Rendering a memo's PDF is real work upstream (about a second for a long memo on a busy core).
+    document_read_timeout: float = 30.0
     upstream_retries: int = 2  # extra attempts, idempotent methods only
     upstream_backoff: float = 0.05  # first backoff in seconds, doubled per attempt
     breaker_failure_threshold: int = 5

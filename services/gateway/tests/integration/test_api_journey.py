@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta, timezone
 
+import pypdf
 import pytest
 
 from gateway.testing import Platform, eventually, memo_text
+from requests311.render import MEMO_CSP
 
 pytestmark = pytest.mark.integration
 
@@ -118,6 +121,11 @@ async def test_staff_work_a_request_to_a_delivered_memo_and_a_booked_call(platfo
     assert official_view["memo"]["body"]
     pdf = await http.get(f"/api/v1/requests/{rid}/memo.pdf", headers=official)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    # the printed memo names the city with its state, the official who asked and the expert
+    text = " ".join(" ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf.content)).pages).split())
+    assert "Pat Official" in text and "Erin Expert" in text and "Flint, MI" in text and "Page 1 of " in text
+    page = await http.get(f"/api/v1/requests/{rid}/memo.html", headers=official)
+    assert page.status_code == 200 and page.headers["content-security-policy"] == MEMO_CSP
     starts = (datetime.now(timezone.utc) + timedelta(days=3)).replace(microsecond=0).isoformat()
     offered = await act(expert_h, "call-slots", {"slots": [{"starts_at": starts, "duration_minutes": 30}]})
     slot_id = (await http.get(f"/api/v1/requests/{rid}", headers=official)).json()["call_slots"][0]["id"]

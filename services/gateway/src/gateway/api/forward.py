@@ -14,8 +14,10 @@ from ..security import client_key
 
 # Request headers that carry meaning for the services beyond identity and trace.
 FORWARDED_REQUEST_HEADERS = ("if-match", "accept-language")
-# Response headers worth passing back to API clients.
-FORWARDED_RESPONSE_HEADERS = ("etag", "retry-after", "content-disposition")
+# Response headers worth passing back to API clients. A document a service serves (the memo's
+# HTML) carries its own Content-Security-Policy: it replaces the pages' policy, which would
+# otherwise block the document's own stylesheet.
+FORWARDED_RESPONSE_HEADERS = ("etag", "retry-after", "content-disposition", "content-security-policy")
 
 
 def client_headers(request: Request) -> dict[str, str]:
@@ -41,11 +43,13 @@ async def forward(
     data: dict[str, Any] | None = None,
     files: Any = None,
     location_prefix: str | None = None,
+    timeout: float | None = None,
 ) -> Response:
     """Call the service and answer with its status, JSON body and the headers that matter.
 
     4xx and 5xx never get here: the client raises and the app's handlers turn them into
-    problems (4xx passed through, unavailability as 503)."""
+    problems (4xx passed through, unavailability as 503). ``timeout`` (seconds) replaces the
+    upstream read timeout for calls that do real work (rendering a PDF)."""
     response = await client.request(
         method,
         path,
@@ -55,6 +59,7 @@ async def forward(
         data=data,
         files=files,
         headers={**_pick(request.headers, FORWARDED_REQUEST_HEADERS), **client_headers(request)},
+        timeout=timeout,
     )
     headers = _pick(response.headers, FORWARDED_RESPONSE_HEADERS)
     location = response.headers.get("location")

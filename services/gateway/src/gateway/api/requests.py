@@ -125,7 +125,8 @@ async def memo(request: Request, request_id: m.Id, user: ApiUser, svc: Svc,
 async def memo_pdf(request: Request, request_id: m.Id, user: ApiUser, svc: Svc,
                    memo_version: Annotated[int | None, Query(ge=1)] = None) -> Response:
     return await forward(request, svc.requests311, "GET", f"/requests/{request_id}/memo.pdf", principal=user,
-                         params={"memo_version": memo_version})
+                         params={"memo_version": memo_version},
+                         timeout=request.app.state.settings.document_read_timeout)
 
 
 @router.get("/requests/{request_id}/memo.html", tags=[TAG], summary="The memo as a standalone HTML document",

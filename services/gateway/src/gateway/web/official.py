@@ -114,7 +114,8 @@ async def request_page(request: Request, request_id: str, user: PageUser, svc: S
 @router.get("/requests/{request_id}/memo.pdf")
 async def memo_pdf(request: Request, request_id: str, user: PageUser, svc: Svc) -> Response:
     rid = _rid(request_id)
-    response = await svc.requests311.request("GET", f"/requests/{rid}/memo.pdf", token=user.token)
+    response = await svc.requests311.request("GET", f"/requests/{rid}/memo.pdf", token=user.token,
+                                             timeout=request.app.state.settings.document_read_timeout)
     return Response(response.content, media_type="application/pdf", headers={
         "Content-Disposition": response.headers.get("content-disposition", f'attachment; filename="memo-{rid}.pdf"'),
         "Cache-Control": "no-store",

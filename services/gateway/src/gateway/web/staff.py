@@ -197,6 +197,21 @@ async def memo_editor(request: Request, request_id: str, user: PageUser, svc: Sv
     })
 
 
+@router.get("/staff/requests/{request_id}/memo.pdf")
+async def memo_pdf(request: Request, request_id: str, user: PageUser, svc: Svc, memo_version: int | None = None
+                   ) -> Response:
+    """Any version of the memo exactly as the city would receive it, to check the print before delivery."""
+    staff_only(user)
+    rid = _id(request_id)
+    params = {"memo_version": memo_version} if memo_version and memo_version > 0 else None
+    response = await svc.requests311.request("GET", f"/requests/{rid}/memo.pdf", token=user.token, params=params,
+                                             timeout=request.app.state.settings.document_read_timeout)
+    return Response(response.content, media_type="application/pdf", headers={
+        "Content-Disposition": response.headers.get("content-disposition", f'attachment; filename="memo-{rid}.pdf"'),
+        "Cache-Control": "no-store",
+    })
+
+
 @router.post("/staff/requests/{request_id}/memo/preview")
 async def memo_preview(request: Request, request_id: str, user: PageUser, svc: Svc) -> Response:
     """htmx fragment: the memo as the city will see it, with its length and section checks."""
