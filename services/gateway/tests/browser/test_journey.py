@@ -9,6 +9,7 @@ import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pypdf
 import pytest
 
 from gateway.testing import ADMIN_EMAIL, ADMIN_PASSWORD, Platform, eventually, memo_text
@@ -17,6 +18,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+# What experts paste into memos: many scripts, a link whose scheme hides behind an entity, an image
+# on the server's disk, and (the first time) a private-use character no font can print.
+SCRIPTS = ("Names as the city writes them: Tiếng Việt and 中文, 日本語, 한국어, हिन्दी, العربية, Łódź 🏙. "
+           "[Open the form](javascript&#58;alert(1)) ![host](/etc/hostname)")
+PASTED = SCRIPTS + " Budget line \ue000 from a spreadsheet."
 
 
 async def new_page(browser, platform: Platform, problems: list[str], **options):  # noqa: ANN001, ANN201
@@ -110,10 +116,22 @@ async def test_the_whole_journey_through_the_pages(platform: Platform, browser, 
     writer = await new_page(browser, platform, problems, **DESKTOP)
     await sign_in(writer, expert["email"], expert["password"])
     await writer.goto(f"/staff/requests/{request_id}/memo")
-    await writer.get_by_label("Memo (Markdown)").fill(memo_text())
+    # A first attempt pastes a character no font on the server can print: the preview says so, in words.
+    await writer.get_by_label("Memo (Markdown)").fill(memo_text().replace("## Options", f"{PASTED}\n\n## Options"))
+    warning = writer.locator("#memo-preview").get_by_text("Some characters cannot be printed.")
+    await warning.wait_for()
+    assert "U+E000, private-use character in the memo" in " ".join((await writer.locator("#memo-preview").inner_text()).split())
+    await writer.screenshot(path=shots / "06-memo-editor-unprintable.png", full_page=True)
+    await writer.set_viewport_size(PHONE["viewport"])
+    await writer.screenshot(path=shots / "06-memo-editor-unprintable-phone.png", full_page=True)
+    await writer.set_viewport_size(DESKTOP["viewport"])
+    # The expert replaces it; the many scripts and the link that is refused stay, and print.
+    await writer.get_by_label("Memo (Markdown)").fill(memo_text().replace("## Options", f"{SCRIPTS}\n\n## Options"))
     # The preview (htmx, after a pause in typing) shows the typed memo, not the template.
     await writer.locator("#memo-preview").get_by_text(re.compile("Flint asked how to pay")).first.wait_for()
+    await warning.wait_for(state="detached")
     assert "Too short" not in await writer.locator("#memo-preview").inner_text()
+    assert await writer.locator("#memo-preview a[href^='javascript' i]").count() == 0
     await writer.screenshot(path=shots / "06-memo-editor.png", full_page=True)
     await writer.get_by_role("button", name="Save draft").click()
     await writer.get_by_text("Memo draft saved.").wait_for()
@@ -149,7 +167,16 @@ async def test_the_whole_journey_through_the_pages(platform: Platform, browser, 
     download = await download_info.value
     pdf = await download.path()
     assert pdf is not None and Path(pdf).read_bytes().startswith(b"%PDF")
+    text = " ".join(" ".join(p.extract_text() for p in pypdf.PdfReader(pdf).pages).split())
+    for expected in ("Flint, MI", "Pat Official", "Erin Expert", "Tiếng Việt and 中文", "한국어", "Page 1 of"):
+        assert expected in text, expected
+    memo = official.locator("article.memo")
+    assert "Tiếng Việt and 中文" in await memo.inner_text()
+    assert await memo.locator("a[href^='javascript' i], img").count() == 0
     await official.screenshot(path=shots / "07-memo-and-slots-phone.png", full_page=True)
+    await official.set_viewport_size(DESKTOP["viewport"])
+    await official.screenshot(path=shots / "07-memo-and-slots.png", full_page=True)
+    await official.set_viewport_size(PHONE["viewport"])
 
     async def book() -> bool:
         await official.goto(f"/requests/{request_id}")
