@@ -20,7 +20,7 @@ def test_schemas_writes_one_stable_file_per_type(tmp_path: Path) -> None:
     path = tmp_path / f"{QuestionSubmitted.type}.json"
     text = path.read_text()
     assert text == dumps(schema_for(QuestionSubmitted)) and text.endswith("}\n")
-    assert json.loads(text)["$id"] == f"/schemas/{QuestionSubmitted.type}.json"
+    assert json.loads(text)["$id"] == f"https://nationalresourcenetwork.org/schemas/{QuestionSubmitted.type}.json"
     assert main(["schemas", "--out", str(tmp_path)]) == 0
     assert path.read_text() == text
 

@@ -40,7 +40,7 @@ def test_every_type_round_trips_through_the_envelope(event_type: str) -> None:
     assert decoded_ce == ce
     assert ce.type == event_type
     assert ce.subject == event.aggregate_id()
-    assert ce.dataschema == f"/schemas/{event_type}.json"
+    assert ce.dataschema == f"https://nationalresourcenetwork.org/schemas/{event_type}.json"
 
 
 @pytest.mark.parametrize("event_type", sorted(CONTRACT_EVENTS))
@@ -181,9 +181,20 @@ def test_json_that_is_not_an_envelope_is_invalid(value: bytes) -> None:
         ({"id": ""}, "id"),
         ({"time": "2024-01-01T00:00:00"}, "time"),
         ({"time": "yesterday"}, "time"),
-        ({"data": [1, 2]}, "data"),
-        ({"data": None}, "data"),
         ({"source": None}, "source"),
+        ({"id": None}, "id"),
+        ({"type": ""}, "type"),
+        ({"specversion": None}, "specversion"),
+        ({"subject": ""}, "subject"),
+        ({"dataschema": ""}, "dataschema"),
+        ({"time": 1704067200}, "time"),
+        ({"Time": "2024-01-01T00:00:00Z"}, "attribute name"),
+        ({"com-example-ext": "x"}, "attribute name"),
+        ({"comexampleext": {"nested": True}}, "comexampleext"),
+        ({"comexampleext": [1]}, "comexampleext"),
+        ({"comexampleext": 1.5}, "comexampleext"),
+        ({"comexampleext": 2**31}, "comexampleext"),
+        ({"data_base64": "AAAA"}, "data_base64"),
     ],
 )
 def test_a_bad_envelope_names_the_attribute(changes: dict, field: str) -> None:
@@ -191,10 +202,98 @@ def test_a_bad_envelope_names_the_attribute(changes: dict, field: str) -> None:
     assert "not a CloudEvents envelope" in reason and field in reason
 
 
-def test_a_missing_attribute_is_named() -> None:
+@pytest.mark.parametrize("attribute", ["specversion", "id", "source", "type"])
+def test_a_missing_required_attribute_is_named(attribute: str) -> None:
     record = _record()
-    del record["type"]
-    assert "type" in _reason(json.dumps(record).encode())
+    del record[attribute]
+    reason = _reason(json.dumps(record).encode())
+    assert "not a CloudEvents envelope" in reason and attribute in reason
+
+
+# --- CloudEvents 1.0 conformance: the four required attributes are all an envelope needs ------------
+
+
+def _minimal(**attributes) -> dict:
+    return {"specversion": "1.0", "id": "A234-1234-1234", "source": "/mycontext",
+            "type": "com.example.someevent", **attributes}
+
+
+def test_the_required_attributes_alone_are_a_conformant_envelope() -> None:
+    ce, event = decode(json.dumps(_minimal()).encode())
+    assert event is None
+    assert (ce.id, ce.source, ce.type, ce.specversion) == ("A234-1234-1234", "/mycontext", "com.example.someevent",
+                                                           "1.0")
+    assert ce.time is None and ce.subject is None and ce.dataschema is None and ce.data is None
+
+
+@pytest.mark.parametrize("attribute", ["time", "subject", "datacontenttype", "dataschema"])
+def test_each_optional_attribute_may_be_absent_from_a_known_event(attribute: str) -> None:
+    record = _record()
+    del record[attribute]
+    ce, event = decode(json.dumps(record).encode())
+    assert event == example(QuestionSubmitted)
+    assert getattr(ce, attribute) in (None, "application/json")
+
+
+def test_an_event_without_time_is_accepted() -> None:
+    # The field report: an event without `time` was parked as "not a CloudEvents envelope".
+    record = _record()
+    del record["time"]
+    ce, event = decode(json.dumps(record).encode())
+    assert ce.time is None
+    assert event == example(QuestionSubmitted)
+
+
+@pytest.mark.parametrize("attribute", ["time", "subject", "datacontenttype", "dataschema", "traceparent",
+                                       "comexampleext"])
+def test_a_null_optional_attribute_counts_as_absent(attribute: str) -> None:
+    ce, event = decode(json.dumps(_record(**{attribute: None})).encode())
+    assert event == example(QuestionSubmitted)
+    if attribute in ("time", "subject", "dataschema", "traceparent"):
+        assert getattr(ce, attribute) is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"appinfoA": "abc", "appinfoB": 123, "appinfoC": True}, "<much wow=\"xml\"/>", [1, 2], 5, True, None],
+)
+def test_data_of_an_unknown_type_may_be_any_json_value(data: object) -> None:
+    ce, event = decode(json.dumps(_minimal(datacontenttype="text/xml", data=data)).encode())
+    assert event is None and ce.data == data
+
+
+def test_binary_data_travels_as_data_base64() -> None:
+    ce, _ = decode(json.dumps(_minimal(datacontenttype="application/octet-stream", data_base64="AAEC")).encode())
+    assert ce.data_base64 == "AAEC" and ce.data is None
+
+
+def test_the_spec_examples_with_extensions_are_accepted() -> None:
+    record = _minimal(time="2018-04-05T17:31:00Z", comexampleextension1="value", comexampleothervalue=5,
+                      unsetextension=None, subject=None, datacontenttype="application/json",
+                      data={"appinfoA": "abc"})
+    ce, _ = decode(json.dumps(record).encode())
+    assert ce.time == datetime(2018, 4, 5, 17, 31, tzinfo=UTC)
+
+
+def test_time_with_an_offset_is_normalised_to_utc() -> None:
+    ce, _ = decode(json.dumps(_minimal(time="2018-04-05T13:31:00-04:00")).encode())
+    assert ce.time == datetime(2018, 4, 5, 17, 31, tzinfo=UTC) and ce.time.tzinfo == UTC
+
+
+@pytest.mark.parametrize(("data", "got"), [(None, "no data"), ([1, 2], "a JSON array"), ("text", "a JSON string")])
+def test_a_known_type_without_an_object_as_data_names_data(data: object, got: str) -> None:
+    record = _record(data=data)
+    if data is None:
+        del record["data"]
+    reason = _reason(json.dumps(record).encode())
+    assert reason.startswith("invalid data for org.nationalresourcenetwork.requests311.question_submitted.v1")
+    assert "data: expected a JSON object" in reason and got in reason
+
+
+def test_our_envelopes_carry_time_subject_and_an_absolute_dataschema() -> None:
+    parsed = json.loads(encode(envelope(example(QuestionSubmitted), source=SOURCE)))
+    assert parsed["time"] and parsed["subject"]
+    assert parsed["dataschema"].startswith("https://")
 
 
 @pytest.mark.parametrize(

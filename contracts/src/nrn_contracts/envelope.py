@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .values import UtcDateTime
 
@@ -30,8 +30,13 @@ _CLASS_ATTRS = ("type", "topic", "key")
 EVENT_TYPES: dict[str, type[Event]] = {}
 
 
+SCHEMA_BASE = "https://nationalresourcenetwork.org/schemas/"
+
+
 def dataschema_for(event_type: str) -> str:
-    return f"/schemas/{event_type}.json"
+    """The event type's JSON Schema as an absolute URI (CloudEvents' ``dataschema`` is a URI, not a
+    reference); the committed file is ``contracts/schemas/<type>.json``."""
+    return f"{SCHEMA_BASE}{event_type}.json"
 
 
 class Event(BaseModel):
@@ -130,7 +135,15 @@ def _shadow_inherited_identity(cls: type[Event]) -> None:
 
 
 class CloudEvent(BaseModel):
-    """A CloudEvents 1.0 event in structured JSON form."""
+    """A CloudEvents 1.0 event in structured JSON form (the spec's JSON event format).
+
+    Required: ``specversion`` ("1.0"), ``id``, ``source``, ``type`` (non-empty strings). Optional:
+    ``time`` (RFC 3339, with an offset), ``subject``, ``datacontenttype``, ``dataschema`` (non-empty
+    if present), ``data`` (any JSON value) or ``data_base64`` (never both), and extension attributes
+    (names of lower-case ASCII letters and digits; values of the spec's scalar types), which are
+    checked and then ignored. A JSON ``null`` for an optional attribute means it is absent.
+    The envelopes this package makes always carry ``time``, ``subject`` and ``dataschema``.
+    """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -138,12 +151,47 @@ class CloudEvent(BaseModel):
     id: str = Field(min_length=1, max_length=256)
     source: str = Field(min_length=1, max_length=1_000)
     type: str = Field(min_length=1, max_length=300)
-    time: UtcDateTime
-    subject: str | None = None
+    time: UtcDateTime | None = None
+    subject: str | None = Field(default=None, min_length=1)
     datacontenttype: str = DATA_CONTENT_TYPE
-    dataschema: str | None = None
+    dataschema: str | None = Field(default=None, min_length=1)
     traceparent: str | None = Field(default=None, max_length=512)
-    data: dict[str, Any]
+    data: Any = None
+    data_base64: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _conformant_members(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        for name, member in value.items():
+            if name in _DATA_MEMBERS:
+                continue
+            if not isinstance(name, str) or not _ATTRIBUTE_NAME_RE.fullmatch(name):
+                raise ValueError(f"attribute name {str(name)[:40]!r}: CloudEvents attribute names are "
+                                 "lower-case ASCII letters and digits")
+            if name not in cls.model_fields and not _is_attribute_value(member):
+                raise ValueError(f"extension attribute {name!r}: a value must be a string, a boolean or "
+                                 "a 32-bit integer")
+        if value.get("time") is not None and not isinstance(value["time"], str | datetime):
+            raise ValueError("time: a Timestamp is an RFC 3339 string, e.g. 2018-04-05T17:31:00Z")
+        if value.get("data") is not None and value.get("data_base64") is not None:
+            raise ValueError("data and data_base64 are mutually exclusive")
+        # "When decoding attributes and a null value is encountered, it MUST be treated as the
+        # equivalent of unset or omitted" (JSON event format, 2.2).
+        return {k: v for k, v in value.items() if v is not None}
+
+
+_ATTRIBUTE_NAME_RE = re.compile(r"[a-z0-9]+")
+_DATA_MEMBERS = frozenset({"data", "data_base64"})
+
+
+def _is_attribute_value(value: Any) -> bool:
+    # The type system's JSON mapping: Boolean, Integer (signed 32-bit), String (also Binary, URI,
+    # URI-reference and Timestamp); null is "unset". Objects, arrays and fractions are not attributes.
+    if value is None or isinstance(value, bool | str):
+        return True
+    return isinstance(value, int) and -(2**31) <= value < 2**31
 
 
 class InvalidEvent(ValueError):
@@ -230,6 +278,9 @@ def decode(value: bytes) -> tuple[CloudEvent, Event | None]:
     cls = EVENT_TYPES.get(ce.type)
     if cls is None:
         return ce, None
+    if not isinstance(ce.data, dict):
+        got = "no data" if ce.data is None else f"a JSON {_json_kind(ce.data)}"
+        raise InvalidEvent(f"invalid data for {ce.type}: data: expected a JSON object, got {got}")
     try:
         event = cls.model_validate(ce.data)
     except ValidationError as exc:
@@ -237,6 +288,11 @@ def decode(value: bytes) -> tuple[CloudEvent, Event | None]:
     except Exception as exc:  # noqa: BLE001
         raise InvalidEvent(f"invalid data for {ce.type}: {exc.__class__.__name__}: {exc}") from None
     return ce, event
+
+
+def _json_kind(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
+            float: "number"}.get(type(value), type(value).__name__)
 
 
 def _describe(exc: ValidationError, limit: int = 5) -> str:

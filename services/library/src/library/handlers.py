@@ -26,6 +26,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _event_time(tx: Tx) -> datetime:
+    """When the event being handled happened: its CloudEvents ``time`` (optional in the spec), else now."""
+    return (tx.envelope.time if tx.envelope else None) or utcnow()
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
@@ -225,7 +230,7 @@ async def apply_requests311_event(tx: Tx, event: Any) -> None:
     elif isinstance(event, RequestClosed):
         state = qa.on_request_closed(state, request_id=request_id, at=event.closed_at)
     elif isinstance(event, ConsentChanged):
-        at = event.at or (tx.envelope.time if tx.envelope else utcnow())
+        at = event.at or _event_time(tx)
         state = qa.on_consent_changed(state, request_id=request_id, consent=event.consent_to_publish, at=at,
                                       city_name=getattr(event, "city_name", None))
     else:  # pragma: no cover - the consumer routes only the types above here
@@ -242,7 +247,7 @@ async def _sync_qa(tx: Tx, state: qa.AnsweredQuestion) -> None:
     if plan.action == "none":
         return
     before = current.model_copy(deep=True) if current else None
-    at = tx.envelope.time if tx.envelope else utcnow()
+    at = _event_time(tx)
     r = qa.apply_plan(plan, current, request_id=state.request_id, at=at)
     if r is None:
         return
@@ -337,8 +342,8 @@ async def apply_convening_scheduled(tx: Tx, event: ConveningScheduled) -> None:
         publication_date=event.starts_at.date(), tags=[event.kind.replace("_", " ")] +
         ([event.working_group] if event.working_group else []), audience="public",
     )
-    await _publish_event_born(tx, f"convening-{event.convening_id}", content, at=tx.envelope.time if tx.envelope
-                              else utcnow(), origin={"kind": "peer", "convening_id": event.convening_id},
+    await _publish_event_born(tx, f"convening-{event.convening_id}", content, at=_event_time(tx),
+                              origin={"kind": "peer", "convening_id": event.convening_id},
                               actor="system:peer")
 
 
