@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 from pymongo.errors import DuplicateKeyError
 
 from nrn_kit.auth import Forbidden
+from nrn_kit.csvio import CsvRefused
 from nrn_kit.mongo import Store, Tx, utcnow
 
 from .adapters import AccountRepo, CityRepo, PartnerRepo, SecurityRepo
@@ -435,8 +436,16 @@ def _failed(err: RowError) -> RowReport:
 
 
 async def import_cities(svc: Services, data: bytes, *, by: str | None = None) -> ImportReport:
-    """Validate every row, apply the good ones in batches; importing the same file again is a no-op."""
-    parsed = parse_city_csv(data)
+    """Validate every row, apply the good ones in batches; importing the same file again is a no-op.
+
+    Raises DomainRuleError (422, field ``file``, ``columns`` as written) when the file as a whole is
+    refused (see ``nrn_kit.csvio``): nothing of it is applied.
+    """
+    try:
+        parsed = parse_city_csv(data)
+    except CsvRefused as refused:
+        raise DomainRuleError(f"The file was not imported: {refused.reason}.", field="file",
+                              extra={"columns": list(refused.columns)} if refused.columns else None) from None
     report = ImportReport()
     reports: list[RowReport] = []
     for err in parsed.errors:

@@ -185,3 +185,19 @@ async def test_city_overview_gives_the_city_and_its_account_holders_in_one_call(
     assert own["account_holders"] == {"items": [me], "total": 1, "restricted": True}, "an official sees only themself"
     assert (await accounts.http.get("/cities/oh-youngstown/overview")).status_code == 401
     assert (await accounts.http.get("/cities/zz-nowhere/overview", headers=admin)).status_code == 404
+
+
+async def test_a_file_whose_columns_collide_once_normalised_is_refused_and_nothing_applied(accounts) -> None:  # noqa: ANN001
+    admin = await accounts.admin()
+    await accounts.import_csv(accounts.CITIES_CSV, admin)
+    before = await accounts.runtime.db.outbox.count_documents({})
+    # the field report: the second population column would silently replace the first
+    text = "name,state,population,population_source, Population\nFlint,MI,99999,Census 2020,102434\n"
+    response = await accounts.import_csv(text, admin)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert problem["field"] == "file" and problem["columns"] == ["population", " Population"]
+    assert "columns 3" in problem["detail"] and "and 5" in problem["detail"]
+    assert (await accounts.http.get("/cities/mi-flint")).json()["population"] == 102434
+    assert await accounts.runtime.db.outbox.count_documents({}) == before, "a refused file changes nothing"

@@ -8,6 +8,7 @@ import pytest
 from accounts.domain.cities import ILLUSTRATIVE_SOURCE, City
 from accounts.domain.city_csv import apply_row, parse_city_csv
 from accounts.domain.errors import DomainRuleError
+from nrn_kit.csvio import CsvRefused
 from nrn_contracts.events.accounts import CityEligibilityDetermined, CityIndicatorsUpdated, CityRegistered
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -92,10 +93,41 @@ def test_line_numbers_count_physical_lines_with_quoted_newlines_and_blank_lines(
         (b"\xff\xfe\x00n", "UTF-8"),
     ],
 )
-def test_an_unusable_file_is_one_error_on_line_one(data: bytes, reason: str) -> None:
-    parsed = parse_city_csv(data)
-    assert parsed.rows == []
-    assert parsed.errors[0].line == 1 and reason in parsed.errors[0].reason
+def test_an_unusable_file_is_refused_whole(data: bytes, reason: str) -> None:
+    with pytest.raises(CsvRefused) as caught:
+        parse_city_csv(data)
+    assert caught.value.line == 1 and reason in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("header", "columns"),
+    [
+        ("name,state,population,population_source, Population", ("population", " Population")),  # the field report
+        ("name,state,population,population_source,population", ("population", "population")),
+        ("name,State,population,population_source,STATE", ("State", "STATE")),
+        ("\ufeffname,state,population,population_source,Name", ("name", "Name")),
+        ("name,state,unemployment_rate,unemployment_year,unemployment_source,Unemployment_Rate ",
+         ("unemployment_rate", "Unemployment_Rate ")),
+    ],
+)
+def test_columns_that_collide_after_trimming_and_case_folding_refuse_the_file(header: str, columns) -> None:
+    row = ",".join(["Flint", "MI"] + ["1"] * (header.count(",") - 1))
+    with pytest.raises(CsvRefused) as caught:
+        parse_city_csv(f"{header}\n{row}\n".encode())
+    assert caught.value.columns == columns
+    assert all(repr(c) in caught.value.reason or f'"{c}"' in caught.value.reason for c in columns)
+
+
+def test_a_value_under_a_nameless_column_fails_its_row() -> None:
+    parsed = parse_city_csv("name,state,population,population_source,\nGary,IN,80294,Census,\nFlint,MI,1,C,x\n")
+    assert [r.name for r in parsed.rows] == ["Gary"]
+    assert parsed.errors[0].line == 3 and "no name" in parsed.errors[0].reason
+
+
+def test_a_city_name_with_a_control_character_fails_its_row() -> None:
+    parsed = parse_city_csv("name,state,population,population_source\nFl\x00int,MI,1,Census\nGary,IN,2,Census\n")
+    assert [r.name for r in parsed.rows] == ["Gary"]
+    assert (parsed.errors[0].line, parsed.errors[0].field) == (2, "name")
 
 
 def test_unknown_columns_are_reported_but_do_not_stop_the_import() -> None:

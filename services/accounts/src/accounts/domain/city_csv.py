@@ -9,12 +9,11 @@ importing the same file twice a no-op.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from nrn_kit.csvio import CsvRowError, read_csv
 from pydantic import BaseModel, ConfigDict
 
 from . import events as ev
@@ -193,68 +192,33 @@ def _row(line: int, cells: dict[str, str]) -> CityRow:
 
 
 def parse_city_csv(data: bytes | str) -> ParsedFile:
-    """Validate every row; never raises on bad content, it reports it."""
+    """Validate every row; bad rows are reported, never raised.
+
+    Raises :class:`nrn_kit.csvio.CsvRefused` when the file as a whole cannot be read: not UTF-8,
+    empty, two columns that are one once spaces and capitals are ignored, a required column missing.
+    """
+    table = read_csv(data, required=REQUIRED_COLUMNS, max_rows=MAX_ROWS)
     out = ParsedFile()
-    if isinstance(data, bytes):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            out.errors.append(RowError(1, None, f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"))
-            return out
-    else:
-        text = data.lstrip("\ufeff")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        out.errors.append(RowError(1, None, "the file is empty; expected a header row"))
-        return out
-    except csv.Error as exc:
-        out.errors.append(RowError(1, None, f"unreadable CSV header: {exc}"))
-        return out
-    columns = [h.strip().lower() for h in header]
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-    if missing:
-        out.errors.append(RowError(1, None, f"the header lacks required column(s): {', '.join(missing)}"))
-        return out
-    unknown = sorted(set(columns) - KNOWN_COLUMNS - {""})
+    unknown = table.unknown(KNOWN_COLUMNS)
     if unknown:
         out.errors.append(RowError(1, None, f"unknown column(s) ignored: {', '.join(unknown)}"))
     seen: dict[str, int] = {}
-    count = 0
-    while True:
-        start_line = reader.line_num + 1
-        try:
-            cells_list = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            out.errors.append(RowError(start_line, None, f"unreadable CSV row: {exc}"))
+    for item in table.rows():
+        if isinstance(item, CsvRowError):
+            out.errors.append(RowError(item.line, item.column, item.reason))
             continue
-        if not any(c.strip() for c in cells_list):
-            continue  # blank lines are not rows
-        count += 1
-        if count > MAX_ROWS:
-            out.errors.append(RowError(start_line, None, f"the file has more than {MAX_ROWS} rows; the rest is ignored"))
-            break
-        if len(cells_list) != len(columns):
-            out.errors.append(
-                RowError(start_line, None, f"expected {len(columns)} cells, found {len(cells_list)}")
-            )
-            continue
-        cells = {c: v.strip() for c, v in zip(columns, cells_list, strict=True) if c}
         try:
-            row = _row(start_line, cells)
+            row = _row(item.line, item.cells)
         except _RowInvalid as bad:
-            out.errors.append(RowError(start_line, bad.field, bad.reason))
+            out.errors.append(RowError(item.line, bad.field, bad.reason))
             continue
         keys = [k for k in (row.fips_place_code, row.city_id) if k]
         dup = next((seen[k] for k in keys if k in seen), None)
         if dup is not None:
-            out.errors.append(RowError(start_line, None, f"the same city as line {dup}"))
+            out.errors.append(RowError(item.line, None, f"the same city as line {dup}"))
             continue
         for k in keys:
-            seen[k] = start_line
+            seen[k] = item.line
         out.rows.append(row)
     return out
 
