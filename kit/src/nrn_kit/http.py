@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .localtime import LocalTimeError
 from .telemetry import current_trace_id
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         first = errors[0] if errors else {"field": "", "message": "invalid input"}
         return problem(422, "Invalid input", f"{first['field']}: {first['message']}", code="invalid-input",
                        instance=request.url.path, errors=errors)
+
+    @app.exception_handler(LocalTimeError)
+    async def _local_time(request: Request, exc: LocalTimeError) -> JSONResponse:
+        return problem(422, exc.title, exc.detail, code=exc.code, instance=request.url.path, **exc.problem())
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:

@@ -8,12 +8,13 @@ from typing import Annotated, Any, Literal
 import httpx
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from nrn_kit.app import Runtime, get_runtime
 from nrn_kit.auth import STAFF_ROLES, Principal, authorize, principal_dependency
 from nrn_kit.html import render_markdown
 from nrn_kit.http import Forbidden
+from nrn_kit.localtime import check_local_has_zone, check_zone_name, resolve
 
 from . import handlers as h
 from .adapters import mongo as repo
@@ -170,8 +171,17 @@ class ReturnBody(Body):
 
 class Slot(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    starts_at: AwareDatetime
+    starts_at: datetime = Field(description="with its UTC offset, or a local date and time with time_zone")
+    time_zone: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(check_zone_name)] | None = Field(
+        None, description="IANA time zone of a local starts_at, e.g. America/New_York")
+    fold: Literal[0, 1] | None = Field(None, description="for a local time that happens twice (clocks going "
+                                                         "back): 0 the first, 1 the second")
     duration_minutes: int = Field(30, ge=15, le=120)
+
+    @model_validator(mode="after")
+    def _local_needs_zone(self) -> Slot:
+        check_local_has_zone(self.starts_at, self.time_zone)
+        return self
 
 
 class SlotsBody(Body):
@@ -507,8 +517,13 @@ async def memo_pdf_download(request_id: str, p: PrincipalDep, runtime: RuntimeDe
 @router.post("/requests/{request_id}/call-slots", tags=["call"])
 async def offer_slots(request_id: str, body: SlotsBody, p: PrincipalDep, runtime: RuntimeDep,
                       if_match: IfMatch = None) -> JSONResponse:
+    # a local time becomes an instant here, once (nrn_kit.localtime): a time in a spring-forward gap is
+    # refused, one that happens twice is answered with both choices to send back with fold or an offset
+    starts = [resolve(s.starts_at, s.time_zone, fold=s.fold, field=f"slots.{i}.starts_at",
+                      zone_field=f"slots.{i}.time_zone")
+              for i, s in enumerate(body.slots)]
     return await _run(runtime, p, h.offer_slots, request_id, if_match, body,
-                      slots=[(s.starts_at, s.duration_minutes) for s in body.slots])
+                      slots=[(at, s.duration_minutes) for at, s in zip(starts, body.slots, strict=True)])
 
 
 @router.post("/requests/{request_id}/call/schedule", tags=["call"])

@@ -2,7 +2,9 @@
 
 Every command runs in one transaction that (1) checks the caller's expected version, (2) applies
 the domain action, (3) raises any service-level breach now due, (4) writes the request as the next
-version — failing with 409 if another writer got there first, (5) keeps the expert's workload, the
+version — failing with 409 if a person's command got there first (background facts learned from
+other services or found by the breach sweep keep the version, so they never fail a person's write;
+the command just runs again over them), (5) keeps the expert's workload, the
 metrics facts and the program's running totals in step, and (6) appends the events to the outbox.
 Time comes from the injected clock, read once per command so a retried transaction sees the same
 instant.
@@ -137,6 +139,9 @@ async def submit_question(deps: Deps, *, actor: Actor, draft: QuestionDraft,
 Action = Callable[[Request, datetime, Tx], Any]
 
 
+RACE_RETRIES = 5  # a person's command run again when background facts keep landing under it
+
+
 async def act(deps: Deps, request_id: str, *, actor: Actor, expected_version: int | None,
               action: Action) -> Request:
     """Run one domain action on a request under optimistic concurrency."""
@@ -161,6 +166,11 @@ async def act(deps: Deps, request_id: str, *, actor: Actor, expected_version: in
         await _emit(tx, req, events)
         return req
 
+    for _ in range(RACE_RETRIES):
+        try:
+            return await deps.store.transaction(fn)
+        except repo.RevisionMoved:
+            continue  # a background fact landed between our read and our write: not the person's problem
     return await deps.store.transaction(fn)
 
 
@@ -315,7 +325,7 @@ async def sweep_service_levels(deps: Deps, *, batch: int = 500) -> dict[str, int
             steps = req.check_service_levels(now)
             events = req.pull_events()
             if steps:
-                await repository.save(req, expected_version=req.version, now=now)
+                await repository.save(req, expected_version=req.version, now=now, by_person=False)
                 await _emit(tx, req, events)
             else:  # nothing due after all (e.g. paused meanwhile): refresh the queue fields only
                 await tx.db[repo.REQUESTS].update_one(
@@ -324,8 +334,8 @@ async def sweep_service_levels(deps: Deps, *, batch: int = 500) -> dict[str, int
 
         try:
             breached += await deps.store.transaction(fn)
-        except VersionConflict:
-            continue  # a user's command won the race; the next sweep looks again
+        except (VersionConflict, repo.RevisionMoved):
+            continue  # another writer won the race; the next sweep looks again
     return {"checked": len(ids), "breached": breached}
 
 
@@ -333,10 +343,14 @@ async def sweep_service_levels(deps: Deps, *, batch: int = 500) -> dict[str, int
 
 
 async def apply_to_request(tx: Tx, request_id: str, now: datetime, change: Callable[[Request], bool]) -> bool:
-    """A change learned from another service's event: saved as a new version when it changed anything."""
+    """A change learned from another service's event, saved when it changed anything.
+
+    It keeps the request's version: a background fact must not make a person's next write fail. A
+    write that races another raises, and the consumer applies the event again.
+    """
     repository = repo.RequestRepository(tx.db, tx.session)
     req = await repository.get(request_id)
     if req is None or not change(req):
         return False
-    await repository.save(req, expected_version=req.version, now=now)
+    await repository.save(req, expected_version=req.version, now=now, by_person=False)
     return True

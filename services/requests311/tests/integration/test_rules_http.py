@@ -180,6 +180,23 @@ async def test_library_publication_is_shown_on_the_request(svc):
     await svc.eventually(published)
     r = await svc.http.get(f"/requests/{req['id']}/timeline", headers=svc.official())
     assert r.json()[-1]["action"] == "published"
+    # a background fact: shown, but it keeps the version the official read before it arrived
+    r = await svc.http.get(f"/requests/{req['id']}", headers=svc.official())
+    assert r.json()["version"] == req["version"] and r.headers["ETag"] == f'"{req["version"]}"'
+    r = await svc.http.put(f"/requests/{req['id']}/consent", json={"consent": "anonymous", "version": req["version"]},
+                           headers=svc.official())
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == req["version"] + 1
+    await svc.publish(lib.ResourceArchived(resource_id="res-42", at=datetime.now(UTC), reason="withdrawn"))
+
+    async def archived() -> bool:
+        r = await svc.http.get(f"/requests/{req['id']}/timeline", headers=svc.official())
+        return r.json()[-1]["action"] == "unpublished"
+
+    await svc.eventually(archived)
+    r = await svc.http.put(f"/requests/{req['id']}/consent", json={"consent": "named", "version": req["version"] + 1},
+                           headers=svc.official())
+    assert r.status_code == 200, r.text
     m = await svc.http.get("/metrics", headers=svc.staff("pm-1", "program_manager"))
     assert m.json()["answers_found_before_asking"] == 1
 
@@ -275,3 +292,63 @@ async def test_accounts_events_change_who_can_ask_and_who_can_answer(svc):
 
     await svc.eventually(deactivated)
     assert (await svc.http.get(f"/requests/{req['id']}/expert-suggestions", headers=lead)).json() == []
+
+
+async def test_six_consent_changes_in_a_row_never_meet_a_409_from_background_facts(svc):
+    """The field report: each change made with the version just read failed with 409 about half the
+    time, because the library's "joined the public record" events moved the version in between. Here
+    every change is made with a version read *before* such a fact landed (the worst case, forced)."""
+    await svc.seed()
+    official = svc.official()
+    req = await submit(svc, consent="named")
+    rid, facts = req["id"], 0
+    for n, consent in enumerate(["anonymous", "none", "named", "anonymous", "named", "none"]):
+        seen = (await svc.http.get(f"/requests/{rid}", headers=official)).json()["version"]
+        # the library tells us, through the real broker and consumer, that the answer joined or left the record
+        at = datetime.now(UTC)
+        if n % 2 == 0:
+            await svc.publish(lib.ResourcePublished(
+                resource_id=f"res-{n}", kind="answered_question", title="Broadband funding", summary="Yes.",
+                topics=("broadband",), source_request_id=rid, published_at=at))
+            expected = "published"
+        else:
+            await svc.publish(lib.ResourceArchived(resource_id=f"res-{n - 1}", at=at, reason="consent changed"))
+            expected = "unpublished"
+        facts += 1
+
+        async def landed(expected: str = expected, count: int = facts) -> bool:
+            timeline = (await svc.http.get(f"/requests/{rid}/timeline", headers=official)).json()
+            return sum(e["action"] in ("published", "unpublished") for e in timeline) == count \
+                and timeline[-1]["action"] == expected
+
+        await svc.eventually(landed)
+        r = await svc.http.put(f"/requests/{rid}/consent", json={"consent": consent, "version": seen},
+                               headers=official)
+        assert r.status_code == 200, (n, r.text)
+        assert r.json()["version"] == seen + 1 and r.json()["consent"] == consent
+    # a person's concurrent write still wins over a stale one
+    stale = await svc.http.put(f"/requests/{rid}/consent", json={"consent": "named", "version": seen},
+                               headers=official)
+    assert stale.status_code == 409 and stale.json()["current_version"] == seen + 1
+
+
+async def test_a_background_fact_landing_mid_command_reruns_the_command_not_a_409(svc):
+    import pytest
+
+    from requests311.adapters.mongo import RequestRepository, RevisionMoved
+    from requests311.domain.errors import VersionConflict
+
+    await svc.seed()
+    req = await submit(svc, consent="named")
+    repository = RequestRepository(svc.db)
+    mine = await repository.get(req["id"])  # a person's command has read the request ...
+    background = await repository.get(req["id"])
+    background.record_publication(resource_id="res-1", at=datetime.now(UTC))
+    await repository.save(background, expected_version=background.version, now=datetime.now(UTC), by_person=False)
+    # ... and is told to run again over the fact (writing would lose it), never that a person changed it
+    with pytest.raises(RevisionMoved):
+        await repository.save(mine, expected_version=req["version"], now=datetime.now(UTC))
+    stored = await repository.get(req["id"])
+    assert stored.version == req["version"] and stored.published is not None
+    with pytest.raises(VersionConflict):
+        await repository.save(stored, expected_version=req["version"] - 1, now=datetime.now(UTC))

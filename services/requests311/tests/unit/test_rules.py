@@ -1,7 +1,7 @@
 """Preconditions, permissions and visibility beyond the status table."""
 
 import re
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 from nrn_contracts import EVENT_TYPES, decode, encode, envelope
@@ -171,6 +171,25 @@ def test_slots_must_be_in_the_future_and_sane():
     assert err.value.field == "slots.0.duration_minutes"
     with pytest.raises(InvalidInput):
         sc.req.offer_slots(actor=EXPERT, now=sc.now, slots=[])
+
+
+def test_the_same_start_twice_in_one_offer_is_refused():
+    sc = scenario_at(Status.memo_delivered)
+    at = sc.now + timedelta(days=3)
+    same = at.astimezone(timezone(timedelta(hours=-4)))  # the same instant, written with another offset
+    with pytest.raises(InvalidInput) as err:
+        sc.req.offer_slots(actor=EXPERT, now=sc.now, slots=[(at, 30), (at + timedelta(hours=1), 30), (same, 60)])
+    assert (err.value.rule, err.value.field) == ("slot_offered_twice", "slots.2.starts_at")
+    assert "same time as slot 1" in err.value.detail
+
+
+def test_offered_slots_are_kept_in_utc_and_in_order():
+    sc = scenario_at(Status.memo_delivered)
+    later = (sc.now + timedelta(days=4)).astimezone(timezone(timedelta(hours=-5)))
+    sooner = sc.now + timedelta(days=3)
+    offered = sc.req.offer_slots(actor=EXPERT, now=sc.tick(), slots=[(later, 30), (sooner, 45)])
+    assert [s.starts_at for s in offered] == [sooner, later]
+    assert all(s.starts_at.utcoffset() == timedelta(0) for s in offered)
 
 
 def test_a_new_offer_withdraws_the_unpicked_slots():

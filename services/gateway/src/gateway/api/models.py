@@ -3,13 +3,14 @@ before any upstream call) and document the API; the services validate again."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from nrn_contracts import TOPIC_TAXONOMY
+from nrn_kit.localtime import check_local_has_zone, check_zone_name
 
 from .. import library_limits as L
 from .. import requests311_limits as R
@@ -178,8 +179,20 @@ class MemoReturnIn(Versioned):
 
 
 class Slot(Body):
-    starts_at: AwareDatetime
+    # requests311 makes a local time an instant (nrn_kit.localtime.resolve): a time in a spring-forward gap
+    # is refused, one that happens twice is answered 422 with both `choices` to send back with `fold`
+    starts_at: datetime = Field(description="with its UTC offset, or a local date and time with time_zone")
+    time_zone: Annotated[str, Field(min_length=1, max_length=R.TIME_ZONE_MAX),
+                         AfterValidator(check_zone_name)] | None = Field(
+        None, description="IANA time zone of a local starts_at, e.g. America/New_York")
+    fold: Literal[0, 1] | None = Field(None, description="for a local time that happens twice (clocks going "
+                                                         "back): 0 the first, 1 the second")
     duration_minutes: Annotated[int, Field(ge=R.SLOT_MINUTES_MIN, le=R.SLOT_MINUTES_MAX)] = 30
+
+    @model_validator(mode="after")
+    def _local_needs_zone(self) -> Slot:
+        check_local_has_zone(self.starts_at, self.time_zone)
+        return self
 
 
 class CallSlotsIn(Versioned):

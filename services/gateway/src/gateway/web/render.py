@@ -34,7 +34,7 @@ EASTERN = ZoneInfo("America/New_York")
 
 
 def _when(value: Any) -> str:
-    """ISO timestamps as a short, unambiguous Eastern date-time."""
+    """ISO timestamps as a short, unambiguous Eastern date-time ("Sun 07 Nov 2027, 01:30 EST")."""
     if not value:
         return ""
     try:
@@ -43,7 +43,9 @@ def _when(value: Any) -> str:
         return str(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(EASTERN).strftime("%a %d %b %Y, %H:%M ET")
+    local = moment.astimezone(EASTERN)
+    # EDT or EST, not "ET": on the night the clocks go back, 01:30 EDT and 01:30 EST are an hour apart
+    return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
 
 
 def snippet(value: Any) -> Markup:

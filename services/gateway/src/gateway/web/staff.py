@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -112,24 +111,57 @@ async def triage_screen(request: Request, request_id: str, user: PageUser, svc: 
         "topics": out.sections.get("topics") or [], "can": {a: user.can(a) for a in
                                                           ("request.triage", "request.assign", "memo.draft", "memo.review")},
         "is_expert": view.get("expert_id") == user.account_id,
+        "slot_form": request.session.pop("slot_form", None) or {}, "slot_fields": SLOT_FIELDS,
     }, missing=out.missing)
 
 
-def _slots(form: Any) -> list[dict[str, Any]]:
-    slots = []
-    duration = int(str(form.get("duration_minutes") or "30")) if str(form.get("duration_minutes") or "30").isdigit() else 30
-    for raw in form.getlist("starts_at"):
+SLOT_FIELDS = 3  # the form's slot inputs: starts_at (repeated) and fold-1 … fold-3
+
+
+def _slots(form: Any) -> tuple[list[dict[str, Any]], list[int]]:
+    """The form's filled-in slots as requests311 takes them, and each one's slot number on the form.
+
+    The times are local wall-clock times in the page's zone (Eastern, as the form says); requests311
+    makes them instants (nrn_kit.localtime), refusing a time in the spring-forward gap and asking
+    which is meant when one happens twice. What a person typed goes on as typed: a value that is not
+    a date and time, or a length that is not a number, comes back as a message, never dropped.
+    """
+    duration = str(form.get("duration_minutes") or "30").strip()
+    slots, numbers = [], []
+    for n, raw in enumerate(form.getlist("starts_at")[:SLOT_FIELDS], start=1):
         raw = str(raw).strip()
         if not raw:
             continue
-        try:
-            local = datetime.fromisoformat(raw)
-        except ValueError:
-            continue
-        if local.tzinfo is None:
-            local = local.replace(tzinfo=EASTERN)  # the form's times are Eastern, as the label says
-        slots.append({"starts_at": local.isoformat(), "duration_minutes": duration})
-    return slots
+        slot: dict[str, Any] = {"starts_at": raw, "time_zone": EASTERN.key, "duration_minutes": duration}
+        fold = str(form.get(f"fold-{n}") or "")
+        if fold in ("0", "1"):
+            slot["fold"] = int(fold)
+        slots.append(slot)
+        numbers.append(n)
+    return slots, numbers
+
+
+async def offer_slots(request: Request, rid: str, user: Principal, svc: Any, form: Any) -> Response:
+    """Offer the form's call slots; a time that happens twice comes back with the two choices beside it."""
+    back = f"/staff/requests/{rid}"
+    slots, numbers = _slots(form)
+    payload = {"slots": slots, "version": version_of(form)}
+    try:
+        await svc.requests311.request("POST", f"/requests/{rid}/call-slots", token=user.token, json=payload)
+    except (UpstreamError, ServiceUnavailable) as exc:
+        flash(request, problem_text(exc), "error")
+        # what was typed stays on the form; an ambiguous slot gets its two choices as radio buttons
+        pending: dict[str, Any] = {"starts_at": [str(v) for v in form.getlist("starts_at")[:SLOT_FIELDS]],
+                                   "duration_minutes": str(form.get("duration_minutes") or "30")[:8], "choices": {}}
+        body = exc.problem() if isinstance(exc, UpstreamError) else {}
+        match = re.fullmatch(r"slots\.(\d+)\.starts_at", str(body.get("field") or ""))
+        if match and body.get("choices") and int(match.group(1)) < len(numbers):
+            pending["choices"][str(numbers[int(match.group(1))])] = [
+                {"fold": c.get("fold"), "label": c.get("label")} for c in body["choices"][:2]]
+        request.session["slot_form"] = pending
+        return see_other(back + "#slots-h")
+    flash(request, "Call slots offered to the city.", "success")
+    return see_other(back)
 
 
 def _lines(value: Any) -> list[str]:
@@ -149,7 +181,6 @@ ACTIONS: dict[str, tuple[str, Any, str]] = {
     "approve": ("memo/approve", lambda f: {}, "Memo approved."),
     "return": ("memo/return", lambda f: {"comments": _lines(f.get("comments"))}, "Memo returned to the expert."),
     "deliver": ("memo/deliver", lambda f: {}, "Memo delivered to the city."),
-    "slots": ("call-slots", lambda f: {"slots": _slots(f)}, "Call slots offered to the city."),
     "complete": ("call/complete", lambda f: {"summary": f.get("summary"), "next_steps": _lines(f.get("next_steps")),
                                              "close": f.get("close") == "on"}, "Call recorded."),
     "missed": ("call/missed", lambda f: {"missed_by": f.get("missed_by") or None}, "Call marked as missed."),
@@ -162,10 +193,12 @@ ACTIONS: dict[str, tuple[str, Any, str]] = {
 async def staff_action(request: Request, request_id: str, action: str, user: PageUser, svc: Svc) -> Response:
     staff_only(user)
     rid = _id(request_id)
-    if action not in ACTIONS:
+    if action not in ACTIONS and action != "slots":
         raise ProblemError(404, "Not found", "No such action.")
-    suffix, build, message = ACTIONS[action]
     form = await request.form()
+    if action == "slots":
+        return await offer_slots(request, rid, user, svc, form)
+    suffix, build, message = ACTIONS[action]
     payload = {k: v for k, v in build(form).items() if v is not None}
     payload["version"] = version_of(form)
     back = f"/staff/requests/{rid}/memo" if action in ("draft", "submit", "approve", "return") else f"/staff/requests/{rid}"

@@ -101,15 +101,32 @@ class RequestRepository:
         req.version = 1
         await self.db[REQUESTS].insert_one(to_document(req, now), session=self.session)
 
-    async def save(self, req: Request, *, expected_version: int, now: datetime) -> None:
-        """Write `req` as version `expected_version + 1`, unless someone else wrote first."""
-        req.version = expected_version + 1
+    async def save(self, req: Request, *, expected_version: int, now: datetime, by_person: bool = True) -> None:
+        """Write `req`, unless someone else wrote since it was read.
+
+        A person's command (`by_person`) makes it version `expected_version + 1`; a background fact keeps
+        the version. Raises VersionConflict when the version moved (a person must reload), RevisionMoved
+        when only a background fact did (the caller runs its transaction again).
+        """
+        read_revision = req.revision
+        req.revision = read_revision + 1
+        if by_person:
+            req.version = expected_version + 1
+        # documents written before revisions existed have none: they are revision 0
+        revision = read_revision if read_revision else {"$in": [0, None]}
         result = await self.db[REQUESTS].replace_one(
-            {"_id": req.id, "version": expected_version}, to_document(req, now), session=self.session
+            {"_id": req.id, "version": expected_version, "revision": revision}, to_document(req, now),
+            session=self.session
         )
         if result.matched_count == 0:
             current = await self.db[REQUESTS].find_one({"_id": req.id}, {"version": 1}, session=self.session)
+            if current is not None and current["version"] == expected_version:
+                raise RevisionMoved(req.id)
             raise VersionConflict(expected_version, current["version"] if current else None)
+
+
+class RevisionMoved(Exception):
+    """A background fact was written between this transaction's read and its write: run it again."""
 
 
 # ---------------------------------------------------------------------------- lists and queues

@@ -9,7 +9,7 @@ decides due dates, so a later configuration change is not retroactive.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -120,7 +120,12 @@ def _text(value: str, field: str, *, limit: int = MAX_TEXT, required: bool = Tru
 
 class Request(BaseModel):
     id: str
+    # The optimistic-concurrency version people act on (ETag, If-Match, `version`): it moves only when a
+    # person's command changes the request. Background facts (the library publishing the answer, a
+    # service-level breach found by the sweep) move `revision` alone, so they never make a person's
+    # write fail with 409. Every write moves `revision`, the guard between concurrent writers.
     version: int = 0
+    revision: int = 0
     status: Status
     city_id: str
     city_name: str
@@ -543,13 +548,25 @@ class Request(BaseModel):
             if not 15 <= minutes <= 120:
                 raise InvalidInput("slot_duration_out_of_range", "a call lasts 15 to 120 minutes",
                                    field=f"slots.{i}.duration_minutes")
+        first_at: dict[datetime, int] = {}
+        for i, (starts_at, _) in enumerate(slots):
+            # the same instant however it was written (01:30-04:00 and 05:30Z are one slot); compared in
+            # UTC because two values of one ZoneInfo compare by wall clock, ignoring fold
+            instant = starts_at.astimezone(UTC)
+            if instant in first_at:
+                raise InvalidInput("slot_offered_twice",
+                                   f"slot {i + 1} starts at the same time as slot {first_at[instant] + 1} "
+                                   f"({self._local(starts_at)}); offer each time once",
+                                   field=f"slots.{i}.starts_at")
+            first_at[instant] = i
         for s in self.call_slots:
             if not s.taken:
                 s.withdrawn = True
         first = len(self.call_slots) + 1
         offered = [
+            # kept in UTC, as read back from the database: the response to the offer and later reads agree
             CallSlot(id=f"s{first + i}", starts_at=st, duration_minutes=m, offered_by=actor.id, offered_at=now)
-            for i, (st, m) in enumerate(sorted(slots))
+            for i, (st, m) in enumerate(sorted((at.astimezone(UTC), m) for at, m in slots))
         ]
         self.call_slots += offered
         self._log(now, "call_slots_offered", actor, f"{len(offered)} call slot(s) offered")
