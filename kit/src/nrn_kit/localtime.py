@@ -33,6 +33,7 @@ __all__ = [
     "check_local_has_zone",
     "check_zone_name",
     "format_offset",
+    "zone_label",
     "resolve",
     "time_zone",
     "to_aware",
@@ -53,6 +54,22 @@ def _duration(delta: timedelta) -> str:
 
 def _day(at: datetime | date) -> str:
     return f"{at:%A}, {at:%B} {at.day}, {at.year}"
+
+
+# How people in the US name their zones; any other zone is named by its IANA name.
+_US_ZONE_NAMES = {
+    "America/New_York": "Eastern time", "America/Detroit": "Eastern time",
+    "America/Indiana/Indianapolis": "Eastern time", "America/Chicago": "Central time",
+    "America/Denver": "Mountain time", "America/Boise": "Mountain time",
+    "America/Phoenix": "Arizona time (Mountain Standard Time all year)", "America/Los_Angeles": "Pacific time",
+    "America/Anchorage": "Alaska time", "Pacific/Honolulu": "Hawaii time", "America/Puerto_Rico": "Atlantic time",
+}
+
+
+def zone_label(zone: str | ZoneInfo) -> str:
+    """'Eastern time' for America/New_York; 'the Europe/London time zone' for a zone without a US name."""
+    key = zone.key if isinstance(zone, ZoneInfo) else zone
+    return _US_ZONE_NAMES.get(key) or f"the {key.replace('_', ' ')} time zone"
 
 
 def format_offset(offset: timedelta) -> str:
@@ -201,7 +218,7 @@ def to_aware(local: datetime, zone: str | ZoneInfo, *, fold: int | None = None,
 
     if off_first == off_second:  # the usual case: the time happens exactly once
         if wanted is not None and wanted != off_first:
-            raise WrongOffset(f"{_clock(local)} on {_day(local)} in {name} is {_utc_label(off_first)}, "
+            raise WrongOffset(f"{_clock(local)} on {_day(local)} in {zone_label(name)} is {_utc_label(off_first)}, "
                               f"not {_utc_label(wanted)}", field=field, local=local, zone=name)
         return _fixed(first)
 
@@ -214,7 +231,7 @@ def to_aware(local: datetime, zone: str | ZoneInfo, *, fold: int | None = None,
         before = (at - timedelta(seconds=1)).astimezone(tz)
         after = at.astimezone(tz)
         raise NonexistentLocalTime(
-            f"{_clock(local)} on {_day(local)} does not exist in {name}: the clocks go forward from "
+            f"{_clock(local)} on {_day(local)} does not exist in {zone_label(name)}: the clocks go forward from "
             f"{_clock(before + timedelta(seconds=1))} {before.tzname()} to {_clock(after)} {after.tzname()}. "
             "Choose a time outside that gap.", field=field, local=local, zone=name)
 
@@ -226,14 +243,14 @@ def to_aware(local: datetime, zone: str | ZoneInfo, *, fold: int | None = None,
     if wanted is not None:
         match = next((c for c in choices if c.at.utcoffset() == wanted), None)
         if match is None:
-            raise WrongOffset(f"{_clock(local)} on {_day(local)} in {name} is either {_utc_label(off_first)} or "
+            raise WrongOffset(f"{_clock(local)} on {_day(local)} in {zone_label(name)} is either {_utc_label(off_first)} or "
                               f"{_utc_label(off_second)}, not {_utc_label(wanted)}", field=field, local=local,
                               zone=name)
         return match.at
     if fold is not None:
         return choices[fold].at
     raise AmbiguousLocalTime(
-        f"{_clock(local)} on {_day(local)} happens twice in {name}, because the clocks go back "
+        f"{_clock(local)} on {_day(local)} happens twice in {zone_label(name)}, because the clocks go back "
         f"{_duration(off_first - off_second)}: "
         f"say which one you mean — {choices[0].label}, or {choices[1].label}.",
         field=field, local=local, zone=name, choices=choices)

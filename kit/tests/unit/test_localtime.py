@@ -14,6 +14,7 @@ from nrn_kit.localtime import (
     WrongOffset,
     resolve,
     to_aware,
+    zone_label,
 )
 
 NY = "America/New_York"
@@ -32,7 +33,7 @@ def test_a_time_in_the_spring_forward_gap_is_refused_with_what_the_clocks_do(wal
         to_aware(datetime.fromisoformat(wall), NY, field="slots.0.starts_at")
     error = caught.value
     assert error.field == "slots.0.starts_at" and error.zone == NY
-    assert "does not exist in America/New_York" in error.detail
+    assert "does not exist in Eastern time" in error.detail
     assert "from 2:00 AM EST to 3:00 AM EDT" in error.detail
     assert "Sunday, March 14, 2027" in error.detail
     assert error.problem()["errors"] == [{"field": "slots.0.starts_at", "message": error.detail}]
@@ -64,6 +65,13 @@ def test_gaps_in_other_zones_name_their_own_clock_change(zone: str, wall: dateti
     with pytest.raises(NonexistentLocalTime) as caught:
         to_aware(wall, zone)
     assert clocks in caught.value.detail
+    assert zone_label(zone) in caught.value.detail
+
+
+def test_zones_are_named_as_people_name_them() -> None:
+    assert zone_label(NY) == "Eastern time" and zone_label("America/Chicago") == "Central time"
+    assert zone_label("Pacific/Honolulu") == "Hawaii time"
+    assert zone_label("America/Argentina/Buenos_Aires") == "the America/Argentina/Buenos Aires time zone"
 
 
 # --- fall back: the overlap ----------------------------------------------------------------------
@@ -74,7 +82,7 @@ def test_a_time_that_happens_twice_asks_which_one_with_both_choices() -> None:
         to_aware(datetime(2027, 11, 7, 1, 30), NY, field="slots.1.starts_at")
     error = caught.value
     assert error.field == "slots.1.starts_at"
-    assert "happens twice in America/New_York" in error.detail and "go back an hour" in error.detail
+    assert "happens twice in Eastern time" in error.detail and "go back an hour" in error.detail
     first, second = error.problem()["choices"]
     assert first == {"fold": 0, "offset": "-04:00", "abbreviation": "EDT", "starts_at": "2027-11-07T01:30:00-04:00",
                      "label": "1:30 AM EDT (UTC\u221204:00), the first time"}

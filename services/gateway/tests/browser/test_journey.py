@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pypdf
@@ -34,6 +34,24 @@ async def new_page(browser, platform: Platform, problems: list[str], **options):
     page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 500 or (
         r.status == 404 and "/static/" in r.url) else None)
     return page
+
+
+def next_clock_changes() -> tuple[str, str]:
+    """The next spring-forward and fall-back Sundays in the US (second Sunday of March, first of November)
+    at least two days ahead, as YYYY-MM-DD."""
+    today = datetime.now().date()
+
+    def sunday(year: int, month: int, nth: int) -> date:
+        first = date(year, month, 1)
+        return first + timedelta(days=(6 - first.weekday()) % 7 + 7 * (nth - 1))
+
+    def upcoming(month: int, nth: int) -> str:
+        day = sunday(today.year, month, nth)
+        if day <= today + timedelta(days=2):
+            day = sunday(today.year + 1, month, nth)
+        return day.isoformat()
+
+    return upcoming(3, 2), upcoming(11, 1)
 
 
 async def sign_in(page, email: str, password: str) -> None:  # noqa: ANN001
@@ -145,23 +163,34 @@ async def test_the_whole_journey_through_the_pages(platform: Platform, browser, 
     await staff.get_by_role("button", name="Deliver the memo to the city").click()
     await staff.get_by_text("Memo delivered to the city.").wait_for()
     slot = (datetime.now() + timedelta(days=4)).replace(hour=14, minute=0, second=0, microsecond=0)
+    gap, twice = next_clock_changes()
 
-    async def offer_slots() -> bool:
-        # The library publishing the answer moves the request's version on in the background;
-        # a stale form gets "reload and retry", which is what a person would do too.
-        await staff.goto(f"/staff/requests/{request_id}")
-        await staff.get_by_label("Slot 1").fill(slot.strftime("%Y-%m-%dT%H:%M"))
-        await staff.get_by_label("Slot 2").fill((slot + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"))
-        await staff.get_by_role("button", name="Offer these slots").click()
-        await staff.wait_for_load_state("networkidle")
-        return await staff.get_by_text("Call slots offered to the city.").count() > 0
-
-    await eventually(offer_slots, timeout=60)
+    # The first slot is typed inside the spring-forward gap: refused, saying what the clocks do, the form kept.
+    await staff.goto(f"/staff/requests/{request_id}")
+    await staff.get_by_label("Slot 1").fill(f"{gap}T02:30")
+    await staff.get_by_label("Slot 2").fill(slot.strftime("%Y-%m-%dT%H:%M"))
+    await staff.get_by_role("button", name="Offer these slots").click()
+    await staff.get_by_text("does not exist in Eastern time").wait_for()
+    assert await staff.get_by_label("Slot 2").input_value() == slot.strftime("%Y-%m-%dT%H:%M")
+    await staff.screenshot(path=shots / "07a-slot-that-does-not-exist.png", full_page=True)
+    # Then 1:30 AM on the night the clocks go back: the page asks which of the two is meant.
+    await staff.get_by_label("Slot 1").fill(f"{twice}T01:30")
+    await staff.get_by_role("button", name="Offer these slots").click()
+    await staff.get_by_text("Which one?").wait_for()
+    await staff.screenshot(path=shots / "07b-slot-which-one.png", full_page=True)
+    await staff.set_viewport_size(PHONE["viewport"])
+    await staff.screenshot(path=shots / "07b-slot-which-one-phone.png", full_page=True)
+    await staff.set_viewport_size(DESKTOP["viewport"])
+    await staff.get_by_label(re.compile(r"1:30 AM EST .*the second time")).check()
+    await staff.get_by_role("button", name="Offer these slots").click()
+    await staff.get_by_text("Call slots offered to the city.").wait_for()
+    # (offered while the library published the answer in the background: no "reload and retry" any more)
 
     # --- the official reads, downloads and books ---------------------------------------------------------
     await official.goto(f"/requests/{request_id}")
     await official.get_by_role("heading", name="The memo").wait_for()
     assert "Short answer" in await official.locator("article.memo").inner_text()
+    assert "01:30 EST" in await official.content(), "the slot on the night the clocks go back names its hour"
     async with official.expect_download() as download_info:
         await official.get_by_role("link", name="Download the memo (PDF)").click()
     download = await download_info.value
