@@ -19,6 +19,7 @@ from pymongo import AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .consumer import ConsumerRunner, EventConsumer
+from . import idempotency
 from .http import health_router, install_problem_handlers
 from .kafka import ensure_topics, make_producer
 from .mongo import Store, ensure_indexes, make_client, ping
@@ -173,6 +174,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     app.state.runtime = runtime
     app.state.settings = spec.settings
     install_problem_handlers(app)
+    idempotency.install(app)
     app.include_router(health_router({"database": runtime.check_database, "workers": runtime.check_workers}))
     for router in spec.routers:
         app.include_router(router)

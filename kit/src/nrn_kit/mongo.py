@@ -22,6 +22,7 @@ from pymongo.errors import PyMongoError
 
 from nrn_contracts import CloudEvent, Event, encode, envelope, kafka_headers
 
+from . import idempotency
 from .settings import ServiceSettings
 
 T = TypeVar("T")
@@ -65,6 +66,7 @@ async def ensure_indexes(db: AsyncDatabase, specs: dict[str, Iterable[IndexModel
     all_specs: dict[str, list[IndexModel]] = {
         OUTBOX: outbox_indexes(),
         INBOX: [IndexModel([("applied_at", ASCENDING)], name="applied_ttl", expireAfterSeconds=INBOX_RETENTION_SECONDS)],
+        idempotency.COLLECTION: idempotency.indexes(),
     }
     for collection, models in specs.items():
         all_specs.setdefault(collection, []).extend(models)
@@ -124,6 +126,8 @@ class _Pending:
     envelope_in: CloudEvent | None
     otel_context: otel_context.Context
     traceparent: str | None
+    # The Idempotency-Key the calling request holds: marked executed in this same transaction.
+    reservation: idempotency.Reservation | None = None
 
 
 class _MemberFailed(Exception):
@@ -172,7 +176,7 @@ class Store:
         empty event list, and it must do nothing but database work through ``tx``.
         """
         item = _Pending(fn, asyncio.get_running_loop().create_future(), envelope_in,
-                        otel_context.get_current(), current_traceparent())
+                        otel_context.get_current(), current_traceparent(), idempotency.current())
         if not (self.group_commit if group is None else group):
             await self._commit_group([item])
             return item.future.result()
@@ -207,6 +211,8 @@ class Store:
                     token = otel_context.attach(item.otel_context)  # the caller's trace, not the committer's
                     try:
                         results[id(item)] = await item.fn(tx)
+                        if item.reservation is not None:
+                            await idempotency.mark_executed(item.reservation, session)
                     except Exception as exc:
                         if _transient(exc):
                             raise  # the whole group is retried by with_transaction

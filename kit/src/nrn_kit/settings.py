@@ -61,6 +61,12 @@ class ServiceSettings(BaseSettings):
     kafka_linger_ms: int = 5
     topic_partitions: int | None = None  # overrides the registry's partition count (tests, small deployments)
 
+    # Idempotency-Key (nrn_kit.idempotency): how long an answer is kept, how long an attempt holds
+    # its key before a retry may take over, how long a retry waits for the first attempt's answer.
+    idempotency_ttl_seconds: int = Field(86_400, ge=60)
+    idempotency_lease_seconds: float = Field(60.0, gt=0)
+    idempotency_wait_seconds: float = Field(3.0, ge=0)
+
     secret_fields: tuple[str, ...] = ()
 
     @model_validator(mode="after")

@@ -13,7 +13,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from nrn_kit.auth import Principal, authorize, permitted, principal_dependency
+# Idempotency-Key on staff commands; not on sign-up (its body holds a password, whose hash the key
+# record would keep), staff and partner-member creation (their answer holds a set-up secret) or auth/*.
 from nrn_kit.http import problem
+from nrn_kit.idempotency import IDEMPOTENT
 
 from . import handlers as h
 from .adapters import AccountRepo, CityRepo, PartnerRepo
@@ -297,7 +300,7 @@ async def city_overview(
 # --- staff: cities -------------------------------------------------------------------------
 
 
-@router.post("/cities/import", tags=["cities"])
+@router.post("/cities/import", tags=["cities"], dependencies=[IDEMPOTENT])
 async def import_cities(svc: Svc, principal: Bearer, file: Annotated[UploadFile, File()]) -> h.ImportReport:
     authorize(principal, "city.import")
     data = await file.read(svc.settings.max_import_bytes + 1)
@@ -307,13 +310,13 @@ async def import_cities(svc: Svc, principal: Bearer, file: Annotated[UploadFile,
     return await h.import_cities(svc, data, by=principal.account_id)
 
 
-@router.post("/cities/{city_id}/exception", tags=["cities"])
+@router.post("/cities/{city_id}/exception", tags=["cities"], dependencies=[IDEMPOTENT])
 async def grant_exception(city_id: str, body: h.WithReason, svc: Svc, principal: Bearer) -> CityDetail:
     authorize(principal, "eligibility.exception")
     return city_detail(await h.change_exception(svc, city_id, body, grant=True, by=principal.account_id))
 
 
-@router.post("/cities/{city_id}/exception/revoke", tags=["cities"])
+@router.post("/cities/{city_id}/exception/revoke", tags=["cities"], dependencies=[IDEMPOTENT])
 async def revoke_exception(city_id: str, body: h.WithReason, svc: Svc, principal: Bearer) -> CityDetail:
     authorize(principal, "eligibility.exception")
     return city_detail(await h.change_exception(svc, city_id, body, grant=False, by=principal.account_id))
@@ -381,26 +384,26 @@ async def get_account(account_id: str, svc: Svc, principal: Bearer) -> AccountOu
     return AccountOut.of(account, with_decisions=True)
 
 
-@router.post("/accounts/{account_id}/verify", tags=["accounts"])
+@router.post("/accounts/{account_id}/verify", tags=["accounts"], dependencies=[IDEMPOTENT])
 async def verify_account(account_id: str, svc: Svc, principal: Bearer) -> AccountOut:
     authorize(principal, "account.verify")
     return AccountOut.of(await h.verify_account(svc, account_id, by=principal.account_id), with_decisions=True)
 
 
-@router.post("/accounts/{account_id}/deactivate", tags=["accounts"])
+@router.post("/accounts/{account_id}/deactivate", tags=["accounts"], dependencies=[IDEMPOTENT])
 async def deactivate_account(account_id: str, body: h.WithReason, svc: Svc, principal: Bearer) -> AccountOut:
     authorize(principal, "account.manage")
     account = await h.deactivate_account(svc, account_id, body, by=principal.account_id)
     return AccountOut.of(account, with_decisions=True)
 
 
-@router.post("/accounts/{account_id}/roles", tags=["accounts"])
+@router.post("/accounts/{account_id}/roles", tags=["accounts"], dependencies=[IDEMPOTENT])
 async def grant_role(account_id: str, body: h.GrantRole, svc: Svc, principal: Bearer) -> AccountOut:
     authorize(principal, "role.grant")
     return AccountOut.of(await h.grant_role(svc, account_id, body, by=principal.account_id), with_decisions=True)
 
 
-@router.delete("/accounts/{account_id}/roles/{role}", tags=["accounts"])
+@router.delete("/accounts/{account_id}/roles/{role}", tags=["accounts"], dependencies=[IDEMPOTENT])
 async def revoke_role(account_id: str, role: StaffRole, svc: Svc, principal: Bearer) -> AccountOut:
     authorize(principal, "role.grant")
     return AccountOut.of(await h.revoke_role(svc, account_id, role, by=principal.account_id), with_decisions=True)
@@ -409,7 +412,7 @@ async def revoke_role(account_id: str, role: StaffRole, svc: Svc, principal: Bea
 # --- partners ------------------------------------------------------------------------------
 
 
-@router.post("/partners", status_code=201, tags=["partners"])
+@router.post("/partners", status_code=201, tags=["partners"], dependencies=[IDEMPOTENT])
 async def create_partner(body: h.CreatePartner, svc: Svc, principal: Bearer) -> PartnerOut:
     authorize(principal, "account.manage")
     return PartnerOut.of(await h.create_partner(svc, body, by=principal.account_id))

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from nrn_kit.app import Runtime, get_runtime
 from nrn_kit.auth import Principal, authorize, principal_dependency
 from nrn_kit.http import DomainError
+from nrn_kit.idempotency import IDEMPOTENT
 
 from . import handlers
 from .adapters import ASKED, PROGRAMS, RESOURCES
@@ -28,7 +29,8 @@ from .search.documents import from_program, from_resource
 from .search.index import MAX_PAGE, MAX_PAGE_SIZE, Hit, SearchIndex, SearchPage, SearchRequest
 from .search.visibility import ANONYMOUS, Viewer
 
-router = APIRouter()
+# Every command honours Idempotency-Key (safe methods pass through the dependency).
+router = APIRouter(dependencies=[IDEMPOTENT])
 
 _verifier = lambda request: request.app.state.runtime.verifier  # noqa: E731
 OptionalPrincipal = Annotated[Principal | None, Depends(principal_dependency(_verifier, optional=True))]

@@ -14,6 +14,7 @@ from nrn_kit.app import Runtime, get_runtime
 from nrn_kit.auth import STAFF_ROLES, Principal, authorize, principal_dependency
 from nrn_kit.html import render_markdown
 from nrn_kit.http import Forbidden
+from nrn_kit.idempotency import IDEMPOTENT
 from nrn_kit.localtime import check_local_has_zone, check_zone_name, resolve
 
 from . import handlers as h
@@ -38,7 +39,8 @@ from .domain.states import Status
 from .domain.views import official_view, staff_view
 from .render import MEMO_CSP, MemoDocument, memo_html_document, memo_pdf, unprintable
 
-router = APIRouter()
+# Every command honours Idempotency-Key (safe methods pass through the dependency).
+router = APIRouter(dependencies=[IDEMPOTENT])
 
 principal = principal_dependency(lambda request: request.app.state.runtime.verifier)
 PrincipalDep = Annotated[Principal, Depends(principal)]
