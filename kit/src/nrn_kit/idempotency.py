@@ -139,7 +139,8 @@ def fingerprint(method: str, path: str, query: str, body: bytes, content_type: s
     return digest.hexdigest()
 
 
-def _valid_key(key: str) -> bool:
+def valid_key(key: str) -> bool:
+    """1 to 255 visible ASCII characters."""
     return 0 < len(key) <= KEY_MAX and all(0x20 < ord(c) < 0x7F for c in key)
 
 
@@ -174,7 +175,7 @@ async def idempotency_key(
     """The dependency behind :data:`IDEMPOTENT`: reserve the key, or answer from what it stored."""
     if request.method not in UNSAFE_METHODS or key is None:
         return
-    if not _valid_key(key):
+    if not valid_key(key):
         raise DomainError(f"{HEADER} must be 1 to {KEY_MAX} visible ASCII characters (a UUID is typical)",
                           field=HEADER, code="invalid-input", title="Invalid input")
     exchange: _Exchange | None = request.scope.get(_SCOPE_KEY)

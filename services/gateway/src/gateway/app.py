@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from nrn_kit.http import DomainError, health_router, validation_errors
+from nrn_kit.idempotency import document_header
 from nrn_kit.telemetry import instrument_app, setup_telemetry
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -170,6 +171,7 @@ def create_app(
     from .web.pages import router as web_router
 
     app.include_router(api_router, prefix=API_PREFIX)
+    document_header(app)  # Idempotency-Key on the commands of the OpenAPI document, not on reads
     app.include_router(web_router)
 
     # Ready needs nothing downstream: a gateway with a service down still serves partial

@@ -7,6 +7,15 @@ that a dead service costs one fast failure instead of a timeout per request.
 The caller's ``Authorization`` header travels with every call (services verify the
 token themselves) and so does the W3C trace context.
 
+Commands carry an ``Idempotency-Key`` (see :func:`use_idempotency_key`): the one an API client sent
+or the one a page's form holds, derived per upstream call, so that retrying a command is safe. A
+command with a key is retried like an idempotent method; one without is sent once.
+
+Connections: the pool forgets an idle connection after ``upstream_keepalive_expiry`` seconds, shorter
+than the services' own keep-alive (uvicorn closes an idle connection after 5 s), so the gateway
+never sends on a connection the service is closing at the same moment. A call that still meets a
+closed connection is retried when it is safe (idempotent method or keyed command).
+
 Errors are typed so the API and the pages can decide what to show:
 - ``UpstreamError``: the service answered 4xx; its status and problem body pass through.
 - ``ServiceUnavailable``: the service could not be reached, timed out, answered 5xx, or its
@@ -16,7 +25,10 @@ Errors are typed so the API and the pages can decide what to show:
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import hashlib
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -25,6 +37,8 @@ import httpx
 from opentelemetry import propagate
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 # Statuses that say "try again later", worth a retry of an idempotent call.
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 
@@ -128,6 +142,33 @@ class RetryPolicy:
         return min(self.backoff * (2**attempt), self.max_backoff)
 
 
+@dataclass(frozen=True)
+class CommandKey:
+    """The Idempotency-Key of the command being handled, and where it came from."""
+
+    key: str
+    from_form: bool  # a page's hidden field: a changed form under the same key is a new command
+
+    def for_call(self, service: str, method: str, path: str) -> str:
+        # One key per upstream call, the same on every retry of the same command: a command that
+        # makes two calls (or renews the session's token first) never reuses one key for both.
+        return hashlib.sha256(f"{self.key}\0{service}\0{method}\0{path}".encode()).hexdigest()
+
+
+_command_key: contextvars.ContextVar[CommandKey | None] = contextvars.ContextVar("gateway_command_key", default=None)
+
+
+def use_idempotency_key(key: str | None, *, from_form: bool) -> None:
+    """Send ``key`` (derived per call) with every command made while handling this request."""
+    _command_key.set(CommandKey(key, from_form) if key else None)
+
+
+def _key_reused(response: httpx.Response) -> bool:
+    body = _decode(response)
+    return response.status_code == 422 and isinstance(body, dict) and str(body.get("type", "")).endswith(
+        "idempotency-key-reused")
+
+
 def _decode(response: httpx.Response) -> Any:
     ctype = response.headers.get("content-type", "")
     if "json" in ctype:
@@ -152,6 +193,7 @@ class ServiceClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
         max_connections: int = 100,
+        keepalive_expiry: float = 4.0,
     ) -> None:
         self.name = name
         self.retry = retry
@@ -161,7 +203,8 @@ class ServiceClient:
             base_url=base_url,
             timeout=timeout,
             transport=transport,
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
+                                keepalive_expiry=keepalive_expiry),
         )
 
     async def aclose(self) -> None:
@@ -190,12 +233,22 @@ class ServiceClient:
         propagate.inject(send_headers)
         if params is not None and not isinstance(params, list):
             params = {k: v for k, v in params.items() if v is not None}
-        attempts = 1 + (self.retry.retries if method in IDEMPOTENT_METHODS else 0)
+        command_key = _command_key.get() if method in UNSAFE_METHODS else None
+        if command_key is not None and not any(k.lower() == "idempotency-key" for k in send_headers):
+            send_headers[IDEMPOTENCY_HEADER] = command_key.for_call(self.name, method, path)
+        keyed = any(k.lower() == "idempotency-key" for k in send_headers)
+        if keyed and files is not None and "Content-Type" not in send_headers:
+            # The same multipart boundary on every retry, so the service sees the same request.
+            key = next(v for k, v in send_headers.items() if k.lower() == "idempotency-key")
+            boundary = hashlib.sha256(key.encode()).hexdigest()[:32]
+            send_headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
+        attempts = 1 + (self.retry.retries if method in IDEMPOTENT_METHODS or keyed else 0)
         extra: dict[str, Any] = {}
         if timeout is not None:
             extra["timeout"] = httpx.Timeout(timeout, connect=min(timeout, self.http.timeout.connect or timeout))
         last: ServiceUnavailable | None = None
-        for attempt in range(attempts):
+        attempt = -1
+        while (attempt := attempt + 1) < attempts:
             if not self.breaker.allow():
                 raise ServiceUnavailable(self.name, "circuit open")
             try:
@@ -210,6 +263,12 @@ class ServiceClient:
             except httpx.TimeoutException as exc:
                 self.breaker.record_failure()
                 last = ServiceUnavailable(self.name, f"timed out ({type(exc).__name__})")
+            except httpx.RemoteProtocolError as exc:
+                # Most often a pooled connection the service closed as we reused it: says nothing
+                # of the service's health, and a fresh connection at once is the cure.
+                self.breaker.release_trial()
+                last = ServiceUnavailable(self.name, f"unreachable ({type(exc).__name__})")
+                continue
             except httpx.TransportError as exc:
                 self.breaker.record_failure()
                 last = ServiceUnavailable(self.name, f"unreachable ({type(exc).__name__})")
@@ -223,6 +282,12 @@ class ServiceClient:
                         raise last
                 else:
                     self.breaker.record_success()
+                    if command_key is not None and command_key.from_form and _key_reused(response):
+                        # The person went Back, changed the form and sent it: a new command.
+                        send_headers[IDEMPOTENCY_HEADER] = uuid.uuid4().hex
+                        command_key = None
+                        attempts += 1
+                        continue
                     if response.status_code >= 400:
                         raise UpstreamError(
                             self.name, response.status_code, _decode(response), response.headers.get("content-type")
@@ -285,6 +350,7 @@ def build_services(
                 clock=clock,
             ),
             transport=transports.get(name),
+            keepalive_expiry=settings.upstream_keepalive_expiry,
         )
 
     return Services(

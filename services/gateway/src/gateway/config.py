@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nrn_kit.settings import ServiceSettings
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 DEV_SESSION_SECRET = "development-only-session-secret-do-not-use"
 
@@ -27,7 +27,10 @@ class Settings(ServiceSettings):
     upstream_read_timeout: float = 5.0
     # Rendering a memo's PDF is real work upstream (about a second for a long memo on a busy core).
     document_read_timeout: float = 30.0
-    upstream_retries: int = 2  # extra attempts, idempotent methods only
+    upstream_retries: int = 2  # extra attempts, idempotent methods and commands with an Idempotency-Key only
+    # An idle pooled connection is dropped after this; it must stay below the services' server
+    # keep-alive (uvicorn's default is 5 s), or both sides close the same connection at once.
+    upstream_keepalive_expiry: float = Field(4.0, gt=0)
     upstream_backoff: float = 0.05  # first backoff in seconds, doubled per attempt
     breaker_failure_threshold: int = 5
     breaker_reset_timeout: float = 15.0

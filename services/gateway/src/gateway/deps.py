@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
+from nrn_kit.idempotency import HEADER as IDEMPOTENCY_HEADER
+from nrn_kit.idempotency import KEY_DESCRIPTION, KEY_MAX, valid_key
 
 from .auth import InvalidToken, Principal, authorize
-from .clients import ServiceUnavailable, Services, UpstreamError
+from .clients import UNSAFE_METHODS, ServiceUnavailable, Services, UpstreamError, use_idempotency_key
 from .problems import ProblemError
 
 # Declares the bearer scheme in the OpenAPI document (tokenUrl is the sign-in route).
@@ -98,6 +100,35 @@ async def page_principal(request: Request) -> Principal:
     if principal is None:
         raise ProblemError(401, "Not signed in", "Please sign in to continue.")
     return principal
+
+
+async def api_idempotency_key(
+    request: Request,
+    key: Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER, description=KEY_DESCRIPTION)] = None,
+) -> None:
+    """Router dependency of the API: a command's Idempotency-Key goes on to the services."""
+    if request.method not in UNSAFE_METHODS or key is None:
+        return
+    if not valid_key(key):
+        raise ProblemError(422, "Invalid input", f"{IDEMPOTENCY_HEADER} must be 1 to {KEY_MAX} visible ASCII "
+                           "characters (a UUID is typical).", field=IDEMPOTENCY_HEADER)
+    use_idempotency_key(key, from_form=False)
+
+
+FORM_KEY_FIELD = "idempotency_key"
+
+
+async def form_idempotency_key(request: Request) -> None:
+    """Router dependency of the pages: every form carries a key (rendered with it, kept on Back by
+    app.js), so sending a form twice makes one command."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    if not request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded",
+                                                                "multipart/form-data")):
+        return
+    value = (await request.form()).get(FORM_KEY_FIELD)  # cached: the route reads the form again for free
+    if isinstance(value, str) and valid_key(value):
+        use_idempotency_key(value, from_form=True)
 
 
 def allow(principal: Principal, action: str, *, city_id: str | None = None) -> None:

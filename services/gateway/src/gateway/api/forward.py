@@ -17,7 +17,8 @@ FORWARDED_REQUEST_HEADERS = ("if-match", "accept-language")
 # Response headers worth passing back to API clients. A document a service serves (the memo's
 # HTML) carries its own Content-Security-Policy: it replaces the pages' policy, which would
 # otherwise block the document's own stylesheet.
-FORWARDED_RESPONSE_HEADERS = ("etag", "retry-after", "content-disposition", "content-security-policy")
+FORWARDED_RESPONSE_HEADERS = ("etag", "retry-after", "content-disposition", "content-security-policy",
+                              "idempotent-replayed")
 
 
 def client_headers(request: Request) -> dict[str, str]:

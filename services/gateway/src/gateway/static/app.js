@@ -31,6 +31,30 @@
     var message = submitter && submitter.getAttribute("data-confirm");
     if (message && !window.confirm(message)) { event.preventDefault(); }
   });
+  // Sending a form twice must make one command: each form carries an idempotency key drawn with
+  // it. Pages are never cached (no-store), so Back draws the form again with a new key: put back
+  // the key of the form last sent from this page, and Back-and-resend repeats the same command
+  // (the service answers with the first result instead of acting twice).
+  function keySlot(form) {
+    var index = Array.prototype.indexOf.call(document.forms, form);
+    return "nrn-form-key:" + location.pathname + location.search + "|" + (form.getAttribute("action") || "") + "|" + index;
+  }
+  document.addEventListener("submit", function (event) {
+    var input = event.target.querySelector && event.target.querySelector('input[name="idempotency_key"]');
+    if (event.defaultPrevented || !input) { return; }
+    try { window.sessionStorage.setItem(keySlot(event.target), input.value); } catch (e) { /* storage off */ }
+  });
+  function restoreKeys() {
+    var nav = window.performance && performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+    if (!nav || nav.type !== "back_forward") { return; }
+    Array.prototype.forEach.call(document.forms, function (form) {
+      var input = form.querySelector('input[name="idempotency_key"]');
+      var kept = null;
+      try { kept = input && window.sessionStorage.getItem(keySlot(form)); } catch (e) { kept = null; }
+      if (kept) { input.value = kept; }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", restoreKeys);
   // Character counters for textareas with maxlength, announced politely.
   function wireCounters(root) {
     root.querySelectorAll("textarea[maxlength][data-counter]").forEach(function (area) {

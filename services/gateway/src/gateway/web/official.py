@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -69,12 +71,62 @@ async def similar(request: Request, user: PageUser, svc: Svc, title: str = "", q
     return render(request, "partials/similar.html", {"result": result, "typed": len(text) >= 12})
 
 
+# Questions this session sent lately, so that the same text sent again under a new form key (typed
+# again, or a form drawn afresh) is caught: "you asked this a minute ago". Kept in the signed session.
+RECENT_QUESTIONS = "recent_questions"
+REPEAT_WINDOW_S = 15 * 60
+
+
+def _question_print(values: dict[str, str]) -> str:
+    text = "\0".join(" ".join(values[k].casefold().split()) for k in ("title", "question"))
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 60:
+        return "a moment ago"
+    if seconds < 120:
+        return "a minute ago"
+    return f"{int(seconds // 60)} minutes ago"
+
+
+def _recent_questions(request: Request, user: Any) -> list[dict[str, Any]]:
+    now = time.time()
+    kept = request.session.get(RECENT_QUESTIONS)
+    return [r for r in kept if isinstance(r, dict) and r.get("by") == user.account_id
+            and now - float(r.get("at", 0)) < REPEAT_WINDOW_S] if isinstance(kept, list) else []
+
+
+def _repeat_of(request: Request, user: Any, form: Any, values: dict[str, str]) -> dict[str, Any] | None:
+    """The question this session sent lately with the same text under another form key, if any."""
+    if form.get("confirm_repeat"):
+        return None
+    printed = _question_print(values)
+    for recent in _recent_questions(request, user):
+        if recent.get("print") == printed and recent.get("key") != form.get("idempotency_key"):
+            return {"id": recent["id"], "ago": _ago(time.time() - float(recent["at"]))}
+    return None
+
+
+def _remember_question(request: Request, user: Any, form: Any, values: dict[str, str], request_id: str) -> None:
+    recent = [r for r in _recent_questions(request, user) if r.get("id") != request_id][-4:]
+    recent.append({"print": _question_print(values), "key": str(form.get("idempotency_key") or ""),
+                   "id": request_id, "at": time.time(), "by": user.account_id})
+    request.session[RECENT_QUESTIONS] = recent
+
+
 @router.post("/requests/new")
 async def submit_request(request: Request, user: PageUser, svc: Svc) -> Response:
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in
               ("title", "question", "context", "desired_outcome", "topic", "urgency", "consent", "preferred_call_times")}
     errors = {k: "This is required." for k in ("title", "question", "topic") if not values[k]}
+    repeat = None if errors else _repeat_of(request, user, form, values)
+    if repeat is not None:
+        return render(request, "official/ask.html", {
+            "nav": "ask", "topics": await _topics(svc, user.token), "values": values, "errors": {},
+            "urgencies": URGENCIES, "consents": CONSENTS, "limits": R.page_limits(), "repeat": repeat,
+        })
     if not errors:
         body: dict[str, Any] = {k: values[k] for k in ("title", "question", "topic") if values[k]}
         for k in ("context", "desired_outcome", "urgency", "consent"):
@@ -89,6 +141,7 @@ async def submit_request(request: Request, user: PageUser, svc: Svc) -> Response
             field = problem_field(exc) if isinstance(exc, UpstreamError) else None
             errors[field or "_form"] = problem_text(exc)
         else:
+            _remember_question(request, user, form, values, created["id"])
             return see_other(f"/requests/{created['id']}")
     return render(request, "official/ask.html", {
         "nav": "ask", "topics": await _topics(svc, user.token), "values": values, "errors": errors,

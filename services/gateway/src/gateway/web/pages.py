@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from ..deps import form_idempotency_key
 from ..security import csrf_protect
 from . import library_pages, metrics, official, public, staff
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = APIRouter(dependencies=[Depends(csrf_protect), Depends(form_idempotency_key)], include_in_schema=False)
 router.include_router(public.router)
 router.include_router(official.router)
 router.include_router(staff.router)

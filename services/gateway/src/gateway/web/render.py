@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,6 +27,8 @@ def make_templates() -> Jinja2Templates:
     env.filters["when"] = _when
     env.filters["snippet"] = snippet
     env.filters["label"] = lambda v: str(v or "").replace("_", " ").capitalize()
+    # Every form's Idempotency-Key (deps.form_idempotency_key): a fresh one each time a form is drawn.
+    env.globals["new_key"] = lambda: uuid.uuid4().hex
     return templates
 
 
