@@ -106,8 +106,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     seed_admin = _seed_admin(state_dir) if args.seed else None
 
     signal.signal(signal.SIGTERM, on_signal)
-    with local_infra(data_dir=state_dir / "infra") as infra:
+    with local_infra(data_dir=state_dir / "infra", mail=True) as infra:
         print(f"broker   {infra.kafka_bootstrap_servers}\ndatabase {infra.mongodb_uri}", flush=True)
+        print(f"mail     {infra.smtp_host}:{infra.smtp_port}"
+              + ("   (development catcher: staff read it at /staff/mail/caught)" if infra.mail_dir else ""), flush=True)
         env = dict(os.environ)
         env.update({
             "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
@@ -116,8 +118,13 @@ def cmd_up(args: argparse.Namespace) -> int:
             "ACCOUNTS_URL": urls["accounts"],
             "REQUESTS311_URL": urls["requests311"],
             "LIBRARY_URL": urls["library"],
+            "NOTIFICATIONS_URL": urls["notifications"],
             "PUBLIC_URL": urls["gateway"],
+            "SMTP_HOST": infra.smtp_host,
+            "SMTP_PORT": str(infra.smtp_port),
         })
+        if infra.mail_dir is not None:
+            env["CAUGHT_MAIL_DIR"] = str(infra.mail_dir)
         # Real US cities always; with --seed, also their illustrative (made-up) distress indicators.
         env.setdefault("STARTER_CITIES", "demo" if args.seed else "real")
         if seed_admin is not None:

@@ -56,7 +56,8 @@ TOPICS: dict[str, Topic] = {
             # order holds per city, per account and per partner, not across them.
             key="city_id | account_id | partner_id",
             owner="accounts",
-            consumers=("requests311", "library"),
+            # notifications keeps people, roles and cities to decide who is told what.
+            consumers=("requests311", "library", "notifications"),
             description="Cities, their indicators and eligibility; accounts, their verification and roles; partners.",
         ),
         _topic(
@@ -72,8 +73,8 @@ TOPICS: dict[str, Topic] = {
             REQUESTS311_TOPIC,
             key="request_id",
             owner="requests311",
-            # library keeps the public record of answered questions.
-            consumers=("library",),
+            # library keeps the public record of answered questions; notifications tells people.
+            consumers=("library", "notifications"),
             description="311 for Cities: a question's life from submission to memo, call, feedback and close.",
         ),
         _topic(

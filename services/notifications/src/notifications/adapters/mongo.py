@@ -1,0 +1,53 @@
+"""MongoDB: notifications' collections and their indexes.
+
+Queries that must stay index-backed name their index (``hint``), so the plan is the same on
+MongoDB and on the embedded database; the digest's plan is checked with ``explain()`` in
+``bench/notifications`` at 10,000 people.
+"""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+PEOPLE = "people"  # read model of accounts, plus each person's preferences
+CITIES = "cities"  # read model: name, state, time zone
+REQUESTS = "requests"  # read model of 311 requests: city, asking official, expert, title
+CALLS = "calls"  # per request: the calendar event of its call (UID, SEQUENCE, state)
+NOTICES = "notices"  # in-page notices, one per (event, recipient, kind): the idempotency key is _id
+MAIL = "mail"  # the outbox of messages: what the sender still has to hand to the SMTP server
+FOLLOW_UPS = "follow_ups"  # 90-day follow-up reminders waiting for their day
+
+IX_ROLES = "roles"
+IX_DIGEST_DUE = "digest_due"
+IX_RECIPIENT_NEWEST = "recipient_newest"
+IX_RECIPIENT_UNREAD = "recipient_unread"
+IX_RECIPIENT_DIGEST = "recipient_digest"
+IX_MAIL_DUE = "state_due"
+IX_MAIL_NEWEST = "state_newest"
+IX_FOLLOW_UP_DUE = "state_due"
+
+INDEXES: dict[str, list[IndexModel]] = {
+    PEOPLE: [
+        IndexModel([("roles", ASCENDING), ("status", ASCENDING)], name=IX_ROLES),
+        # only people with a digest waiting carry the field: the scheduler's range is that small
+        IndexModel([("digest_due_at", ASCENDING)], name=IX_DIGEST_DUE, sparse=True),
+    ],
+    NOTICES: [
+        IndexModel([("recipient", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+                   name=IX_RECIPIENT_NEWEST),
+        IndexModel([("recipient", ASCENDING), ("read", ASCENDING), ("created_at", DESCENDING)],
+                   name=IX_RECIPIENT_UNREAD),
+        IndexModel([("recipient", ASCENDING), ("digest", ASCENDING), ("created_at", ASCENDING)],
+                   name=IX_RECIPIENT_DIGEST),
+    ],
+    MAIL: [
+        IndexModel([("state", ASCENDING), ("next_attempt_at", ASCENDING)], name=IX_MAIL_DUE),
+        IndexModel([("state", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)], name=IX_MAIL_NEWEST),
+    ],
+    FOLLOW_UPS: [IndexModel([("state", ASCENDING), ("due_at", ASCENDING)], name=IX_FOLLOW_UP_DUE)],
+}
+
+# Message states. pending → sending → sent; sending → pending (retry later) → … → failed;
+# parked when the template fails (kept with its reason and context, retried by staff).
+PENDING, SENDING, SENT, FAILED, PARKED = "pending", "sending", "sent", "failed", "parked"
+MAIL_STATES = (PENDING, SENDING, SENT, FAILED, PARKED)

@@ -1,0 +1,107 @@
+"""THE table: which event tells whom what, with which template.
+
+One row per (event, recipients). Read a row as: "when <event> happens, tell <who> about it as a
+notice of <kind>, written with <template>". ``calendar`` marks the rows whose e-mail carries a
+calendar invitation (a new or moved call: REQUEST; a withdrawn one: CANCEL).
+
+Who may receive a row's notice is not decided here but by the matrix (``people.may_receive``),
+with ``action`` and the subject's city: a row can only narrow who is told, never widen it.
+
+Services built later (direct assistance, peer networking, partners) add their rows here.
+Events of types no row names are ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from nrn_contracts.events import accounts as acc
+from nrn_contracts.events import requests311 as r311
+from pydantic import BaseModel, ConfigDict
+
+
+class Who(StrEnum):
+    account_holder = "the account holder"  # the account the event is about
+    asking_official = "the official who asked"
+    assigned_expert = "the expert assigned to the request"
+    official_and_expert = "the official who asked and the assigned expert"
+    triage_leads = "every triage lead"
+    program_managers = "every program manager"
+
+
+class Calendar(StrEnum):
+    request = "REQUEST"  # a new call, or a call at a new time (same UID, higher SEQUENCE)
+    cancel = "CANCEL"  # the call will not take place (only when an invitation is open)
+
+
+class FollowUpDue(BaseModel):
+    """Not an event of any topic: notifications' own timer, 90 days after a question was answered
+    and closed (``schedule.follow_ups_due``), ``closed_at`` + 90 days."""
+
+    model_config = ConfigDict(frozen=True)
+    type: ClassVar[str] = "org.nationalresourcenetwork.notifications.follow_up_due.v1"
+
+    request_id: str
+    closed_at: datetime
+
+
+READ_REQUEST = "request.read"  # the matrix action a request's notices need (nrn_kit.auth.MATRIX)
+
+
+@dataclass(frozen=True)
+class Rule:
+    event: type
+    who: Who
+    kind: str  # kinds.KINDS key
+    template: str  # templates/<template>.html and .txt
+    action: str | None = READ_REQUEST  # None: an account message, for the account holder only
+    calendar: Calendar | None = None
+    # False for messages whose reader may not be signed in (confirmation and reset links): e-mail
+    # only, and their single-use secret never rests in a notice.
+    in_page: bool = True
+
+    @property
+    def event_type(self) -> str:
+        return self.event.type
+
+    @property
+    def about_request(self) -> bool:
+        return self.action == READ_REQUEST
+
+
+W, C = Who, Calendar
+
+RULES: tuple[Rule, ...] = (
+    # event                                 who                      kind              template
+    Rule(acc.MailboxConfirmationRequested, W.account_holder,        "account",        "confirm_email", action=None, in_page=False),
+    Rule(acc.PasswordResetRequested,       W.account_holder,        "account",        "reset_password", action=None, in_page=False),
+    Rule(acc.PasswordChanged,              W.account_holder,        "account",        "password_changed", action=None),
+    Rule(acc.AccountVerified,              W.account_holder,        "account",        "account_verified", action=None),
+    Rule(r311.QuestionSubmitted,           W.asking_official,       "my_questions",   "question_received"),
+    Rule(r311.QuestionSubmitted,           W.triage_leads,          "new_questions",  "new_question"),
+    Rule(r311.InformationRequested,        W.asking_official,       "my_questions",   "information_requested"),
+    Rule(r311.ExpertAssigned,              W.assigned_expert,       "assignments",    "expert_assigned"),
+    Rule(r311.MemoReturned,                W.assigned_expert,       "assignments",    "memo_returned"),
+    Rule(r311.MemoDelivered,               W.asking_official,       "my_questions",   "memo_delivered"),
+    Rule(r311.CallSlotsOffered,            W.asking_official,       "my_questions",   "call_slots_offered"),
+    Rule(r311.CallScheduled,               W.official_and_expert,   "calls",          "call_scheduled", calendar=C.request),
+    Rule(r311.RequestClosed,               W.official_and_expert,   "calls",          "call_cancelled", calendar=C.cancel),
+    Rule(r311.ServiceLevelBreached,        W.program_managers,      "service_levels", "service_level_breached"),
+    Rule(FollowUpDue,                      W.asking_official,       "my_questions",   "follow_up_due"),
+)
+
+
+def rules_for(event_type: str) -> list[Rule]:
+    """The rows for an event type, in table order; [] for a type no row names (ignored)."""
+    return [rule for rule in RULES if rule.event_type == event_type]
+
+
+# Events that only keep notifications' read models true (people, cities, requests, calls)
+# but tell nobody anything themselves.
+READ_MODEL_EVENTS: tuple[type, ...] = (
+    acc.CityRegistered, acc.AccountRegistered, acc.AccountDeactivated, acc.RoleGranted, acc.RoleRevoked,
+    acc.MailboxConfirmed, r311.CallCompleted, r311.CallMissed, r311.RequestReopened, r311.FollowUpRecorded,
+)

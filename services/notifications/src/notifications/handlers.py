@@ -1,0 +1,722 @@
+"""Use cases: from an event to notices and messages; reading and marking notices; preferences;
+unsubscribing; digests and follow-up reminders; staff retrying a message.
+
+The consumer side (:func:`notify`) runs inside the consumer's transaction, together with the
+inbox record of the event: it writes the in-page notice and, for an e-mail, the message to
+the ``mail`` outbox. It never talks to the SMTP server (``sender.py`` does), so a slow or dead
+mail server cannot hold back consumption.
+
+Idempotency: a notice's ``_id`` is ``<event id>:<recipient>:<kind>``, inserted only if absent
+(``$setOnInsert``) in the same transaction as its message, so an event delivered twice, redriven
+from the dead-letter topic, or replayed after the inbox forgot it tells nobody twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from nrn_contracts.events import accounts as acc
+from nrn_contracts.events import requests311 as r311
+from pymongo import DESCENDING
+
+from nrn_kit.http import DomainError, NotFound
+from nrn_kit.mongo import Store, Tx
+
+from .adapters import mongo as repo
+from .config import Settings
+from .domain import wording
+from .domain.calendar import Attendee, Invitation, build_ics
+from .domain.kinds import KINDS, Mode, kinds_for, mode_for
+from .domain.messages import Rendered, build_message, message_id, to_bytes
+from .domain.people import Person, may_receive
+from .domain.rules import Calendar, FollowUpDue, Rule, Who, rules_for
+from .domain.unsubscribe import BadToken, make_token, read_token
+from .domain.zones import NRN_ZONE, US_ZONES, next_local_time, valid_zone, zone_for_state
+from .render import TemplateFailed, render
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+DEFAULT_DIGEST_TIME = time(8, 0)
+DIGEST_MAX_ITEMS = 200
+FOLLOW_UP_AFTER = timedelta(days=90)  # as requests311 counts it: from the close
+
+
+@dataclass
+class Deps:
+    store: Store
+    settings: Settings
+    clock: Clock = system_clock
+
+    @property
+    def db(self):  # noqa: ANN201
+        return self.store.db
+
+    def url(self, path: str) -> str:
+        base = (self.settings.public_url or "http://127.0.0.1:8000").rstrip("/")
+        return base + path
+
+
+class RecipientUnknown(Exception):
+    """The event names a person this service has not heard of yet (accounts' events come on
+    another topic): the consumer retries, then parks the event, which a redrive sends again."""
+
+
+class Invalid(DomainError):
+    """Bad input (422), naming the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, field=field, status=422, code="invalid-input", title="Invalid input")
+
+
+# ------------------------------------------------------------------ subjects and recipients
+
+
+@dataclass
+class RequestRef:
+    id: str
+    title: str
+    city_id: str | None
+    city_name: str
+    zone: str
+    official_id: str | None
+    expert_id: str | None
+
+
+async def _request(tx: Tx, event: Any) -> RequestRef | None:
+    request_id = getattr(event, "request_id", None)
+    if request_id is None:
+        return None
+    doc = await tx.db[repo.REQUESTS].find_one({"_id": request_id}, session=tx.session) or {}
+    city_id = doc.get("city_id") or getattr(event, "city_id", None)
+    city = await tx.db[repo.CITIES].find_one({"_id": city_id}, session=tx.session) if city_id else None
+    city = city or {}
+    return RequestRef(
+        id=request_id, title=doc.get("title") or getattr(event, "title", None) or "your question",
+        city_id=city_id, city_name=city.get("name") or "the city",
+        zone=city.get("time_zone") or zone_for_state(city.get("state")),
+        official_id=doc.get("official_id") or getattr(event, "official_id", None),
+        expert_id=getattr(event, "expert_id", None) or doc.get("expert_id"),
+    )
+
+
+async def _person(tx: Tx, person_id: str | None, *, required: bool = True) -> dict | None:
+    if not person_id:
+        return None
+    doc = await tx.db[repo.PEOPLE].find_one({"_id": person_id}, session=tx.session)
+    if doc is None and required:
+        raise RecipientUnknown(f"no account {person_id} known yet")
+    return doc
+
+
+async def _with_role(tx: Tx, role: str) -> list[dict]:
+    cursor = tx.db[repo.PEOPLE].find({"roles": role, "status": "verified"}, session=tx.session).hint(repo.IX_ROLES)
+    return [doc async for doc in cursor]
+
+
+async def _recipients(tx: Tx, who: Who, event: Any, request: RequestRef | None) -> list[dict]:
+    if who is Who.account_holder:
+        doc = await _person(tx, event.account_id, required=False)
+        if isinstance(event, acc.MailboxConfirmationRequested | acc.PasswordResetRequested):
+            # the link goes to the address the event names (the one being confirmed), whatever we knew
+            base = doc or {"_id": event.account_id, "kind": "", "status": "pending"}
+            return [{**base, "email": event.email, "name": event.name}]
+        if doc is None:
+            raise RecipientUnknown(f"no account {event.account_id} known yet")
+        return [doc]
+    if who is Who.asking_official:
+        return [await _person(tx, request.official_id)] if request and request.official_id else []
+    if who is Who.assigned_expert:
+        return [await _person(tx, request.expert_id)] if request and request.expert_id else []
+    if who is Who.official_and_expert:
+        ids = [i for i in (request.official_id, request.expert_id) if i] if request else []
+        return [await _person(tx, i) for i in dict.fromkeys(ids)]
+    if who is Who.triage_leads:
+        return await _with_role(tx, "triage_lead")
+    if who is Who.program_managers:
+        return await _with_role(tx, "program_manager")
+    raise AssertionError(who)
+
+
+# ------------------------------------------------------------------ the consumer side
+
+
+async def notify(tx: Tx, deps: Deps, event: Any, event_id: str) -> int:
+    """Apply the table's rows for ``event``: notices and messages for everyone the rows and the
+    matrix allow. Returns how many notices were new. Unknown event types do nothing."""
+    rules = rules_for(type(event).type)
+    if not rules:
+        return 0
+    now = deps.clock()
+    request = await _request(tx, event)
+    made = 0
+    for rule in rules:
+        docs = [d for d in await _recipients(tx, rule.who, event, request) if d is not None]
+        allowed = [d for d in docs if may_receive(Person.from_document(d), action=rule.action,
+                                                  city_id=request.city_id if request else None,
+                                                  about_account=getattr(event, "account_id", None))]
+        if not allowed:
+            continue
+        invitation = None
+        if rule.calendar is not None:
+            invitation = await _invitation(tx, deps, rule.calendar, event, request, allowed, now)
+            if invitation is None:
+                continue  # nothing on anyone's calendar to change
+        for doc in allowed:
+            made += await _tell(tx, deps, rule, event, event_id, doc, request, invitation, now)
+    return made
+
+
+async def _invitation(tx: Tx, deps: Deps, method: Calendar, event: Any, request: RequestRef,
+                      people: list[dict], now: datetime) -> tuple[Invitation, bool] | None:
+    """The call's calendar event after ``event`` (UID kept across moves, SEQUENCE one higher each
+    version), or None when a cancellation finds no open invitation. ``bool``: an update."""
+    calls = tx.db[repo.CALLS]
+    doc = await calls.find_one({"_id": request.id}, session=tx.session)
+    open_ = doc is not None and doc.get("state") in ("scheduled", "missed")
+    if method is Calendar.request:
+        if open_:
+            uid, sequence, rounds = doc["uid"], doc["sequence"] + 1, doc["round"]
+        else:
+            rounds = (doc or {}).get("round", 0) + 1
+            uid, sequence = f"call-{request.id}-{rounds}@{deps.settings.id_domain}", 0
+        starts_at, duration = event.scheduled_for, event.duration_minutes
+        state = "scheduled"
+    else:
+        if not open_:
+            return None
+        uid, sequence, rounds = doc["uid"], doc["sequence"] + 1, doc["round"]
+        starts_at, duration, state = doc["starts_at"], doc["duration_minutes"], "cancelled"
+    await calls.update_one({"_id": request.id}, {"$set": {
+        "uid": uid, "sequence": sequence, "round": rounds, "state": state, "starts_at": starts_at,
+        "duration_minutes": duration, "updated_at": now}}, upsert=True, session=tx.session)
+    sender_name, sender_email = _mail_from(deps.settings.mail_from)
+    invitation = Invitation(
+        uid=uid, sequence=sequence, method=method.value, starts_at=starts_at, duration_minutes=duration,
+        zone=request.zone, summary=f"NRN call: {request.title}",
+        description=f"Call with the SC2 National Resource Network about “{request.title}”.\n"
+                    f"The request: {deps.url('/requests/' + request.id)}",
+        url=deps.url("/requests/" + request.id), organizer=Attendee(sender_name, sender_email),
+        attendees=tuple(Attendee(p.get("name") or "", p["email"]) for p in people if p.get("email")),
+        stamp=now,
+    )
+    return invitation, method is Calendar.request and open_
+
+
+def _mail_from(value: str) -> tuple[str, str]:
+    match = re.match(r"^\s*(.*?)\s*<([^>]+)>\s*$", value)
+    return (match.group(1).strip('"'), match.group(2)) if match else ("", value.strip())
+
+
+def _zone_of(person: dict, request: RequestRef | None) -> str:
+    chosen = (person.get("prefs") or {}).get("time_zone")
+    if chosen:
+        return chosen
+    if person.get("kind") == "official" and request is not None:
+        return request.zone
+    return person.get("city_zone") or NRN_ZONE
+
+
+def _link_path(rule: Rule, event: Any, person: dict, request: RequestRef | None) -> str:
+    if request is None:
+        return "/"
+    staff = person.get("kind") == "staff"
+    path = f"/staff/requests/{request.id}" if staff else f"/requests/{request.id}"
+    return path + ("#follow-up" if isinstance(event, FollowUpDue) else "")
+
+
+def _context(deps: Deps, rule: Rule, event: Any, person: dict, request: RequestRef | None,
+             invitation: tuple[Invitation, bool] | None, link_path: str) -> dict[str, Any]:
+    kind = KINDS[rule.kind]
+    zone = _zone_of(person, request)
+    ctx: dict[str, Any] = {
+        "person": {"name": person.get("name") or "there"},
+        "link": deps.url(link_path),
+        "preferences_url": deps.url("/notifications/settings"),
+        "kind_label": kind.label,
+        "unsubscribe_url": deps.url("/unsubscribe?token=" + make_token(
+            deps.settings.unsubscribe_secret.get_secret_value(), person["_id"], kind.key)) if kind.unsubscribable else None,
+    }
+    if request is not None:
+        ctx["request"] = {"title": request.title, "city_name": request.city_name}
+    if isinstance(event, acc.MailboxConfirmationRequested):
+        ctx.update(link=deps.url("/confirm-email?token=" + event.token), expires=wording.when(event.expires_at, zone))
+    elif isinstance(event, acc.PasswordResetRequested):
+        ctx.update(link=deps.url("/reset-password?token=" + event.token), expires=wording.when(event.expires_at, zone))
+    elif isinstance(event, acc.PasswordChanged):
+        ctx.update(when=wording.when(event.at, zone), via_reset=event.via == "reset_link",
+                   reset_url=deps.url("/forgot-password"))
+    elif isinstance(event, acc.AccountVerified):
+        ctx.update(city_name=person.get("city_name"))
+    elif isinstance(event, r311.QuestionSubmitted):
+        ctx.update(topic_label=wording.label(wording.TOPIC_LABELS, event.topic),
+                   urgency_label=wording.label(wording.URGENCY_LABELS, event.urgency))
+    elif isinstance(event, r311.InformationRequested):
+        ctx.update(message=event.message)
+    elif isinstance(event, r311.ExpertAssigned):
+        ctx.update(due=wording.when(event.due_at, zone) if event.due_at else None)
+    elif isinstance(event, r311.MemoReturned):
+        ctx.update(version=event.version, reason=event.reason)
+    elif isinstance(event, r311.MemoDelivered):
+        ctx.update(short_answer=event.short_answer)
+    elif isinstance(event, r311.CallSlotsOffered):
+        city_zone = request.zone if request else zone
+        ctx.update(slots=[f"{wording.when(s.starts_at, city_zone)} ({s.duration_minutes} minutes)" for s in event.slots],
+                   zone_label=f"{request.city_name if request else 'the city'}'s time")
+    elif isinstance(event, r311.ServiceLevelBreached):
+        ctx.update(step_label=wording.label(wording.STEP_LABELS, event.step), due=wording.when(event.due_at, zone))
+    if invitation is not None:
+        inv, updated = invitation
+        others = [a.name for a in inv.attendees if a.email != person.get("email")]
+        city_when = wording.when(inv.starts_at, inv.zone)
+        own_when = wording.when(inv.starts_at, zone)
+        ctx.update(updated=updated, call={
+            "when": city_when, "duration": inv.duration_minutes,
+            "when_other": f"{own_when} in your time zone" if own_when != city_when else None,
+            "with_whom": ", ".join(n for n in others if n) or "NRN"})
+    return ctx
+
+
+async def _tell(tx: Tx, deps: Deps, rule: Rule, event: Any, event_id: str, person: dict,
+                request: RequestRef | None, invitation: tuple[Invitation, bool] | None, now: datetime) -> int:
+    key = f"{event_id}:{person['_id']}:{rule.kind}"
+    kind = KINDS[rule.kind]
+    mode = Mode.email_now if kind.security else mode_for(kind, (person.get("prefs") or {}).get("modes", {}).get(kind.key))
+    link_path = _link_path(rule, event, person, request)
+    context = _context(deps, rule, event, person, request, invitation, link_path)
+    ics = build_ics(invitation[0]) if invitation is not None else None
+    mail = _mail_document(deps, key=key, kind=kind.key, template=rule.template, context=context, person=person,
+                          ics=ics, ics_method=invitation[0].method if invitation else None, now=now)
+    title = mail.pop("_summary")
+    if rule.in_page:
+        notice = {
+            "_id": key, "recipient": person["_id"], "kind": kind.key, "event_type": type(event).type,
+            "event_id": event_id, "title": title, "link": link_path,
+            "city_id": request.city_id if request else None, "created_at": now, "read": False, "read_at": None,
+            "mode": mode.value, "digest": "pending" if mode is Mode.daily_digest else None,
+        }
+        result = await tx.db[repo.NOTICES].update_one({"_id": key}, {"$setOnInsert": notice}, upsert=True,
+                                                      session=tx.session)
+        if result.upserted_id is None:
+            return 0  # told already: a redelivered or replayed event
+    if mode is Mode.email_now:
+        mail["notice_id"] = key if rule.in_page else None
+        result = await tx.db[repo.MAIL].update_one({"_id": key}, {"$setOnInsert": mail}, upsert=True,
+                                                   session=tx.session)
+        if result.upserted_id is None:
+            return 0
+    elif mode is Mode.daily_digest:
+        await _digest_due(tx, deps, person, now)
+    return 1
+
+
+def _mail_document(deps: Deps, *, key: str, kind: str, template: str, context: dict, person: dict,
+                   ics: bytes | None, ics_method: str | None, now: datetime) -> dict:
+    """A message of the outbox, composed now; a template that fails parks it with the reason."""
+    doc: dict[str, Any] = {
+        "_id": key, "recipient": person["_id"], "to": person.get("email"), "to_name": person.get("name") or "",
+        "kind": kind, "template": template, "context": context, "ics": ics, "ics_method": ics_method,
+        "message_id": message_id(key, deps.settings.id_domain), "date": now, "attempts": 0,
+        "next_attempt_at": now, "created_at": now, "sent_at": None, "last_error": None, "lease_until": None,
+    }
+    try:
+        rendered = compose(deps, doc)
+    except TemplateFailed as exc:
+        doc.update(state=repo.PARKED, last_error=str(exc), raw=None, subject=None,
+                   _summary=f"{KINDS[kind].label}: {context.get('request', {}).get('title') or 'a new notice'}")
+        return doc
+    if not doc["to"]:
+        doc.update(state=repo.FAILED, last_error="no e-mail address is known for this person")
+    else:
+        doc.update(state=repo.PENDING)
+    doc.update(_summary=rendered[1].summary, subject=rendered[1].subject, raw=rendered[0])
+    return doc
+
+
+def compose(deps: Deps, doc: dict) -> tuple[bytes, Rendered]:
+    """The message's bytes from its template and context (TemplateFailed when the template fails)."""
+    rendered = render(doc["template"], doc["context"])
+    msg = build_message(rendered=rendered, sender=deps.settings.mail_from, to_name=doc.get("to_name") or "",
+                        to_email=doc.get("to") or "undisclosed-recipients@invalid", msg_id=doc["message_id"],
+                        date=doc["date"], unsubscribe_url=doc["context"].get("unsubscribe_url"),
+                        ics=doc.get("ics"), ics_method=doc.get("ics_method"))
+    return to_bytes(msg), rendered
+
+
+def _digest_time(person: dict) -> time:
+    raw = (person.get("prefs") or {}).get("digest_time") or "08:00"
+    hours, minutes = raw.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _person_zone(person: dict) -> str:
+    return (person.get("prefs") or {}).get("time_zone") or person.get("city_zone") or NRN_ZONE
+
+
+async def _digest_due(tx: Tx, deps: Deps, person: dict, now: datetime) -> None:
+    due = next_local_time(now, _digest_time(person), _person_zone(person))
+    await tx.db[repo.PEOPLE].update_one({"_id": person["_id"]}, {"$min": {"digest_due_at": due}},
+                                        session=tx.session)
+
+
+# ------------------------------------------------------------------ read models
+
+
+async def remember_city(tx: Tx, event: acc.CityRegistered) -> None:
+    zone = zone_for_state(event.state)
+    await tx.db[repo.CITIES].update_one({"_id": event.city_id}, {"$set": {
+        "name": event.name, "state": event.state, "time_zone": zone}}, upsert=True, session=tx.session)
+    # officials of the city read times in its zone unless they chose another
+    await tx.db[repo.PEOPLE].update_many({"city_id": event.city_id}, {"$set": {
+        "city_zone": zone, "city_name": event.name}}, session=tx.session)
+
+
+async def remember_account(tx: Tx, event: acc.AccountRegistered) -> None:
+    city = await tx.db[repo.CITIES].find_one({"_id": event.city_id}, session=tx.session) if event.city_id else None
+    fields: dict[str, Any] = {"kind": event.kind, "email": event.email, "name": event.name, "city_id": event.city_id,
+                              "status": event.status}
+    if city:
+        fields.update(city_zone=city.get("time_zone"), city_name=city.get("name"))
+    await tx.db[repo.PEOPLE].update_one({"_id": event.account_id}, {"$set": fields}, upsert=True, session=tx.session)
+
+
+async def set_status(tx: Tx, account_id: str, status: str) -> None:
+    await tx.db[repo.PEOPLE].update_one({"_id": account_id}, {"$set": {"status": status}}, upsert=True,
+                                        session=tx.session)
+
+
+async def grant_role(tx: Tx, event: acc.RoleGranted) -> None:
+    update: dict[str, Any] = {"$addToSet": {"roles": event.role}}
+    if event.expertise:
+        update["$set"] = {"expertise": list(event.expertise)}
+    await tx.db[repo.PEOPLE].update_one({"_id": event.account_id}, update, upsert=True, session=tx.session)
+
+
+async def revoke_role(tx: Tx, event: acc.RoleRevoked) -> None:
+    await tx.db[repo.PEOPLE].update_one({"_id": event.account_id}, {"$pull": {"roles": event.role}},
+                                        session=tx.session)
+
+
+async def mailbox_confirmed(tx: Tx, event: acc.MailboxConfirmed) -> None:
+    await tx.db[repo.PEOPLE].update_one({"_id": event.account_id}, {"$set": {
+        "email": event.email, "mailbox_confirmed_at": event.at}}, upsert=True, session=tx.session)
+
+
+async def remember_request(tx: Tx, event: r311.QuestionSubmitted) -> None:
+    await tx.db[repo.REQUESTS].update_one({"_id": event.request_id}, {"$set": {
+        "city_id": event.city_id, "official_id": event.official_id, "title": event.title}},
+        upsert=True, session=tx.session)
+
+
+async def remember_expert(tx: Tx, event: r311.ExpertAssigned) -> None:
+    await tx.db[repo.REQUESTS].update_one({"_id": event.request_id}, {"$set": {"expert_id": event.expert_id}},
+                                          upsert=True, session=tx.session)
+
+
+async def call_outcome(tx: Tx, request_id: str, state: str) -> None:
+    await tx.db[repo.CALLS].update_one({"_id": request_id, "state": "scheduled"}, {"$set": {"state": state}},
+                                       session=tx.session)
+
+
+async def request_closed(tx: Tx, event: r311.RequestClosed) -> None:
+    if event.reason != "answered":
+        return  # "did you act on it?" means something only for an answered question
+    await tx.db[repo.FOLLOW_UPS].update_one({"_id": event.request_id}, {"$set": {
+        "state": "scheduled", "closed_at": event.closed_at, "due_at": event.closed_at + FOLLOW_UP_AFTER}},
+        upsert=True, session=tx.session)
+
+
+async def follow_up_not_needed(tx: Tx, request_id: str, state: str) -> None:
+    await tx.db[repo.FOLLOW_UPS].update_one({"_id": request_id, "state": "scheduled"}, {"$set": {"state": state}},
+                                            session=tx.session)
+
+
+# ------------------------------------------------------------------ scheduled work
+
+
+async def send_digests(deps: Deps, *, limit: int = 500) -> int:
+    """Build the daily digest of everyone whose digest time has come; returns how many were built."""
+    now = deps.clock()
+    cursor = deps.db[repo.PEOPLE].find({"digest_due_at": {"$lte": now}}, {"_id": 1}).hint(repo.IX_DIGEST_DUE).limit(limit)
+    ids = [doc["_id"] async for doc in cursor]
+    built = 0
+    for start in range(0, len(ids), 64):
+        # concurrent transactions join one group commit (nrn_kit.mongo.Store)
+        results = await asyncio.gather(*(deps.store.transaction(
+            lambda tx, pid=pid: _digest_one(tx, deps, pid, now)) for pid in ids[start:start + 64]))
+        built += sum(results)
+    return built
+
+
+def digest_query(person_id: str) -> dict:
+    return {"recipient": person_id, "digest": "pending"}
+
+
+async def _digest_one(tx: Tx, deps: Deps, person_id: str, now: datetime) -> int:
+    person = await tx.db[repo.PEOPLE].find_one({"_id": person_id}, session=tx.session)
+    if person is None or not person.get("digest_due_at") or person["digest_due_at"] > now:
+        return 0  # built meanwhile by another replica
+    due = person["digest_due_at"]
+    cursor = tx.db[repo.NOTICES].find(digest_query(person_id), session=tx.session).hint(
+        repo.IX_RECIPIENT_DIGEST).sort("created_at", 1).limit(DIGEST_MAX_ITEMS + 1)
+    notices = [doc async for doc in cursor]
+    more = len(notices) > DIGEST_MAX_ITEMS
+    notices = notices[:DIGEST_MAX_ITEMS]
+    people = tx.db[repo.PEOPLE]
+    if not notices:
+        await people.update_one({"_id": person_id}, {"$unset": {"digest_due_at": ""}}, session=tx.session)
+        return 0
+    zone = _person_zone(person)
+    key = f"digest:{person_id}:{due.isoformat()}"
+    context = {
+        "person": {"name": person.get("name") or "there"},
+        "items": [{"when": wording.when(n["created_at"], zone), "summary": n["title"], "link": deps.url(n["link"])}
+                  for n in notices],
+        "notices_url": deps.url("/notifications"), "preferences_url": deps.url("/notifications/settings"),
+        "kind_label": "daily summary",
+        "unsubscribe_url": deps.url("/unsubscribe?token=" + make_token(
+            deps.settings.unsubscribe_secret.get_secret_value(), person_id, "digest")),
+    }
+    mail = _mail_document(deps, key=key, kind="digest", template="digest", context=context, person=person,
+                          ics=None, ics_method=None, now=now)
+    mail.pop("_summary")
+    mail["notice_id"] = None
+    await tx.db[repo.MAIL].update_one({"_id": key}, {"$setOnInsert": mail}, upsert=True, session=tx.session)
+    await tx.db[repo.NOTICES].update_many({"_id": {"$in": [n["_id"] for n in notices]}},
+                                          {"$set": {"digest": "sent", "digest_mail": key}}, session=tx.session)
+    after = {"$set": {"digest_due_at": now}} if more else {"$unset": {"digest_due_at": ""}}
+    await people.update_one({"_id": person_id}, after, session=tx.session)
+    return 1
+
+
+async def follow_ups_due(deps: Deps, *, limit: int = 500) -> int:
+    """Tell officials whose answered question closed 90 days ago; returns how many were due."""
+    now = deps.clock()
+    cursor = deps.db[repo.FOLLOW_UPS].find({"state": "scheduled", "due_at": {"$lte": now}}).hint(
+        repo.IX_FOLLOW_UP_DUE).limit(limit)
+    due = [doc async for doc in cursor]
+    for doc in due:
+        async def apply(tx: Tx, doc: dict = doc) -> None:
+            fresh = await tx.db[repo.FOLLOW_UPS].find_one({"_id": doc["_id"], "state": "scheduled"}, session=tx.session)
+            if fresh is None:
+                return
+            event = FollowUpDue(request_id=doc["_id"], closed_at=doc["closed_at"])
+            await notify(tx, deps, event, f"follow-up:{doc['_id']}:{doc['closed_at'].isoformat()}")
+            await tx.db[repo.FOLLOW_UPS].update_one({"_id": doc["_id"]}, {"$set": {"state": "sent", "sent_at": now}},
+                                                    session=tx.session)
+        await deps.store.transaction(apply)
+    return len(due)
+
+
+# ------------------------------------------------------------------ in-page notices
+
+
+def notice_view(doc: dict) -> dict[str, Any]:
+    return {"id": doc["_id"], "kind": doc["kind"], "kind_label": KINDS[doc["kind"]].label if doc["kind"] in KINDS
+            else "Notice", "title": doc["title"], "link": doc["link"], "created_at": doc["created_at"],
+            "read": bool(doc.get("read"))}
+
+
+async def list_notices(deps: Deps, person_id: str, *, limit: int = 20, before: tuple[datetime, str] | None = None,
+                       unread_only: bool = False) -> tuple[list[dict], tuple[datetime, str] | None]:
+    query: dict[str, Any] = {"recipient": person_id}
+    if unread_only:
+        query["read"] = False
+    if before is not None:
+        at, nid = before
+        query["$or"] = [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": nid}}]
+    hint = repo.IX_RECIPIENT_UNREAD if unread_only else repo.IX_RECIPIENT_NEWEST
+    cursor = deps.db[repo.NOTICES].find(query).hint(hint).sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1)
+    docs = [doc async for doc in cursor]
+    nxt = (docs[limit - 1]["created_at"], docs[limit - 1]["_id"]) if len(docs) > limit else None
+    return [notice_view(d) for d in docs[:limit]], nxt
+
+
+async def unread_count(deps: Deps, person_id: str) -> int:
+    return await deps.db[repo.NOTICES].count_documents({"recipient": person_id, "read": False},
+                                                       hint=repo.IX_RECIPIENT_UNREAD)
+
+
+async def mark_read(deps: Deps, person_id: str, notice_id: str) -> dict:
+    doc = await deps.db[repo.NOTICES].find_one_and_update(
+        {"_id": notice_id, "recipient": person_id}, {"$set": {"read": True, "read_at": deps.clock()}},
+        return_document=True)
+    if doc is None:
+        raise NotFound("no such notice")
+    return notice_view(doc)
+
+
+async def mark_all_read(deps: Deps, person_id: str) -> int:
+    result = await deps.db[repo.NOTICES].update_many({"recipient": person_id, "read": False},
+                                                     {"$set": {"read": True, "read_at": deps.clock()}})
+    return result.modified_count
+
+
+# ------------------------------------------------------------------ preferences and unsubscribing
+
+
+def preferences_view(person: dict, *, kind: str, roles: frozenset[str]) -> dict[str, Any]:
+    prefs = person.get("prefs") or {}
+    modes = prefs.get("modes") or {}
+    return {
+        "kinds": [{"key": k.key, "label": k.label, "description": k.description, "fixed": k.security,
+                   "mode": mode_for(k, modes.get(k.key)).value,
+                   "modes": [{"value": m.value, "label": m.label} for m in k.modes]}
+                  for k in kinds_for(kind, roles)],
+        "digest_time": prefs.get("digest_time") or DEFAULT_DIGEST_TIME.strftime("%H:%M"),
+        "time_zone": _person_zone(person),
+        "zones": [{"value": z, "label": label} for z, label in US_ZONES.items()],
+    }
+
+
+async def get_preferences(deps: Deps, person_id: str, *, kind: str, roles: frozenset[str]) -> dict[str, Any]:
+    person = await deps.db[repo.PEOPLE].find_one({"_id": person_id}) or {"_id": person_id}
+    return preferences_view(person, kind=kind, roles=roles)
+
+
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+async def set_preferences(deps: Deps, person_id: str, *, kind: str, roles: frozenset[str],
+                          modes: dict[str, str] | None, digest_time: str | None, time_zone: str | None) -> dict:
+    offered = {k.key: k for k in kinds_for(kind, roles)}
+    update: dict[str, Any] = {}
+    for key, value in (modes or {}).items():
+        if key not in offered:
+            raise Invalid(f"modes.{key}", "no such kind of notice for you")
+        k = offered[key]
+        if value not in [m.value for m in k.modes]:
+            allowed = ", ".join(m.value for m in k.modes)
+            raise Invalid(f"modes.{key}", f"'{k.label}' can be received as: {allowed}")
+        if not k.security:
+            update[f"prefs.modes.{key}"] = value
+    if digest_time is not None:
+        if not _TIME.match(digest_time):
+            raise Invalid("digest_time", "a time of day as HH:MM, 24-hour clock (for example 08:00)")
+        update["prefs.digest_time"] = digest_time
+    if time_zone is not None:
+        if not valid_zone(time_zone):
+            raise Invalid("time_zone", "an IANA time zone such as America/Chicago")
+        update["prefs.time_zone"] = time_zone
+    people = deps.db[repo.PEOPLE]
+    if update:
+        await people.update_one({"_id": person_id}, {"$set": update}, upsert=True)
+    person = await people.find_one({"_id": person_id}) or {"_id": person_id}
+    if person.get("digest_due_at") and (digest_time is not None or time_zone is not None):
+        # a digest already waiting moves to the new time
+        due = next_local_time(deps.clock(), _digest_time(person), _person_zone(person))
+        await people.update_one({"_id": person_id}, {"$set": {"digest_due_at": due}})
+    return preferences_view(person, kind=kind, roles=roles)
+
+
+UNSUBSCRIBE_KINDS = {k for k, v in KINDS.items() if v.unsubscribable} | {"digest"}
+
+
+def _unsubscribe_target(deps: Deps, token: str) -> tuple[str, str]:
+    try:
+        person_id, kind = read_token(deps.settings.unsubscribe_secret.get_secret_value(), token)
+    except BadToken as exc:
+        raise NotFound(str(exc)) from exc
+    if kind not in UNSUBSCRIBE_KINDS:
+        raise NotFound("the unsubscribe link is not valid")
+    return person_id, kind
+
+
+def _unsubscribe_view(person: dict, kind: str) -> dict[str, Any]:
+    modes = (person.get("prefs") or {}).get("modes") or {}
+    if kind == "digest":
+        digest_kinds = [k for k in KINDS.values() if modes.get(k.key) == Mode.daily_digest.value]
+        return {"kind": "digest", "label": "the daily summary", "subscribed": bool(digest_kinds)}
+    k = KINDS[kind]
+    return {"kind": kind, "label": k.label, "subscribed": mode_for(k, modes.get(kind)) is not Mode.in_page}
+
+
+async def describe_unsubscribe(deps: Deps, token: str) -> dict[str, Any]:
+    person_id, kind = _unsubscribe_target(deps, token)
+    person = await deps.db[repo.PEOPLE].find_one({"_id": person_id})
+    if person is None:
+        raise NotFound("the unsubscribe link is not valid")
+    return _unsubscribe_view(person, kind)
+
+
+async def unsubscribe(deps: Deps, token: str) -> dict[str, Any]:
+    """No more e-mail of the token's kind (the notices stay on the site). Idempotent."""
+    person_id, kind = _unsubscribe_target(deps, token)
+    people = deps.db[repo.PEOPLE]
+    person = await people.find_one({"_id": person_id})
+    if person is None:
+        raise NotFound("the unsubscribe link is not valid")
+    if kind == "digest":
+        modes = (person.get("prefs") or {}).get("modes") or {}
+        update = {f"prefs.modes.{k}": Mode.in_page.value for k, v in modes.items() if v == Mode.daily_digest.value}
+    else:
+        update = {f"prefs.modes.{kind}": Mode.in_page.value}
+    if update:
+        await people.update_one({"_id": person_id}, {"$set": update})
+    person = await people.find_one({"_id": person_id})
+    return _unsubscribe_view(person, kind)
+
+
+# ------------------------------------------------------------------ staff: the outbox of messages
+
+
+def mail_view(doc: dict) -> dict[str, Any]:
+    kind = doc.get("kind")
+    return {
+        "id": doc["_id"], "to": doc.get("to"), "to_name": doc.get("to_name"), "subject": doc.get("subject"),
+        "kind_label": KINDS[kind].label if kind in KINDS else "Daily summary",
+        "state": doc["state"], "attempts": doc.get("attempts", 0), "last_error": doc.get("last_error"),
+        "created_at": doc.get("created_at"), "sent_at": doc.get("sent_at"), "next_attempt_at": doc.get("next_attempt_at"),
+        "message_id": doc.get("message_id"),
+    }
+
+
+async def list_mail(deps: Deps, *, state: str | None, limit: int = 50,
+                    before: tuple[datetime, str] | None = None) -> tuple[list[dict], dict[str, int], tuple | None]:
+    mail = deps.db[repo.MAIL]
+    counts = {s: await mail.count_documents({"state": s}, hint=repo.IX_MAIL_DUE) for s in repo.MAIL_STATES}
+    states = [state] if state else list(repo.MAIL_STATES)
+    query: dict[str, Any] = {"state": {"$in": states}}
+    if before is not None:
+        at, mid = before
+        query["$or"] = [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": mid}}]
+    cursor = mail.find(query, {"raw": 0, "context": 0, "ics": 0}).hint(repo.IX_MAIL_NEWEST).sort(
+        [("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1)
+    docs = [doc async for doc in cursor]
+    nxt = (docs[limit - 1]["created_at"], docs[limit - 1]["_id"]) if len(docs) > limit else None
+    return [mail_view(d) for d in docs[:limit]], counts, nxt
+
+
+async def retry_mail(deps: Deps, mail_id: str) -> dict:
+    """Staff send a failed or parked message again (a parked one is composed again first)."""
+    mail = deps.db[repo.MAIL]
+    doc = await mail.find_one({"_id": mail_id})
+    if doc is None:
+        raise NotFound("no such message")
+    if doc["state"] not in (repo.FAILED, repo.PARKED):
+        raise Invalid("state", "only a failed or parked message can be sent again")
+    now = deps.clock()
+    update: dict[str, Any] = {"state": repo.PENDING, "attempts": 0, "next_attempt_at": now, "last_error": None}
+    if doc["state"] == repo.PARKED or doc.get("raw") is None:
+        try:
+            raw, rendered = compose(deps, doc)
+        except TemplateFailed as exc:
+            await mail.update_one({"_id": mail_id}, {"$set": {"last_error": str(exc)}})
+            raise Invalid("template", f"the message still cannot be written: {exc}") from exc
+        update.update(raw=raw, subject=rendered.subject)
+    if not doc.get("to"):
+        raise Invalid("to", "no e-mail address is known for this person")
+    doc = await mail.find_one_and_update({"_id": mail_id, "state": doc["state"]}, {"$set": update},
+                                         return_document=True)
+    if doc is None:
+        raise Invalid("state", "the message changed meanwhile; reload")
+    return mail_view(doc)

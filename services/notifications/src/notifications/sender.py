@@ -1,0 +1,150 @@
+"""The sender: the ``mail`` outbox → the SMTP server, in its own task, never in the consumer's.
+
+Each round claims a batch of due messages (``pending`` whose time has come, or ``sending`` whose
+lease ran out because their sender died), marks them ``sending`` with a lease and this sender's
+claim id, and hands them to ``SENDER_CONNECTIONS`` SMTP sessions at once. Each message is marked
+``sent`` as soon as the server accepted it; a temporary failure (a 4xx, a refused connection, a
+timeout) puts it back with a later ``next_attempt_at`` (backoff doubling up to a cap), and after
+``SEND_MAX_ATTEMPTS`` (or at once for a 5xx refusal) it is ``failed``, shown to staff with a retry
+button.
+
+What "exactly once" can mean with SMTP. SMTP has no way to ask a server "did you already get
+this?", and the server's "250 accepted" and our "mark sent" cannot be one atomic step. So:
+
+- nothing is lost: a message is marked sent only after the server accepted it; a sender killed
+  at any point leaves it ``pending`` or ``sending``, and ``sending`` is taken again when its
+  lease runs out;
+- a message is handed over again only if the sender died in the window between the server's
+  acceptance and the mark (one database write): at most the messages in flight at that moment,
+  i.e. at most ``SENDER_CONNECTIONS`` messages per crash;
+- a message handed over twice is byte for byte the same, with the same ``Message-ID`` (composed
+  once, when the notice was made), so a receiving server or mail client that removes
+  duplicates by Message-ID (as common mail stores do) shows it once: exactly once "as far as
+  the server can tell" means one distinct Message-ID per notice, which the tests check by
+  killing the sender between send and mark.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, Protocol
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from .adapters import mongo as repo
+from .adapters.smtp import SendError, SmtpConnection
+from .config import Settings
+from .handlers import Clock, _mail_from, system_clock
+
+log = logging.getLogger(__name__)
+
+
+class Transport(Protocol):
+    async def send(self, raw: bytes, sender: str, recipients: list[str]) -> str: ...
+    async def close(self) -> None: ...
+
+
+AfterSend = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Sender:
+    def __init__(self, db: AsyncDatabase, settings: Settings, *, clock: Clock = system_clock,
+                 transports: list[Transport] | None = None, after_send: AfterSend | None = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.transports: list[Transport] = transports or [SmtpConnection(settings)
+                                                          for _ in range(settings.sender_connections)]
+        # a seam for the crash tests: runs after the server accepted a message, before the mark
+        self.after_send = after_send
+        self.envelope_from = _mail_from(settings.mail_from)[1]
+        self._wake = asyncio.Event()
+        self.sent = 0
+        self.failures = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                handled = await self.round()
+                if handled:
+                    continue  # more may be waiting
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.settings.sender_poll_seconds)
+        finally:
+            for transport in self.transports:
+                await transport.close()
+
+    async def claim(self, limit: int) -> list[dict[str, Any]]:
+        """Take up to ``limit`` due messages for this round (leased; a dead sender's come back)."""
+        now = self.clock()
+        mail = self.db[repo.MAIL]
+        due = mail.find({"state": repo.PENDING, "next_attempt_at": {"$lte": now}}, {"_id": 1}).hint(
+            repo.IX_MAIL_DUE).sort("next_attempt_at", 1).limit(limit)
+        ids = [d["_id"] async for d in due]
+        if len(ids) < limit:
+            # the lease of a claimed message runs out only if its sender died: send it again
+            stale = mail.find({"state": repo.SENDING, "next_attempt_at": {"$lte": now}}, {"_id": 1}).hint(
+                repo.IX_MAIL_DUE).limit(limit - len(ids))
+            ids += [d["_id"] async for d in stale]
+        if not ids:
+            return []
+        claim = uuid.uuid4().hex
+        lease = now + timedelta(seconds=self.settings.sender_lease_seconds)
+        await mail.update_many(
+            {"_id": {"$in": ids}, "$or": [{"state": repo.PENDING}, {"state": repo.SENDING, "next_attempt_at": {"$lte": now}}]},
+            {"$set": {"state": repo.SENDING, "claim": claim, "next_attempt_at": lease}})
+        return [doc async for doc in mail.find({"claim": claim, "state": repo.SENDING})]
+
+    async def round(self) -> int:
+        batch = await self.claim(self.settings.sender_batch)
+        if not batch:
+            return 0
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        for doc in batch:
+            queue.put_nowait(doc)
+
+        async def work(transport: Transport) -> None:
+            while not queue.empty():
+                await self.deliver(transport, queue.get_nowait())
+
+        await asyncio.gather(*(work(t) for t in self.transports))
+        return len(batch)
+
+    async def deliver(self, transport: Transport, doc: dict[str, Any]) -> None:
+        mail = self.db[repo.MAIL]
+        try:
+            reply = await transport.send(doc["raw"], self.envelope_from, [doc["to"]])
+        except SendError as exc:
+            await self._failed(doc, str(exc), permanent=exc.permanent)
+            return
+        if self.after_send is not None:
+            await self.after_send(doc)
+        unset = {"context": ""} if doc.get("kind") != "account" else {"context": "", "raw": ""}
+        # the account messages' single-use links do not stay in the database once sent
+        await mail.update_one({"_id": doc["_id"], "claim": doc["claim"]}, {
+            "$set": {"state": repo.SENT, "sent_at": self.clock(), "smtp_reply": str(reply)[:500], "last_error": None},
+            "$inc": {"attempts": 1}, "$unset": unset})
+        self.sent += 1
+
+    async def _failed(self, doc: dict[str, Any], reason: str, *, permanent: bool) -> None:
+        self.failures += 1
+        attempts = doc.get("attempts", 0) + 1
+        s = self.settings
+        if permanent or attempts >= s.send_max_attempts:
+            update = {"state": repo.FAILED, "last_error": reason, "attempts": attempts}
+            log.warning("message %s failed for good after %d attempt(s): %s", doc["_id"], attempts, reason)
+        else:
+            delay = min(s.send_backoff_seconds * 2 ** (attempts - 1), s.send_backoff_max_seconds)
+            update = {"state": repo.PENDING, "last_error": reason, "attempts": attempts,
+                      "next_attempt_at": self.clock() + timedelta(seconds=delay)}
+            log.info("message %s not sent (%s); attempt %d again in %.0fs", doc["_id"], reason, attempts + 1, delay)
+        await self.db[repo.MAIL].update_one({"_id": doc["_id"], "claim": doc["claim"]}, {"$set": update})
