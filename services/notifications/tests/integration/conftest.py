@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -23,10 +23,24 @@ from nrn_kit.testing import TokenIssuer, eventually
 NOW = datetime.now(UTC)
 
 
+class OffsetClock:
+    """Real time plus an offset moved by hand (digests and follow-ups wait for days)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, **kw: float) -> None:
+        self.offset += timedelta(**kw)
+
+
 class Service:
-    def __init__(self, app, base_url: str, settings: Settings, issuer: TokenIssuer, producer, smtp) -> None:  # noqa: ANN001
+    def __init__(self, app, base_url: str, settings: Settings, issuer: TokenIssuer, producer, smtp,  # noqa: ANN001
+                 clock: OffsetClock) -> None:
         self.app, self.base_url, self.settings, self.issuer = app, base_url, settings, issuer
-        self.producer, self.smtp = producer, smtp
+        self.producer, self.smtp, self.clock = producer, smtp, clock
         self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
         self.eventually = eventually
 
@@ -51,6 +65,17 @@ class Service:
                                               key=event.aggregate_id().encode(), headers=kafka_headers(ce))
             sent.append(ce.id)
         return sent
+
+    async def run_schedule(self) -> dict:
+        r = await self.http.post("/admin/schedule/run", headers=self.as_("adm-1", "staff", "administrator"))
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    async def mail(self, state: str | None = None) -> dict:
+        r = await self.http.get("/admin/mail", params={"state": state} if state else None,
+                                headers=self.as_("lead-1", "staff", "triage_lead"))
+        assert r.status_code == 200, r.text
+        return r.json()
 
     async def notices(self, sub: str, kind: str = "official", *roles: str) -> dict:
         r = await self.http.get("/notices", headers=self.as_(sub, kind, *roles))
@@ -91,13 +116,14 @@ async def running_service(make_settings, smtp_port: int | None = None, transport
         values.update(overrides)
         settings = make_settings(Settings, **values)
         issuer = TokenIssuer()
-        app = create_app(settings, transports=transports)
+        clock = OffsetClock()
+        app = create_app(settings, transports=transports, clock=clock)
         producer = make_producer(settings)
         await producer.start()
         try:
             async with serve_app(app) as base_url:
                 app.state.runtime.verifier = TokenVerifier(jwks=issuer.jwks)
-                service = Service(app, base_url, settings, issuer, producer, smtp)
+                service = Service(app, base_url, settings, issuer, producer, smtp, clock)
                 try:
                     yield service
                 finally:

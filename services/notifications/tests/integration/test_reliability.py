@@ -1,0 +1,117 @@
+"""Nothing told twice, nothing lost, and a mail server's trouble never reaches the consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from nrn_contracts import CloudEvent, encode
+from nrn_contracts.events import requests311 as r311
+
+from notifications.domain import rules as rules_module
+from notifications.testing import hanging_smtp_server, later, question_submitted
+
+from .conftest import running_service  # noqa: F401  (pytest's importlib mode resolves the package)
+
+
+async def test_a_redelivered_event_sends_nothing_new(svc, first) -> None:
+    (event_id,) = await svc.publish(question_submitted())
+    await svc.eventually(lambda: first(svc, "olive@flint.example", "We received"))
+    await svc.eventually(lambda: first(svc, "lead-1@nrn.example", "New question"))
+    before = len(svc.smtp.received)
+    # the same event again; then again after the inbox forgot it (retention, or a redrive)
+    await svc.publish(question_submitted(), ids=[event_id])
+    await svc.eventually(lambda: _applied(svc, duplicates=1))
+    await svc.db.inbox.delete_many({})
+    await svc.publish(question_submitted(), ids=[event_id])
+    await svc.eventually(lambda: svc.db.inbox.find_one({"_id": {"$regex": event_id}}))
+    # a later event's message arriving proves the sender had its chance to send duplicates
+    await svc.publish(r311.InformationRequested(request_id="req-1", message="Your budget?", by="lead-1", at=later()))
+    await svc.eventually(lambda: first(svc, "olive@flint.example", "more information"))
+    assert len(svc.smtp.received) == before + 1
+    assert await svc.db.notices.count_documents({"event_id": event_id}) == 2  # official + triage lead
+
+
+async def _applied(svc, *, duplicates: int) -> bool:  # noqa: ANN001
+    return sum(r.stats.duplicates for r in svc.app.state.runtime.runners) >= duplicates
+
+
+async def test_unknown_event_types_are_ignored_and_consumption_goes_on(svc, first) -> None:
+    odd = CloudEvent(specversion="1.0", id="odd-1", source="/nrn/requests311", time=later(),
+                     type="org.nationalresourcenetwork.requests311.something_new.v9", data={"request_id": "req-1"})
+    await svc.producer.send_and_wait(svc.settings.topic("nrn.requests311.v1"), encode(odd), key=b"req-1")
+    await svc.publish(question_submitted(),
+                      r311.QuestionTriaged(request_id="req-1", topic="housing", urgency="soon", by="lead-1", at=later()))
+    await svc.eventually(lambda: first(svc, "olive@flint.example", "We received"))
+    assert sum(r.stats.dead_lettered for r in svc.app.state.runtime.runners) == 0
+    # triage tells nobody: no row of the table names it
+    await asyncio.sleep(0.5)
+    assert await svc.db.notices.count_documents({"event_type": r311.QuestionTriaged.type}) == 0
+
+
+async def test_a_hanging_mail_server_does_not_delay_the_next_in_page_notice(make_settings) -> None:
+    async with hanging_smtp_server() as port:
+        async with running_service(make_settings, smtp_port=port, smtp_timeout_seconds=60) as svc:
+            await svc.people()
+            await svc.publish(question_submitted("req-1"))
+            # the first message is stuck in the hands of a server that never answers
+            await svc.eventually(lambda: svc.db.mail.find_one({"state": "sending"}))
+            await svc.publish(question_submitted("req-2", title="Can we reuse vacant lots for housing?"))
+
+            async def second_notice() -> bool:
+                items = (await svc.notices("off-1"))["items"]
+                return any("vacant lots" in n["title"] for n in items)
+
+            await svc.eventually(second_notice)
+            # …while the server still has not answered the first
+            assert await svc.db.mail.count_documents({"state": "sending"}) >= 1
+            assert await svc.db.mail.count_documents({"state": "sent"}) == 0
+
+
+async def test_failed_sends_retry_with_backoff_then_show_as_failed_and_staff_retry(make_settings, first) -> None:
+    async with running_service(make_settings, send_max_attempts=3) as svc:
+        await svc.people()
+        svc.smtp.handler.refuse["olive@flint.example"] = "451 4.3.0 mailbox busy, try later"
+        svc.smtp.handler.refuse["lead-1@nrn.example"] = "550 5.1.1 no such mailbox"
+        await svc.publish(question_submitted())
+        failed = await svc.eventually(lambda: _failed(svc, 2))
+        by_to = {m["to"]: m for m in failed}
+        assert by_to["olive@flint.example"]["attempts"] == 3  # temporary: tried, backed off, gave up
+        assert "451" in by_to["olive@flint.example"]["last_error"]
+        assert by_to["lead-1@nrn.example"]["attempts"] == 1  # permanent refusal: no retry
+        assert (await svc.mail())["counts"]["failed"] == 2
+        # the in-page notice was there all along
+        assert any("We received" in n["title"] for n in (await svc.notices("off-1"))["items"])
+        # the server recovers; staff press retry
+        svc.smtp.handler.refuse.clear()
+        r = await svc.http.post(f"/admin/mail/{by_to['olive@flint.example']['id']}/retry",
+                                headers=svc.as_("lead-1", "staff", "triage_lead"))
+        assert r.status_code == 200 and r.json()["state"] == "pending"
+        await svc.eventually(lambda: first(svc, "olive@flint.example", "We received"))
+        r = await svc.http.post(f"/admin/mail/{by_to['olive@flint.example']['id']}/retry",
+                                headers=svc.as_("lead-1", "staff", "triage_lead"))
+        assert r.status_code == 422 and r.json()["field"] == "state"
+        r = await svc.http.post(f"/admin/mail/{by_to['lead-1@nrn.example']['id']}/retry",
+                                headers=svc.as_("off-1"))
+        assert r.status_code == 403
+
+
+async def _failed(svc, n: int) -> list[dict]:  # noqa: ANN001
+    items = (await svc.mail("failed"))["items"]
+    return items if len(items) >= n else []
+
+
+async def test_a_template_error_parks_the_message_with_its_reason(svc, monkeypatch) -> None:
+    broken = tuple(dataclasses.replace(rule, template="no_such_template") if rule.template == "question_received"
+                   else rule for rule in rules_module.RULES)
+    monkeypatch.setattr(rules_module, "RULES", broken)
+    await svc.publish(question_submitted())
+    parked = await svc.eventually(lambda: svc.db.mail.find_one({"state": "parked"}))
+    assert "no_such_template" in parked["last_error"] and parked["context"]["request"]["title"]
+    # the notice is on the site all the same, titled without the template
+    notice = await svc.db.notices.find_one({"_id": parked["_id"]})
+    assert notice["title"] == "Your city's questions: How do we fund lead pipe replacement?"
+    listed = (await svc.mail("parked"))["items"]
+    assert [m["id"] for m in listed] == [parked["_id"]] and "no_such_template" in listed[0]["last_error"]
+    r = await svc.http.post(f"/admin/mail/{parked['_id']}/retry", headers=svc.as_("lead-1", "staff", "triage_lead"))
+    assert r.status_code == 422 and r.json()["field"] == "template"
