@@ -267,3 +267,33 @@ def test_the_atexit_guard_stops_what_a_dropped_context_left_running() -> None:
                     reason="parent-death signal needs Linux and setpriv")
 def test_children_are_stopped_even_when_the_interpreter_is_killed() -> None:
     assert gone(run_child("kill"))
+
+
+# --- the development mail catcher ------------------------------------------------------------
+
+
+async def test_mail_true_starts_the_catcher_which_keeps_what_it_is_sent(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import aiosmtplib
+
+    monkeypatch.delenv("SMTP_HOST", raising=False)
+    with local_infra(data_dir=tmp_path, kafka_bootstrap_servers="unused:9092", mongodb_uri="mongodb://unused:1",
+                     mail=True) as infra:
+        assert infra.started == ["mail"] and infra.smtp_host == "127.0.0.1"
+        assert infra.mail_dir == tmp_path / "mail"
+        raw = b"From: a@x.org\r\nTo: b@y.org\r\nSubject: Hello\r\nMessage-ID: <1@x.org>\r\n\r\nBody\r\n"
+        await aiosmtplib.send(raw, sender="a@x.org", recipients=["b@y.org"], hostname=infra.smtp_host,
+                              port=infra.smtp_port, timeout=10)
+        (caught,) = list((infra.mail_dir / "new").iterdir())
+        kept = caught.read_bytes()
+        assert kept.endswith(raw) and b"X-Catcher-Envelope-To: b@y.org" in kept
+        pid = infra.pids["mail"]
+    assert gone(pid)
+
+
+def test_a_configured_smtp_host_starts_no_catcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMTP_HOST", "smtp.example.org")
+    monkeypatch.setenv("SMTP_PORT", "587")
+    monkeypatch.setattr(infra_module, "_spawn", lambda *a, **kw: (_ for _ in ()).throw(AssertionError("spawned")))
+    with local_infra(kafka_bootstrap_servers="k:9092", mongodb_uri="mongodb://m:1", mail=True) as infra:
+        assert (infra.smtp_host, infra.smtp_port, infra.mail_dir, infra.started) == ("smtp.example.org", 587, None, [])
