@@ -1,0 +1,189 @@
+"""The rules table, who may receive what, time zones, tokens, invitations and messages (no I/O)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from email import policy
+from email.parser import BytesParser
+from zoneinfo import ZoneInfo
+
+import pytest
+from icalendar import Calendar
+
+from notifications import consumers
+from notifications.domain.calendar import Attendee, Invitation, build_ics
+from notifications.domain.kinds import KINDS, Mode, kinds_for, mode_for
+from notifications.domain.messages import Rendered, build_message, message_id, to_bytes
+from notifications.domain.people import Person, may_receive
+from notifications.domain.rules import RULES, FollowUpDue, rules_for
+from notifications.domain.unsubscribe import BadToken, make_token, read_token
+from notifications.domain.zones import STATE_ZONES, next_local_time, valid_zone, zone_for_state
+from notifications.render import TEMPLATES, TemplateFailed, render
+
+# ------------------------------------------------------------------ the table
+
+
+def test_every_row_names_a_kind_and_templates_that_exist() -> None:
+    for rule in RULES:
+        assert rule.kind in KINDS, rule
+        assert (TEMPLATES / f"{rule.template}.txt").exists() and (TEMPLATES / f"{rule.template}.html").exists(), rule
+        # account messages go to their holder only; everything else through the matrix
+        assert (rule.action is None) == KINDS[rule.kind].security, rule
+
+
+def test_the_consumer_subscribes_to_every_event_the_table_names() -> None:
+    named = {rule.event.type for rule in RULES if rule.event is not FollowUpDue}
+    assert named <= set(consumers.consumer.handlers)
+    assert rules_for("org.nationalresourcenetwork.requests311.question_triaged.v1") == []
+    assert [r.who.value for r in rules_for("org.nationalresourcenetwork.requests311.question_submitted.v1")] == [
+        "the official who asked", "every triage lead"]
+
+
+def test_no_single_use_link_rests_in_a_notice() -> None:
+    assert {r.template for r in RULES if not r.in_page} == {"confirm_email", "reset_password"}
+
+
+SAMPLE = {
+    "person": {"name": "Olive <Official>"}, "link": "https://nrn.example/requests/r1",
+    "preferences_url": "https://nrn.example/notifications/settings", "kind_label": "Your city's questions",
+    "unsubscribe_url": "https://nrn.example/unsubscribe?token=t", "request": {"title": "Lead & <pipes>", "city_name": "Flint"},
+    "expires": "Tue 3 Mar 2026, 10:00 EST", "when": "Tue 3 Mar 2026, 10:00 EST", "via_reset": True,
+    "reset_url": "https://nrn.example/forgot-password", "city_name": "Flint", "topic_label": "Housing",
+    "urgency_label": "Soon", "message": "Your budget?", "due": None, "version": 2, "reason": "Add an example",
+    "short_answer": "Combine funds.", "slots": ["Tue 3 Mar 2026, 10:00 EST (30 minutes)"], "zone_label": "Flint's time",
+    "step_label": "memo", "updated": False, "items": [{"when": "x", "summary": "s", "link": "l"}],
+    "notices_url": "https://nrn.example/notifications",
+    "call": {"when": "Tue 3 Mar 2026, 10:00 EST", "duration": 30, "when_other": None, "with_whom": "Eve Expert"},
+}
+
+
+@pytest.mark.parametrize("template", sorted({r.template for r in RULES} | {"digest"}))
+def test_every_template_renders_both_parts_and_escapes_html(template: str) -> None:
+    out = render(template, SAMPLE)
+    assert out.subject and out.summary and "\n" not in out.subject
+    assert "Olive <Official>" in out.text and "Olive &lt;Official&gt;" in out.html and "<Official>" not in out.html
+    assert "{{" not in out.text and "{{" not in out.html
+
+
+def test_a_missing_value_or_template_fails_loudly_instead_of_leaving_a_hole() -> None:
+    with pytest.raises(TemplateFailed, match="request"):
+        render("question_received", {k: v for k, v in SAMPLE.items() if k != "request"})
+    with pytest.raises(TemplateFailed, match="no_such"):
+        render("no_such", SAMPLE)
+
+
+# ------------------------------------------------------------------ who may receive what
+
+
+def person(kind: str = "official", status: str = "verified", city: str | None = "flint", *roles: str) -> Person:
+    return Person(id="p1", kind=kind, email="p@x.org", name="P", status=status, city_id=city,
+                  roles=frozenset(roles))
+
+
+@pytest.mark.parametrize(("who", "city", "expected"), [
+    (person(), "flint", True),
+    (person(), "gary", False),  # another city's details: never
+    (person(status="pending"), "flint", False),  # not verified yet: cannot read requests
+    (person("official", "deactivated"), "flint", False),
+    (person("staff", "verified", None, "triage_lead"), "gary", True),
+    (person("staff", "verified", None, "curator"), "flint", False),  # curators do not read 311 requests
+    (person("staff", "pending", None, "triage_lead"), "flint", False),
+    (person("partner_member", "verified", None), "flint", False),
+])
+def test_request_notices_follow_the_matrix(who: Person, city: str, expected: bool) -> None:
+    assert may_receive(who, action="request.read", city_id=city) is expected
+
+
+def test_account_messages_go_to_their_holder_only() -> None:
+    assert may_receive(person(status="pending"), action=None, city_id=None, about_account="p1")
+    assert not may_receive(person(), action=None, city_id=None, about_account="p2")
+    assert not may_receive(person(status="deactivated"), action=None, city_id=None, about_account="p1")
+
+
+def test_preference_rows_follow_roles_and_fall_back_to_the_default() -> None:
+    assert [k.key for k in kinds_for("official", frozenset())] == ["account", "my_questions", "calls"]
+    assert [k.key for k in kinds_for("staff", frozenset({"subject_matter_expert", "program_manager"}))] == [
+        "account", "calls", "assignments", "service_levels"]
+    assert mode_for(KINDS["calls"], "daily_digest") is Mode.email_now  # not offered for calls
+    assert mode_for(KINDS["my_questions"], "in_page") is Mode.in_page
+
+
+# ------------------------------------------------------------------ time zones
+
+
+def test_a_citys_zone_from_its_state_and_a_safe_fallback() -> None:
+    assert zone_for_state("MI") == "America/Detroit" and zone_for_state("az") == "America/Phoenix"
+    assert zone_for_state(None) == "America/New_York" and zone_for_state("ZZ") == "America/New_York"
+    assert all(valid_zone(z) for z in STATE_ZONES.values())
+    assert not valid_zone("Mars/Olympus") and not valid_zone("../../etc/passwd")
+
+
+def test_next_digest_time_across_daylight_saving() -> None:
+    chicago = ZoneInfo("America/Chicago")
+    before = datetime(2026, 3, 7, 20, 0, tzinfo=UTC)  # Saturday afternoon in Chicago
+    nxt = next_local_time(before, time(8, 0), "America/Chicago")
+    assert nxt.astimezone(chicago).strftime("%Y-%m-%d %H:%M %Z") == "2026-03-08 08:00 CDT"  # the day clocks spring
+    gap = next_local_time(datetime(2026, 3, 8, 6, 0, tzinfo=UTC), time(2, 30), "America/Chicago")
+    assert gap.astimezone(chicago).strftime("%d %H:%M") == "08 03:30"  # 02:30 does not exist that day
+    after = next_local_time(nxt, time(8, 0), "America/Chicago")
+    assert (after - nxt).total_seconds() == 24 * 3600
+    fall = next_local_time(datetime(2026, 11, 1, 5, 0, tzinfo=UTC), time(1, 30), "America/Chicago")
+    assert fall.astimezone(chicago).strftime("%d %H:%M %Z") == "01 01:30 CDT"  # the earlier of two
+
+
+# ------------------------------------------------------------------ unsubscribe tokens
+
+
+def test_unsubscribe_tokens_round_trip_and_refuse_tampering() -> None:
+    token = make_token("s3cret", "off-1", "my_questions")
+    assert read_token("s3cret", token) == ("off-1", "my_questions")
+    payload, sig = token.split(".")
+    other = make_token("s3cret", "off-2", "my_questions").split(".")[0]
+    for bad in (f"{other}.{sig}", token + "x", "nonsense", "", "a.b.c", make_token("other", "off-1", "my_questions")):
+        with pytest.raises(BadToken):
+            read_token("s3cret", bad)
+
+
+# ------------------------------------------------------------------ invitations and messages
+
+
+def invitation(method: str = "REQUEST", sequence: int = 0) -> Invitation:
+    return Invitation(uid="call-r1-1@nrn.example", sequence=sequence, method=method,
+                      starts_at=datetime(2026, 7, 1, 18, 0, tzinfo=UTC), duration_minutes=30, zone="America/Denver",
+                      summary="NRN call", description="About the memo", url="https://nrn.example/requests/r1",
+                      organizer=Attendee("NRN", "notifications@nrn.example"),
+                      attendees=(Attendee("Olive, Official", "olive@x.org"), Attendee("Eve", "eve@nrn.example")),
+                      stamp=datetime(2026, 6, 1, tzinfo=UTC))
+
+
+def test_the_invitation_is_a_valid_vevent_in_the_citys_zone() -> None:
+    cal = Calendar.from_ical(build_ics(invitation()))
+    (ev,) = cal.walk("VEVENT")
+    assert str(cal["method"]) == "REQUEST" and str(ev["status"]) == "CONFIRMED"
+    assert ev["dtstart"].params["TZID"] == "America/Denver" and ev["dtstart"].dt.hour == 12
+    assert ev["dtstart"].dt == datetime(2026, 7, 1, 18, 0, tzinfo=UTC)
+    assert [str(t["tzid"]) for t in cal.walk("VTIMEZONE")] == ["America/Denver"]
+    assert [a.params["CN"] for a in ev["attendee"]] == ["Olive, Official", "Eve"]
+    cancel = Calendar.from_ical(build_ics(invitation("CANCEL", 3)))
+    (ev,) = cancel.walk("VEVENT")
+    assert str(cancel["method"]) == "CANCEL" and str(ev["status"]) == "CANCELLED" and int(ev["sequence"]) == 3
+    with pytest.raises(ValueError):
+        build_ics(invitation("PUBLISH"))
+
+
+def test_the_message_has_both_parts_and_its_invitation() -> None:
+    rendered = Rendered(subject="Call booked", text="Hello\n", html="<p>Hello</p>", summary="s")
+    ics = build_ics(invitation())
+    mid = message_id("e1:off-1:calls", "nrn.example")
+    assert mid == message_id("e1:off-1:calls", "nrn.example") != message_id("e2:off-1:calls", "nrn.example")
+    raw = to_bytes(build_message(rendered=rendered, sender="NRN <notifications@nrn.example>", to_name="Olive, O",
+                                 to_email="olive@x.org", msg_id=mid, date=datetime(2026, 6, 1, tzinfo=UTC),
+                                 unsubscribe_url="https://nrn.example/u", ics=ics, ics_method="REQUEST"))
+    assert b"\r\n" in raw and b"\n\n" not in raw.replace(b"\r\n", b"")
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    assert msg.get_content_type() == "multipart/mixed" and msg["Message-ID"] == mid
+    assert [p.get_content_type() for p in msg.walk()] == [
+        "multipart/mixed", "multipart/alternative", "text/plain", "text/html", "text/calendar", "application/ics"]
+    assert next(p for p in msg.walk() if p.get_content_type() == "text/calendar").get_param("method") == "REQUEST"
+    assert msg["To"].addresses[0].display_name == "Olive, O"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
