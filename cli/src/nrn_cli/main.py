@@ -143,7 +143,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                 )
                 procs.append((service.name, proc))
                 _wait_ready(service.name, urls[service.name], proc, log_file)
-                print(f"{service.name:<12} {urls[service.name]}   (log: {log_file})", flush=True)
+                print(f"{service.name:<14} {urls[service.name]}   (log: {log_file})", flush=True)
             if seed_admin is not None:
                 _run_seed(urls, seed_admin, state_dir)
             print(f"\nNRN is up: open {urls['gateway']}  —  Ctrl-C stops everything.", flush=True)
