@@ -18,15 +18,20 @@ from . import handlers
 from .adapters import ASKED, PROGRAMS, RESOURCES
 from .adapters import repository as repo
 from .adapters.search_sync import rebuild
+from .adapters import REVIEWS, SYNONYMS
 from .domain.clearinghouse import (
     CityProfile, HelpKind, Program, ProgramContent, ProgramFilter, eligibility_reasons, filter_programs, is_open,
-    next_deadline,
+    limits, next_deadline,
 )
-from .domain.errors import InvalidInput, NotFound
+from .domain.errors import InvalidInput, NotFound, SearchRefused
 from .domain.resources import Change, Resource, ResourceContent
+from .domain.review import REASON_MAX, Review, ReviewStatus
+from .domain.synonyms import SynonymGroup, SynonymPhrases
 from .domain.taxonomy import AGENCIES, AUDIENCES, RESOURCE_TYPES, STATUSES, TOPICS
 from .search.documents import from_program, from_resource
-from .search.index import MAX_PAGE, MAX_PAGE_SIZE, Hit, SearchIndex, SearchPage, SearchRequest
+from .search.index import (
+    MAX_PAGE, MAX_PAGE_SIZE, Correction, EngineRefused, Expansion, Hit, SearchIndex, SearchPage, SearchRequest, Year,
+)
 from .search.visibility import ANONYMOUS, Viewer
 
 # Every command honours Idempotency-Key (safe methods pass through the dependency).
@@ -82,7 +87,7 @@ async def search(
     topic: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
     source: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
     agency: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
-    year: Annotated[list[int], Query(max_length=50)] = [],  # noqa: B006
+    year: Annotated[list[Year], Query(max_length=50)] = [],  # noqa: B006
     kind: Literal["resource", "program"] | None = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 10,
@@ -90,11 +95,20 @@ async def search(
     include_unpublished: bool = False,
     facets: bool = True,
     snippets: bool = True,
+    spell: bool = True,
 ) -> SearchPage:
     req = SearchRequest(q=q, type=type, topic=topic, source=source, agency=agency, year=year, kind=kind, page=page,
                         page_size=page_size, sort=sort, include_unpublished=include_unpublished, facets=facets,
-                        snippets=snippets)
-    return await asyncio.to_thread(index_of(rt).search, req, viewer_of(principal))
+                        snippets=snippets, spell=spell)
+    return await run_search(rt, req, viewer_of(principal))
+
+
+async def run_search(rt: Runtime, req: SearchRequest, viewer: Viewer) -> SearchPage:
+    """The search, off the event loop; an engine that refuses even the plain query is a 422 naming `q`."""
+    try:
+        return await asyncio.to_thread(index_of(rt).search, req, viewer)
+    except EngineRefused:
+        raise SearchRefused("this search could not be run; try fewer or simpler words", field="q") from None
 
 
 class ItemsOut(BaseModel):
@@ -182,15 +196,34 @@ class ResourceOut(BaseModel):
     published_at: Any | None = None
     origin: dict[str, str] | None = None
     history: list[Change] | None = None
+    # curators: the name of each account id in `history` (people are shown by name, never by id)
+    actors: dict[str, str] | None = None
 
 
-def resource_out(r: Resource, viewer: Viewer, response: Response | None = None) -> ResourceOut:
+SYSTEM_ACTORS = {"system:requests311": "311 for Cities (automatic)", "system:engagements": "Direct assistance "
+                 "(automatic)", "system:peer": "Peer network (automatic)", "system:library": "The library (automatic)"}
+
+
+async def actor_names(rt: Runtime, ids: set[str]) -> dict[str, str]:
+    """Account id → the person's name (or what a system actor is); never the id itself."""
+    names = await repo.names_of(rt.db, ids)
+    return {i: names.get(i) or SYSTEM_ACTORS.get(i) or "an NRN staff member" for i in ids if i}
+
+
+def resource_out(r: Resource, viewer: Viewer, response: Response | None = None,
+                 actors: dict[str, str] | None = None) -> ResourceOut:
     if response is not None:
         response.headers["ETag"] = f'"{r.version}"'
     curator = viewer.can_curate
     return ResourceOut(resource_id=r.resource_id, content=r.content, status=r.status, version=r.version,
                        created_at=r.created_at, updated_at=r.updated_at, published_at=r.published_at,
-                       origin=r.origin if curator else None, history=r.history if curator else None)
+                       origin=r.origin if curator else None, history=r.history if curator else None,
+                       actors=actors if curator else None)
+
+
+async def curator_view(rt: Runtime, r: Resource, viewer: Viewer, response: Response | None = None) -> ResourceOut:
+    actors = await actor_names(rt, {h.by for h in r.history}) if viewer.can_curate else None
+    return resource_out(r, viewer, response, actors)
 
 
 def _visible(r: Resource, viewer: Viewer) -> bool:
@@ -209,6 +242,18 @@ class Page(BaseModel):
     page: int
     page_size: int
     items: list[Any]
+
+
+class ProgramSearch(BaseModel):
+    """How a keyword search of the clearinghouse was run (corrections and synonyms, as in /search)."""
+
+    searched: str
+    corrections: list[Correction] = Field(default_factory=list)
+    expansions: list[Expansion] = Field(default_factory=list)
+
+
+class ProgramPage(Page):
+    search: ProgramSearch | None = None
 
 
 @router.get("/resources", response_model=Page, tags=["resources"])
@@ -241,7 +286,7 @@ async def create_resource(content: ResourceContent, rt: RuntimeDep, principal: R
     viewer = _curator(principal)
     r = await handlers.create_resource(rt.store, content, by=principal.account_id)
     await _index_now(rt, [from_resource(r)])
-    return resource_out(r, viewer, response)
+    return await curator_view(rt, r, viewer, response)
 
 
 @router.get("/resources/{resource_id}", response_model=ResourceOut, response_model_exclude_none=True,
@@ -252,7 +297,7 @@ async def get_resource(resource_id: str, rt: RuntimeDep, principal: OptionalPrin
     r = await repo.get_resource(rt.db, resource_id)
     if r is None or not _visible(r, viewer):
         raise NotFound(f"no resource {resource_id!r}", field="resource_id")
-    return resource_out(r, viewer, response)
+    return await curator_view(rt, r, viewer, response)
 
 
 @router.get("/resources/{resource_id}/history", response_model=list[Change], tags=["resources"])
@@ -271,7 +316,7 @@ async def edit_resource(resource_id: str, rt: RuntimeDep, principal: RequiredPri
     r = await handlers.edit_resource(rt.store, resource_id, changes, by=principal.account_id,
                                      expected_version=version)
     await _index_now(rt, [from_resource(r)])
-    return resource_out(r, viewer, response)
+    return await curator_view(rt, r, viewer, response)
 
 
 class NoteIn(BaseModel):
@@ -289,7 +334,7 @@ async def transition(resource_id: str, action: Literal["submit", "return", "publ
     r = await handlers.transition_resource(rt.store, resource_id, action, by=principal.account_id,
                                            expected_version=version, note=body.note if body else None)
     await _index_now(rt, [from_resource(r)])
-    return resource_out(r, viewer, response)
+    return await curator_view(rt, r, viewer, response)
 
 
 @router.get("/answers/{request_id}", response_model=ResourceOut, response_model_exclude_none=True,
@@ -313,6 +358,116 @@ async def asked_question(request_id: str, rt: RuntimeDep, principal: RequiredPri
     return d
 
 
+# ------------------------------------------------------------------------------------------- review queue
+
+
+class ReviewOut(Review):
+    # the name of each account id in `history` and `decided_by` (never shown as an id)
+    actors: dict[str, str] = Field(default_factory=dict)
+
+
+async def review_out(rt: Runtime, r: Review, response: Response | None = None) -> ReviewOut:
+    if response is not None:
+        response.headers["ETag"] = f'"{r.version}"'
+    ids = {h.by for h in r.history} | ({r.decided_by} if r.decided_by else set())
+    return ReviewOut(**r.model_dump(), actors=await actor_names(rt, ids))
+
+
+@router.get("/reviews", response_model=Page, tags=["review queue"])
+async def list_reviews(rt: RuntimeDep, principal: RequiredPrincipal, status: ReviewStatus = "pending",
+                       page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+                       page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20) -> Page:
+    """What waits for a curator before it may join the public record (oldest first), or what was decided
+    (newest first)."""
+    _curator(principal)
+    coll = rt.db[REVIEWS]
+    flt = {"status": status}
+    total = await coll.count_documents(flt)
+    order = 1 if status == "pending" else -1
+    cursor = coll.find(flt).sort("updated_at", order).skip((page - 1) * page_size).limit(page_size)
+    items = [await review_out(rt, repo.review_from_doc(d)) async for d in cursor]
+    return Page(total=total, page=page, page_size=page_size, items=items)
+
+
+@router.get("/reviews/{review_id}", response_model=ReviewOut, tags=["review queue"])
+async def get_review(review_id: str, rt: RuntimeDep, principal: RequiredPrincipal, response: Response) -> ReviewOut:
+    _curator(principal)
+    return await review_out(rt, await repo.require_review(rt.db, review_id), response)
+
+
+@router.patch("/reviews/{review_id}", response_model=ReviewOut, tags=["review queue"])
+async def edit_review(review_id: str, rt: RuntimeDep, principal: RequiredPrincipal, response: Response,
+                      changes: Annotated[dict[str, Any], Body()],
+                      if_match: Annotated[str | None, Header()] = None) -> ReviewOut:
+    """Edit the text that will be published (title, question, summary, body, tags) before approving it."""
+    _curator(principal)
+    body_version = changes.pop("version", None)
+    version = expected_version(if_match, body_version if isinstance(body_version, int) else None)
+    r = await handlers.edit_review(rt.store, review_id, changes, by=principal.account_id, expected_version=version)
+    return await review_out(rt, r, response)
+
+
+class DecisionIn(BaseModel):
+    reason: str | None = Field(default=None, max_length=REASON_MAX)
+    version: int | None = None
+
+
+@router.post("/reviews/{review_id}/{decision}", response_model=ReviewOut, tags=["review queue"])
+async def decide_review(review_id: str, decision: Literal["approve", "reject"], rt: RuntimeDep,
+                        principal: RequiredPrincipal, response: Response,
+                        body: Annotated[DecisionIn | None, Body()] = None,
+                        if_match: Annotated[str | None, Header()] = None) -> ReviewOut:
+    """Approve: the reviewed text is published and announced. Reject: nothing is published."""
+    _curator(principal)
+    version = expected_version(if_match, body.version if body else None)
+    r, resource = await handlers.decide_review(rt.store, review_id, approve=decision == "approve",
+                                               by=principal.account_id, expected_version=version,
+                                               reason=body.reason if body else None)
+    if resource is not None:
+        await _index_now(rt, [from_resource(resource)])
+    return await review_out(rt, r, response)
+
+
+# ------------------------------------------------------------------------------------------- synonyms
+
+
+class SynonymsOut(BaseModel):
+    items: list[SynonymGroup]
+
+
+@router.get("/synonyms", response_model=SynonymsOut, tags=["search"])
+async def list_synonyms(rt: RuntimeDep) -> SynonymsOut:
+    """The curated synonym groups that searches use (public: the search page says when one widened a query)."""
+    docs = [SynonymGroup.model_validate(d) async for d in rt.db[SYNONYMS].find({}).sort("updated_at", -1)]
+    return SynonymsOut(items=docs)
+
+
+class SynonymsIn(SynonymPhrases):
+    version: int | None = None
+
+
+@router.post("/synonyms", response_model=SynonymGroup, status_code=201, tags=["search"])
+async def create_synonyms(body: SynonymPhrases, rt: RuntimeDep, principal: RequiredPrincipal) -> SynonymGroup:
+    _curator(principal)
+    return await handlers.save_synonyms(rt.store, None, body, by=principal.account_id, expected_version=None)
+
+
+@router.put("/synonyms/{group_id}", response_model=SynonymGroup, tags=["search"])
+async def replace_synonyms(group_id: str, body: SynonymsIn, rt: RuntimeDep, principal: RequiredPrincipal,
+                           if_match: Annotated[str | None, Header()] = None) -> SynonymGroup:
+    _curator(principal)
+    version = expected_version(if_match, body.version)
+    return await handlers.save_synonyms(rt.store, group_id, SynonymPhrases(phrases=body.phrases),
+                                        by=principal.account_id, expected_version=version)
+
+
+@router.delete("/synonyms/{group_id}", status_code=204, tags=["search"])
+async def delete_synonyms(group_id: str, rt: RuntimeDep, principal: RequiredPrincipal) -> Response:
+    _curator(principal)
+    await handlers.delete_synonyms(rt.store, group_id)
+    return Response(status_code=204)
+
+
 # ------------------------------------------------------------------------------------------- clearinghouse
 
 
@@ -325,6 +480,8 @@ class ProgramView(BaseModel):
     updated_at: Any
     next_deadline: date | None
     open: bool
+    # why a city may not qualify, in plain sentences (empty: any city may apply)
+    limits: list[str] = Field(default_factory=list)
     eligibility: dict[str, Any] | None = None
 
 
@@ -339,7 +496,7 @@ def program_view(p: Program, *, today: date, city: CityProfile | None = None,
     return ProgramView(program_id=p.program_id, content=p.content, active=p.active, version=p.version,
                        created_at=p.created_at, updated_at=p.updated_at,
                        next_deadline=next_deadline(p.content, today), open=is_open(p.content, today),
-                       eligibility=elig)
+                       limits=limits(p.content), eligibility=elig)
 
 
 async def _city_for(rt: Runtime, principal: Principal | None, city_id: str | None, field: str) -> CityProfile | None:
@@ -359,9 +516,10 @@ def _maintainer(principal: Principal) -> None:
     authorize(principal, "clearinghouse.maintain")
 
 
-@router.get("/clearinghouse/programs", response_model=Page, tags=["clearinghouse"])
+@router.get("/clearinghouse/programs", response_model=ProgramPage, tags=["clearinghouse"])
 async def list_programs(
     rt: RuntimeDep, principal: OptionalPrincipal,
+    q: Annotated[str, Query(max_length=10_000)] = "",
     agency: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
     topic: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
     help: Annotated[list[str], Query(max_length=20)] = [],  # noqa: A002, B006
@@ -370,7 +528,9 @@ async def list_programs(
     include_inactive: bool = False,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
-) -> Page:
+) -> ProgramPage:
+    """Programmes by filters, soonest deadline first; with `q`, those matching the keywords, best match first
+    (the same ranked search as /search, corrections and synonyms included)."""
     if include_inactive:
         if principal is None:
             raise DomainError("include_inactive is for clearinghouse maintainers", field="include_inactive",
@@ -383,9 +543,30 @@ async def list_programs(
     chosen = filter_programs(programs, ProgramFilter(agencies=agency, topics=topic, help_given=help,
                                                      open_only=open_only, include_inactive=include_inactive),
                              city=city, today=today)
+    how = None
+    if q.strip():
+        ranked, how = await _program_matches(rt, q, viewer_of(principal), include_inactive)
+        chosen = sorted((p for p in chosen if p.program_id in ranked), key=lambda p: ranked[p.program_id])
     start = (page - 1) * page_size
     items = [program_view(p, today=today, city=city) for p in chosen[start:start + page_size]]
-    return Page(total=len(chosen), page=page, page_size=page_size, items=items)
+    return ProgramPage(total=len(chosen), page=page, page_size=page_size, items=items, search=how)
+
+
+async def _program_matches(rt: Runtime, q: str, viewer: Viewer,
+                           include_inactive: bool) -> tuple[dict[str, int], ProgramSearch]:
+    """Programme id → rank for every programme matching `q` (the clearinghouse is small: a few pages at most)."""
+    ranked: dict[str, int] = {}
+    how = None
+    for page in range(1, MAX_PAGE + 1):
+        res = await run_search(rt, SearchRequest(q=q, kind="program", page=page, page_size=MAX_PAGE_SIZE,
+                                                 facets=False, snippets=False,
+                                                 include_unpublished=include_inactive), viewer)
+        how = how or ProgramSearch(searched=res.searched, corrections=res.corrections, expansions=res.expansions)
+        for h in res.hits:
+            ranked.setdefault(h.id, len(ranked))
+        if page * MAX_PAGE_SIZE >= res.total:
+            break
+    return ranked, how or ProgramSearch(searched=q)
 
 
 @router.get("/clearinghouse/programs/{program_id}", response_model=ProgramView, tags=["clearinghouse"])

@@ -11,7 +11,7 @@ from nrn_contracts.topics import LIBRARY_TOPIC
 from nrn_kit.app import Runtime, ServiceSpec
 from nrn_kit.app import create_app as create_app_from_spec
 
-from . import api, consumers
+from . import api, consumers, handlers
 from .adapters import INDEXES
 from .adapters.search_sync import SearchSync
 from .config import Settings
@@ -27,6 +27,7 @@ async def start_search(rt: Runtime) -> None:
     committer = Committer(index, interval=s.search_commit_interval_s)
     sync = SearchSync(index, rt.db)
     rt.state.update(search=index, search_committer=committer, search_sync=sync)
+    await handlers.ensure_default_synonyms(rt.store)
     n = await sync.start(follow=s.search_follow_changes)
     committer.start()
     log.info("search index rebuilt with %d items", n)

@@ -12,14 +12,16 @@ from nrn_contracts.events import (
 )
 from nrn_kit.mongo import Store, Tx
 
-from .adapters import ASKED, CITIES, PEOPLE, SIMILAR
+from .adapters import ASKED, CITIES, META, PEOPLE, SIMILAR, SYNONYMS
 from .adapters import repository as repo
 from .domain import answers as qa
 from .domain import publication as pub
+from .domain import review as rv
 from .domain.clearinghouse import Program, ProgramContent
 from .domain.errors import Forbidden, InvalidInput, NotFound
 from .domain.redaction import CITY, Redactor
 from .domain.resources import Resource, ResourceContent, _first_error_field
+from .domain.synonyms import DEFAULT_GROUPS, SynonymGroup, SynonymPhrases
 
 
 def utcnow() -> datetime:
@@ -155,6 +157,59 @@ async def retire_program(store: Store, program_id: str, *, by: str) -> Program:
     return await store.transaction(fn)
 
 
+# ---------------------------------------------------------------------------------------------- synonyms
+
+
+async def ensure_default_synonyms(store: Store) -> int:
+    """Fill the synonym list with the defaults on the very first start (never again); returns how many."""
+    async def fn(tx: Tx) -> int:
+        if await tx.db[META].find_one({"_id": "synonym_defaults"}, session=tx.session):
+            return 0
+        at = utcnow()
+        await tx.db[META].insert_one({"_id": "synonym_defaults", "at": at}, session=tx.session)
+        docs = [SynonymGroup(group_id=new_id("syn"), phrases=g, updated_at=at, updated_by="system:library")
+                for g in DEFAULT_GROUPS]
+        await tx.db[SYNONYMS].insert_many([{"_id": d.group_id, **d.model_dump()} for d in docs], session=tx.session)
+        return len(docs)
+
+    return await store.transaction(fn)
+
+
+async def save_synonyms(store: Store, group_id: str | None, body: SynonymPhrases, *, by: str,
+                        expected_version: int | None) -> SynonymGroup:
+    """Create a group (group_id None) or replace its phrases (at `expected_version`)."""
+    async def fn(tx: Tx) -> SynonymGroup:
+        at = utcnow()
+        if group_id is None:
+            g = SynonymGroup(group_id=new_id("syn"), phrases=body.phrases, updated_at=at, updated_by=by)
+            await tx.db[SYNONYMS].insert_one({"_id": g.group_id, **g.model_dump()}, session=tx.session)
+            return g
+        d = await tx.db[SYNONYMS].find_one({"_id": group_id}, session=tx.session)
+        if d is None:
+            raise NotFound(f"no synonym group {group_id!r}", field="group_id")
+        g = SynonymGroup.model_validate(d)
+        if expected_version is not None and expected_version != g.version:
+            from .domain.errors import VersionConflict
+
+            raise VersionConflict(f"the group is at version {g.version}, not {expected_version}", field="version")
+        new = g.model_copy(update={"phrases": body.phrases, "version": g.version + 1, "updated_at": at,
+                                   "updated_by": by})
+        await tx.db[SYNONYMS].replace_one({"_id": group_id}, {"_id": group_id, **new.model_dump()},
+                                          session=tx.session)
+        return new
+
+    return await store.transaction(fn)
+
+
+async def delete_synonyms(store: Store, group_id: str) -> None:
+    async def fn(tx: Tx) -> None:
+        res = await tx.db[SYNONYMS].delete_one({"_id": group_id}, session=tx.session)
+        if res.deleted_count == 0:
+            raise NotFound(f"no synonym group {group_id!r}", field="group_id")
+
+    await store.transaction(fn)
+
+
 # ---------------------------------------------------------------------------------------------- similar questions
 
 
@@ -241,23 +296,110 @@ async def apply_requests311_event(tx: Tx, event: Any) -> None:
 
 async def _sync_qa(tx: Tx, state: qa.AnsweredQuestion) -> None:
     name, st = await _city_name(tx, state.city_id)
-    record = qa.public_record(state, await _redactor(tx), city_name=name, state_name=st)
-    current = await repo.get_resource(tx.db, qa.qa_resource_id(state.request_id), session=tx.session)
-    plan = qa.plan(record, current)
-    if plan.action == "none":
-        return
-    before = current.model_copy(deep=True) if current else None
+    domains = await repo.city_domains(tx.db, state.city_id, session=tx.session)
+    p = qa.proposal(state, await _redactor(tx), city_name=name, state_name=st, city_domains=domains)
+    origin = {"kind": "requests311", "request_id": state.request_id}
+    if p is not None and state.consent == "named" and state.city_id:
+        origin["city_id"] = state.city_id
+    await _propose(tx, qa.qa_resource_id(state.request_id), p, source="requests311", origin=origin,
+                   consent=state.consent, city_id=state.city_id, city_name=name or state.city_name,
+                   actor=qa.SYSTEM_ACTOR)
+
+
+async def _propose(tx: Tx, resource_id: str, p: qa.Proposal | None, *, source: str, origin: dict[str, str],
+                   consent: str | None, city_id: str | None, city_name: str | None, actor: str) -> None:
+    """A new version of an event-born item: queue it for a curator's review, or take it down.
+
+    Nothing is published here: publication (and its event) happens when a curator approves the
+    review. Taking down is immediate: withdrawn consent, or a named item whose consent became
+    anonymous, leaves the public record at once (`ResourceArchived`)."""
     at = _event_time(tx)
-    r = qa.apply_plan(plan, current, request_id=state.request_id, at=at)
-    if r is None:
+    current = await repo.get_resource(tx.db, resource_id, session=tx.session)
+    pending = await repo.open_review(tx.db, resource_id, session=tx.session)
+    last = await repo.last_decided_review(tx.db, resource_id, session=tx.session)
+    published = current is not None and current.status == "published"
+    narrowed = published and bool((current.origin or {}).get("city_id")) and "city_id" not in origin
+    step = rv.next_step(p.content if p else None, pending=pending, last_decided=last, published=published,
+                        narrowed=narrowed)
+    if step.unpublish and current is not None:
+        before = current.model_copy(deep=True)
+        note = "consent to publish withdrawn" if p is None else "consent changed: held for review"
+        current.withdraw(by=actor, at=at, note=note)
+        if current.origin:
+            current.origin.pop("city_id", None)
+        await repo.save_resource(tx.db, current, expected_version=None, session=tx.session)
+        _announce(tx, before, current, at, by=actor, reason=note)
+    if step.close_pending and pending is not None:
+        prev = pending.version
+        pending.withdraw(by=actor, at=at, note="consent to publish withdrawn")
+        await repo.save_review(tx.db, pending, expected_version=prev, session=tx.session)
+    if p is None:
         return
-    if plan.action != "withdraw" and state.consent == "named" and state.city_id:
-        r.origin = (r.origin or {}) | {"city_id": state.city_id}
-    elif r.origin:
-        r.origin.pop("city_id", None)
-    await repo.save_resource(tx.db, r, expected_version=None, session=tx.session)
-    _announce(tx, before, r, at, by=qa.SYSTEM_ACTOR,
-              reason="consent to publish withdrawn" if plan.action == "withdraw" else None)
+    if step.replace_pending and pending is not None:
+        prev = pending.version
+        pending.replace_proposal(p.content, p.original, p.redactions, consent=consent, city_name=city_name, at=at,
+                                 by=actor)
+        pending.origin = origin
+        await repo.save_review(tx.db, pending, expected_version=prev, session=tx.session)
+    elif step.open_review:
+        review = rv.Review(review_id=new_id("rv"), resource_id=resource_id, source=source, origin=origin,
+                           consent=consent, city_id=city_id, city_name=city_name, original=p.original,
+                           proposed=p.content, content=p.content, redactions=p.redactions, created_at=at,
+                           updated_at=at, history=[rv.ReviewEntry(at=at, by=actor, action="proposed")])
+        await repo.save_review(tx.db, review, expected_version=None, session=tx.session)
+
+
+async def edit_review(store: Store, review_id: str, changes: dict[str, Any], *, by: str,
+                      expected_version: int | None) -> rv.Review:
+    async def fn(tx: Tx) -> rv.Review:
+        r = await repo.require_review(tx.db, review_id, session=tx.session)
+        _check_review_version(r, expected_version)
+        prev = r.version
+        if r.edit(changes, by=by, at=utcnow()):
+            await repo.save_review(tx.db, r, expected_version=prev, session=tx.session)
+        return r
+
+    return await store.transaction(fn)
+
+
+async def decide_review(store: Store, review_id: str, *, approve: bool, by: str, expected_version: int | None,
+                        reason: str | None = None) -> tuple[rv.Review, Resource | None]:
+    """Approve (publish the reviewed text, and only now announce it) or reject (publish nothing)."""
+    async def fn(tx: Tx) -> tuple[rv.Review, Resource | None]:
+        r = await repo.require_review(tx.db, review_id, session=tx.session)
+        _check_review_version(r, expected_version)
+        prev = r.version
+        at = utcnow()
+        r.decide(approve, by=by, at=at, reason=reason)
+        await repo.save_review(tx.db, r, expected_version=prev, session=tx.session)
+        if not approve:
+            return r, None
+        current = await repo.get_resource(tx.db, r.resource_id, session=tx.session)
+        before = current.model_copy(deep=True) if current else None
+        note = "reviewed and approved for the public record"
+        if current is None:
+            res = Resource.create(r.resource_id, r.content, by=by, at=at, origin=dict(r.origin))
+            res.publish_directly(by=by, at=at, note=note)
+        elif current.status != "published":
+            current.content, current.origin = r.content, dict(r.origin)
+            current.publish_directly(by=by, at=at, note=note)
+            res = current
+        else:
+            current.edit(r.content.model_dump(), by=by, at=at)
+            current.origin = dict(r.origin)
+            res = current
+        await repo.save_resource(tx.db, res, expected_version=None, session=tx.session)
+        _announce(tx, before, res, at, by=by)
+        return r, res
+
+    return await store.transaction(fn)
+
+
+def _check_review_version(r: rv.Review, expected: int | None) -> None:
+    from .domain.errors import VersionConflict
+
+    if expected is not None and expected != r.version:
+        raise VersionConflict(f"review is at version {r.version}, not {expected}", field="version")
 
 
 async def apply_city_event(tx: Tx, event: Any) -> None:
@@ -271,80 +413,67 @@ async def apply_city_event(tx: Tx, event: Any) -> None:
 
 
 async def apply_account_event(tx: Tx, event: AccountRegistered) -> None:
-    # names only: what the library needs to keep them out of published text
-    await tx.db[PEOPLE].update_one({"_id": event.account_id}, {"$set": {"name": event.name}}, upsert=True,
-                                   session=tx.session)
-
-
-async def _publish_event_born(tx: Tx, resource_id: str, content: ResourceContent | None, *, at: datetime,
-                              origin: dict[str, str], actor: str) -> None:
-    """Create, update or withdraw an item that another service's event describes."""
-    current = await repo.get_resource(tx.db, resource_id, session=tx.session)
-    before = current.model_copy(deep=True) if current else None
-    live = current is not None and current.status == "published"
-    if content is None:
-        if not live:
-            return
-        current.withdraw(by=actor, at=at, note="consent to publish withdrawn")
-        r = current
-    elif current is None:
-        r = Resource.create(resource_id, content, by=actor, at=at, origin=origin)
-        r.publish_directly(by=actor, at=at)
-    elif not live:
-        current.content = content
-        current.origin = origin
-        current.publish_directly(by=actor, at=at)
-        r = current
-    else:
-        if not current.edit(content.model_dump(), by=actor, at=at):
-            return
-        current.origin = origin
-        r = current
-    await repo.save_resource(tx.db, r, expected_version=None, session=tx.session)
-    _announce(tx, before, r, at, by=actor, reason="consent to publish withdrawn" if content is None else None)
+    # what the library needs to keep people and cities out of published text: names, and the e-mail
+    # domain an official uses (a city's own domain names the city); never the address itself
+    domain = str(event.email).rsplit("@", 1)[-1].lower() if event.email else None
+    await tx.db[PEOPLE].update_one({"_id": event.account_id}, {"$set": {
+        "name": event.name, "city_id": event.city_id if event.kind == "official" else None,
+        "email_domain": domain if event.kind == "official" else None}}, upsert=True, session=tx.session)
 
 
 async def apply_engagement_closed(tx: Tx, event: EngagementClosed) -> None:
     resource_id = f"closeout-{event.engagement_id}"
-    content = None
+    p = None
     origin = {"kind": "engagements", "engagement_id": event.engagement_id}
+    name, st = await _city_name(tx, event.city_id)
     if event.consent_to_publish != "none" and event.close_out_summary:
-        name, st = await _city_name(tx, event.city_id)
         named = event.consent_to_publish == "named" and bool(name)
         redactor = await _redactor(tx)
         hide = [] if named or not name else [name]
-        summary = redactor.redact(event.close_out_summary, hide=hide, hide_as=CITY).text
+        domains = () if named else await repo.city_domains(tx.db, event.city_id, session=tx.session)
+        out = redactor.redact(event.close_out_summary, hide=hide, hide_as=CITY, hide_domains=domains)
         title = f"Engagement close-out: {name}" if named else "Engagement close-out report"
         content = ResourceContent(
-            type="close_out_report", title=title, summary=summary[:4_000], body=summary,
+            type="close_out_report", title=title, summary=out.text[:4_000], body=out.text,
             topics=["economic_development"], source_organisation="SC2 National Resource Network",
             publication_date=event.closed_at.date(), related_cities=[f"{name}, {st}" if st else name] if named else [],
             tags=["engagement", event.outcome.replace("_", " ")], audience="public",
         )
         if named:
             origin["city_id"] = event.city_id
-    await _publish_event_born(tx, resource_id, content, at=event.closed_at, origin=origin,
-                              actor="system:engagements")
+        p = qa.Proposal(content, rv.originals(body=event.close_out_summary), dict(out.found))
+    await _propose(tx, resource_id, p, source="engagements", origin=origin, consent=event.consent_to_publish,
+                   city_id=event.city_id, city_name=name, actor="system:engagements")
 
 
 async def apply_convening_scheduled(tx: Tx, event: ConveningScheduled) -> None:
     redactor = await _redactor(tx)
-    when = event.starts_at.strftime("%-d %B %Y")
+    when = event.starts_at.strftime("%B %-d, %Y")
     place = event.location or "online"
-    description = redactor.redact(event.description or "").text
+    found: dict[str, int] = {}
+
+    def clean(text: str) -> str:
+        out = redactor.redact(text)
+        for k, v in out.found.items():
+            found[k] = found.get(k, 0) + v
+        return out.text
+
+    description = clean(event.description or "")
+    title = clean(event.title)
     body = "\n\n".join(x for x in (description, f"**When:** {when}", f"**Where:** {place}",
                                    f"**Working group:** {event.working_group}" if event.working_group else "") if x)
     content = ResourceContent(
         type="working_group_deliverable" if event.kind == "working_group" else "convening_material",
-        title=event.title[:300] if len(event.title) >= 3 else f"Convening: {event.title}",
+        title=title[:300] if len(title) >= 3 else f"Convening: {title}",
         summary=(description or f"{event.kind.replace('_', ' ').capitalize()} on {when}, {place}.")[:4_000],
         body=body, topics=list(event.topics) or ["other"], source_organisation="SC2 National Resource Network",
         publication_date=event.starts_at.date(), tags=[event.kind.replace("_", " ")] +
         ([event.working_group] if event.working_group else []), audience="public",
     )
-    await _publish_event_born(tx, f"convening-{event.convening_id}", content, at=_event_time(tx),
-                              origin={"kind": "peer", "convening_id": event.convening_id},
-                              actor="system:peer")
+    p = qa.Proposal(content, rv.originals(title=event.title, summary=event.description), found)
+    await _propose(tx, f"convening-{event.convening_id}", p, source="peer",
+                   origin={"kind": "peer", "convening_id": event.convening_id}, consent=None, city_id=None,
+                   city_name=None, actor="system:peer")
 
 
 def today() -> date:

@@ -3,6 +3,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from library.domain import answers as qa
+from library.domain import review as rv
+from library.domain.errors import InvalidInput, InvalidTransition
 from library.domain.redaction import Redactor
 
 T0 = datetime(2026, 2, 1, 9, 0, tzinfo=timezone.utc)
@@ -52,35 +54,57 @@ def test_anonymous_consent_hides_city_everywhere(redactor):
     assert "Genesee County Land Bank Authority" in rec.body  # organisations stay
 
 
-def test_plan_publish_update_withdraw(redactor):
-    s = delivered()
-    rec = qa.public_record(s, redactor)
-    p = qa.plan(rec, None)
-    assert p.action == "publish"
-    r = qa.apply_plan(p, None, request_id="r-1", at=T0)
-    assert r.resource_id == "qa-r-1" and r.status == "published"
-    assert r.origin == {"kind": "requests311", "request_id": "r-1"}
-    # same record again: nothing to do (redelivered event)
-    assert qa.plan(qa.public_record(s, redactor), r).action == "none"
-    # named -> anonymous: updated without the name
-    s2 = qa.on_consent_changed(s, request_id="r-1", consent="anonymous", at=T0 + timedelta(hours=1))
-    p2 = qa.plan(qa.public_record(s2, redactor), r)
-    assert p2.action == "update"
-    qa.apply_plan(p2, r, request_id="r-1", at=T0 + timedelta(hours=1))
-    assert "Flint" not in r.content.body and r.status == "published"
-    # withdrawn
-    s3 = qa.on_consent_changed(s2, request_id="r-1", consent="none", at=T0 + timedelta(hours=2))
-    p3 = qa.plan(qa.public_record(s3, redactor), r)
-    assert p3.action == "withdraw"
-    qa.apply_plan(p3, r, request_id="r-1", at=T0 + timedelta(hours=2))
-    assert r.status == "archived" and "land bank" not in (r.content.body or "")
-    # given again: published again
-    s4 = qa.on_consent_changed(s3, request_id="r-1", consent="named", at=T0 + timedelta(hours=3))
-    p4 = qa.plan(qa.public_record(s4, redactor), r)
-    assert p4.action == "publish"
-    qa.apply_plan(p4, r, request_id="r-1", at=T0 + timedelta(hours=3))
-    assert r.status == "published" and "Flint" in r.content.body
-    assert [c.action for c in r.history] == ["created", "published", "edited", "withdrawn", "published"]
+def _review(content, status="pending"):
+    return rv.Review(review_id="rv-1", resource_id="qa-r-1", source="requests311", status=status, proposed=content,
+                     content=content, created_at=T0, updated_at=T0)
+
+
+def test_every_proposal_waits_for_a_curator_and_removals_do_not(redactor):
+    named = qa.public_record(delivered(), redactor)
+    s2 = qa.on_consent_changed(delivered(), request_id="r-1", consent="anonymous", at=T0 + timedelta(hours=1))
+    anonymous = qa.public_record(s2, redactor, city_name="Flint")
+    # first delivery: a review opens; nothing is published yet
+    assert rv.next_step(named, pending=None, last_decided=None, published=False, narrowed=False) == \
+        rv.Step(open_review=True)
+    # redelivered while waiting: nothing new; a newer text replaces the waiting one
+    assert rv.next_step(named, pending=_review(named), last_decided=None, published=False, narrowed=False) == rv.Step()
+    assert rv.next_step(anonymous, pending=_review(named), last_decided=None, published=False,
+                        narrowed=False) == rv.Step(replace_pending=True)
+    # the text a curator approved, already public: nothing to ask again (events redelivered, request closed)
+    assert rv.next_step(named, pending=None, last_decided=_review(named, "approved"), published=True,
+                        narrowed=False) == rv.Step()
+    # the text a curator rejected comes again: not asked again
+    assert rv.next_step(named, pending=None, last_decided=_review(named, "rejected"), published=False,
+                        narrowed=False) == rv.Step()
+    # named -> anonymous on a published item: taken down at once, the anonymous text reviewed
+    assert rv.next_step(anonymous, pending=None, last_decided=_review(named, "approved"), published=True,
+                        narrowed=True) == rv.Step(unpublish=True, open_review=True)
+    # consent withdrawn: the waiting review closes and the published item goes, without review
+    assert rv.next_step(None, pending=_review(named), last_decided=None, published=True, narrowed=False) == \
+        rv.Step(close_pending=True, unpublish=True)
+    # withdrawn before anything was published or asked: nothing
+    assert rv.next_step(None, pending=None, last_decided=None, published=False, narrowed=False) == rv.Step()
+
+
+def test_a_curators_edits_and_decision_are_kept_with_who_and_when(redactor):
+    r = _review(qa.public_record(delivered(), redactor))
+    assert r.edit({"title": "Starting a land bank"}, by="cur-1", at=T0) == ["title"]
+    assert r.edit({"title": "Starting a land bank"}, by="cur-1", at=T0) == []
+    with pytest.raises(InvalidInput):
+        r.edit({"audience": "staff"}, by="cur-1", at=T0)
+    r.decide(False, by="cur-2", at=T0 + timedelta(minutes=5), reason="names a resident")
+    assert (r.status, r.decided_by, r.decided_at, r.reason) == ("rejected", "cur-2", T0 + timedelta(minutes=5),
+                                                                "names a resident")
+    assert [h.action for h in r.history] == ["edited", "rejected"]
+    with pytest.raises(InvalidTransition):
+        r.decide(True, by="cur-2", at=T0)
+
+
+def test_the_proposal_keeps_the_originals_and_counts_what_it_replaced(redactor):
+    p = qa.proposal(delivered(), redactor)
+    assert p.original["body"] == MEMO and "jane.doe@cityofflint.com" in p.original["body"]
+    assert "jane.doe@cityofflint.com" not in p.content.body
+    assert p.redactions["email"] >= 1 and p.redactions["phone"] >= 1 and p.redactions["name"] >= 1
 
 
 def test_older_consent_arriving_late_does_not_override(redactor):
@@ -101,9 +125,9 @@ def test_events_in_any_order_give_the_same_record(redactor):
     assert a.closed_at == b.closed_at
 
 
-def test_withdrawn_before_publication_does_nothing(redactor):
+def test_withdrawn_before_publication_proposes_nothing(redactor):
     s = qa.on_consent_changed(delivered(), request_id="r-1", consent="none", at=T0 + timedelta(hours=1))
-    assert qa.plan(qa.public_record(s, redactor), None).action == "none"
+    assert qa.proposal(s, redactor) is None
 
 
 def test_consent_changed_to_named_brings_the_city_name(redactor):

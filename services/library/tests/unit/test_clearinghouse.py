@@ -4,7 +4,7 @@ import pytest
 
 from library.domain.clearinghouse import (
     CityProfile, Deadline, Eligibility, Program, ProgramContent, ProgramFilter, eligibility_reasons, filter_programs,
-    is_open,
+    is_open, limits,
 )
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -25,10 +25,29 @@ BIG = CityProfile(city_id="c-big", name="Big City", state="TX", population=1_200
 def test_eligibility_reasons_name_each_failed_rule():
     p = prog("p", eligibility=Eligibility(max_population=500_000, states=["MI", "OH"], requires_distress=True)).content
     assert eligibility_reasons(p, FLINT) == []
-    reasons = eligibility_reasons(p, BIG)
-    assert any("only in MI, OH" in r for r in reasons)
-    assert any("population above 500,000" in r for r in reasons)
-    assert any("distress" in r for r in reasons)
+    assert eligibility_reasons(p, BIG) == [
+        "Only places in Michigan or Ohio can apply; Big City is in Texas.",
+        "Places may have at most 500,000 residents; Big City has 1,200,000.",
+        "Only cities that meet NRN's distress tests can apply, and Big City does not meet them.",
+    ]
+
+
+def test_every_programme_says_plainly_why_a_city_may_not_qualify():
+    p = prog("p", eligibility=Eligibility(entity_kinds=["county", "tribe"], states=["MI", "OH", "IN"],
+                                          min_population=50_000, requires_distress=True, rural_only=True,
+                                          notes="Counties must have adopted a hazard mitigation plan.")).content
+    assert limits(p) == [
+        "Only counties and tribal governments can apply; a city cannot apply on its own.",
+        "Only for places in Michigan, Ohio, or Indiana.",
+        "Only for places of at least 50,000 residents.",
+        "Only for cities that meet NRN's distress tests (high unemployment, high poverty, or a large loss of "
+        "population).",
+        "Only for rural places.",
+        "Counties must have adopted a hazard mitigation plan.",
+    ]
+    assert limits(prog("open").content) == []
+    both = prog("b", eligibility=Eligibility(entity_kinds=["city", "county"], min_population=10, max_population=99))
+    assert limits(both.content) == ["Open to cities and counties.", "Only for places of 10 to 99 residents."]
 
 
 def test_unknown_facts_do_not_exclude():
@@ -38,7 +57,7 @@ def test_unknown_facts_do_not_exclude():
 
 def test_entity_kind():
     p = prog("p", eligibility=Eligibility(entity_kinds=["tribe"])).content
-    assert eligibility_reasons(p, FLINT) == ["open to tribe, not city"]
+    assert eligibility_reasons(p, FLINT) == ["Only tribal governments can apply, and Flint applies as a city."]
 
 
 def test_filter_by_topic_agency_help_and_city():

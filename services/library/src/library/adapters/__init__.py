@@ -11,6 +11,9 @@ CITIES = "cities"
 PEOPLE = "people"
 ASKED = "asked_questions"
 SIMILAR = "similar_searches"
+REVIEWS = "reviews"
+SYNONYMS = "synonyms"
+META = "meta"
 
 INDEXES: dict[str, list[IndexModel]] = {
     RESOURCES: [
@@ -20,4 +23,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     PROGRAMS: [IndexModel([("active", ASCENDING), ("content.agency", ASCENDING)], name="by_agency")],
     SIMILAR: [IndexModel([("created_at", ASCENDING)], name="similar_ttl", expireAfterSeconds=90 * 24 * 3600)],
+    REVIEWS: [
+        IndexModel([("status", ASCENDING), ("updated_at", DESCENDING)], name="queue"),
+        IndexModel([("resource_id", ASCENDING), ("status", ASCENDING)], name="by_resource"),
+    ],
 }

@@ -10,8 +10,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ..domain.answers import AnsweredQuestion
 from ..domain.clearinghouse import CityProfile, Program
 from ..domain.errors import NotFound, VersionConflict
+from ..domain.redaction import FREE_MAIL_DOMAINS
 from ..domain.resources import Resource
-from . import ANSWERED, CITIES, PEOPLE, PROGRAMS, RESOURCES
+from ..domain.review import Review
+from . import ANSWERED, CITIES, PEOPLE, PROGRAMS, RESOURCES, REVIEWS
 
 Session = AsyncClientSession | None
 
@@ -119,6 +121,72 @@ async def get_city(db: AsyncDatabase, city_id: str, *, session: Session = None) 
 async def people_names(db: AsyncDatabase, *, session: Session = None, limit: int = 50_000) -> list[str]:
     cursor = db[PEOPLE].find({}, {"name": 1}, session=session).limit(limit)
     return [d["name"] async for d in cursor if d.get("name")]
+
+
+async def city_domains(db: AsyncDatabase, city_id: str | None, *, session: Session = None) -> tuple[str, ...]:
+    """The e-mail domains the city's officials use (free mail providers left out): they name the city."""
+    if not city_id:
+        return ()
+    domains = await db[PEOPLE].distinct("email_domain", {"city_id": city_id}, session=session)
+    return tuple(sorted(d for d in domains if d and d not in FREE_MAIL_DOMAINS))
+
+
+async def names_of(db: AsyncDatabase, account_ids: set[str]) -> dict[str, str]:
+    """Account id → name, for the accounts the library has heard of (staff see names, never ids)."""
+    ids = [a for a in account_ids if a and not a.startswith("system:")]
+    if not ids:
+        return {}
+    return {d["_id"]: d["name"] async for d in db[PEOPLE].find({"_id": {"$in": ids}}, {"name": 1}) if d.get("name")}
+
+
+def review_to_doc(r: Review) -> dict[str, Any]:
+    d = r.model_dump(mode="json")
+    for k in ("created_at", "updated_at", "decided_at"):
+        d[k] = getattr(r, k)
+    d["history"] = [h.model_dump(mode="json") | {"at": h.at} for h in r.history]
+    d["_id"] = r.review_id
+    return d
+
+
+def review_from_doc(d: dict[str, Any]) -> Review:
+    d = dict(d)
+    d.pop("_id", None)
+    return Review.model_validate(d)
+
+
+async def get_review(db: AsyncDatabase, review_id: str, *, session: Session = None) -> Review | None:
+    d = await db[REVIEWS].find_one({"_id": review_id}, session=session)
+    return review_from_doc(d) if d else None
+
+
+async def require_review(db: AsyncDatabase, review_id: str, *, session: Session = None) -> Review:
+    r = await get_review(db, review_id, session=session)
+    if r is None:
+        raise NotFound(f"no review {review_id!r}", field="review_id")
+    return r
+
+
+async def open_review(db: AsyncDatabase, resource_id: str, *, session: Session = None) -> Review | None:
+    d = await db[REVIEWS].find_one({"resource_id": resource_id, "status": "pending"}, session=session)
+    return review_from_doc(d) if d else None
+
+
+async def last_decided_review(db: AsyncDatabase, resource_id: str, *, session: Session = None) -> Review | None:
+    d = await db[REVIEWS].find_one({"resource_id": resource_id, "status": {"$in": ["approved", "rejected"]}},
+                                   sort=[("decided_at", -1)], session=session)
+    return review_from_doc(d) if d else None
+
+
+async def save_review(db: AsyncDatabase, r: Review, *, expected_version: int | None, session: Session) -> None:
+    """Insert (expected_version None) or replace the review if it is still at `expected_version`."""
+    doc = review_to_doc(r)
+    if expected_version is None:
+        await db[REVIEWS].insert_one(doc, session=session)
+        return
+    res = await db[REVIEWS].replace_one({"_id": r.review_id, "version": expected_version}, doc, session=session)
+    if res.matched_count == 0:
+        raise VersionConflict(f"review {r.review_id} changed since version {expected_version}; reload it",
+                              field="version")
 
 
 async def all_resources(db: AsyncDatabase):

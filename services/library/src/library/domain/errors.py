@@ -33,3 +33,7 @@ class VersionConflict(LibraryError):
 
 class InvalidInput(LibraryError):
     status, code, title = 422, "invalid-input", "Invalid input"
+
+
+class SearchRefused(LibraryError):
+    status, code, title = 422, "search-refused", "Search could not be run"

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from ..domain.clearinghouse import Program
 from ..domain.resources import Resource
 from ..domain.taxonomy import TOPICS
+from .plaintext import markdown_to_text
 from .visibility import visibility_tokens
 
 _EPOCH = Date(1970, 1, 1)
@@ -42,7 +43,8 @@ def topic_label(t: str) -> str:
 
 def from_resource(r: Resource) -> SearchDoc:
     c = r.content
-    body = c.body or ""
+    # the index holds text as readers see it: snippets never show Markdown or entities
+    body = markdown_to_text(c.body)
     if c.question:
         body = f"{c.question}\n\n{body}"
     when = c.publication_date or (r.published_at.date() if r.published_at else r.created_at.date())
@@ -53,7 +55,7 @@ def from_resource(r: Resource) -> SearchDoc:
         status=r.status,
         audience=c.audience,
         title=c.title,
-        summary=c.summary,
+        summary=markdown_to_text(c.summary),
         body=body[:MAX_INDEXED_BODY],
         keywords=[*c.tags, *(topic_label(t) for t in c.topics), *c.related_cities, c.source_organisation,
                   *c.authors, *([c.agency] if c.agency else []), *([c.link] if c.link else [])],
@@ -68,7 +70,8 @@ def from_resource(r: Resource) -> SearchDoc:
 def from_program(p: Program) -> SearchDoc:
     c = p.content
     help_text = ", ".join(h.replace("_", " ") for h in c.help_given)
-    body = "\n\n".join(x for x in (c.help_details, f"Help given: {help_text}", f"How to apply: {c.how_to_apply}",
+    body = "\n\n".join(x for x in (markdown_to_text(c.help_details), f"Help given: {help_text}",
+                                   f"How to apply: {markdown_to_text(c.how_to_apply)}",
                                    f"Eligibility: {c.eligibility.notes}" if c.eligibility.notes else "") if x)
     return SearchDoc(
         id=p.program_id,
@@ -77,7 +80,7 @@ def from_program(p: Program) -> SearchDoc:
         status="published" if p.active else "archived",
         audience="public",
         title=c.name,
-        summary=c.summary,
+        summary=markdown_to_text(c.summary),
         body=body[:MAX_INDEXED_BODY],
         keywords=[*c.tags, *(topic_label(t) for t in c.topics), c.agency, *([c.sub_agency] if c.sub_agency else []),
                   help_text],
