@@ -53,6 +53,23 @@ class Library:
             out.append(decode(d["value"])[1])
         return out
 
+    async def pending_review(self, resource_id: str) -> dict:
+        """Wait until the item waits for a curator's review, and return the review."""
+        async def found() -> dict | None:
+            r = await self.http.get("/reviews", params={"status": "pending", "page_size": 50}, headers=self.curator())
+            assert r.status_code == 200, r.text
+            return next((i for i in r.json()["items"] if i["resource_id"] == resource_id), None)
+
+        return await self.eventually(found)
+
+    async def approve(self, resource_id: str, curator: str = "cur-1") -> dict:
+        """A curator approves what waits for review for `resource_id`; returns the decided review."""
+        review = await self.pending_review(resource_id)
+        r = await self.http.post(f"/reviews/{review['review_id']}/approve", json={"version": review["version"]},
+                                 headers=self.curator(curator))
+        assert r.status_code == 200, r.text
+        return r.json()
+
     async def search_ids(self, q: str = "", headers: dict | None = None, **params) -> list[str]:
         r = await self.http.get("/search", params={"q": q, "page_size": 50, **params}, headers=headers or {})
         assert r.status_code == 200, r.text

@@ -114,11 +114,94 @@ async def test_nasty_queries_are_never_a_500(lib, q):
 
 @pytest.mark.parametrize("params", [
     {"q": "x" * 20_000}, {"page": 0}, {"page": 101}, {"page_size": 51}, {"page_size": "many"}, {"year": "old"},
-    {"sort": "random"}, {"kind": "person"},
+    {"sort": "random"}, {"kind": "person"}, {"year": "9223372036854775808"}, {"year": "-1"}, {"year": "99999"},
+    {"year": "1e3"}, {"spell": "maybe"},
 ])
 async def test_out_of_bounds_parameters_are_422(lib, params):
     r = await lib.http.get("/search", params=params)
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["errors"][0]["field"].split(".")[0] == next(iter(params))
+
+
+@pytest.mark.parametrize(("path", "params"), [
+    ("/clearinghouse/programs", {"page": "9223372036854775808"}), ("/clearinghouse/programs", {"page_size": "0"}),
+    ("/resources", {"page": "-5"}), ("/reviews", {"page_size": "1000"}), ("/reviews", {"status": "maybe"}),
+    ("/items/x/related", {"limit": "9223372036854775808"}), ("/questions/similar", {"limit": "21"}),
+])
+async def test_numeric_parameters_are_bounded_at_the_edge(lib, path, params):
+    r = await lib.http.get(path, params=params, headers=lib.curator())
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"].split(".")[0] == next(iter(params))
+
+
+async def test_reader_search_on_a_churned_index(lib):
+    """A fresh demo's shape: drafts edited many times (each edit deletes and adds the indexed document),
+    then the ask page's "Already answered?" look-up and ordinary searches — never a 500."""
+    ids = []
+    for i in range(12):
+        r = await lib.http.post("/resources", headers=lib.curator(), json={
+            "type": "guide", "title": f"How a city pays for housing {i}", "topics": ["housing"],
+            "source_organisation": "NRN", "body": "The city can pay for repairs with city bonds, in 2019 and 2020."})
+        assert r.status_code == 201, r.text
+        ids.append((r.json()["resource_id"], r.json()["version"]))
+    for rid, version in ids:
+        for step in range(3):
+            r = await lib.http.patch(f"/resources/{rid}", json={"summary": f"Edit {step}"},
+                                     headers={**lib.curator(), "If-Match": str(version)})
+            assert r.status_code == 200, r.text
+            version = r.json()["version"]
+    lib.app.state.runtime.state["search"].refresh()
+    for text in ("How does a city pay for housing in the city?", "city", "city city city budget"):
+        r = await lib.http.post("/similar-questions", json={"text": text})
+        assert r.status_code == 200, r.text
+        r = await lib.http.get("/search", params={"q": text, "include_unpublished": "true"}, headers=lib.curator())
+        assert r.status_code == 200, r.text
+    r = await lib.http.get(f"/items/{ids[0][0]}/related", headers=lib.curator())
+    assert r.status_code in (200, 404)
+    # numbers exact through HTTP: 2018 is not "corrected" to 2019
+    r = await lib.http.get("/search", params={"q": "2018", "include_unpublished": "true"}, headers=lib.curator())
+    assert r.json()["total"] == 0 and r.json()["corrections"] == []
+    r = await lib.http.get("/search", params={"q": "2019", "include_unpublished": "true"}, headers=lib.curator())
+    assert r.json()["total"] == 12
+
+
+async def test_synonyms_are_curated_and_used(lib):
+    listed = (await lib.http.get("/synonyms")).json()["items"]
+    assert any("lead service line" in g["phrases"] for g in listed)  # the defaults, on first start
+    r = await lib.http.post("/synonyms", json={"phrases": ["rehab", "rehabilitation"]}, headers=lib.official())
+    assert r.status_code == 403
+    bad = await lib.http.post("/synonyms", json={"phrases": ["only one", " only ONE "]}, headers=lib.curator())
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"].startswith("phrases")
+    r = await lib.http.post("/synonyms", json={"phrases": ["rehab", "rehabilitation"]}, headers=lib.curator())
+    assert r.status_code == 201, r.text
+    group = r.json()
+    created = await lib.http.post("/resources", headers=lib.curator(), json={
+        "type": "guide", "title": "Housing rehabilitation loans", "topics": ["housing"],
+        "source_organisation": "NRN", "body": "Rehabilitation of owner-occupied homes."})
+    rid = created.json()["resource_id"]
+
+    async def found() -> bool:
+        r = await lib.http.get("/search", params={"q": "rehab", "include_unpublished": "true"},
+                               headers=lib.curator())
+        return rid in [h["id"] for h in r.json()["hits"]] and r.json()["expansions"][0]["also"] == ["rehabilitation"]
+
+    await lib.eventually(found)
+    r = await lib.http.put(f"/synonyms/{group['group_id']}", json={"phrases": ["rehab", "renovation"],
+                                                                    "version": group["version"] + 1},
+                           headers=lib.curator())
+    assert r.status_code == 409
+    r = await lib.http.put(f"/synonyms/{group['group_id']}", json={"phrases": ["rehab", "renovation"],
+                                                                    "version": group["version"]},
+                           headers=lib.curator())
+    assert r.status_code == 200 and r.json()["version"] == group["version"] + 1
+    assert (await lib.http.delete(f"/synonyms/{group['group_id']}", headers=lib.curator())).status_code == 204
+
+    async def gone() -> bool:
+        r = await lib.http.get("/search", params={"q": "rehab", "include_unpublished": "true"},
+                               headers=lib.curator())
+        return r.json()["total"] == 0
+
+    await lib.eventually(gone)
 
 
 async def test_random_unicode_queries_and_drafts_are_never_a_500(lib):

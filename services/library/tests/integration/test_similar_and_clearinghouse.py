@@ -32,6 +32,8 @@ async def test_similar_questions_and_answer_found_before_asking(lib):
              "Yes, by ordinance with the county."),
         memo("req-2", "Paying for lead pipes", "How can we finance replacing lead service lines?",
              "State revolving fund loans.", topic="health"))
+    await lib.approve("qa-req-1")
+    await lib.approve("qa-req-2")
 
     async def both_indexed() -> bool:
         return len(await lib.search_ids("", type="answered_question")) == 2
@@ -130,7 +132,7 @@ async def test_clearinghouse_crud_filters_and_eligibility(lib):
 
     one = await lib.http.get(f"/clearinghouse/programs/{p108['program_id']}", params={"city_id": "city-big"})
     assert one.json()["eligibility"]["eligible"] is False
-    assert any("population above" in x for x in one.json()["eligibility"]["reasons"])
+    assert any("at most" in x and "residents" in x for x in one.json()["eligibility"]["reasons"])
 
     # programmes are searchable, with the agency facet
     async def searchable() -> bool:
@@ -169,6 +171,12 @@ async def test_close_out_reports_and_convenings_become_resources(lib):
                                 description="Digital equity plans; questions to the NRN team.", working_group="Broadband",
                                 topics=("broadband",), starts_at=T0, ends_at=T0 + timedelta(hours=2)),
         source="/nrn/engagements")
+    # close-out reports and convening material wait for a curator too
+    review = await lib.pending_review("closeout-eng-1")
+    assert "Dana Kowalski" in review["original"]["body"] and "Dana Kowalski" not in review["content"]["body"]
+    assert "closeout-eng-1" not in await lib.search_ids("")
+    await lib.approve("closeout-eng-1")
+    await lib.approve("convening-conv-1")
 
     async def both() -> bool:
         ids = await lib.search_ids("")
@@ -223,3 +231,38 @@ async def test_a_second_replica_follows_through_the_change_stream_and_rebuilds(l
             rebuilt = await http.post("/admin/search/rebuild", headers=cur)
             assert rebuilt.status_code == 200 and rebuilt.json() == {"indexed": 1}
             assert (await http.post("/admin/search/rebuild", headers=lib.official())).status_code == 403
+
+
+async def test_clearinghouse_keyword_search_and_plain_limits(lib):
+    await lib.publish(acc.CityRegistered(city_id="city-gary", name="Gary", state="IN", population=69_000),
+                      source="/nrn/accounts")
+    await lib.eventually(lambda: _has_city(lib))
+    base = {"summary": "Help for cities.", "help_given": ["planning"], "topics": ["housing"],
+            "how_to_apply": "Write to the regional office.", "rolling": True}
+    for name, agency, extra in (
+        ("Brownfields Assessment Grants", "EPA", {"eligibility": {"min_population": 100_000}}),
+        ("Lead Hazard Reduction", "HUD", {"help_details": "Removes lead paint and lead pipes from homes."}),
+        ("Rural Water Loans", "USDA", {"eligibility": {"states": ["MI", "OH"], "rural_only": True}}),
+    ):
+        r = await lib.http.post("/clearinghouse/programs", json={**base, "name": name, "agency": agency, **extra},
+                                headers=lib.curator())
+        assert r.status_code == 201, r.text
+
+    async def listed(q: str, **params) -> list[str]:
+        r = await lib.http.get("/clearinghouse/programs", params={"q": q, **params})
+        assert r.status_code == 200, r.text
+        return [p["content"]["name"] for p in r.json()["items"]]
+
+    async def ready() -> bool:
+        return await listed("lead") == ["Lead Hazard Reduction"]
+
+    await lib.eventually(ready)
+    assert await listed("brownfield") == ["Brownfields Assessment Grants"]
+    assert await listed("lead", agency="EPA") == []
+    r = (await lib.http.get("/clearinghouse/programs", params={"q": "brownfeilds"})).json()
+    assert [p["content"]["name"] for p in r["items"]] == ["Brownfields Assessment Grants"]
+    assert r["search"]["corrections"] == [{"typed": "brownfeilds", "searched": "brownfields"}]
+    water = (await lib.http.get("/clearinghouse/programs", params={"q": "water"})).json()["items"][0]
+    assert water["limits"] == ["Only for places in Michigan or Ohio.", "Only for rural places."]
+    one = (await lib.http.get(f"/clearinghouse/programs/{water['program_id']}", params={"city_id": "city-gary"})).json()
+    assert one["eligibility"]["reasons"] == ["Only places in Michigan or Ohio can apply; Gary is in Indiana."]
