@@ -8,8 +8,9 @@ library's own pydantic models, field by field: when the library changes a limit,
 fails until this module follows.
 
 Sources: ``library.domain.resources.ResourceContent``, ``library.domain.clearinghouse``
-(``ProgramContent``, ``Eligibility``, ``Deadline``), ``library.api`` (``NoteIn``, ``SimilarIn``,
-``HelpfulIn``, the search query) and ``library.search.index.SearchRequest``.
+(``ProgramContent``, ``Eligibility``, ``Deadline``), ``library.domain.review``,
+``library.domain.synonyms``, ``library.api`` (``NoteIn``, ``SimilarIn``, ``HelpfulIn``, ``DecisionIn``,
+``SynonymsIn``, the search query) and ``library.search.index.SearchRequest``.
 """
 
 from __future__ import annotations
@@ -43,10 +44,17 @@ PROGRAM_HOW_TO_APPLY_MIN, PROGRAM_HOW_TO_APPLY_MAX = 1, 10_000
 PROGRAM_CONTACT_MAX = 300
 PROGRAM_TAGS_MAX = 30
 PROGRAM_NOTES_MAX = 2_000  # eligibility notes
+PROGRAM_POPULATION_MAX = 1_000_000_000  # eligibility min/max population (a number the database can hold)
 DEADLINE_LABEL_MIN, DEADLINE_LABEL_MAX = 1, 200
+
+# --- review queue (library.domain.review) and synonyms (library.domain.synonyms) --------------------
+REVIEW_REASON_MAX = 2_000
+SYNONYM_PHRASES_MIN, SYNONYM_PHRASES_MAX = 2, 20
+SYNONYM_PHRASE_MAX = 100
 
 # --- search and look-ups -------------------------------------------------------------------------
 SEARCH_Q_MAX = 10_000
+YEAR_MIN, YEAR_MAX = 1000, 9999  # a publication year filter (four digits)
 SEARCH_FILTER_VALUES_MAX = 20  # type, topic, source, agency (and programme filters agency, topic, help)
 SEARCH_YEARS_MAX = 50
 PAGE_MAX = 100

@@ -26,6 +26,8 @@ lib_resources = pytest.importorskip("library.domain.resources")
 lib_clearinghouse = pytest.importorskip("library.domain.clearinghouse")
 lib_api = pytest.importorskip("library.api")
 lib_index = pytest.importorskip("library.search.index")
+lib_synonyms = pytest.importorskip("library.domain.synonyms")
+lib_review = pytest.importorskip("library.domain.review")
 
 constraints = schema_constraints  # what a JSON schema constrains, without titles, defaults or `| None`
 
@@ -67,6 +69,9 @@ BODIES = [
     (gw.NoteBody, lib_api.NoteIn, False),
     (gw.SimilarIn, lib_api.SimilarIn, False),
     (gw.HelpfulIn, lib_api.HelpfulIn, False),
+    (gw.DecisionIn, lib_api.DecisionIn, False),
+    (gw.SynonymPhrases, lib_synonyms.SynonymPhrases, False),
+    (gw.SynonymsIn, lib_api.SynonymsIn, False),
 ]
 
 
@@ -84,6 +89,7 @@ ROUTES = {
     ("get", "/library/resources"): ("get", "/resources"),
     ("get", "/clearinghouse/programs"): ("get", "/clearinghouse/programs"),
     ("get", "/clearinghouse/programs/{program_id}"): ("get", "/clearinghouse/programs/{program_id}"),
+    ("get", "/library/reviews"): ("get", "/reviews"),
 }
 
 
@@ -120,6 +126,17 @@ def test_the_limits_module_names_the_librarys_figures() -> None:
     assert all(search[f]["maxItems"] == L.SEARCH_FILTER_VALUES_MAX for f in ("type", "topic", "source", "agency"))
     assert (lib_index.MAX_PAGE, lib_index.MAX_PAGE_SIZE) == (L.PAGE_MAX, L.PAGE_SIZE_MAX)
     assert lib_resources.MAX_BODY_CHARS == L.RESOURCE_BODY_MAX
+    assert (lib_index.YEAR_MIN, lib_index.YEAR_MAX) == (L.YEAR_MIN, L.YEAR_MAX)
+    assert lib_review.REASON_MAX == L.REVIEW_REASON_MAX
+
+
+def test_a_review_edit_has_the_librarys_limits_for_each_editable_field() -> None:
+    """The library checks a review edit as ResourceContent fields (only the editable ones)."""
+    g = fields_of(gw.ReviewEdit)["properties"]
+    lib = fields_of(lib_resources.ResourceContent)["properties"]
+    assert set(g) - {"version"} == set(lib_review.EDITABLE)
+    for name in lib_review.EDITABLE:
+        assert g[name] == lib[name], name
 
 
 # --- rules that live in validators: the same inputs accepted and refused --------------------------

@@ -212,10 +212,17 @@ def test_safe_next_refuses_other_sites() -> None:
     assert safe_next("/requests/req-1") == "/requests/req-1"
 
 
-def test_markdown_escapes_raw_html_and_snippets_keep_only_bold() -> None:
+def test_markdown_escapes_raw_html_and_snippets_keep_only_the_highlight() -> None:
     html = str(markdown("# T\n<script>alert(1)</script>\n[x](javascript:alert(1))"))
     assert "<script>" not in html and "&lt;script&gt;" in html and 'href="javascript' not in html
-    assert str(snippet('a <b>land</b> <img src=x onerror=alert(1)>')) == "a <b>land</b> &lt;img src=x onerror=alert(1)&gt;"
+    # the structured snippet: plain text escaped once, the matched words in <mark>, nothing else
+    hit = {"snippet_text": "a land <img src=x onerror=alert(1)> & the city's bank", "highlights": [[2, 6], [49, 53]]}
+    assert str(snippet(hit)) == ("a <mark>land</mark> &lt;img src=x onerror=alert(1)&gt; &amp; the city&#39;s "
+                                 "<mark>bank</mark>")
+    # ranges that do not fit the text are ignored, never trusted
+    assert str(snippet({"snippet_text": "abc", "highlights": [[2, 9], [-1, 1], ["x", 2]]})) == "abc"
+    # no structured snippet: the plain summary, escaped
+    assert str(snippet({"summary": "<b>x</b>"})) == "&lt;b&gt;x&lt;/b&gt;"
 
 
 async def test_a_page_of_cities_with_their_reasons_costs_one_call_to_accounts() -> None:

@@ -56,18 +56,26 @@ def index_of(rt: Runtime) -> SearchIndex:
     return rt.state["search"]
 
 
+VERSION_MAX = 2**31 - 1  # versions count edits; a number past 64 bits could not even be looked up
+
+
 def expected_version(if_match: str | None, body_version: int | None = None) -> int:
     raw = if_match
     if raw is None and body_version is not None:
+        if not 0 <= body_version <= VERSION_MAX:
+            raise InvalidInput(f"version must be between 0 and {VERSION_MAX}", field="version")
         return body_version
     if raw is None:
         raise DomainError("send the version you are changing in an If-Match header", field="If-Match", status=428,
                           code="precondition-required", title="Precondition required")
     raw = raw.strip().removeprefix("W/").strip('"')
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise InvalidInput("If-Match must be the resource's version number", field="If-Match") from None
+    if not 0 <= value <= VERSION_MAX:
+        raise InvalidInput(f"If-Match must be a version between 0 and {VERSION_MAX}", field="If-Match")
+    return value
 
 
 async def _index_now(rt: Runtime, docs: list) -> None:

@@ -220,3 +220,26 @@ async def test_random_unicode_queries_and_drafts_are_never_a_500(lib):
         assert r.status_code == 200, (q, r.text)
         r = await lib.http.get(f"/items/{quote(q[:40] or 'x', safe='')}/related")
         assert r.status_code in (404, 200), (q, r.text)
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), [
+    ("patch", "/resources/r-x", {"title": "A title", "version": 9223372036854775808}, "version"),
+    ("post", "/resources/r-x/submit", {"version": 9223372036854775808}, "version"),
+    ("post", "/clearinghouse/programs", {"agency": "HUD", "name": "Big", "summary": "s", "help_given": ["planning"],
+                                         "topics": ["housing"], "how_to_apply": "x",
+                                         "eligibility": {"min_population": 9223372036854775808}},
+     "eligibility.min_population"),
+    ("post", "/reviews/rv-x/approve", {"version": -1}, "version"),
+    ("put", "/synonyms/syn-x", {"phrases": ["a", "b"], "version": 2**70}, "version"),
+])
+async def test_numbers_in_bodies_are_bounded_too(lib, method, path, body, field):
+    r = await lib.http.request(method.upper(), path, json=body, headers=lib.curator())
+    assert r.status_code == 422, r.text
+    got = r.json().get("field") or r.json()["errors"][0]["field"]
+    assert got == field
+
+
+async def test_a_huge_if_match_is_refused_naming_it(lib):
+    r = await lib.http.patch("/resources/r-x", json={"title": "A title"},
+                             headers={**lib.curator(), "If-Match": "9223372036854775808"})
+    assert r.status_code == 422 and r.json()["field"] == "If-Match"

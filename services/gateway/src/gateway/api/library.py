@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import Field
 
 from ..auth import Principal
 from ..deps import ApiUser, Svc, allow, api_principal_optional
@@ -20,6 +21,7 @@ from .forward import forward
 
 router = APIRouter()
 LIB, CUR, CH = "library", "staff: curation", "clearinghouse"
+Year = Annotated[int, Field(ge=L.YEAR_MIN, le=L.YEAR_MAX)]
 PROBLEM = {"content": {"application/problem+json": {}}}
 ERRORS = {401: {"description": "not signed in", **PROBLEM}, 403: {"description": "not allowed", **PROBLEM},
           404: {"description": "not found or not visible", **PROBLEM}, 409: {"description": "stale version or rule", **PROBLEM},
@@ -53,15 +55,18 @@ async def search(
     request: Request, svc: Svc, user: MaybeUser,
     q: Annotated[str | None, Query(max_length=L.SEARCH_Q_MAX)] = None,
     type: Many = None, topic: Many = None, source: Many = None, agency: Many = None,
-    year: Annotated[list[int] | None, Query(max_length=L.SEARCH_YEARS_MAX)] = None,
+    year: Annotated[list[Year] | None, Query(max_length=L.SEARCH_YEARS_MAX)] = None,
     kind: Literal["resource", "program"] | None = None,
     page: Page = None, page_size: PageSize = None,
     sort: Literal["relevance", "newest"] | None = None,
     include_unpublished: bool | None = None,
+    spell: bool | None = None,
 ) -> Response:
-    """Ranked (BM25) with facets (`type`, `topic`, `source`, `agency`, `year`) and highlighted snippets."""
+    """Ranked (BM25) with facets (`type`, `topic`, `source`, `agency`, `year`) and highlighted snippets.
+    A word the index has never seen is searched as the nearest word it has (`corrections`), curated
+    synonyms widen the query (`expansions`); `spell=false` searches exactly the words typed."""
     params = _multi(q=q, type=type, topic=topic, source=source, agency=agency, year=year, kind=kind, page=page,
-                    page_size=page_size, sort=sort, include_unpublished=include_unpublished)
+                    page_size=page_size, sort=sort, include_unpublished=include_unpublished, spell=spell)
     return await forward(request, svc.library, "GET", "/search", principal=user, params=params)
 
 
@@ -140,23 +145,81 @@ async def history(request: Request, resource_id: m.Id, svc: Svc, user: ApiUser) 
     return await forward(request, svc.library, "GET", f"/resources/{resource_id}/history", principal=user)
 
 
+@router.get("/library/reviews", tags=[CUR], summary="What waits for review before joining the public record",
+            responses=ERRORS)
+async def reviews(request: Request, svc: Svc, user: ApiUser,
+                  status: Literal["pending", "approved", "rejected", "withdrawn"] | None = None,
+                  page: Page = None, page_size: PageSize = None) -> Response:
+    allow(user, "library.curate")
+    return await forward(request, svc.library, "GET", "/reviews", principal=user,
+                         params={"status": status, "page": page, "page_size": page_size})
+
+
+@router.get("/library/reviews/{review_id}", tags=[CUR], summary="One review: the original and the redacted text",
+            responses=ERRORS)
+async def review(request: Request, review_id: m.Id, svc: Svc, user: ApiUser) -> Response:
+    allow(user, "library.curate")
+    return await forward(request, svc.library, "GET", f"/reviews/{review_id}", principal=user)
+
+
+@router.patch("/library/reviews/{review_id}", tags=[CUR], summary="Edit the text a review would publish",
+              responses=ERRORS)
+async def edit_review(request: Request, review_id: m.Id, body: m.ReviewEdit, svc: Svc, user: ApiUser) -> Response:
+    allow(user, "library.curate")
+    return await forward(request, svc.library, "PATCH", f"/reviews/{review_id}", principal=user, json=body.out())
+
+
+@router.post("/library/reviews/{review_id}/{decision}", tags=[CUR],
+             summary="Approve (publish) or reject what waits for review", responses=ERRORS)
+async def decide_review(request: Request, review_id: m.Id, decision: Literal["approve", "reject"], svc: Svc,
+                        user: ApiUser, body: m.DecisionIn | None = None) -> Response:
+    allow(user, "library.curate")
+    return await forward(request, svc.library, "POST", f"/reviews/{review_id}/{decision}", principal=user,
+                         json=(body.out() if body else {}))
+
+
+@router.get("/library/synonyms", tags=[LIB], summary="The curated synonym groups searches use")
+async def synonyms(request: Request, svc: Svc) -> Response:
+    return await forward(request, svc.library, "GET", "/synonyms", principal=None)
+
+
+@router.post("/library/synonyms", status_code=201, tags=[CUR], summary="Add a synonym group", responses=ERRORS)
+async def create_synonyms(request: Request, body: m.SynonymPhrases, svc: Svc, user: ApiUser) -> Response:
+    allow(user, "library.curate")
+    return await forward(request, svc.library, "POST", "/synonyms", principal=user, json=body.out())
+
+
+@router.put("/library/synonyms/{group_id}", tags=[CUR], summary="Change a synonym group", responses=ERRORS)
+async def replace_synonyms(request: Request, group_id: m.Id, body: m.SynonymsIn, svc: Svc, user: ApiUser) -> Response:
+    allow(user, "library.curate")
+    return await forward(request, svc.library, "PUT", f"/synonyms/{group_id}", principal=user, json=body.out())
+
+
+@router.delete("/library/synonyms/{group_id}", status_code=204, tags=[CUR], summary="Delete a synonym group",
+               responses=ERRORS)
+async def delete_synonyms(request: Request, group_id: m.Id, svc: Svc, user: ApiUser) -> Response:
+    allow(user, "library.curate")
+    return await forward(request, svc.library, "DELETE", f"/synonyms/{group_id}", principal=user)
+
+
 # --- clearinghouse -----------------------------------------------------------------------------------
 
 
 @router.get("/clearinghouse/programs", tags=[CH], summary="Federal technical-assistance programmes", responses=ERRORS)
 async def programs(
     request: Request, svc: Svc, user: MaybeUser,
+    q: Annotated[str | None, Query(max_length=L.SEARCH_Q_MAX)] = None,
     agency: Many = None, topic: Many = None, help: Many = None,
     open_only: bool | None = None,
     eligible_for: Annotated[str | None, Query(max_length=L.CITY_ID_MAX)] = None,
     include_inactive: bool | None = None,
     page: Page = None, page_size: PageSize = None,
 ) -> Response:
-    """`eligible_for` takes a city id, or `mine` for the signed-in official's city. An official
-    may ask only about their own city."""
+    """`q`: keywords, best match first. `eligible_for` takes a city id, or `mine` for the signed-in
+    official's city. An official may ask only about their own city."""
     if eligible_for and eligible_for != "mine" and user is not None and not user.may_see_city(eligible_for):
         raise ProblemError(404, "Not found", "No such city, or it is not yours.")
-    params = _multi(agency=agency, topic=topic, help=help, open_only=open_only, eligible_for=eligible_for,
+    params = _multi(q=q, agency=agency, topic=topic, help=help, open_only=open_only, eligible_for=eligible_for,
                     include_inactive=include_inactive, page=page, page_size=page_size)
     return await forward(request, svc.library, "GET", "/clearinghouse/programs", principal=user, params=params)
 

@@ -352,8 +352,8 @@ class Deadline(LenientBody):
 
 class ProgramEligibility(Body):  # the library's Eligibility forbids unknown fields and keeps spaces
     entity_kinds: list[EntityKind] | None = None
-    min_population: Annotated[int, Field(ge=0)] | None = None
-    max_population: Annotated[int, Field(ge=0)] | None = None
+    min_population: Annotated[int, Field(ge=0, le=L.PROGRAM_POPULATION_MAX)] | None = None
+    max_population: Annotated[int, Field(ge=0, le=L.PROGRAM_POPULATION_MAX)] | None = None
     states: list[str] | None = None
     requires_distress: bool | None = None
     rural_only: bool | None = None
@@ -423,6 +423,50 @@ class ProgramPatch(_ProgramChecks):
     contact: Annotated[str, Field(max_length=L.PROGRAM_CONTACT_MAX)] | None = None
     tags: Annotated[list[str], Field(max_length=L.PROGRAM_TAGS_MAX)] | None = None
     version: Annotated[int, Field(ge=0)] | None = None
+
+
+class ReviewEdit(LibraryBody):
+    """A curator's changes to the text a review would publish (the library checks them as ResourceContent)."""
+
+    title: Annotated[str, Field(min_length=L.RESOURCE_TITLE_MIN, max_length=L.RESOURCE_TITLE_MAX)] | None = None
+    question: Annotated[str, Field(max_length=L.RESOURCE_QUESTION_MAX)] | None = None
+    summary: Annotated[str, Field(max_length=L.RESOURCE_SUMMARY_MAX)] | None = None
+    body: Annotated[str, Field(max_length=L.RESOURCE_BODY_MAX)] | None = None
+    tags: Annotated[list[str], Field(max_length=L.RESOURCE_TAGS_MAX)] | None = None
+    version: Annotated[int, Field(ge=0)] | None = None
+
+    @field_validator("tags")
+    @classmethod
+    def _clean(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else _entries(v)
+
+
+class DecisionIn(LenientBody):
+    reason: Annotated[str, Field(max_length=L.REVIEW_REASON_MAX)] | None = None
+    version: int | None = None
+
+
+class SynonymPhrases(Body):
+    phrases: Annotated[list[str], Field(min_length=L.SYNONYM_PHRASES_MIN, max_length=L.SYNONYM_PHRASES_MAX)]
+
+    @field_validator("phrases")
+    @classmethod
+    def _clean(cls, v: list[str]) -> list[str]:
+        out: dict[str, str] = {}
+        for p in v:
+            p = " ".join(str(p).split())
+            if not p:
+                continue
+            if len(p) > L.SYNONYM_PHRASE_MAX:
+                raise ValueError(f"each phrase must be at most {L.SYNONYM_PHRASE_MAX} characters")
+            out.setdefault(p.casefold(), p)
+        if len(out) < L.SYNONYM_PHRASES_MIN:
+            raise ValueError(f"a group needs at least {L.SYNONYM_PHRASES_MIN} different phrases")
+        return list(out.values())
+
+
+class SynonymsIn(SynonymPhrases):
+    version: int | None = None
 
 
 class SimilarIn(LenientBody):

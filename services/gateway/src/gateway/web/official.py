@@ -54,9 +54,13 @@ async def my_requests(request: Request, user: PageUser, svc: Svc) -> Response:
 
 
 @router.get("/requests/new")
-async def new_request(request: Request, user: PageUser, svc: Svc) -> Response:
+async def new_request(request: Request, user: PageUser, svc: Svc, title: str = "", question: str = "") -> Response:
+    # "Ask NRN this question" from a search fills the form in; the consent question is left unanswered
+    # on purpose: publishing is the official's explicit choice, never a default
+    values = {"urgency": "routine", "title": title.strip()[:R.page_limits()["title"]],
+              "question": question.strip()[:R.page_limits()["question"]]}
     return render(request, "official/ask.html", {
-        "nav": "ask", "topics": await _topics(svc, user.token), "values": {"consent": "anonymous", "urgency": "routine"},
+        "nav": "ask", "topics": await _topics(svc, user.token), "values": values,
         "errors": {}, "urgencies": URGENCIES, "consents": CONSENTS, "limits": R.page_limits(),
     })
 
@@ -121,6 +125,8 @@ async def submit_request(request: Request, user: PageUser, svc: Svc) -> Response
     values = {k: str(form.get(k) or "").strip() for k in
               ("title", "question", "context", "desired_outcome", "topic", "urgency", "consent", "preferred_call_times")}
     errors = {k: "This is required." for k in ("title", "question", "topic") if not values[k]}
+    if values["consent"] not in {c for c, _ in CONSENTS}:
+        errors["consent"] = "Choose whether the answer may join the public record."
     repeat = None if errors else _repeat_of(request, user, form, values)
     if repeat is not None:
         return render(request, "official/ask.html", {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 from typing import Any
@@ -25,6 +25,7 @@ def make_templates() -> Jinja2Templates:
     env.trim_blocks = True
     env.lstrip_blocks = True
     env.filters["when"] = _when
+    env.filters["day"] = day
     env.filters["snippet"] = snippet
     env.filters["label"] = lambda v: str(v or "").replace("_", " ").capitalize()
     # Every form's Idempotency-Key (deps.form_idempotency_key): a fresh one each time a form is drawn.
@@ -51,11 +52,41 @@ def _when(value: Any) -> str:
     return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
 
 
-def snippet(value: Any) -> Markup:
-    """The library's highlighted snippet: everything escaped again, then only <b> restored,
-    so a snippet can never carry markup of its own into the page."""
-    text = str(escape(str(value or "")))
-    return Markup(text.replace("&lt;b&gt;", "<b>").replace("&lt;/b&gt;", "</b>"))
+def day(value: Any) -> str:
+    """A calendar date (a deadline, a publication date) the way the site writes dates: "Tue 14 Apr 2026"."""
+    if not value:
+        return ""
+    try:
+        d = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return str(value)
+    return d.strftime("%a %d %b %Y")
+
+
+def snippet(hit: Any) -> Markup:
+    """A search hit's snippet as HTML: its plain text escaped once, the matched words in <mark>.
+
+    Built from the library's structured form (`snippet_text` and `highlights`, character offsets),
+    so no markup from the text, the index or the library's own HTML can reach the page. A hit
+    without them (an older library) shows its plain `summary`."""
+    if not isinstance(hit, dict):
+        return Markup(escape(str(hit or "")))
+    text = str(hit.get("snippet_text") or "")
+    if not text:
+        return Markup(escape(str(hit.get("summary") or "")))
+    out: list[str] = []
+    pos = 0
+    for pair in hit.get("highlights") or []:
+        try:
+            start, end = int(pair[0]), int(pair[1])
+        except (TypeError, ValueError, IndexError):
+            continue
+        if not (pos <= start < end <= len(text)):
+            continue
+        out += [str(escape(text[pos:start])), "<mark>", str(escape(text[start:end])), "</mark>"]
+        pos = end
+    out.append(str(escape(text[pos:])))
+    return Markup("".join(out))
 
 
 def flash(request: Request, text: str, kind: str = "success") -> None:

@@ -14,6 +14,7 @@ HelpKind = Literal[
     "technical_assistance", "planning", "capacity_building", "grants", "loans", "financing", "data_tools",
     "training", "peer_learning", "expert_staff",
 ]
+POPULATION_MAX = 1_000_000_000
 EntityKind = Literal["city", "county", "tribe", "state", "nonprofit", "regional_body", "utility", "school_district"]
 
 
@@ -23,8 +24,9 @@ class Eligibility(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     entity_kinds: list[EntityKind] = Field(default_factory=lambda: ["city"])
-    min_population: int | None = Field(default=None, ge=0)
-    max_population: int | None = Field(default=None, ge=0)
+    # bounded: a number past 64 bits cannot be stored (and no place has a billion residents)
+    min_population: int | None = Field(default=None, ge=0, le=POPULATION_MAX)
+    max_population: int | None = Field(default=None, ge=0, le=POPULATION_MAX)
     states: list[str] = Field(default_factory=list, description="two-letter state codes; empty = any state")
     requires_distress: bool = Field(default=False, description="only cities meeting NRN's distress tests")
     rural_only: bool = False
