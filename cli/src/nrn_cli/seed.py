@@ -178,7 +178,7 @@ class _Seeder:
         self.passwords: dict[str, str] = {}  # email -> password
         self.city_of: dict[str, dict[str, Any]] = {}  # official key -> city summary
         self.total = (2 + len(content.STAFF) + len(content.OFFICIALS) + len(content.QUESTIONS)
-                      + len(content.RESOURCES) + len(content.programs(today)) + 1)
+                      + len(content.RESOURCES) + len(content.programs(today)) + 2)
         self.done = 0
         self.http: httpx.AsyncClient
 
@@ -205,6 +205,8 @@ class _Seeder:
             for spec in content.QUESTIONS:
                 await self.question(spec)
                 self.step(f"seed: 311 question ({spec['target']})")
+            await self.review_public_record()
+            self.step("seed: answers reviewed for the public record")
             existing = await self.existing_resources()
             for spec in content.RESOURCES:
                 await self.resource(spec, existing)
@@ -583,6 +585,28 @@ class _Seeder:
                             as_=curator, json={"deadlines": spec.get("deadlines", [])},
                             headers={"If-Match": f'"{item["version"]}"'})
             self.report.created["programme deadlines refreshed"] += 1
+
+    async def review_public_record(self) -> None:
+        """Nothing joins the public record before a curator has read it: the demo curator approves the
+        consented answers of the delivered demo questions (what the redaction replaced stays replaced)."""
+        step = "review the demo answers for the public record"
+        curator = self.email_of("curator")
+        expected = sum(1 for q in content.QUESTIONS
+                       if q["target"] in ("memo_delivered", "closed") and q.get("consent") in ("named", "anonymous"))
+
+        async def listed(status: str) -> list[dict[str, Any]]:
+            body = (await self.call(step, "GET", "/library/reviews", as_=curator,
+                                    params={"status": status, "page_size": 50})).json()
+            return [r for r in body.get("items", []) if r.get("source") == "requests311"]
+
+        async def arrived() -> bool:
+            return len(await listed("pending")) + len(await listed("approved")) >= expected
+
+        await self.eventually(step, arrived, f"{expected} demo answers to wait for review")
+        for review in await listed("pending"):
+            await self.call(step, "POST", f"/library/reviews/{review['review_id']}/approve", as_=curator,
+                            json={"version": review["version"]}, expect=(200,), allow=(409,))
+            self.report.created["answers approved"] += 1
 
     async def searchable(self) -> None:
         """The library indexes what it publishes within a moment; wait so the pages show it at once."""

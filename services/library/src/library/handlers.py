@@ -20,7 +20,7 @@ from .domain import review as rv
 from .domain.clearinghouse import Program, ProgramContent
 from .domain.errors import Forbidden, InvalidInput, NotFound
 from .domain.redaction import CITY, Redactor
-from .domain.resources import Resource, ResourceContent, _first_error_field
+from .domain.resources import Resource, ResourceContent, invalid
 from .domain.synonyms import DEFAULT_GROUPS, SynonymGroup, SynonymPhrases
 
 
@@ -124,7 +124,7 @@ async def edit_program(store: Store, program_id: str, changes: dict[str, Any], *
         try:
             new = ProgramContent.model_validate(p.content.model_dump() | changes)
         except ValueError as exc:
-            raise InvalidInput(str(exc), field=_first_error_field(exc)) from exc
+            raise invalid(exc) from exc
         old_d, new_d = p.content.model_dump(mode="json"), new.model_dump(mode="json")
         diff = {k: {"old": old_d[k], "new": new_d[k]} for k in new_d if old_d[k] != new_d[k]}
         if not diff:

@@ -121,7 +121,7 @@ class Resource(BaseModel):
         try:
             new = ResourceContent.model_validate(merged)
         except ValueError as exc:  # pydantic.ValidationError is a ValueError
-            raise InvalidInput(str(exc), field=_first_error_field(exc)) from exc
+            raise invalid(exc) from exc
         old_d, new_d = self.content.model_dump(mode="json"), new.model_dump(mode="json")
         diff = {k: {"old": old_d[k], "new": new_d[k]} for k in new_d if old_d[k] != new_d[k]}
         if not diff:
@@ -179,6 +179,18 @@ class Resource(BaseModel):
     def _touch(self, at: datetime) -> None:
         self.updated_at = at
         self.version += 1
+
+
+def invalid(exc: Exception) -> InvalidInput:
+    """A pydantic refusal as the domain's InvalidInput: the first error's field and its message as a sentence
+    (not pydantic's multi-line report)."""
+    errors = getattr(exc, "errors", None)
+    message = str(exc)
+    if callable(errors):
+        errs = errors()
+        if errs:
+            message = str(errs[0].get("msg") or message).removeprefix("Value error, ")
+    return InvalidInput(message, field=_first_error_field(exc))
 
 
 def _first_error_field(exc: Exception) -> str | None:

@@ -88,9 +88,9 @@ class Review(BaseModel):
         try:
             new = ResourceContent.model_validate(self.content.model_dump() | changes)
         except ValueError as exc:
-            from .resources import _first_error_field
+            from .resources import invalid
 
-            raise InvalidInput(str(exc), field=_first_error_field(exc)) from exc
+            raise invalid(exc) from exc
         changed = [k for k in changes if getattr(new, k) != getattr(self.content, k)]
         if not changed:
             return []
