@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import functools
 import importlib.util
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -234,3 +235,31 @@ def schema_constraints(schema: dict[str, Any], defs: dict[str, Any], keep: tuple
         out["properties"] = {name: schema_constraints(s, defs, keep) for name, s in schema["properties"].items()}
         out["required"] = sorted(schema.get("required", []))
     return out
+
+
+# --- browser tests (Playwright objects are passed in; this module does not import Playwright) --------
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+
+
+async def new_page(browser, platform: Platform, problems: list[str], **options):  # noqa: ANN001, ANN201
+    context = await browser.new_context(base_url=platform.gateway, **options)
+    page = await context.new_page()
+    # A CSP violation or a script error is a bug of the page, not noise.
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 500 or (
+        r.status == 404 and "/static/" in r.url) else None)
+    return page
+
+
+async def sign_in(page, email: str, password: str) -> None:  # noqa: ANN001
+    await page.goto("/signin")
+    if "/signin" not in page.url:  # already signed in as someone else: sign out first
+        await page.get_by_role("button", name=re.compile("Sign out")).click()
+        await page.goto("/signin")
+    await page.get_by_label("Email address").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_load_state("networkidle")

@@ -12,28 +12,16 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from gateway.testing import ADMIN_EMAIL, ADMIN_PASSWORD, Platform, eventually, memo_text
+from gateway.testing import ADMIN_EMAIL, ADMIN_PASSWORD, DESKTOP, PHONE, Platform, eventually, memo_text, new_page, \
+    sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
-DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 # What experts paste into memos: many scripts, a link whose scheme hides behind an entity, an image
 # on the server's disk, and (the first time) a private-use character no font can print.
 SCRIPTS = ("Names as the city writes them: Tiếng Việt and 中文, 日本語, 한국어, हिन्दी, العربية, Łódź 🏙. "
            "[Open the form](javascript&#58;alert(1)) ![host](/etc/hostname)")
 PASTED = SCRIPTS + " Budget line \ue000 from a spreadsheet."
-
-
-async def new_page(browser, platform: Platform, problems: list[str], **options):  # noqa: ANN001, ANN201
-    context = await browser.new_context(base_url=platform.gateway, **options)
-    page = await context.new_page()
-    # A CSP violation or a script error is a bug of the page, not noise.
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 500 or (
-        r.status == 404 and "/static/" in r.url) else None)
-    return page
 
 
 def next_clock_changes() -> tuple[str, str]:
@@ -52,17 +40,6 @@ def next_clock_changes() -> tuple[str, str]:
         return day.isoformat()
 
     return upcoming(3, 2), upcoming(11, 1)
-
-
-async def sign_in(page, email: str, password: str) -> None:  # noqa: ANN001
-    await page.goto("/signin")
-    if "/signin" not in page.url:  # already signed in as someone else: sign out first
-        await page.get_by_role("button", name=re.compile("Sign out")).click()
-        await page.goto("/signin")
-    await page.get_by_label("Email address").fill(email)
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_load_state("networkidle")
 
 
 async def test_the_whole_journey_through_the_pages(platform: Platform, browser, shots: Path) -> None:  # noqa: ANN001
