@@ -47,7 +47,7 @@ async def _published_guide(platform: Platform, curator: dict[str, str]) -> str:
 async def _program(platform: Platform, curator: dict[str, str]) -> None:
     r = await platform.http.post("/api/v1/clearinghouse/programs", headers=curator, json={
         "agency": "EPA", "name": "Brownfields Assessment Grants", "summary": "Money to assess contaminated sites.",
-        "help_given": ["grants", "technical_assistance"], "topics": ["environment"],
+        "help_given": ["grants", "technical_assistance"], "topics": ["land_use"],
         "how_to_apply": "Apply through the regional office.",
         "eligibility": {"min_population": 50_000, "states": ["MI", "OH"]},
         "deadlines": [{"label": "Applications", "due": "2031-11-14"}]})

@@ -51,9 +51,11 @@ REVIEW_STATUSES = {"pending": "Waiting for review", "approved": "Approved", "rej
                    "withdrawn": "Consent withdrawn"}
 SOURCE_WORDS = {"requests311": "311 answer", "engagements": "Engagement close-out report", "peer": "Convening material"}
 REVIEW_FIELDS = [("title", "Title"), ("question", "Question"), ("summary", "Summary"), ("body", "Text (Markdown)")]
-REDACTION_WORDS = {"name": "name", "email": "e-mail address", "phone": "phone number", "address": "street address",
-                   "street": "street name", "zip": "ZIP code", "city": "mention of the city",
-                   "website": "city web address"}
+REDACTION_WORDS = {"name": ("name", "names"), "email": ("e-mail address", "e-mail addresses"),
+                   "phone": ("phone number", "phone numbers"), "address": ("street address", "street addresses"),
+                   "street": ("street name", "street names"), "zip": ("ZIP code", "ZIP codes"),
+                   "city": ("mention of the city", "mentions of the city"),
+                   "website": ("city web address", "city web addresses")}
 DEFAULT_SOURCE = "SC2 National Resource Network"
 DEADLINE_ROWS = 3  # empty deadline rows a programme form offers
 
@@ -406,8 +408,8 @@ async def reviews_page(request: Request, user: PageUser, svc: Svc, status: str =
 def _redactions(counts: dict[str, int]) -> str:
     parts = []
     for kind, n in sorted((counts or {}).items(), key=lambda kv: -kv[1]):
-        word = REDACTION_WORDS.get(kind, kind.replace("_", " "))
-        parts.append(f"{n} {word}{'' if n == 1 else ('es' if word.endswith('s') else 's')}")
+        one, many = REDACTION_WORDS.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))
+        parts.append(f"{n} {one if n == 1 else many}")
     return ", ".join(parts)
 
 
