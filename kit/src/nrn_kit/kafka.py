@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
+from aiokafka.protocol.metadata import MetadataRequest
 
 from nrn_contracts import TOPICS, dlq_topic
 
@@ -76,3 +79,27 @@ async def ensure_topics(settings: ServiceSettings, logical: list[str] | None = N
                 pass  # another service created it between our list and create
     finally:
         await admin.close()
+
+
+@dataclass(frozen=True)
+class BrokerView:
+    """What the broker says of itself: its cluster id (None when it does not tell) and which of the
+    asked topics it does not have."""
+
+    cluster_id: str | None
+    missing: frozenset[str]
+
+
+async def broker_view(client: AIOKafkaClient, topics: Iterable[str] = ()) -> BrokerView:
+    """One metadata request (no topic is created by asking). A broker that started afresh — the
+    embedded one keeps nothing across a restart, and gets a new cluster id each start — shows a new
+    cluster id, or lacks topics that were published to: the relay and the consumers act on it."""
+    node = client.get_random_node()
+    if node is None:
+        await client.force_metadata_update()
+        node = client.get_random_node()
+    if node is None:
+        raise KafkaConnectionError("no broker known")
+    response = await client.send(node, MetadataRequest(list(topics), allow_auto_topic_creation=False))
+    missing = frozenset(t[1] for t in response.topics if t[0] == UnknownTopicOrPartitionError.errno)
+    return BrokerView(cluster_id=getattr(response, "cluster_id", None) or None, missing=missing)

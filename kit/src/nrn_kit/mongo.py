@@ -2,6 +2,12 @@
 
 A command changes the service's documents and appends the events it caused to the ``outbox``
 collection in one transaction (:meth:`Store.transaction`). The relay publishes the outbox later.
+
+Each outbox entry gets ``seq``, its position in commit order: the transaction takes the numbers
+from one counter document (``outbox_sequence``), and since a transaction that writes that document
+conflicts with any other that does until it commits, numbers are handed out in commit order and an
+entry can never appear behind a position the relay has already passed. The relay therefore reads
+``seq > checkpoint`` and keeps one checkpoint per batch (nrn_kit.relay) instead of marking entries.
 """
 
 from __future__ import annotations
@@ -12,10 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from bson import ObjectId
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
-from pymongo import ASCENDING, AsyncMongoClient, IndexModel
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
@@ -28,10 +33,11 @@ from .settings import ServiceSettings
 T = TypeVar("T")
 
 OUTBOX = "outbox"
+OUTBOX_SEQUENCE = "outbox_sequence"  # one document, {_id: "outbox", seq: the last position handed out}
 INBOX = "inbox"
-# Sent outbox entries are kept a week for inspection and replay, then deleted by the relay
-# (nrn_kit.relay.Relay.sweep). Not by a TTL index: every index on the outbox is paid on each
-# insert and each "mark sent", and the embedded database pays per index, per document.
+# Published outbox entries are kept a week — for inspection, and to publish again when the broker
+# loses what it had (nrn_kit.relay) — then deleted by the relay (Relay.sweep). Not by a TTL index:
+# the embedded database pays every index on every insert.
 OUTBOX_RETENTION_SECONDS = 7 * 24 * 3600
 # Applied event ids are remembered long past any plausible redelivery.
 INBOX_RETENTION_SECONDS = 90 * 24 * 3600
@@ -52,13 +58,12 @@ def utcnow() -> datetime:
 
 
 def outbox_indexes() -> list[IndexModel]:
-    # One index serves both the relay's "pending in commit order" and the retention sweep
-    # ("sent", seq older than a week: seq is an ObjectId, whose leading bytes are its time).
-    return [IndexModel([("state", ASCENDING), ("seq", ASCENDING)], name="pending_in_order")]
+    # One index serves the relay's "after the checkpoint, in commit order" and the retention sweep.
+    return [IndexModel([("seq", ASCENDING)], name="commit_order", unique=True)]
 
 
 # Indexes earlier versions created that are no longer wanted: dropped at start.
-OBSOLETE_INDEXES: dict[str, tuple[str, ...]] = {OUTBOX: ("sent_ttl",)}
+OBSOLETE_INDEXES: dict[str, tuple[str, ...]] = {OUTBOX: ("sent_ttl", "pending_in_order")}
 
 
 async def ensure_indexes(db: AsyncDatabase, specs: dict[str, Iterable[IndexModel]]) -> None:
@@ -70,6 +75,8 @@ async def ensure_indexes(db: AsyncDatabase, specs: dict[str, Iterable[IndexModel
     }
     for collection, models in specs.items():
         all_specs.setdefault(collection, []).extend(models)
+    await _number_entries_of_earlier_versions(db)
+    await db[OUTBOX_SEQUENCE].update_one({"_id": OUTBOX}, {"$setOnInsert": {"seq": 0}}, upsert=True)
     for collection, models in all_specs.items():
         if models:
             await db[collection].create_indexes(list(models))
@@ -80,6 +87,29 @@ async def ensure_indexes(db: AsyncDatabase, specs: dict[str, Iterable[IndexModel
                 await db[collection].drop_index(name)
 
 
+async def _number_entries_of_earlier_versions(db: AsyncDatabase) -> None:
+    """Outboxes written before commit-order positions had ``state`` pending/sent and an ObjectId
+    ``seq``: number them in that order after the last position handed out, and start the relay's
+    checkpoint after the leading run of sent ones (what follows is published, again if need be)."""
+    old = await db[OUTBOX].find({"state": {"$exists": True}}, {"_id": 1, "state": 1}).sort("seq", ASCENDING).to_list(None)
+    if not old:
+        return
+    from .relay import CHECKPOINT_ID, LEASES  # the relay owns its checkpoint's shape
+
+    counter = await db[OUTBOX_SEQUENCE].find_one({"_id": OUTBOX})
+    position = counter["seq"] if counter else 0
+    checkpoint, leading_sent = None, True
+    for doc in old:
+        position += 1
+        await db[OUTBOX].update_one({"_id": doc["_id"]}, {"$set": {"seq": position}, "$unset": {"state": "", "sent_at": ""}})
+        leading_sent = leading_sent and doc.get("state") == "sent"
+        if leading_sent:
+            checkpoint = position
+    await db[OUTBOX_SEQUENCE].update_one({"_id": OUTBOX}, {"$set": {"seq": position}}, upsert=True)
+    if checkpoint is not None:
+        await db[LEASES].update_one({"_id": CHECKPOINT_ID}, {"$max": {"position": checkpoint}}, upsert=True)
+
+
 def current_traceparent() -> str | None:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
@@ -87,11 +117,10 @@ def current_traceparent() -> str | None:
 
 
 def outbox_document(ce: CloudEvent, event: Event) -> dict[str, Any]:
+    """An outbox entry; ``seq`` (its position in commit order) is set when its transaction commits."""
     return {
         "_id": ce.id,
-        # ObjectIds grow with time and a per-process counter: a cheap total order for the relay.
-        "seq": ObjectId(),
-        "state": "pending",
+        "seq": None,
         # The class attribute: some payloads have a field named `topic` (a subject area) that shadows it.
         "topic": type(event).topic,
         "key": event.aggregate_id(),
@@ -99,7 +128,6 @@ def outbox_document(ce: CloudEvent, event: Event) -> dict[str, Any]:
         "value": encode(ce),
         "headers": [[k, v] for k, v in kafka_headers(ce)],
         "created_at": ce.time,
-        "sent_at": None,
     }
 
 
@@ -224,6 +252,14 @@ class Store:
                         docs.append(outbox_document(envelope(event, source=self.source,
                                                              traceparent=item.traceparent), event))
                 if docs:
+                    # Last, so the counter document — which every event-writing transaction touches —
+                    # is held for as short a time as possible.
+                    counter = await self.db[OUTBOX_SEQUENCE].find_one_and_update(
+                        {"_id": OUTBOX}, {"$inc": {"seq": len(docs)}}, upsert=True,
+                        return_document=ReturnDocument.AFTER, session=session)
+                    first = counter["seq"] - len(docs) + 1
+                    for offset, doc in enumerate(docs):
+                        doc["seq"] = first + offset
                     await self.db[OUTBOX].insert_many(docs, session=session, ordered=True)
                 return bool(docs)
 

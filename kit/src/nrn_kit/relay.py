@@ -1,9 +1,23 @@
-"""The outbox relay: publishes committed outbox entries to Kafka in batches and marks them sent.
+"""The outbox relay: publishes committed outbox entries to Kafka in commit order, one checkpoint per batch.
 
-Nothing is published that was not committed (the outbox is written in the command's
-transaction) and nothing committed is lost (an entry stays pending until the broker
-acknowledged it). A crash between publish and mark re-publishes; consumers' inboxes absorb it.
-One relay per service database holds a lease so that two processes do not interleave.
+Every outbox entry has ``seq``, its position in commit order (nrn_kit.mongo). The relay reads the
+entries after its checkpoint, sends them (the producer batches them), and when the broker has
+acknowledged them writes one document: the new checkpoint, the highest offset it got on each
+partition, and the broker's cluster id. No entry is written to.
+
+- Nothing is published that was not committed: the outbox is written in the command's transaction
+  and read with majority read concern.
+- Nothing committed is lost: the checkpoint moves only past what the broker acknowledged; a crash
+  between publishing and the checkpoint publishes again, and consumers' inboxes absorb it.
+- Nothing published is lost when the broker loses it. The embedded broker keeps everything in
+  memory, so a restart loses every topic and offset; any broker can be replaced. The relay notices
+  — a new cluster id, a topic it published to that is gone, or an offset lower than one it already
+  got — recreates the topics and publishes the outbox's retention window (a week) again, in commit
+  order; the consumers' inboxes make the repeats harmless and their groups, whose committed offsets
+  went with the broker, read from the earliest record.
+
+One relay per service database holds a lease (the same document as the checkpoint, which only the
+lease holder can write), so two processes do not interleave.
 """
 
 from __future__ import annotations
@@ -12,58 +26,95 @@ import asyncio
 import contextlib
 import logging
 import os
-import uuid
 import time
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from bson import ObjectId
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.read_concern import ReadConcern
 
-from .mongo import OUTBOX, OUTBOX_RETENTION_SECONDS, utcnow
+from .kafka import broker_view, ensure_topics
+from .metrics import ServiceMetrics, seconds_since
+from .mongo import OUTBOX, OUTBOX_RETENTION_SECONDS, OUTBOX_SEQUENCE, utcnow
 from .settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("nrn_kit.relay")
 
 LEASES = "relay_lease"
-# How often the lease holder deletes sent entries older than the retention period.
+CHECKPOINT_ID = "relay"  # the lease and the checkpoint are one document
+# How often the lease holder notes its checkpoint's time and deletes entries published longer ago
+# than the retention period.
 SWEEP_INTERVAL_SECONDS = 600
-# For the crash test only: exit hard after publishing a batch and before marking it sent.
+# How often the lease holder re-reads the backlog for the metrics.
+BACKLOG_INTERVAL_SECONDS = 1.0
+# For the crash tests only: exit hard after publishing a batch and before writing the checkpoint.
 CRASH_AFTER_PUBLISH_ENV = "NRN_FAULT_RELAY_EXIT_AFTER_PUBLISH"
+
+
+async def published_through(db: AsyncDatabase) -> int:
+    """The relay's checkpoint: every outbox entry with ``seq`` up to it has been published."""
+    doc = await db[LEASES].find_one({"_id": CHECKPOINT_ID}, {"position": 1})
+    return int((doc or {}).get("position") or 0)
+
+
+class BrokerLost(Exception):
+    """The broker no longer holds what the relay published (the message says how it knows)."""
 
 
 class Relay:
     def __init__(self, db: AsyncDatabase, producer: AIOKafkaProducer, settings: ServiceSettings, *,
-                 watch_changes: bool = True) -> None:
+                 watch_changes: bool = True, metrics: ServiceMetrics | None = None) -> None:
         self.db = db
         self.producer = producer
         self.settings = settings
+        self.metrics = metrics
         self.owner = f"{settings.service_name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
-        self._lease_until = None
+        self._lease_until: datetime | None = None
         self._next_sweep = 0.0  # monotonic time; the first batch after start sweeps
+        self._next_broker_check = 0.0
+        self._next_backlog = 0.0
+        # The checkpoint, as loaded when the lease was taken and advanced by each batch.
+        self.position = 0
+        self.cluster_id: str | None = None
+        self.offsets: dict[tuple[str, int], int] = {}  # (physical topic, partition) -> highest offset acknowledged
         self.published = 0
         self.swept = 0
+        self.resets = 0
         self.healthy = True
+        self.backlog = 0
+        self._oldest_created: float | None = None  # time.time() of the oldest unpublished entry
+        self._unsubscribe = []
+        if metrics is not None:
+            self._unsubscribe = [
+                metrics.add_gauge_source("backlog", lambda: [(self.backlog, {})] if self._lease_until else []),
+                metrics.add_gauge_source(
+                    "oldest", lambda: [(seconds_since(self._oldest_created), {})] if self._lease_until else []),
+            ]
         # In the service's own process the store wakes the relay on every commit; a relay in a
         # process of its own learns of new entries from a change stream (which costs the database).
         self.watch_changes = watch_changes
+        self._outbox = db[OUTBOX].with_options(read_concern=ReadConcern("majority"))
 
     def wake(self) -> None:
         self._wake.set()
 
+    # ---------------------------------------------------------------- lease and checkpoint
+
     async def _hold_lease(self) -> bool:
         now = utcnow()
         if self._lease_until and now < self._lease_until - timedelta(seconds=self.settings.relay_lease_seconds / 2):
-            return True  # renewed recently: spare the database a write per batch
+            return True  # renewed recently (each checkpoint renews it): spare the database a write
         try:
             doc = await self.db[LEASES].find_one_and_update(
-                {"_id": "relay", "$or": [{"owner": self.owner}, {"expires_at": {"$lt": now}}]},
+                {"_id": CHECKPOINT_ID, "$or": [{"owner": self.owner}, {"owner": None}, {"expires_at": {"$lt": now}}]},
                 {"$set": {"owner": self.owner, "expires_at": now + timedelta(seconds=self.settings.relay_lease_seconds)}},
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
@@ -72,22 +123,84 @@ class Relay:
             self._lease_until = None
             return False  # someone else holds an unexpired lease
         held = bool(doc and doc.get("owner") == self.owner)
+        if held and self._lease_until is None:
+            self._load_checkpoint(doc)  # newly taken: continue from where the last holder got
+            self._next_broker_check = 0.0
         self._lease_until = doc["expires_at"] if held else None
         return held
 
+    def _load_checkpoint(self, doc: dict[str, Any]) -> None:
+        self.position = int(doc.get("position") or 0)
+        self.cluster_id = doc.get("cluster_id")
+        self.offsets = {(t, int(p)): int(o) for t, p, o in doc.get("offsets") or []}
+
+    async def _save_checkpoint(self, **extra: Any) -> None:
+        """One write: the checkpoint, what the broker acknowledged, and the lease renewed."""
+        now = utcnow()
+        until = now + timedelta(seconds=self.settings.relay_lease_seconds)
+        result = await self.db[LEASES].update_one(
+            {"_id": CHECKPOINT_ID, "owner": self.owner},
+            {"$set": {"position": self.position, "cluster_id": self.cluster_id, "expires_at": until,
+                      "offsets": [[t, p, o] for (t, p), o in sorted(self.offsets.items())], **extra}},
+        )
+        if result.matched_count == 0:
+            # The lease went to another relay (we were too slow to renew it): stop and re-take it.
+            self._lease_until = None
+            raise RuntimeError("relay lease lost to another relay; its checkpoint stands")
+        self._lease_until = until
+
     async def release(self) -> None:
         with contextlib.suppress(PyMongoError):
-            await self.db[LEASES].delete_one({"_id": "relay", "owner": self.owner})
+            await self.db[LEASES].update_one({"_id": CHECKPOINT_ID, "owner": self.owner},
+                                             {"$set": {"owner": None, "expires_at": utcnow()}})
+        self._lease_until = None
+
+    # ---------------------------------------------------------------- the broker
+
+    async def check_broker(self) -> None:
+        """Raise :class:`BrokerLost` when the broker is not the one the checkpoint's offsets came from."""
+        published_to = sorted({t for t, _ in self.offsets})
+        view = await broker_view(self.producer.client, published_to)
+        if self.cluster_id and view.cluster_id and view.cluster_id != self.cluster_id:
+            raise BrokerLost(f"the broker's cluster id is now {view.cluster_id} (was {self.cluster_id})")
+        if view.missing:
+            raise BrokerLost("topics published to are gone: " + ", ".join(sorted(view.missing)))
+        if view.cluster_id and view.cluster_id != self.cluster_id:
+            self.cluster_id = view.cluster_id  # the first broker this outbox meets
+            await self._save_checkpoint()
+
+    async def _check_broker_when_due(self) -> None:
+        if time.monotonic() < self._next_broker_check:
+            return
+        await self.check_broker()
+        self._next_broker_check = time.monotonic() + self.settings.relay_broker_check_seconds
+
+    async def republish_window(self, reason: str) -> None:
+        """The broker lost what was published: recreate the topics and publish every retained entry again."""
+        retained = await self._outbox.count_documents({"seq": {"$lte": self.position}})
+        log.warning("the broker lost published events (%s): publishing the outbox's retention window again "
+                    "(%d entries, positions up to %d)", reason, retained, self.position)
+        topics = sorted({self._logical(t) for t, _ in self.offsets})
+        if topics:
+            await ensure_topics(self.settings, topics)
+        view = await broker_view(self.producer.client)
+        self.position, self.offsets, self.cluster_id = 0, {}, view.cluster_id
+        await self._save_checkpoint()
+        self.resets += 1
+        if self.metrics:
+            self.metrics.relay_resets.add(1, self.metrics.attrs(reason=reason.split(":")[0][:60]))
+
+    def _logical(self, physical: str) -> str:
+        prefix = self.settings.topic_prefix
+        return physical[len(prefix):] if prefix and physical.startswith(prefix) else physical
+
+    # ---------------------------------------------------------------- publishing
 
     async def publish_pending(self) -> int:
-        """Publish one batch of pending entries in commit order; return how many were marked sent."""
-        cursor = (
-            self.db[OUTBOX]
-            .find({"state": "pending"})
-            .sort([("seq", ASCENDING)])
-            .limit(self.settings.relay_batch_size)
-        )
-        entries = await cursor.to_list(length=self.settings.relay_batch_size)
+        """Publish one batch of entries after the checkpoint, in commit order; return how many the
+        broker acknowledged (the checkpoint moved past them)."""
+        entries = await self._outbox.find({"seq": {"$gt": self.position}}).sort([("seq", ASCENDING)]).to_list(
+            length=self.settings.relay_batch_size)
         if not entries:
             return 0
         futures = []
@@ -110,31 +223,79 @@ class Relay:
                     )
                 )
         results = await asyncio.gather(*futures, return_exceptions=True)
-        sent = [e["_id"] for e, r in zip(entries, results, strict=True) if not isinstance(r, BaseException)]
-        failed = [r for r in results if isinstance(r, BaseException)]
-        if os.environ.get(CRASH_AFTER_PUBLISH_ENV) and sent:
-            log.warning("fault injection: exiting after publish, before marking %d entries sent", len(sent))
+        # The checkpoint can pass only the acknowledged run before the first failure; anything
+        # acknowledged after a failure goes again with the next batch.
+        acknowledged, failure, went_back = 0, None, None
+        offsets = dict(self.offsets)
+        for entry, result in zip(entries, results, strict=True):
+            if isinstance(result, BaseException):
+                failure = result
+                break
+            where = (result.topic, result.partition)
+            if result.offset <= offsets.get(where, -1):
+                # Offsets only grow on a partition: this broker is not the one that acknowledged the earlier ones.
+                went_back = f"{result.topic}[{result.partition}] acknowledged offset {result.offset}, " \
+                            f"at or below {offsets[where]} acknowledged before"
+            offsets[where] = max(result.offset, offsets.get(where, -1))
+            acknowledged += 1
+        if went_back:
+            await self.republish_window(f"offsets went back: {went_back}")
+            return 0
+        if os.environ.get(CRASH_AFTER_PUBLISH_ENV) and acknowledged:
+            log.warning("fault injection: exiting after publish, before the checkpoint of %d entries", acknowledged)
             os._exit(137)
-        if sent:
-            await self.db[OUTBOX].update_many(
-                {"_id": {"$in": sent}}, {"$set": {"state": "sent", "sent_at": utcnow()}}
-            )
-            self.published += len(sent)
-        if failed:
-            raise failed[0]
-        return len(sent)
+        if acknowledged:
+            self.position = entries[acknowledged - 1]["seq"]
+            self.offsets = offsets
+            await self._save_checkpoint()
+            self.published += acknowledged
+            if self.metrics:
+                by_topic: dict[str, int] = {}
+                for entry in entries[:acknowledged]:
+                    by_topic[entry["topic"]] = by_topic.get(entry["topic"], 0) + 1
+                for topic, count in by_topic.items():
+                    self.metrics.relay_published.add(count, self.metrics.attrs(topic=topic))
+                self.metrics.relay_batches.add(1, self.metrics.attrs(outcome="published"))
+        if failure is not None:
+            raise failure
+        return acknowledged
+
+    async def _refresh_backlog_when_due(self) -> None:
+        if time.monotonic() < self._next_backlog:
+            return
+        self._next_backlog = time.monotonic() + BACKLOG_INTERVAL_SECONDS
+        counter = await self.db[OUTBOX_SEQUENCE].find_one({"_id": OUTBOX})
+        last = int(counter["seq"]) if counter else 0
+        self.backlog = max(0, last - self.position)
+        oldest = None
+        if self.backlog:
+            oldest = await self._outbox.find_one({"seq": {"$gt": self.position}}, {"created_at": 1},
+                                                 sort=[("seq", ASCENDING)])
+        self._oldest_created = oldest["created_at"].timestamp() if oldest and oldest.get("created_at") else None
+
+    # ---------------------------------------------------------------- retention
 
     async def sweep(self) -> int:
-        """Delete entries sent more than the retention period ago; return how many.
+        """Delete entries published more than the retention period ago; return how many.
 
-        The (state, seq) index finds them: seq is an ObjectId whose leading bytes are its
-        creation time, and an entry is sent after it was created, so every entry the sweep
-        wants has an old seq; sent_at then spares one that was sent late.
+        Each sweep notes the checkpoint with the time (``marks`` in the checkpoint document); an
+        entry is deleted once a mark at or past it is older than the retention period, so an entry
+        published late (the relay was down) is still kept a whole period after its publication.
         """
-        cutoff = utcnow() - timedelta(seconds=OUTBOX_RETENTION_SECONDS)
-        result = await self.db[OUTBOX].delete_many(
-            {"state": "sent", "seq": {"$lt": ObjectId.from_datetime(cutoff)}, "sent_at": {"$lt": cutoff}}
+        now = utcnow()
+        cutoff = now - timedelta(seconds=OUTBOX_RETENTION_SECONDS)
+        doc = await self.db[LEASES].find_one_and_update(
+            {"_id": CHECKPOINT_ID, "owner": self.owner},
+            {"$push": {"marks": {"$each": [[self.position, now]], "$slice": -2_000}}},
+            return_document=ReturnDocument.AFTER,
         )
+        marks = (doc or {}).get("marks") or []
+        expired = [position for position, at in marks if at < cutoff]
+        if not expired:
+            return 0
+        result = await self.db[OUTBOX].delete_many({"seq": {"$lte": min(max(expired), self.position)}})
+        await self.db[LEASES].update_one({"_id": CHECKPOINT_ID, "owner": self.owner},
+                                         {"$set": {"marks": [m for m in marks if m[1] >= cutoff]}})
         self.swept += result.deleted_count
         return result.deleted_count
 
@@ -146,6 +307,8 @@ class Relay:
             await self.sweep()
         except PyMongoError as exc:  # publishing matters more; try again at the next interval
             log.warning("outbox retention sweep failed: %s", exc)
+
+    # ---------------------------------------------------------------- the loop
 
     async def _watch(self) -> None:
         """Wake on new outbox entries written by another process (a separate relay, a restarted one)."""
@@ -171,8 +334,13 @@ class Relay:
                 self._wake.clear()
                 try:
                     if await self._hold_lease():
+                        try:
+                            await self._check_broker_when_due()
+                        except BrokerLost as lost:
+                            await self.republish_window(str(lost))
                         await self._sweep_when_due()
                         count = await self.publish_pending()
+                        await self._refresh_backlog_when_due()
                         self.healthy = True
                         backoff = 0.1
                         if count >= self.settings.relay_batch_size:
@@ -182,7 +350,13 @@ class Relay:
                     raise
                 except Exception:
                     self.healthy = False
+                    if self.metrics:
+                        self.metrics.relay_batches.add(1, self.metrics.attrs(outcome="failed"))
                     log.exception("relay batch failed; retrying in %.1fs", backoff)
+                    # The broker may have restarted: look at it again before the next batch.
+                    self._next_broker_check = 0.0
+                    with contextlib.suppress(Exception):
+                        await self._refresh_backlog_when_due()
                     wait, backoff = backoff, min(backoff * 2, 5.0)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._first(stop), timeout=wait)
@@ -192,6 +366,8 @@ class Relay:
                 with contextlib.suppress(BaseException):
                     await watcher
             await self.release()
+            for unsubscribe in self._unsubscribe:
+                unsubscribe()
 
     async def _first(self, stop: asyncio.Event) -> None:
         waits = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
@@ -203,7 +379,8 @@ class Relay:
 
 
 async def run_standalone(settings: ServiceSettings) -> None:
-    """`nrn relay SERVICE`: the relay of one service's outbox as a process of its own."""
+    """`nrn relay SERVICE`: the relay of one service's outbox as a process of its own (with its own
+    metrics endpoint, see nrn_kit.metrics)."""
     import signal
 
     from .kafka import make_producer
@@ -211,6 +388,8 @@ async def run_standalone(settings: ServiceSettings) -> None:
     from .telemetry import setup_telemetry
 
     setup_telemetry(settings)
+    metrics = ServiceMetrics(settings)
+    metrics.serve()
     client = make_client(settings)
     producer = make_producer(settings)
     await producer.start()
@@ -219,7 +398,8 @@ async def run_standalone(settings: ServiceSettings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await Relay(client[settings.database_name], producer, settings).run(stop)
+        await Relay(client[settings.database_name], producer, settings, metrics=metrics).run(stop)
     finally:
         await producer.stop()
         await client.close()
+        metrics.close()

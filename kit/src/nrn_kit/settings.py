@@ -32,6 +32,11 @@ class ServiceSettings(BaseSettings):
     public_url: str = ""
     accounts_jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
     otel_exporter_otlp_endpoint: str | None = None
+    # The Prometheus scrape endpoint (nrn_kit.metrics): GET http://METRICS_HOST:METRICS_PORT/metrics,
+    # a listener of its own, never on the service's (or the public gateway's) HTTP port.
+    metrics_enabled: bool = True
+    metrics_host: str | None = None  # default: http_host
+    metrics_port: int | None = Field(None, ge=0, le=65535)  # default: http_port + 1000; 0 = any free port
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -40,6 +45,9 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = Field(500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(1.0, gt=0)
     relay_lease_seconds: float = Field(10.0, gt=0)
+    # How often the relay asks the broker whether it still holds what was published (one metadata
+    # request); after a failed batch it asks at once.
+    relay_broker_check_seconds: float = Field(2.0, gt=0)
     # An embedded relay is woken by its own process's commits; with several instances of a service
     # the one holding the lease hears of the others' commits by polling, or at once with this on.
     relay_watch_changes: bool = False
@@ -54,8 +62,15 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(5, ge=1, le=50)
     consumer_backoff_seconds: float = Field(0.05, ge=0)
     consumer_batch_size: int = Field(200, ge=1, le=5_000)
-    kafka_session_timeout_ms: int = 10_000
-    kafka_heartbeat_interval_ms: int = 3_000
+    # A consumer replica that dies without leaving holds its partitions until its session times out,
+    # so the session bounds takeover: 6 s is the least a Kafka broker accepts by default
+    # (group.min.session.timeout.ms); heartbeats at a sixth of it. See bench/takeover.
+    kafka_session_timeout_ms: int = 6_000
+    kafka_heartbeat_interval_ms: int = 1_000
+    # Static membership (KIP-345): a stable, unique name per replica (a pod name). A replica that is
+    # restarted within the session timeout then gets its partitions back without the group pausing
+    # for a rebalance. Unset: dynamic members, which leave the group at once when stopped.
+    kafka_group_instance_id: str | None = None
     # The embedded broker has no idempotent producer; turn it on against real Kafka if wanted.
     kafka_enable_idempotence: bool = False
     kafka_linger_ms: int = 5

@@ -51,6 +51,7 @@ def make_settings(nrn_infra, test_id: str) -> Callable[..., ServiceSettings]:  #
             consumer_max_attempts=3,
             log_json=False,
             topic_partitions=2,
+            metrics_port=0,  # any free port: tests run side by side
         )
         values.update(overrides)
         service = values.get("service_name") or cls.model_fields["service_name"].default

@@ -13,7 +13,7 @@ from nrn_kit import dlq
 from nrn_kit.consumer import ConsumerRunner, EventConsumer
 from nrn_kit.kafka import ensure_topics, make_producer
 from nrn_kit.mongo import OUTBOX, Store, ensure_indexes, make_client
-from nrn_kit.relay import Relay
+from nrn_kit.relay import CHECKPOINT_ID, LEASES, Relay, published_through
 from nrn_kit.telemetry import setup_telemetry
 from nrn_kit.testing import eventually
 
@@ -104,11 +104,11 @@ async def test_a_failed_command_writes_neither_document_nor_event(rig, thing_eve
     assert await rig.db.things.count_documents({}) == 1
     outbox = await rig.db[OUTBOX].find().to_list(None)
     assert [d["key"] for d in outbox] == ["a"]
-    assert outbox[0]["state"] == "pending"
+    assert outbox[0]["seq"] == 1, "the first position in commit order; the failed command took none"
 
 
 async def test_events_flow_in_order_and_a_redelivery_changes_nothing(rig, thing_event):
-    rig.start_relay()
+    relay = rig.start_relay()
     runner = rig.start_consumer(counter_consumer(thing_event))
     for i in range(1, 21):
         await rig.store.transaction(lambda tx, i=i: _emit(tx, thing_event(thing_id=f"t{i % 3}", n=i)))
@@ -118,7 +118,8 @@ async def test_events_flow_in_order_and_a_redelivery_changes_nothing(rig, thing_
         return sum(d["n"] for d in docs) == sum(range(1, 21))
 
     await eventually(all_counted)
-    assert await rig.db[OUTBOX].count_documents({"state": "pending"}) == 0
+    await eventually(lambda: _true(relay.position == 20))
+    assert await published_through(rig.db) == 20, "one checkpoint past every entry; no entry was written to"
 
     # Publish one already-applied event again, as a relay crash between publish and mark would.
     sent = await rig.db[OUTBOX].find_one({"key": "t1"})
@@ -248,30 +249,24 @@ async def test_group_commit_isolates_a_failing_member_and_keeps_serial_semantics
     assert rig.store.groups < 19, "the commands were committed in groups"
 
 
-async def test_the_relay_sweeps_only_entries_sent_longer_ago_than_the_retention(rig):
+async def test_the_relay_sweeps_only_entries_published_longer_ago_than_the_retention(rig):
     from datetime import timedelta
-
-    from bson import ObjectId
 
     from nrn_kit.mongo import OUTBOX_RETENTION_SECONDS, utcnow
 
     now = utcnow()
     old = now - timedelta(seconds=OUTBOX_RETENTION_SECONDS + 3600)
-    recent = now - timedelta(hours=1)
-    docs = {
-        "old-sent": ("sent", old, old),
-        "old-but-sent-lately": ("sent", old, recent),  # the relay was down for a week
-        "old-pending": ("pending", old, None),
-        "recent-sent": ("sent", recent, recent),
-    }
-    await rig.db[OUTBOX].insert_many([
-        {"_id": name, "seq": ObjectId.from_datetime(created), "state": state, "sent_at": sent_at}
-        for name, (state, created, sent_at) in docs.items()
-    ])
+    # Entries 1-6; the relay has published through 5. Its marks say it had reached 2 over a week ago
+    # and 4 an hour ago: 3 was created long ago but published late (the relay was down), 6 waits.
+    await rig.db[OUTBOX].insert_many([{"_id": f"e{n}", "seq": n, "created_at": old} for n in range(1, 7)])
+    await rig.db[LEASES].insert_one({"_id": CHECKPOINT_ID, "position": 5,
+                                     "marks": [[2, old], [4, now - timedelta(hours=1)]]})
     relay = Relay(rig.db, rig.producer, rig.settings)
-    assert await relay.sweep() == 1
-    assert {d["_id"] async for d in rig.db[OUTBOX].find()} == {"old-but-sent-lately", "old-pending", "recent-sent"}
-    assert "sent_ttl" not in await rig.db[OUTBOX].index_information()
+    assert await relay._hold_lease()
+    assert await relay.sweep() == 2
+    assert {d["_id"] async for d in rig.db[OUTBOX].find()} == {"e3", "e4", "e5", "e6"}
+    marks = (await rig.db[LEASES].find_one({"_id": CHECKPOINT_ID}))["marks"]
+    assert [m[0] for m in marks] == [4, 5], "the expired mark is dropped, this sweep's is noted"
 
 
 async def test_the_outbox_ttl_index_of_earlier_versions_is_dropped_at_start(rig):
@@ -279,4 +274,65 @@ async def test_the_outbox_ttl_index_of_earlier_versions_is_dropped_at_start(rig)
 
     await rig.db[OUTBOX].create_indexes([IndexModel([("sent_at", 1)], name="sent_ttl", expireAfterSeconds=3600)])
     await ensure_indexes(rig.db, {})
-    assert set(await rig.db[OUTBOX].index_information()) == {"_id_", "pending_in_order"}
+    assert set(await rig.db[OUTBOX].index_information()) == {"_id_", "commit_order"}
+
+
+async def test_positions_follow_commit_order_across_concurrent_writers(rig, thing_event):
+    """Several stores (as several replicas would) commit at once while the relay reads in small
+    batches: positions are unique and gap-free, and the relay, which only reads past its checkpoint,
+    publishes every entry — none commits behind a position it has already passed."""
+    import random
+
+    relay = Relay(rig.db, rig.producer, rig.settings.model_copy(update={"relay_batch_size": 3}))
+    stores = [Store(rig.store.client, rig.db, source="/test", group_commit=False) for _ in range(4)]
+    for store in stores:
+        store.on_commit(relay.wake)
+    stop = asyncio.Event()
+    relaying = asyncio.create_task(relay.run(stop))
+
+    async def write(i: int) -> None:
+        async def fn(tx):  # noqa: ANN001
+            await tx.db.things.insert_one({"_id": f"c{i}"}, session=tx.session)
+            await asyncio.sleep(random.random() / 100)  # transactions overlap
+            tx.emit(thing_event(thing_id=f"c{i}", n=i))
+
+        await stores[i % len(stores)].transaction(fn)
+
+    await asyncio.gather(*(write(i) for i in range(60)))
+    await eventually(lambda: _true(relay.position == 60))
+    stop.set()
+    await relaying
+    seqs = sorted([d["seq"] async for d in rig.db[OUTBOX].find()])
+    assert seqs == list(range(1, 61))
+    assert relay.published == 60, "every entry published once: the relay never passed one still uncommitted"
+
+
+async def test_an_outbox_of_the_earlier_format_is_numbered_and_its_pending_entries_published(rig, thing_event):
+    """Before commit-order positions, entries had state pending/sent and an ObjectId seq."""
+    from bson import ObjectId
+
+    from nrn_contracts import encode, envelope, kafka_headers
+
+    docs = []
+    for i, state in enumerate(["sent", "sent", "pending", "sent", "pending"]):
+        event = thing_event(thing_id=f"old{i}", n=i)
+        ce = envelope(event, source="/test")
+        docs.append({"_id": ce.id, "seq": ObjectId(), "state": state, "topic": TOPIC, "key": event.thing_id,
+                     "type": ce.type, "value": encode(ce), "headers": [[k, v] for k, v in kafka_headers(ce)],
+                     "created_at": ce.time, "sent_at": None})
+    await rig.db[OUTBOX].drop_indexes()
+    await rig.db[OUTBOX].insert_many(docs)
+    await ensure_indexes(rig.db, {})
+    numbered = await rig.db[OUTBOX].find().sort("seq", 1).to_list(None)
+    assert [d["seq"] for d in numbered] == [1, 2, 3, 4, 5]
+    assert [d["_id"] for d in numbered] == [d["_id"] for d in docs], "in the order of the old seq"
+    assert not any("state" in d for d in numbered)
+    assert await published_through(rig.db) == 2, "the leading sent run is behind the checkpoint"
+
+    runner = rig.start_consumer(counter_consumer(thing_event))
+    rig.start_relay()
+    await rig.store.transaction(lambda tx: _emit(tx, thing_event(thing_id="new", n=1)))
+    await eventually(lambda: _counted(rig, "new"))
+    # 3 to 5 were published (4 again: harmless), in order; 1 and 2 were not sent again.
+    assert {d["_id"] async for d in rig.db.counts.find()} == {"old2", "old3", "old4", "new"}
+    assert runner.stats.applied == 4

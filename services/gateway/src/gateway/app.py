@@ -20,7 +20,8 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from nrn_kit.http import DomainError, health_router, validation_errors
 from nrn_kit.idempotency import document_header
-from nrn_kit.telemetry import instrument_app, setup_telemetry
+from nrn_kit.metrics import ServiceMetrics
+from nrn_kit.telemetry import instrument_app, note_failure, setup_telemetry
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -87,6 +88,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceUnavailable)
     async def _unavailable(request: Request, exc: ServiceUnavailable) -> Response:
+        note_failure(request, f"{exc.service} unavailable: {exc.reason}")  # in the failed-request log line
         status = 502 if exc.status and exc.status not in (502, 503, 504) else 503
         body = problem_body(
             status,
@@ -132,6 +134,7 @@ def create_app(
     # Before the clients exist: the kit instruments httpx (trace context on every upstream call).
     setup_telemetry(settings)
     services = build_services(settings, transports=transports, clock=clock)
+    metrics = ServiceMetrics(settings)  # GET /metrics on METRICS_PORT, never on the public port
     if verifier is None:
         from .tokens import jwks_verifier
 
@@ -139,10 +142,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        metrics.serve()
         try:
             yield
         finally:
             await services.aclose()
+            metrics.close()
 
     app = FastAPI(
         title="SC2 National Resource Network — public API",
@@ -160,6 +165,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.services = services
+    app.state.metrics = metrics
     app.state.verifier = verifier
     app.state.templates = make_templates()
     app.state.sections = default_sections()
@@ -207,7 +213,7 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
     # The incoming request's trace context becomes the current span's parent, so the
     # services' spans join the caller's trace.
-    instrument_app(app)
+    instrument_app(app, metrics)
     return app
 
 
