@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from nrn_kit.settings import ServiceSettings
+from nrn_kit.testing import settings_env
 
 
 def bench_settings(infra, cls: type[ServiceSettings] = ServiceSettings, **overrides) -> ServiceSettings:  # noqa: ANN001
@@ -67,9 +68,7 @@ def median(values: list[float]) -> float:
 def service_process(factory: str, settings: ServiceSettings, port: int, *, timeout: float = 60):  # noqa: ANN201
     """Run an app factory under uvicorn in its own process, configured by environment like `nrn up` does."""
     env = dict(os.environ)
-    for name, value in settings.model_dump().items():
-        if value is not None and not isinstance(value, (dict, list, tuple)):
-            env[name.upper()] = str(value.get_secret_value() if hasattr(value, "get_secret_value") else value)
+    env.update(settings_env(settings))
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port", str(port),
          "--no-access-log", "--log-level", "warning"],

@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import CommitFailedError, KafkaError
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from nrn_contracts import CloudEvent, Event, InvalidEvent, decode, dlq_topic
 
@@ -40,6 +41,13 @@ Handler = Callable[[Any, Tx], Awaitable[None]]
 
 class Reject(Exception):
     """A handler raises this when the event can never succeed (retrying is pointless)."""
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """The database is down, restarting or unreachable — an outage, not a fault of the event."""
+    return isinstance(exc, ConnectionFailure) or (
+        isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError")
+        and isinstance(exc.__cause__ or exc.__context__, ConnectionFailure))
 
 
 class EventConsumer:
@@ -132,10 +140,13 @@ class ConsumerRunner:
                 # records keep their order within it, and the transaction, not the document, costs.
                 await self.process([record for records in batch.values() for record in records])
                 offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
-                with contextlib.suppress(CommitFailedError):
-                    # After a rebalance the records come again; the inbox makes that harmless.
+                try:
                     await kc.commit(offsets)
                     self._committed.update(offsets)
+                except (CommitFailedError, KafkaError) as exc:
+                    # After a rebalance or a broker restart the records come again; the inbox makes
+                    # that harmless, and the next commit covers these offsets too.
+                    log.info("consumer %s: commit failed (%s); the records may come again", self.group, exc)
                 self._measure_lag(kc)
         finally:
             self.running = False
@@ -275,6 +286,15 @@ class ConsumerRunner:
                 return
             except Exception as exc:  # noqa: BLE001
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                if database_unreachable(exc):
+                    # Not the event's fault: hold the partition until the database is back, as parking
+                    # holds it until the broker takes the dead letter. Parking here would lose
+                    # good events to an outage.
+                    attempts -= 1
+                    log.warning("database unreachable while applying %s (%s); retrying", item.envelope.id, exc)
+                    self._count("retried", self.logical_topic(item.record.topic))
+                    await asyncio.sleep(max(delay, 0.5))
+                    continue
                 if attempts >= self.settings.consumer_max_attempts:
                     log.error("giving up on %s after %d attempts: %s", item.envelope.id, attempts, exc)
                     await self.dead_letter(item.record, self.stats.last_error, attempts=attempts)

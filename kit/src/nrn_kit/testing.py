@@ -6,6 +6,7 @@ and topic prefix from :func:`make_settings`, so tests never see each other's dat
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -132,3 +133,69 @@ class TokenIssuer:
                   "status": status, "iss": "nrn-accounts", "aud": "nrn", "iat": now, "exp": now + 900,
                   "jti": uuid.uuid4().hex}
         return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+
+
+def settings_env(settings: ServiceSettings) -> dict[str, str]:
+    """The environment that configures a service process with ``settings`` (as `nrn up` configures its children)."""
+    env = {}
+    for name, value in settings.model_dump().items():
+        if value is not None and not isinstance(value, (dict, list, tuple)):
+            env[name.upper()] = str(value.get_secret_value() if hasattr(value, "get_secret_value") else value)
+    return env
+
+
+class ChildProcess:
+    """A process a test starts, kills (SIGKILL: a crash; SIGTERM: a graceful stop) and starts again,
+    in its own process group; ``ready`` says when it serves. Output goes to ``log_path``."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path, *,  # noqa: ANN001
+                 ready: Callable[[], bool]) -> None:
+        self.name, self.argv, self.env, self.log_path, self.ready = name, argv, env, log_path, ready
+        self.proc = None
+        self.starts = 0
+
+    def start(self, timeout: float = 120) -> None:
+        import subprocess
+        import time
+
+        env = dict(os.environ)
+        env.update(self.env)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.argv, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while not self.ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.log_path}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name} not ready in {timeout:.0f}s; see {self.log_path}")
+            time.sleep(0.1)
+
+    def kill(self, sig: int | None = None, timeout: float = 30) -> None:
+        import signal
+        import subprocess
+
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig or signal.SIGKILL)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def answers(url: str) -> Callable[[], bool]:
+    """A readiness check: ``url`` answers 200."""
+    import httpx
+
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return check
