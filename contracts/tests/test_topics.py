@@ -29,10 +29,10 @@ def test_the_topics_and_their_names() -> None:
 
 def test_owners_and_consumers() -> None:
     assert {(t.owner, t.consumers) for t in TOPICS.values()} == {
-        ("accounts", ("requests311", "library", "notifications", "analytics", "partners")),
+        ("accounts", ("requests311", "library", "notifications", "engagements", "analytics", "partners")),
         # link secrets: notifications only, never analytics or partners
         ("accounts", ("notifications",)),
-        ("requests311", ("library", "notifications", "analytics", "partners")),
+        ("requests311", ("library", "notifications", "engagements", "analytics", "partners")),
         ("library", ("requests311", "analytics", "partners")),
         ("engagements", ("library", "analytics", "partners")),
         ("peer", ("library", "analytics", "partners")),

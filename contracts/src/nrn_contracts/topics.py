@@ -56,8 +56,9 @@ TOPICS: dict[str, Topic] = {
             # order holds per city, per account and per partner, not across them.
             key="city_id | account_id | partner_id",
             owner="accounts",
-            # notifications keeps people, roles and cities to decide who is told what.
-            consumers=("requests311", "library", "notifications"),
+            # notifications keeps people, roles and cities to decide who is told what; engagements
+            # keeps cities (eligibility) and people (names, reviewer and team roles).
+            consumers=("requests311", "library", "notifications", "engagements"),
             description="Cities, their indicators and eligibility; accounts, their verification and roles; partners.",
         ),
         _topic(
@@ -73,8 +74,9 @@ TOPICS: dict[str, Topic] = {
             REQUESTS311_TOPIC,
             key="request_id",
             owner="requests311",
-            # library keeps the public record of answered questions; notifications tells people.
-            consumers=("library", "notifications"),
+            # library keeps the public record of answered questions; notifications tells people;
+            # engagements shows the answered questions of cities with similar barriers (peer context).
+            consumers=("library", "notifications", "engagements"),
             description="311 for Cities: a question's life from submission to memo, call, feedback and close.",
         ),
         _topic(
@@ -90,7 +92,9 @@ TOPICS: dict[str, Topic] = {
             owner="engagements",
             # library publishes close-out reports.
             consumers=("library",),
-            description="Direct technical assistance: applications, decisions, engagements opened and closed.",
+            description="Direct technical assistance: applications (drafted, submitted, withdrawn, reviewed, "
+                        "scored, decided, promoted from the waitlist) and engagements (opened, assessed, work "
+                        "plan agreed, milestones completed, closed).",
         ),
         _topic(
             PEER_TOPIC,

@@ -19,7 +19,21 @@ from .accounts import (
     RoleGranted,
     RoleRevoked,
 )
-from .engagements import ApplicationDecided, ApplicationSubmitted, EngagementClosed, EngagementOpened
+from .engagements import (
+    ApplicationDecided,
+    ApplicationDrafted,
+    ApplicationPromoted,
+    ApplicationScored,
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    AssessmentCompleted,
+    EngagementClosed,
+    EngagementOpened,
+    MilestoneCompleted,
+    PlannedMilestone,
+    ReviewerAssigned,
+    WorkPlanAgreed,
+)
 from .library import AnswerFoundBeforeAsking, ResourceArchived, ResourcePublished, ResourceUpdated
 from .peer import ConveningScheduled, RegistrationConfirmed
 from .requests311 import (
@@ -50,7 +64,12 @@ __all__ = [
     "AccountVerified",
     "AnswerFoundBeforeAsking",
     "ApplicationDecided",
+    "ApplicationDrafted",
+    "ApplicationPromoted",
+    "ApplicationScored",
     "ApplicationSubmitted",
+    "ApplicationWithdrawn",
+    "AssessmentCompleted",
     "CallCompleted",
     "CallMissed",
     "CallScheduled",
@@ -78,7 +97,9 @@ __all__ = [
     "MemoDelivered",
     "MemoDrafted",
     "MemoReturned",
+    "MilestoneCompleted",
     "PartnerRegistered",
+    "PlannedMilestone",
     "QuestionDeclined",
     "QuestionSubmitted",
     "QuestionTriaged",
@@ -88,7 +109,9 @@ __all__ = [
     "ResourceArchived",
     "ResourcePublished",
     "ResourceUpdated",
+    "ReviewerAssigned",
     "RoleGranted",
     "RoleRevoked",
     "ServiceLevelBreached",
+    "WorkPlanAgreed",
 ]
