@@ -146,6 +146,34 @@ MATRIX: Mapping[str, Rule] = {
         officials=True,
         description="schedule the follow-up call",
     ),
+    # direct technical assistance (engagements); the service refines these: a reviewer reads and
+    # scores only applications assigned to them and not conflicted, a subject-matter expert manages
+    # only engagements whose team they are on
+    "application.submit": Rule(officials=True, description="draft, edit, submit or withdraw the city's application"),
+    "application.read": Rule(
+        staff_roles=frozenset({ADMINISTRATOR, PROGRAM_MANAGER, TRIAGE_LEAD, REVIEWER}),
+        officials=True,
+        description="read a city's applications for direct assistance",
+    ),
+    "application.screen": Rule(
+        staff_roles=frozenset({ADMINISTRATOR, PROGRAM_MANAGER, TRIAGE_LEAD}), description="screen eligibility"
+    ),
+    "application.review": Rule(staff_roles=frozenset({REVIEWER}), description="score an application against the rubric"),
+    "application.decide": Rule(
+        staff_roles=_MANAGERS, description="assign reviewers; accept, decline or waitlist an application"
+    ),
+    "round.manage": Rule(staff_roles=_MANAGERS, description="open funding rounds and set their capacity"),
+    "engagement.read": Rule(
+        staff_roles=_ALL_STAFF - {CURATOR}, officials=True, description="read a city's engagements"
+    ),
+    "engagement.manage": Rule(
+        staff_roles=frozenset({ADMINISTRATOR, PROGRAM_MANAGER, SUBJECT_MATTER_EXPERT}),
+        description="record the assessment, the work plan, milestones, updates, risks and partners",
+    ),
+    "engagement.close": Rule(staff_roles=_MANAGERS, description="set the team; close out or cancel an engagement"),
+    "engagement.respond": Rule(
+        officials=True, description="comment on and agree the work plan, consent to publish, the 6-month check-in"
+    ),
     # library and clearinghouse
     "library.read": Rule(everyone=True, description="read the public library and the 311 record"),
     "library.curate": Rule(staff_roles=frozenset({CURATOR, ADMINISTRATOR}), description="curate library entries"),
