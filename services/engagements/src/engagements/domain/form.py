@@ -45,15 +45,15 @@ def _clean_list(value: Any) -> Any:
     return value
 
 
-Short = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=200)]
-Text2k = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=2_000)]
-Text5k = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=5_000)]
+Short = Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_blank_to_none)]
+Text2k = Annotated[Annotated[str, Field(max_length=2_000)] | None, BeforeValidator(_blank_to_none)]
+Text5k = Annotated[Annotated[str, Field(max_length=5_000)] | None, BeforeValidator(_blank_to_none)]
 # A chosen barrier's narrative: "" means chosen, not yet described.
 Narrative = Annotated[str, BeforeValidator(_strip), Field(max_length=5_000)]
 Stakeholder = Annotated[str, Field(min_length=1, max_length=300)]
 CityId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
-Email = Annotated[str | None, BeforeValidator(_blank_to_none),
-                  Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Email = Annotated[Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None,
+                  BeforeValidator(_blank_to_none)]
 LocalMatch = Literal["commit", "hardship"]
 
 
