@@ -491,11 +491,6 @@ async def set_team(deps: Deps, engagement_id: str, *, actor: Actor, version: int
     return await act_on_engagement(deps, engagement_id, actor=actor, expected_version=version, action=action)
 
 
-async def engagement_command(deps: Deps, engagement_id: str, *, actor: Actor, version: int | None,
-                             step: EngStep) -> Engagement:
-    return await act_on_engagement(deps, engagement_id, actor=actor, expected_version=version, action=step)
-
-
 async def peer_context(deps: Deps, e: Engagement, *, actor: Actor) -> dict[str, Any]:
     """Cities with similar barriers, their engagements and their answered questions (own read models)."""
     from .domain import peer

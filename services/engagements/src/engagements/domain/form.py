@@ -68,8 +68,8 @@ class Background(_Section):
     sponsor_name: Short = None
     sponsor_title: Short = None
     sponsor_commitment: Text5k = None
-    stakeholders: Annotated[list[Stakeholder] | None, BeforeValidator(_clean_list),
-                            Field(max_length=MAX_STAKEHOLDERS)] = None
+    stakeholders: Annotated[Annotated[list[Stakeholder], Field(max_length=MAX_STAKEHOLDERS)] | None,
+                            BeforeValidator(_clean_list)] = None
 
 
 class EconomicChallenges(_Section):
@@ -89,7 +89,7 @@ class ProjectManagement(_Section):
 
 
 class Regional(_Section):
-    partner_city_ids: list[CityId] | None = Field(None, max_length=MAX_PARTNERS)
+    partner_city_ids: Annotated[list[CityId], Field(max_length=MAX_PARTNERS)] | None = None
 
 
 class ApplicationForm(BaseModel):
