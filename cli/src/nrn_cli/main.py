@@ -119,6 +119,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             "REQUESTS311_URL": urls["requests311"],
             "LIBRARY_URL": urls["library"],
             "NOTIFICATIONS_URL": urls["notifications"],
+            "ENGAGEMENTS_URL": urls["engagements"],
             "PUBLIC_URL": urls["gateway"],
             "SMTP_HOST": infra.smtp_host,
             "SMTP_PORT": str(infra.smtp_port),

@@ -18,6 +18,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
     ServiceEntry("accounts", "accounts.app:create_app", 8001),
     ServiceEntry("requests311", "requests311.app:create_app", 8002),
     ServiceEntry("library", "library.app:create_app", 8003),
+    ServiceEntry("engagements", "engagements.app:create_app", 8004),
     ServiceEntry("notifications", "notifications.app:create_app", 8006),
     ServiceEntry("gateway", "gateway.app:create_app", 8000),
 )
