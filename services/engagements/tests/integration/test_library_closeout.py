@@ -1,5 +1,6 @@
-"""The library publishes an engagement's final report when the city consents: engagements and the
-library running together on the real broker and database, nothing faked between them."""
+"""The library publishes an engagement's final report when the city consents (after its curators'
+review, as for everything event-born): engagements and the library running together on the real
+broker and database, nothing faked between them."""
 
 from __future__ import annotations
 
@@ -60,12 +61,20 @@ async def test_the_library_publishes_the_close_out_report_when_the_city_consents
             svc = Service(app, system.urls["engagements"], settings, clock, issuer, producer)
             await svc.seed()  # accounts' events: the library learns the cities from them too
             named = await drive_to_closing(svc, consent="named")
+            curator = {"Authorization": "Bearer " + issuer.token("cur-1", "staff", roles=("curator",))}
             async with httpx.AsyncClient(base_url=system.urls["library"], timeout=30) as library:
-                async def published() -> dict | None:
-                    response = await library.get(f"/resources/closeout-{named}")
-                    return response.json() if response.status_code == 200 else None
+                async def pending() -> dict | None:
+                    page = (await library.get("/reviews", params={"status": "pending"}, headers=curator)).json()
+                    return next((r for r in page["items"] if r["resource_id"] == f"closeout-{named}"), None)
 
-                resource = await eventually(published)
+                # the library's curators review what joins the public record: the report waits for them
+                review = await eventually(pending)
+                assert review["consent"] == "named" and review["source"] == "engagements"
+                assert (await library.get(f"/resources/closeout-{named}")).status_code == 404
+                approved = await library.post(f"/reviews/{review['review_id']}/approve",
+                                              json={"version": review["version"]}, headers=curator)
+                assert approved.status_code == 200, approved.text
+                resource = (await library.get(f"/resources/closeout-{named}")).json()
                 content = resource["content"]
                 assert content["type"] == "close_out_report" and content["related_cities"] == ["Flint, MI"]
                 assert "vacancy inventory" in content["body"]
@@ -76,6 +85,8 @@ async def test_the_library_publishes_the_close_out_report_when_the_city_consents
                 private = await drive_to_closing(svc, consent="none")
                 await eventually(lambda: _closed_event_applied(system, private))
                 assert (await library.get(f"/resources/closeout-{private}")).status_code == 404
+                page = (await library.get("/reviews", params={"status": "pending"}, headers=curator)).json()
+                assert all(r["resource_id"] != f"closeout-{private}" for r in page["items"])
         finally:
             await producer.stop()
             await svc.http.aclose()
