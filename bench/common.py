@@ -65,12 +65,18 @@ def median(values: list[float]) -> float:
 
 
 @contextlib.contextmanager
-def service_process(factory: str, settings: ServiceSettings, port: int, *, timeout: float = 60):  # noqa: ANN201
-    """Run an app factory under uvicorn in its own process, configured by environment like `nrn up` does."""
+def service_process(factory: str, settings: ServiceSettings, port: int, *, timeout: float = 60,  # noqa: ANN201
+                    profile: str | None = None):
+    """Run an app factory under uvicorn in its own process, configured by environment like `nrn up` does.
+
+    ``profile``: a file for pyinstrument's text report of the whole process (written when it stops).
+    """
     env = dict(os.environ)
     env.update(settings_env(settings))
+    profiler = [sys.executable, "-m", "pyinstrument", "-r", "text", "--show-all", "-o", profile] if profile else [
+        sys.executable]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port", str(port),
+        [*profiler, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port", str(port),
          "--no-access-log", "--log-level", "warning"],
         env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )

@@ -24,13 +24,15 @@ from nrn_kit.serving import free_port
 
 from ..common import bench_settings, median, report, service_process, wait_until
 
-async def run_ours(infra, events: int, concurrency: int) -> float:  # noqa: ANN001
+async def run_ours(infra, events: int, concurrency: int, profile: str | None = None) -> float:  # noqa: ANN001
     s_prod = bench_settings(infra, service_name="benchprod", topic_partitions=3)
     s_cons = s_prod.model_copy(update={"service_name": "benchcons", "database_name": s_prod.database_name + "_c"})
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with service_process("bench.pipeline.app:producer_app", s_prod, port), \
-            service_process("bench.pipeline.app:consumer_app", s_cons, free_port()):
+    with service_process("bench.pipeline.app:producer_app", s_prod, port,
+                         profile=profile and f"{profile}/producer.txt"), \
+            service_process("bench.pipeline.app:consumer_app", s_cons, free_port(),
+                            profile=profile and f"{profile}/consumer.txt"):
         client = AsyncMongoClient(infra.mongodb_uri)
         effects = client[s_cons.database_name].effects
         # aiohttp as the load generator: it costs less CPU per request than httpx, and the load
@@ -119,7 +121,17 @@ async def _all_present(coll, ids: set[str]) -> bool:  # noqa: ANN001
     return not ids
 
 
-async def main(events: int, concurrency: int, rounds: int) -> None:
+async def main(events: int, concurrency: int, rounds: int, profile: str | None = None) -> None:
+    if profile:
+        # One round of ours with each service under pyinstrument (pip install pyinstrument): where
+        # the services' time goes. Profiled figures are slower; they are not the benchmark's.
+        import os
+
+        os.makedirs(profile, exist_ok=True)
+        with local_infra() as infra:
+            rate = await run_ours(infra, events, concurrency, profile=profile)
+        print(f"profiled round: {rate:.0f} events/s; reports in {profile}/producer.txt and consumer.txt")
+        return
     # Rounds alternate between the two so that the shared machine's noise falls on both alike.
     baselines, ours = [], []
     with local_infra() as infra:
@@ -143,5 +155,6 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", metavar="DIR", help="one profiled round of ours instead (pyinstrument)")
     args = parser.parse_args()
-    asyncio.run(main(args.events, args.concurrency, args.rounds))
+    asyncio.run(main(args.events, args.concurrency, args.rounds, args.profile))
