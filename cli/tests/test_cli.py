@@ -28,9 +28,17 @@ def test_every_subcommand_parses() -> None:
     parser = build_parser()
     assert parser.parse_args(["up", "--seed", "--port", "8100"]).seed is True
     assert parser.parse_args(["relay", "requests311"]).service == "requests311"
+    assert parser.parse_args(["status", "--json"]).json is True
     assert parser.parse_args(["dlq", "redrive", "nrn.requests311.v1"]).dlq_command == "redrive"
     with pytest.raises(SystemExit):
         parser.parse_args(["relay", "gateway"])  # the gateway has no outbox
+
+
+def test_status_without_a_running_platform_says_so(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    assert main(["status", "--data-dir", str(tmp_path)]) == 1
+    assert "NRN is not running" in capsys.readouterr().out
+    assert main(["status", "--json", "--data-dir", str(tmp_path)]) == 1
+    assert json.loads(capsys.readouterr().out)["running"] is False
 
 
 def consumed_topics(service: str) -> set[str]:

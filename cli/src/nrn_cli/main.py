@@ -1,6 +1,7 @@
 """`nrn` — run the platform locally and operate it.
 
     nrn up [--seed]         infrastructure, every service, the relays and the gateway
+    nrn status [--json]     health and restarts of each service, outbox backlog, consumer lag, dead letters
     nrn relay SERVICE       an outbox relay as its own process
     nrn dlq list TOPIC      dead letters of a topic;  nrn dlq redrive TOPIC
     nrn asyncapi [--out F]  the AsyncAPI document of every topic, event and consumer
@@ -14,12 +15,9 @@ import importlib
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
-
-import httpx
 
 from .services import SERVICES, service_urls
 
@@ -42,52 +40,23 @@ def _service_settings(service: str):  # noqa: ANN202
 # ---------------------------------------------------------------- up
 
 
-def _wait_ready(name: str, url: str, proc: subprocess.Popen, log_file: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{name} exited with {proc.returncode} during start-up; last lines of {log_file}:\n"
-                             + _tail(log_file))
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    raise SystemExit(f"{name} was not ready at {url} within {timeout:.0f}s; last lines of {log_file}:\n" + _tail(log_file))
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def _stop(procs: list[tuple[str, subprocess.Popen]]) -> None:
-    # A second Ctrl-C (or the SIGTERM of a supervisor) must not abandon the children half-stopped.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    # Reverse start order: the gateway first, accounts last.
-    for _, proc in reversed(procs):
-        if proc.poll() is None:
-            proc.terminate()
-    deadline = time.monotonic() + 10
-    for _, proc in reversed(procs):
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+STATUS_FILE = "run/status.json"  # under the data dir: what `nrn up` runs where, read by `nrn status`
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     from nrn_kit.infra import local_infra
     from nrn_kit.serving import free_port
 
+    from .supervise import Child, StartError, Supervisor
+
     state_dir = Path(args.data_dir).resolve()
     logs = state_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    if not _port_free(args.host, args.port):
+        # Whatever answers there is not ours (an earlier `nrn up` that is still running, or anything else).
+        print(f"port {args.port} on {args.host} is already in use: is another `nrn up` running? Stop it, or "
+              "choose another port with --port.", file=sys.stderr)
+        return 1
     ports = {s.name: s.port for s in SERVICES}
     ports["gateway"] = args.port
     for name, port in ports.items():
@@ -95,35 +64,20 @@ def cmd_up(args: argparse.Namespace) -> int:
             ports[name] = free_port(args.host)
     urls = service_urls(args.host, ports)
 
-    procs: list[tuple[str, subprocess.Popen]] = []
-    stopping = False
-
     def on_signal(signum, frame):  # noqa: ANN001, ARG001
-        nonlocal stopping
-        stopping = True
         raise KeyboardInterrupt
 
     seed_admin = _seed_admin(state_dir) if args.seed else None
 
     signal.signal(signal.SIGTERM, on_signal)
+    started_at = time.time()
     with local_infra(data_dir=state_dir / "infra", mail=True) as infra:
         print(f"broker   {infra.kafka_bootstrap_servers}\ndatabase {infra.mongodb_uri}", flush=True)
         print(f"mail     {infra.smtp_host}:{infra.smtp_port}"
               + ("   (development catcher: staff read it at /staff/mail/caught)" if infra.mail_dir else ""), flush=True)
         env = dict(os.environ)
-        env.update({
-            "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
-            "MONGODB_URI": infra.mongodb_uri,
-            "ACCOUNTS_JWKS_URL": f"{urls['accounts']}/.well-known/jwks.json",
-            "ACCOUNTS_URL": urls["accounts"],
-            "REQUESTS311_URL": urls["requests311"],
-            "LIBRARY_URL": urls["library"],
-            "NOTIFICATIONS_URL": urls["notifications"],
-            "ENGAGEMENTS_URL": urls["engagements"],
-            "PUBLIC_URL": urls["gateway"],
-            "SMTP_HOST": infra.smtp_host,
-            "SMTP_PORT": str(infra.smtp_port),
-        })
+        env.update({"KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers, "MONGODB_URI": infra.mongodb_uri,
+                    "SMTP_HOST": infra.smtp_host, "SMTP_PORT": str(infra.smtp_port)})
         if infra.mail_dir is not None:
             env["CAUGHT_MAIL_DIR"] = str(infra.mail_dir)
         # Real US cities always; with --seed, also their illustrative (made-up) distress indicators.
@@ -133,32 +87,68 @@ def cmd_up(args: argparse.Namespace) -> int:
             env["NRN_BOOTSTRAP_ADMIN_EMAIL"], env["NRN_BOOTSTRAP_ADMIN_PASSWORD"] = seed_admin[0], seed_admin[1]
         if not args.secure_cookies:
             env.setdefault("COOKIE_SECURE", "false")  # plain http on localhost
+        def child_of(service) -> Child:  # noqa: ANN001 — built when started: the URLs known by then
+            service_env = dict(env, HTTP_HOST=args.host, HTTP_PORT=str(ports[service.name]),
+                               ACCOUNTS_JWKS_URL=f"{urls['accounts']}/.well-known/jwks.json",
+                               ACCOUNTS_URL=urls["accounts"], REQUESTS311_URL=urls["requests311"],
+                               LIBRARY_URL=urls["library"], NOTIFICATIONS_URL=urls["notifications"],
+                               ENGAGEMENTS_URL=urls["engagements"],
+                               PUBLIC_URL=urls["gateway"])
+            return Child(service.name, urls[service.name],
+                         [sys.executable, "-m", "uvicorn", service.factory, "--factory", "--host", args.host,
+                          "--port", str(ports[service.name]), "--no-access-log",
+                          # In-flight requests finish on a stop, but a stuck one cannot hold it for ever.
+                          "--timeout-graceful-shutdown", "15"],
+                         service_env, logs / f"{service.name}.log")
+
+        supervisor = Supervisor([], state_dir / STATUS_FILE, say=lambda text: print(text, flush=True),
+                                extra_status={"started_at": started_at, "broker": infra.kafka_bootstrap_servers,
+                                              "database": infra.mongodb_uri, "data_dir": str(state_dir)})
         try:
             for service in SERVICES:
-                log_file = logs / f"{service.name}.log"
-                svc_env = dict(env, HTTP_HOST=args.host, HTTP_PORT=str(ports[service.name]))
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "uvicorn", service.factory, "--factory", "--host", args.host,
-                     "--port", str(ports[service.name]), "--no-access-log"],
-                    env=svc_env, stdout=log_file.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
-                )
-                procs.append((service.name, proc))
-                _wait_ready(service.name, urls[service.name], proc, log_file)
-                print(f"{service.name:<14} {urls[service.name]}   (log: {log_file})", flush=True)
+                for attempt in range(3):
+                    child = child_of(service)
+                    supervisor.children.append(child)
+                    try:
+                        supervisor.start(child)
+                        break
+                    except StartError as exc:
+                        # Another program took the port between our check and the service's bind.
+                        if service.name == "gateway" or "address already in use" not in str(exc) or attempt == 2:
+                            raise
+                        supervisor.children.pop()
+                        ports[service.name] = free_port(args.host)
+                        urls.update(service_urls(args.host, ports))
+                        print(f"{service.name}: its port was taken meanwhile; trying port {ports[service.name]}",
+                              flush=True)
+                print(f"{child.name:<14} {child.url}   (log: {child.log_path})", flush=True)
             if seed_admin is not None:
                 _run_seed(urls, seed_admin, state_dir)
-            print(f"\nNRN is up: open {urls['gateway']}  —  Ctrl-C stops everything.", flush=True)
-            while not stopping:
-                for name, proc in procs:
-                    if proc.poll() is not None:
-                        print(f"{name} exited with {proc.returncode}; last lines:\n{_tail(logs / f'{name}.log')}")
-                        return 1
+            print(f"\nNRN is up: open {urls['gateway']}  —  Ctrl-C stops everything; a service that stops "
+                  "is started again.", flush=True)
+            while True:
+                supervisor.tick()
                 time.sleep(0.5)
+        except StartError as exc:
+            print(str(exc), file=sys.stderr, flush=True)
+            return 1
         except KeyboardInterrupt:
-            print("\nstopping…", flush=True)
+            print("\nstopping: the gateway first, then the services, then the broker and database…", flush=True)
         finally:
-            _stop(procs)
+            # A second Ctrl-C (or a supervisor's SIGTERM) must not abandon the children half-stopped.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            supervisor.stop()
+    print("stopped.", flush=True)
     return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .status import status
+
+    code, text = status(Path(args.data_dir).resolve(), STATUS_FILE, as_json=args.json)
+    print(text)
+    return code
 
 
 def _seed_admin(state_dir: Path) -> tuple[str, str, bool]:
@@ -273,6 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--seed", action="store_true", help="load demo data once everything is up")
     up.add_argument("--secure-cookies", action="store_true", help="mark session cookies Secure (behind https)")
     up.set_defaults(func=cmd_up)
+
+    st = sub.add_parser("status", help="one screen for the running platform (health, restarts, backlog, lag, dead letters)")
+    st.add_argument("--data-dir", default=os.environ.get("NRN_DATA_DIR", ".nrn"), help="the data dir `nrn up` uses")
+    st.add_argument("--json", action="store_true", help="for scripts: the same as one JSON document")
+    st.set_defaults(func=cmd_status)
 
     relay = sub.add_parser("relay", help="run a service's outbox relay as its own process")
     relay.add_argument("service", choices=[s.name for s in SERVICES if s.name != "gateway"])

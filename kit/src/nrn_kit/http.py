@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -125,12 +126,13 @@ Check = Callable[[], Awaitable[None]]
 
 
 def health_router(checks: dict[str, Check]) -> APIRouter:
-    """``/health/live`` answers while the process runs; ``/health/ready`` runs every check."""
+    """``/health/live`` answers while the process runs; ``/health/ready`` runs every check. Both name
+    the process (``pid``), so a supervisor can tell its own child from whoever else holds the port."""
     router = APIRouter(tags=["health"])
 
     @router.get("/health/live")
-    async def live() -> dict[str, str]:
-        return {"status": "ok"}
+    async def live() -> dict[str, str | int]:
+        return {"status": "ok", "pid": os.getpid()}
 
     @router.get("/health/ready")
     async def ready() -> JSONResponse:
@@ -144,6 +146,7 @@ def health_router(checks: dict[str, Check]) -> APIRouter:
                 ok = False
                 results[name] = f"failing: {exc}"
         status = 200 if ok else 503
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": results}, status_code=status)
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": results, "pid": os.getpid()},
+                            status_code=status)
 
     return router

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-__all__ = ["Infra", "InfraError", "LocalPart", "local_infra", "local_part"]
+__all__ = ["Infra", "InfraError", "LocalPart", "dies_with_parent", "local_infra", "local_part"]
 
 START_TIMEOUT_S = 60.0
 STOP_GRACE_S = 10.0
@@ -148,10 +148,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _spawn(name: str, argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> _Child:
+def dies_with_parent(argv: list[str]) -> list[str]:
+    """``argv`` wrapped so that the kernel sends the process SIGTERM when the thread that started it
+    dies (Linux, ``setpriv --pdeathsig``; elsewhere unchanged). setpriv execs the target in place, so
+    the pid is the target's."""
     if sys.platform.startswith("linux") and (setpriv := shutil.which("setpriv")):
-        # setpriv execs the target in place (same pid); the kernel sends it SIGTERM if we die.
-        argv = [setpriv, "--pdeathsig", "TERM", *argv]
+        return [setpriv, "--pdeathsig", "TERM", *argv]
+    return argv
+
+
+def _spawn(name: str, argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> _Child:
+    argv = dies_with_parent(argv)
     with log_path.open("ab") as log:
         log.write(f"\n--- {datetime.now(timezone.utc).isoformat()} {' '.join(argv)}\n".encode())
         log.flush()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import httpx
 import pytest
@@ -103,7 +104,7 @@ async def test_readiness_reports_each_failing_check():
     r = await call(make_app({"db": ok, "broker": down}), "GET", "/health/ready")
     assert r.status_code == 503
     assert r.json()["checks"] == {"db": "ok", "broker": "failing: no route"}
-    assert (await call(make_app(), "GET", "/health/live")).json() == {"status": "ok"}
+    assert (await call(make_app(), "GET", "/health/live")).json() == {"status": "ok", "pid": os.getpid()}
 
 
 @pytest.mark.parametrize(("level", "httpx_level"), [("INFO", logging.WARNING), ("DEBUG", logging.NOTSET)])
