@@ -198,13 +198,16 @@ class PasswordResetRequested(
 ):
     """Someone asked to reset the password of an existing, active account. Send ``email`` the
     link ``<public url>/reset-password?token=<token>``; it works once, until ``expires_at``.
-    (Nothing is published for an address without an account: the API answers alike either way.)"""
+    (Nothing is published for an address without an account: the API answers alike either way.)
+    ``purpose`` is ``setup`` when an administrator created the account without a password: the
+    same link then sets the first one (word the message as a welcome, not as a reset)."""
 
     account_id: Id
     email: Email
     name: Name
     token: LinkSecret
     expires_at: UtcDateTime
+    purpose: Literal["reset", "setup"] = "reset"
 
 
 class MailboxConfirmed(Event, type=_T + "mailbox_confirmed.v1", topic=ACCOUNTS_TOPIC, key="account_id"):

@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from nrn_kit.auth import Principal, authorize, permitted, principal_dependency
 # Idempotency-Key on staff commands; not on sign-up (its body holds a password, whose hash the key
@@ -22,7 +22,10 @@ from . import handlers as h
 from .adapters import AccountRepo, CityRepo, PartnerRepo
 from .domain.cities import City, Eligibility, ExceptionRecord, Indicator, explain_eligibility
 from .domain.errors import AuthenticationFailed, DomainRuleError, NotFound
-from .domain.people import Account, Decision, Partner, StaffRole
+from .domain.emails import throttle_key
+from .domain.people import Account, Decision, Partner, StaffRole, email_at_city_domain
+from .domain.security import LinkPurpose
+from .throttle import LINK_REQUESTS_PER_ADDRESS, LINK_REQUESTS_PER_CLIENT
 
 router = APIRouter()
 
@@ -141,18 +144,38 @@ class AccountOut(BaseModel):
     deactivated_at: datetime | None
     deactivated_by: str | None
     deactivation_reason: str | None
+    # the owner followed a link e-mailed to the address (confirmation, reset or setup link)
+    email_confirmed_at: datetime | None
+    mailbox_confirmed: bool
+    # officials: whether the address is at one of the city's registered official domains
+    # (null for staff and partner members, or when the city is unknown)
+    email_at_city_domain: bool | None
     decisions: list[Decision] | None = None
 
     @classmethod
-    def of(cls, account: Account, *, with_decisions: bool = False) -> AccountOut:
+    def of(cls, account: Account, *, with_decisions: bool = False, city: City | None = None) -> AccountOut:
         data = account.model_dump(exclude={"password_hash", "decisions"})
         data.update(
             kind=str(account.kind),
             status=str(account.status),
             roles=[str(r) for r in account.roles],
             expertise=[str(e) for e in account.expertise],
+            mailbox_confirmed=account.email_confirmed_at is not None,
+            email_at_city_domain=email_at_city_domain(account, city),
         )
         return cls(**data, decisions=account.decisions if with_decisions else None)
+
+
+async def accounts_out(svc: h.Services, accounts: list[Account], *, with_decisions: bool = False) -> list[AccountOut]:
+    """Accounts with what the verification queue shows about each address (the officials' cities
+    read in one query)."""
+    city_ids = sorted({a.city_id for a in accounts if a.city_id})
+    cities = (await CityRepo(svc.db).get_many(city_ids, []))[0] if city_ids else {}
+    return [AccountOut.of(a, with_decisions=with_decisions, city=cities.get(a.city_id or "")) for a in accounts]
+
+
+async def account_out(svc: h.Services, account: Account, *, with_decisions: bool = True) -> AccountOut:
+    return (await accounts_out(svc, [account], with_decisions=with_decisions))[0]
 
 
 class PartnerOut(BaseModel):
@@ -184,9 +207,15 @@ class Page(BaseModel):
     offset: int
 
 
-class CreatedWithSetup(BaseModel):
+class CreatedWithLink(BaseModel):
     account: AccountOut
-    password_setup_token: str | None
+    # What notifications e-mails the new member: a link to set the password (created without
+    # one) or to confirm the address. The link itself never appears in an API answer.
+    link_sent: Literal["password_setup", "mailbox_confirmation"]
+
+
+def _created(account: AccountOut, with_password: bool) -> CreatedWithLink:
+    return CreatedWithLink(account=account, link_sent="mailbox_confirmation" if with_password else "password_setup")
 
 
 class RefreshBody(BaseModel):
@@ -194,15 +223,45 @@ class RefreshBody(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=512)
 
 
-class ResetRequest(BaseModel):
+class AddressBody(BaseModel):
+    """An address someone typed to be sent a link; any text up to 320 characters is answered alike
+    (an address that does not parse simply has no account)."""
+
     model_config = ConfigDict(extra="forbid")
-    email: EmailStr
+    email: str = Field(min_length=1, max_length=320)
+
+
+class TokenBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=1, max_length=512)
 
 
 class ResetConfirm(BaseModel):
     model_config = ConfigDict(extra="forbid")
     token: str = Field(min_length=1, max_length=512)
-    new_password: str = Field(min_length=1, max_length=1024)
+    new_password: h.Password
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: h.Password
+    new_password: h.Password
+
+
+class LinkAccepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+
+
+class LinkStatus(BaseModel):
+    valid: Literal[True] = True
+    expires_at: datetime
+
+
+class MailboxConfirmedOut(BaseModel):
+    account_id: str
+    email: str
+    status: str  # the account's status now: "verified" when the city's official-domain rule applied
+    mailbox_confirmed: Literal[True] = True
 
 
 # --- errors --------------------------------------------------------------------------------
@@ -218,11 +277,6 @@ def domain_error_response(request: Request, exc: DomainRuleError) -> JSONRespons
     if "retry_after" in exc.extra:
         response.headers["Retry-After"] = str(exc.extra["retry_after"])
     return response
-
-
-class RateLimited(DomainRuleError):
-    status = 429
-    title = "Too many attempts"
 
 
 # --- public: cities ------------------------------------------------------------------------
@@ -288,12 +342,13 @@ async def city_overview(
     city = await _city(svc, city_id)
     if permitted(principal, "account.read"):
         accounts, total = await AccountRepo(svc.db).search(city_id=city_id, kind="official", limit=limit)
-        holders = AccountHolders(items=[AccountOut.of(a) for a in accounts], total=total, restricted=False)
+        holders = AccountHolders(items=[AccountOut.of(a, city=city) for a in accounts], total=total, restricted=False)
     else:
         account = await AccountRepo(svc.db).get(principal.account_id)
         if account is None or not account.active:
             raise AuthenticationFailed("the account no longer exists or is deactivated")
-        holders = AccountHolders(items=[AccountOut.of(account, with_decisions=True)], total=1, restricted=True)
+        holders = AccountHolders(items=[AccountOut.of(account, with_decisions=True, city=city)], total=1,
+                                 restricted=True)
     return CityOverview(city=city_detail(city), account_holders=holders)
 
 
@@ -327,14 +382,14 @@ async def revoke_exception(city_id: str, body: h.WithReason, svc: Svc, principal
 
 @router.post("/accounts/officials", status_code=201, tags=["accounts"])
 async def sign_up_official(body: h.SignUpOfficial, svc: Svc) -> AccountOut:
-    return AccountOut.of(await h.sign_up_official(svc, body))
+    return await account_out(svc, await h.sign_up_official(svc, body), with_decisions=False)
 
 
 @router.post("/accounts/staff", status_code=201, tags=["accounts"])
-async def create_staff(body: h.CreateStaff, svc: Svc, principal: Bearer) -> CreatedWithSetup:
+async def create_staff(body: h.CreateStaff, svc: Svc, principal: Bearer) -> CreatedWithLink:
     authorize(principal, "account.manage")
-    account, token = await h.create_staff(svc, body, by=principal.account_id)
-    return CreatedWithSetup(account=AccountOut.of(account), password_setup_token=token)
+    account = await h.create_staff(svc, body, by=principal.account_id)
+    return _created(AccountOut.of(account), body.password is not None)
 
 
 @router.get("/accounts", tags=["accounts"])
@@ -363,7 +418,7 @@ async def list_accounts(
         limit=limit,
         offset=offset,
     )
-    return Page(items=[AccountOut.of(a) for a in accounts], total=total, limit=limit, offset=offset)
+    return Page(items=await accounts_out(svc, accounts), total=total, limit=limit, offset=offset)
 
 
 @router.get("/me", tags=["accounts"])
@@ -371,7 +426,7 @@ async def me(svc: Svc, principal: Bearer) -> AccountOut:
     account = await AccountRepo(svc.db).get(principal.account_id)
     if account is None or not account.active:
         raise AuthenticationFailed("the account no longer exists or is deactivated")
-    return AccountOut.of(account, with_decisions=True)
+    return await account_out(svc, account)
 
 
 @router.get("/accounts/{account_id}", tags=["accounts"])
@@ -381,32 +436,32 @@ async def get_account(account_id: str, svc: Svc, principal: Bearer) -> AccountOu
     account = await AccountRepo(svc.db).get(account_id)
     if account is None:
         raise NotFound(f"no account {account_id}", field="account_id")
-    return AccountOut.of(account, with_decisions=True)
+    return await account_out(svc, account)
 
 
 @router.post("/accounts/{account_id}/verify", tags=["accounts"], dependencies=[IDEMPOTENT])
 async def verify_account(account_id: str, svc: Svc, principal: Bearer) -> AccountOut:
     authorize(principal, "account.verify")
-    return AccountOut.of(await h.verify_account(svc, account_id, by=principal.account_id), with_decisions=True)
+    return await account_out(svc, await h.verify_account(svc, account_id, by=principal.account_id))
 
 
 @router.post("/accounts/{account_id}/deactivate", tags=["accounts"], dependencies=[IDEMPOTENT])
 async def deactivate_account(account_id: str, body: h.WithReason, svc: Svc, principal: Bearer) -> AccountOut:
     authorize(principal, "account.manage")
     account = await h.deactivate_account(svc, account_id, body, by=principal.account_id)
-    return AccountOut.of(account, with_decisions=True)
+    return await account_out(svc, account)
 
 
 @router.post("/accounts/{account_id}/roles", tags=["accounts"], dependencies=[IDEMPOTENT])
 async def grant_role(account_id: str, body: h.GrantRole, svc: Svc, principal: Bearer) -> AccountOut:
     authorize(principal, "role.grant")
-    return AccountOut.of(await h.grant_role(svc, account_id, body, by=principal.account_id), with_decisions=True)
+    return await account_out(svc, await h.grant_role(svc, account_id, body, by=principal.account_id))
 
 
 @router.delete("/accounts/{account_id}/roles/{role}", tags=["accounts"], dependencies=[IDEMPOTENT])
 async def revoke_role(account_id: str, role: StaffRole, svc: Svc, principal: Bearer) -> AccountOut:
     authorize(principal, "role.grant")
-    return AccountOut.of(await h.revoke_role(svc, account_id, role, by=principal.account_id), with_decisions=True)
+    return await account_out(svc, await h.revoke_role(svc, account_id, role, by=principal.account_id))
 
 
 # --- partners ------------------------------------------------------------------------------
@@ -444,10 +499,10 @@ async def get_partner(partner_id: str, svc: Svc, principal: Bearer) -> PartnerOu
 @router.post("/partners/{partner_id}/members", status_code=201, tags=["partners"])
 async def add_partner_member(
     partner_id: str, body: h.AddPartnerMember, svc: Svc, principal: Bearer
-) -> CreatedWithSetup:
+) -> CreatedWithLink:
     authorize(principal, "account.manage")
-    account, token = await h.add_partner_member(svc, partner_id, body, by=principal.account_id)
-    return CreatedWithSetup(account=AccountOut.of(account), password_setup_token=token)
+    account = await h.add_partner_member(svc, partner_id, body, by=principal.account_id)
+    return _created(AccountOut.of(account), body.password is not None)
 
 
 # --- sign-in -------------------------------------------------------------------------------
@@ -461,27 +516,16 @@ def _client_address(request: Request, svc: h.Services) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _rate_limit(request: Request, svc: h.Services, email: str) -> None:
-    limiters = request.app.state.runtime.state["limiters"]
-    for name, key in (("client", _client_address(request, svc)), ("email", email.strip().lower())):
-        wait = limiters[name].hit(key)
-        if wait is not None:
-            raise RateLimited(
-                "too many sign-in attempts; slow down",
-                field="username" if name == "email" else None,
-                extra={"retry_after": max(1, int(wait + 0.999))},
-            )
-
-
 @router.post("/auth/token", tags=["auth"])
 async def token(
     request: Request,
     svc: Svc,
     grant_type: Annotated[Literal["password", "refresh_token"], Form()] = "password",
-    username: Annotated[str | None, Form(max_length=254)] = None,
+    username: Annotated[str | None, Form(max_length=320)] = None,
     password: Annotated[str | None, Form(max_length=1024)] = None,
     refresh_token: Annotated[str | None, Form(max_length=512)] = None,
 ) -> h.TokenPair:
+    """OAuth2 password form, or ``grant_type=refresh_token``. The password is taken exactly as sent."""
     if grant_type == "refresh_token":
         if not refresh_token:
             raise DomainRuleError("refresh_token is required for grant_type=refresh_token", field="refresh_token")
@@ -490,8 +534,7 @@ async def token(
         raise DomainRuleError("username (the email) is required", field="username")
     if not password:
         raise DomainRuleError("password is required", field="password")
-    _rate_limit(request, svc, username)
-    return await h.sign_in(svc, username, password)
+    return await h.sign_in(svc, username, password, client=_client_address(request, svc))
 
 
 @router.post("/auth/refresh", tags=["auth"])
@@ -505,20 +548,65 @@ async def sign_out(body: RefreshBody, svc: Svc) -> Response:
     return Response(status_code=204)
 
 
+async def _link_request_allowed(request: Request, svc: h.Services, email: str) -> None:
+    """Per client and per address (counted whether or not the address has an account)."""
+    throttle = svc.throttle
+    if throttle is None:
+        return
+    for name, key in ((LINK_REQUESTS_PER_CLIENT, _client_address(request, svc)),
+                      (LINK_REQUESTS_PER_ADDRESS, throttle_key(email))):
+        wait = await throttle.hit(name, key)
+        if wait is not None:
+            raise h.RateLimited("too many requests for a link; wait before asking again", field="email",
+                                extra={"retry_after": wait})
+
+
 @router.post("/auth/password-reset", status_code=202, tags=["auth"])
-async def password_reset(body: ResetRequest, request: Request, svc: Svc) -> dict[str, str]:
-    _rate_limit(request, svc, str(body.email))
-    raw = await h.request_password_reset(svc, str(body.email))
-    answer = {"status": "accepted"}
-    if raw is not None and svc.settings.expose_reset_tokens:
-        answer["reset_token"] = raw
-    return answer
+async def password_reset(body: AddressBody, request: Request, svc: Svc, tasks: BackgroundTasks) -> LinkAccepted:
+    """202 alike for every address, answered before any look-up (so the time taken says nothing
+    either); for an existing active account, PasswordResetRequested follows (a 1-hour link)."""
+    await _link_request_allowed(request, svc, body.email)
+    tasks.add_task(h.request_password_reset, svc, body.email)
+    return LinkAccepted()
+
+
+@router.post("/auth/password-reset/check", tags=["auth"])
+async def password_reset_check(body: TokenBody, svc: Svc) -> LinkStatus:
+    """Whether a reset link still works (spends nothing): 200, or 400 on ``token``."""
+    return LinkStatus(expires_at=await h.link_status(svc, body.token, LinkPurpose.PASSWORD_RESET))
 
 
 @router.post("/auth/password-reset/confirm", status_code=204, tags=["auth"])
 async def password_reset_confirm(body: ResetConfirm, svc: Svc) -> Response:
     await h.confirm_password_reset(svc, body.token, body.new_password)
     return Response(status_code=204)
+
+
+@router.post("/auth/confirm-email/resend", status_code=202, tags=["auth"])
+async def confirm_email_resend(body: AddressBody, request: Request, svc: Svc, tasks: BackgroundTasks) -> LinkAccepted:
+    """"Send the link again": 202 alike for every address; for an active account whose mailbox is
+    not confirmed, a new 48-hour link follows (MailboxConfirmationRequested)."""
+    await _link_request_allowed(request, svc, body.email)
+    tasks.add_task(h.resend_confirmation, svc, body.email)
+    return LinkAccepted()
+
+
+@router.post("/auth/confirm-email/check", tags=["auth"])
+async def confirm_email_check(body: TokenBody, svc: Svc) -> LinkStatus:
+    return LinkStatus(expires_at=await h.link_status(svc, body.token, LinkPurpose.MAILBOX_CONFIRMATION))
+
+
+@router.post("/auth/confirm-email", tags=["auth"])
+async def confirm_email(body: TokenBody, svc: Svc) -> MailboxConfirmedOut:
+    account = await h.confirm_mailbox(svc, body.token)
+    return MailboxConfirmedOut(account_id=account.account_id, email=account.email, status=str(account.status))
+
+
+@router.post("/me/password", tags=["auth"])
+async def change_password(body: PasswordChange, svc: Svc, principal: Bearer) -> h.TokenPair:
+    """The signed-in person's new password; answers a new token pair for this session (every other
+    session of the account is signed out)."""
+    return await h.change_password(svc, principal.account_id, body.current_password, body.new_password)
 
 
 @router.get("/.well-known/jwks.json", tags=["auth"])

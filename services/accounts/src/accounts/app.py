@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI, Request
 
-from nrn_contracts.topics import ACCOUNTS_TOPIC
+from nrn_contracts.topics import ACCOUNTS_SECURITY_TOPIC, ACCOUNTS_TOPIC
 from nrn_kit.app import Runtime, ServiceSpec
 from nrn_kit.app import create_app as create_app_from_spec
 from nrn_kit.auth import TokenVerifier
@@ -17,7 +17,7 @@ from . import adapters, api, handlers
 from .config import Settings
 from .domain.errors import DomainRuleError
 from .domain.security import LockoutPolicy, argon2_hasher, dummy_hash
-from .ratelimit import SlidingWindowLimiter
+from .throttle import throttle_from
 from .tokens import TokenIssuer, load_signing_key
 
 log = logging.getLogger(__name__)
@@ -53,12 +53,9 @@ def _start(settings: Settings):
                 window=timedelta(minutes=settings.lockout_window_minutes),
                 lock_for=timedelta(minutes=settings.lockout_minutes),
             ),
+            throttle=throttle_from(settings),
         )
         runtime.state["services"] = svc
-        runtime.state["limiters"] = {
-            "client": SlidingWindowLimiter(settings.signin_rate_per_client_per_minute),
-            "email": SlidingWindowLimiter(settings.signin_rate_per_email_per_minute),
-        }
         # Accounts verifies its own tokens from its own keys: no HTTP round trip to itself.
         runtime.verifier = TokenVerifier(jwks=issuer.jwks())
         if settings.bootstrap_admin_email and settings.bootstrap_admin_password is not None:
@@ -87,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             routers=[api.router],
             consumers=[],
             indexes=adapters.INDEXES,
-            publishes=[ACCOUNTS_TOPIC],
+            publishes=[ACCOUNTS_TOPIC, ACCOUNTS_SECURITY_TOPIC],
             on_start=[_start(settings)],
         )
     )

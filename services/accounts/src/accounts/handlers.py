@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib.resources import files
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pymongo.errors import DuplicateKeyError
 
 from nrn_kit.auth import Forbidden
@@ -25,8 +25,10 @@ from nrn_kit.mongo import Store, Tx, utcnow
 from .adapters import AccountRepo, CityRepo, PartnerRepo, SecurityRepo
 from .config import Settings
 from .domain import people
+from .domain import events as ev
 from .domain.cities import City, grant_exception, revoke_exception
 from .domain.city_csv import RowError, apply_row, parse_city_csv
+from .domain.emails import InvalidEmail, canonical_email, throttle_key
 from .domain.errors import (
     AccountLocked,
     AuthenticationFailed,
@@ -37,17 +39,19 @@ from .domain.errors import (
 )
 from .domain.people import Account, AccountKind, AccountStatus, Expertise, Partner, PartnerKind, StaffRole
 from .domain.security import (
+    LinkPurpose,
     LockoutPolicy,
     PasswordHasher,
+    check_link_token,
     check_password_policy,
     check_refresh_token,
-    consume_reset_token,
     hash_token,
+    issue_link_token,
     issue_refresh_token,
-    issue_reset_token,
     locked_until,
     record_failure,
 )
+from .throttle import SIGNIN_FAILURES_PER_CLIENT, Throttle
 from .tokens import TokenClaims, TokenIssuer
 
 IMPORT_BATCH = 100  # rows per transaction: small enough for the database, large enough to be quick
@@ -62,6 +66,7 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     dummy_hash: str = ""
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    throttle: Throttle | None = None
 
     @property
     def db(self):  # noqa: ANN201
@@ -70,15 +75,30 @@ class Services:
 
 # --- commands ------------------------------------------------------------------------------
 
+
+def _canonical(value: str) -> str:
+    try:
+        return canonical_email(value)
+    except InvalidEmail as exc:
+        raise ValueError(f"not a valid e-mail address: {exc}") from None
+
+
+# Every address a command takes is stored and compared in its one canonical form (domain.emails).
+Email = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(_canonical)]
+# Used exactly as typed: never trimmed, whatever the model's str_strip_whitespace (the policy and
+# the NFKC normalisation live in domain.security, applied when the password is set or checked).
+Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=1024)]
+
+
 class SignUpOfficial(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
     title: str = Field(min_length=1, max_length=300)
-    email: EmailStr
+    email: Email
     phone: str | None = Field(None, max_length=40)
     city_id: str = Field(min_length=1, max_length=128)
-    password: str = Field(min_length=1, max_length=1024)
+    password: Password
 
 
 class CreateStaff(BaseModel):
@@ -86,11 +106,11 @@ class CreateStaff(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     title: str | None = Field(None, max_length=300)
-    email: EmailStr
+    email: Email
     phone: str | None = Field(None, max_length=40)
     roles: list[StaffRole] = Field(min_length=1)
     expertise: list[Expertise] = Field(default_factory=list)
-    password: str | None = Field(None, max_length=1024)
+    password: Password | None = None
 
 
 class CreatePartner(BaseModel):
@@ -106,9 +126,9 @@ class AddPartnerMember(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     title: str | None = Field(None, max_length=300)
-    email: EmailStr
+    email: Email
     phone: str | None = Field(None, max_length=40)
-    password: str | None = Field(None, max_length=1024)
+    password: Password | None = None
 
 
 class GrantRole(BaseModel):
@@ -187,9 +207,33 @@ async def _load_city(repo: CityRepo, city_id: str, *, field: str = "city_id", st
 
 
 async def _ensure_email_free(svc: Services, email: str) -> None:
-    # A quick check before the costly password hash; the unique index is the real guard.
+    """``email`` is canonical. A quick check before the costly password hash; the unique index
+    on the canonical address is the real guard."""
     if await AccountRepo(svc.db).by_email(email) is not None:
-        raise Conflict(f"an account with the email {email.strip().lower()} already exists", field="email")
+        raise Conflict(f"an account with the email {email} already exists", field="email")
+
+
+async def _send_link(svc: Services, tx: Tx, account: Account, purpose: LinkPurpose, now: datetime, *,
+                     setup: bool = False) -> None:
+    """Issue a single-use link for ``account`` and emit the event notifications e-mails it from
+    (on nrn.accounts.security.v1, the only place the raw secret goes). An older link of the same
+    purpose stops working: only the latest one sent does."""
+    settings = svc.settings
+    if purpose == LinkPurpose.MAILBOX_CONFIRMATION:
+        ttl = timedelta(hours=settings.mailbox_token_ttl_hours)
+    elif setup:
+        ttl = timedelta(hours=settings.setup_token_ttl_hours)
+    else:
+        ttl = timedelta(minutes=settings.reset_token_ttl_minutes)
+    raw, record = issue_link_token(purpose, account.account_id, account.email, now, ttl)
+    security = SecurityRepo(tx.db, tx.session)
+    await security.retire_links(account.account_id, purpose, now)
+    await security.insert_link(record)
+    if purpose == LinkPurpose.MAILBOX_CONFIRMATION:
+        tx.emit(ev.mailbox_confirmation_requested(account, token=raw, expires_at=record.expires_at))
+    else:
+        tx.emit(ev.password_reset_requested(account, token=raw, expires_at=record.expires_at,
+                                            purpose="setup" if setup else "reset"))
 
 
 # --- people --------------------------------------------------------------------------------
@@ -216,25 +260,29 @@ async def sign_up_official(svc: Services, cmd: SignUpOfficial) -> Account:
         )
         await _insert_account(tx, account)
         _emit_all(tx, account)
+        await _send_link(svc, tx, account, LinkPurpose.MAILBOX_CONFIRMATION, now)
         return account
 
     return await svc.store.transaction(fn)
 
 
-async def _setup_token(svc: Services, tx: Tx, account_id: str, now: datetime) -> str:
-    raw, record = issue_reset_token(account_id, now, ttl=timedelta(hours=svc.settings.setup_token_ttl_hours))
-    await SecurityRepo(tx.db, tx.session).insert_reset(record)
-    return raw
+async def _first_link(svc: Services, tx: Tx, account: Account, now: datetime) -> None:
+    """A new staff or partner member account: without a password, a link to set one (which also
+    proves the mailbox); with one, a link to confirm the mailbox."""
+    if account.password_hash is None:
+        await _send_link(svc, tx, account, LinkPurpose.PASSWORD_RESET, now, setup=True)
+    else:
+        await _send_link(svc, tx, account, LinkPurpose.MAILBOX_CONFIRMATION, now)
 
 
-async def create_staff(svc: Services, cmd: CreateStaff, *, by: str) -> tuple[Account, str | None]:
+async def create_staff(svc: Services, cmd: CreateStaff, *, by: str) -> Account:
     if cmd.password is not None:
         check_password_policy(cmd.password, email=cmd.email)
     await _ensure_email_free(svc, cmd.email)
     password_hash = await _hash(svc, cmd.password) if cmd.password is not None else None
     now = svc.clock()
 
-    async def fn(tx: Tx) -> tuple[Account, str | None]:
+    async def fn(tx: Tx) -> Account:
         await active_actor(svc, by, tx)
         account = people.create_staff(
             account_id=new_id("acc"),
@@ -250,8 +298,8 @@ async def create_staff(svc: Services, cmd: CreateStaff, *, by: str) -> tuple[Acc
         )
         await _insert_account(tx, account)
         _emit_all(tx, account)
-        token = None if password_hash else await _setup_token(svc, tx, account.account_id, now)
-        return account, token
+        await _first_link(svc, tx, account, now)
+        return account
 
     return await svc.store.transaction(fn)
 
@@ -271,16 +319,14 @@ async def create_partner(svc: Services, cmd: CreatePartner, *, by: str) -> Partn
     return await svc.store.transaction(fn)
 
 
-async def add_partner_member(
-    svc: Services, partner_id: str, cmd: AddPartnerMember, *, by: str
-) -> tuple[Account, str | None]:
+async def add_partner_member(svc: Services, partner_id: str, cmd: AddPartnerMember, *, by: str) -> Account:
     if cmd.password is not None:
         check_password_policy(cmd.password, email=cmd.email)
     await _ensure_email_free(svc, cmd.email)
     password_hash = await _hash(svc, cmd.password) if cmd.password is not None else None
     now = svc.clock()
 
-    async def fn(tx: Tx) -> tuple[Account, str | None]:
+    async def fn(tx: Tx) -> Account:
         await active_actor(svc, by, tx)
         partner = await PartnerRepo(tx.db, tx.session).get(partner_id)
         if partner is None:
@@ -298,8 +344,8 @@ async def add_partner_member(
         )
         await _insert_account(tx, account)
         _emit_all(tx, account)
-        token = None if password_hash else await _setup_token(svc, tx, account.account_id, now)
-        return account, token
+        await _first_link(svc, tx, account, now)
+        return account
 
     return await svc.store.transaction(fn)
 
@@ -380,7 +426,9 @@ async def revoke_role(svc: Services, account_id: str, role: StaffRole, *, by: st
 
 
 async def bootstrap_admin(svc: Services, email: str, password: str) -> Account | None:
-    """Create the first administrator when no account has this email (idempotent, at every start)."""
+    """Create the first administrator when no account has this email (idempotent, at every start).
+    ``email`` is put in canonical form here too, whoever calls."""
+    email = canonical_email(email)
     if await AccountRepo(svc.db).by_email(email) is not None:
         return None
     check_password_policy(password, email=email, field="NRN_BOOTSTRAP_ADMIN_PASSWORD")
@@ -565,11 +613,31 @@ async def _issue_pair(svc: Services, repo: SecurityRepo, account: Account, now: 
 INVALID_CREDENTIALS = "wrong email or password"
 
 
-async def sign_in(svc: Services, email: str, password: str) -> TokenPair:
-    email = email.strip().lower()
+class RateLimited(DomainRuleError):
+    status = 429
+    title = "Too many attempts"
+
+
+def _throttled(detail: str, wait: int, field: str | None = None) -> RateLimited:
+    return RateLimited(detail, field=field, extra={"retry_after": wait})
+
+
+async def sign_in(svc: Services, email: str, password: str, *, client: str = "unknown") -> TokenPair:
+    """Password sign-in. Only failures count against anyone: per account the lockout (423 after
+    ``LOCKOUT_MAX_FAILURES`` in the window, kept in the database), per client address the
+    ``SIGNIN_FAILURES_PER_CLIENT`` throttle (429). A success never counts and clears the account's
+    failures. A wrong password and an unknown address answer alike (401) and cost alike (argon2)."""
+    throttle = svc.throttle
+    if throttle is not None and (wait := await throttle.wait(SIGNIN_FAILURES_PER_CLIENT, client)) is not None:
+        raise _throttled("too many failed sign-ins from this network; wait before trying again", wait)
+    try:
+        key = canonical_email(email)
+        known = True
+    except InvalidEmail:
+        key, known = throttle_key(email), False
     now = svc.clock()
     security = SecurityRepo(svc.db)
-    attempts = await security.get_attempts(email)
+    attempts = await security.get_attempts(key)
     until = locked_until(attempts, now)
     if until is not None:
         raise AccountLocked(
@@ -577,34 +645,42 @@ async def sign_in(svc: Services, email: str, password: str) -> TokenPair:
             field="username",
             extra={"retry_after": max(1, int((until - now).total_seconds()))},
         )
-    account = await AccountRepo(svc.db).by_email(email)
+    account = await AccountRepo(svc.db).by_email(key) if known else None
     hashed = account.password_hash if account is not None and account.password_hash else svc.dummy_hash
     ok = await _verify_password(svc, password, hashed) and account is not None and account.password_hash is not None
     if not ok:
-        await security.save_attempts(record_failure(attempts, email, now, svc.lockout), now)
+        await security.save_attempts(record_failure(attempts, key, now, svc.lockout), now)
+        if throttle is not None:
+            await throttle.hit(SIGNIN_FAILURES_PER_CLIENT, client)
         raise AuthenticationFailed(INVALID_CREDENTIALS, field="username")
     if account.status == AccountStatus.DEACTIVATED:
         raise Forbidden("the account is deactivated")
     if attempts is not None:
-        await security.clear_attempts(email)
+        await security.clear_attempts(key)
     return await _issue_pair(svc, security, account, now, family=None)
 
 
 async def refresh(svc: Services, raw: str) -> TokenPair:
+    """Rotate a refresh token: a new pair in the same family, the old token spent. A token spent
+    less than ``REFRESH_REUSE_GRACE_SECONDS`` ago is honoured once more (concurrent requests of one
+    session); any other reuse revokes the family (401)."""
     now = svc.clock()
     token_hash = hash_token(raw)
+    grace = timedelta(seconds=svc.settings.refresh_reuse_grace_seconds)
     reuse_family: list[str] = []
 
     async def fn(tx: Tx) -> TokenPair | None:
         security = SecurityRepo(tx.db, tx.session)
         record = await security.get_refresh(token_hash)
-        check = check_refresh_token(record, now)
+        check = check_refresh_token(record, now, grace)
         if check.reuse:
             reuse_family.append(record.family_id)
             return None
         if not check.ok:
             raise TokenInvalid(check.reason, field="refresh_token")
-        if not await security.spend_refresh(token_hash, now):
+        spent = await (security.spend_refresh_grace(token_hash, now) if check.grace
+                       else security.spend_refresh(token_hash, now))
+        if not spent:
             reuse_family.append(record.family_id)
             return None
         account = await AccountRepo(tx.db, tx.session).get(record.account_id)
@@ -630,38 +706,140 @@ async def sign_out(svc: Services, raw: str) -> None:
         await security.revoke_family(record.family_id, svc.clock())
 
 
-async def request_password_reset(svc: Services, email: str) -> str | None:
-    """Returns the raw token (for the mail, or the dev response); None when there is no such account."""
-    account = await AccountRepo(svc.db).by_email(email)
-    if account is None or account.status == AccountStatus.DEACTIVATED:
+# --- links: mailbox confirmation, password reset ---------------------------------------------
+
+
+async def _active_by_email(svc: Services, email: str) -> Account | None:
+    try:
+        key = canonical_email(email)
+    except InvalidEmail:
         return None
-    raw, record = issue_reset_token(
-        account.account_id, svc.clock(), ttl=timedelta(minutes=svc.settings.reset_token_ttl_minutes)
-    )
-    await SecurityRepo(svc.db).insert_reset(record)
-    return raw
+    account = await AccountRepo(svc.db).by_email(key)
+    return account if account is not None and account.active else None
+
+
+async def request_password_reset(svc: Services, email: str) -> None:
+    """Emit PasswordResetRequested (a 1-hour link) for an existing, active account; for any other
+    address nothing happens. The API answers alike either way and runs this after answering."""
+    account = await _active_by_email(svc, email)
+    if account is None:
+        return
+    now = svc.clock()
+
+    async def fn(tx: Tx) -> None:
+        await _send_link(svc, tx, account, LinkPurpose.PASSWORD_RESET, now)
+
+    await svc.store.transaction(fn)
+
+
+async def resend_confirmation(svc: Services, email: str) -> None:
+    """Emit MailboxConfirmationRequested again (a new 48-hour link; the older one stops working)
+    for an active account whose mailbox is not confirmed yet; otherwise nothing happens. The API
+    answers alike either way and runs this after answering."""
+    account = await _active_by_email(svc, email)
+    if account is None or account.email_confirmed_at is not None:
+        return
+    now = svc.clock()
+
+    async def fn(tx: Tx) -> None:
+        await _send_link(svc, tx, account, LinkPurpose.MAILBOX_CONFIRMATION, now)
+
+    await svc.store.transaction(fn)
+
+
+async def link_status(svc: Services, raw: str, purpose: LinkPurpose) -> datetime:
+    """When a link still works, its expiry; else TokenInvalid (so a page can say so before the
+    person types a new password). Spends nothing."""
+    record = await SecurityRepo(svc.db).get_link(hash_token(raw))
+    return check_link_token(record, purpose, svc.clock()).expires_at
+
+
+async def _spend_link(tx: Tx, raw: str, purpose: LinkPurpose, now: datetime) -> tuple[Account, City | None]:
+    """Inside a transaction: spend a link once and load its account (and an official's city).
+    Refused alike (TokenInvalid) when unknown, used, expired, for another purpose or another
+    address than the account has now, or when the account is deactivated."""
+    security = SecurityRepo(tx.db, tx.session)
+    record = check_link_token(await security.get_link(hash_token(raw)), purpose, now)
+    if not await security.spend_link(record.token_hash, now):
+        check_link_token(None, purpose, now)  # raced: someone spent it first
+    account = await AccountRepo(tx.db, tx.session).get(record.account_id)
+    if account is None or not account.active or account.email != record.email:
+        check_link_token(None, purpose, now)
+    city = await CityRepo(tx.db, tx.session).get(account.city_id) if account.city_id else None
+    return account, city
+
+
+async def confirm_mailbox(svc: Services, raw: str) -> Account:
+    """Follow a confirmation link: MailboxConfirmed, and for an official at the city's official
+    domain, AccountVerified by that rule. 400 (field ``token``) when the link does not work."""
+    now = svc.clock()
+
+    async def fn(tx: Tx) -> Account:
+        account, city = await _spend_link(tx, raw, LinkPurpose.MAILBOX_CONFIRMATION, now)
+        people.confirm_mailbox(account, at=now, city=city)
+        await AccountRepo(tx.db, tx.session).save(account)
+        _emit_all(tx, account)
+        return account
+
+    return await svc.store.transaction(fn)
 
 
 async def confirm_password_reset(svc: Services, raw: str, new_password: str) -> None:
+    """Set a new password from a reset or setup link (once). The policy is checked before the link
+    is spent, so a refused password leaves the link usable. Every refresh token of the account is
+    revoked, its failed sign-ins cleared; the link proves the mailbox too (MailboxConfirmed, and
+    the official-domain rule); PasswordChanged is emitted."""
     now = svc.clock()
-    token_hash = hash_token(raw)
-    record = await SecurityRepo(svc.db).get_reset(token_hash)
-    consume_reset_token(record, now)  # raises when unknown, used or expired
-    account = await AccountRepo(svc.db).get(record.account_id)
-    if account is None or account.status == AccountStatus.DEACTIVATED:
-        raise TokenInvalid("the password reset link is invalid, already used or expired", field="token")
-    check_password_policy(new_password, email=account.email, field="new_password")
+    record = check_link_token(await SecurityRepo(svc.db).get_link(hash_token(raw)), LinkPurpose.PASSWORD_RESET, now)
+    check_password_policy(new_password, email=record.email, field="new_password")
     password_hash = await _hash(svc, new_password)
 
     async def fn(tx: Tx) -> None:
+        account, city = await _spend_link(tx, raw, LinkPurpose.PASSWORD_RESET, now)
+        account.password_hash = password_hash
+        people.confirm_mailbox(account, at=now, city=city)
+        account._events.append(ev.password_changed(account, via="reset_link", at=now))
+        await AccountRepo(tx.db, tx.session).save(account)
         security = SecurityRepo(tx.db, tx.session)
-        if not await security.spend_reset(token_hash, now):
-            raise TokenInvalid("the password reset link is invalid, already used or expired", field="token")
-        repo = AccountRepo(tx.db, tx.session)
-        fresh = await _load_account(repo, account.account_id)
-        fresh.password_hash = password_hash
-        await repo.save(fresh)
-        await security.revoke_account_tokens(fresh.account_id, now)
-        await security.clear_attempts(fresh.email)
+        await security.revoke_account_tokens(account.account_id, now)
+        await security.clear_attempts(account.email)
+        _emit_all(tx, account)
 
     await svc.store.transaction(fn)
+
+
+async def change_password(svc: Services, account_id: str, current_password: str, new_password: str) -> TokenPair:
+    """A signed-in person changes their password. The current one must be right (a wrong one
+    counts toward the lockout like a failed sign-in: 422 on ``current_password``). Every refresh
+    token of the account is revoked (other browsers are signed out) and a new pair returned for
+    this session; PasswordChanged is emitted."""
+    now = svc.clock()
+    account = await AccountRepo(svc.db).get(account_id)
+    if account is None or not account.active:
+        raise AuthenticationFailed("the account no longer exists or is deactivated")
+    security = SecurityRepo(svc.db)
+    attempts = await security.get_attempts(account.email)
+    until = locked_until(attempts, now)
+    if until is not None:
+        raise AccountLocked("too many failed attempts; try again later or reset the password",
+                            field="current_password",
+                            extra={"retry_after": max(1, int((until - now).total_seconds()))})
+    if not account.password_hash or not await _verify_password(svc, current_password, account.password_hash):
+        await security.save_attempts(record_failure(attempts, account.email, now, svc.lockout), now)
+        raise DomainRuleError("the current password is not right", field="current_password")
+    check_password_policy(new_password, email=account.email, field="new_password")
+    password_hash = await _hash(svc, new_password)
+
+    async def fn(tx: Tx) -> TokenPair:
+        repo = AccountRepo(tx.db, tx.session)
+        fresh = await _load_account(repo, account_id)
+        fresh.password_hash = password_hash
+        fresh._events.append(ev.password_changed(fresh, via="signed_in", at=now))
+        await repo.save(fresh)
+        tx_security = SecurityRepo(tx.db, tx.session)
+        await tx_security.revoke_account_tokens(account_id, now)
+        await tx_security.clear_attempts(fresh.email)
+        _emit_all(tx, fresh)
+        return await _issue_pair(svc, tx_security, fresh, now, family=None)
+
+    return await svc.store.transaction(fn)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from accounts.app import create_app
 from accounts.config import Settings
 from nrn_kit.serving import serve_app
+from nrn_kit.testing import eventually
 
 ADMIN_EMAIL = "admin@nrn.example"
 ADMIN_PASSWORD = "bootstrap-admin-pw-1"
@@ -24,15 +24,6 @@ CITIES_CSV = (
     "Naperville,IL,1751622,141853,2010,Census 2010,5.1,2013,BLS LAUS,4.1,2012,ACS 2008-2012,5.8,Census,\n"
     "Youngstown,OH,3988000,66982,2010,Census 2010,11.9,2013,BLS LAUS,,,,-18.9,Census,\n"
 )
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 30.0) -> None:
-    """Poll a condition; the bound only stops a broken test from hanging, it measures nothing."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 class AccountsClient:

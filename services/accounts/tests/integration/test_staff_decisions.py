@@ -2,6 +2,8 @@
 
 from nrn_contracts import decode
 
+from accounts.testing import CONFIRMATION, RESET, latest_link, sent_links
+
 
 async def _outbox_types(accounts) -> list[str]:  # noqa: ANN001
     docs = await accounts.runtime.db.outbox.find().sort("seq", 1).to_list(None)
@@ -99,13 +101,18 @@ async def test_staff_roles_partners_and_the_authorisation_of_staff_actions(accou
     )
     assert created.status_code == 201, created.text
     sam = created.json()["account"]
-    setup_token = created.json()["password_setup_token"]
+    assert created.json()["link_sent"] == "password_setup" and "token" not in created.text
     assert sam["status"] == "verified" and sam["expertise"] == ["finance_budgets", "housing"]
-    assert setup_token
+    assert sam["mailbox_confirmed"] is False
+    [setup] = await sent_links(accounts.runtime.db, "sam@nrn.example", RESET)
+    assert setup["purpose"] == "setup"
+    setup_token = setup["token"]
     set_pw = await accounts.http.post(
         "/auth/password-reset/confirm", json={"token": setup_token, "new_password": "sam's own password"}
     )
     assert set_pw.status_code == 204
+    # following the setup link proves the mailbox
+    assert (await accounts.http.get(f"/accounts/{sam['account_id']}", headers=admin)).json()["mailbox_confirmed"]
     sam_headers = {"Authorization": f"Bearer {await accounts.token('sam@nrn.example', 'sam' + chr(39) + 's own password')}"}
 
     # an expert may not grant roles, list accounts or verify
@@ -148,7 +155,8 @@ async def test_staff_roles_partners_and_the_authorisation_of_staff_actions(accou
         json={"name": "Pat", "email": "pat@hud.example", "password": "partner password 1"},
         headers=admin,
     )
-    assert member.status_code == 201 and member.json()["password_setup_token"] is None
+    assert member.status_code == 201 and member.json()["link_sent"] == "mailbox_confirmation"
+    assert await latest_link(accounts.runtime.db, "pat@hud.example", CONFIRMATION)
     detail = (await accounts.http.get(f"/partners/{pid}", headers=admin)).json()
     assert [m["email"] for m in detail["members"]] == ["pat@hud.example"]
 

@@ -13,9 +13,11 @@ from accounts.domain.people import (
     PartnerKind,
     StaffRole,
     add_partner_member,
+    confirm_mailbox,
     create_partner,
     create_staff,
     deactivate_account,
+    email_at_city_domain,
     grant_role,
     revoke_role,
     sign_up_official,
@@ -97,17 +99,54 @@ def test_ineligible_city_is_refused_with_the_reason() -> None:
     assert [r["passed"] for r in reasons] == [False, False, False]
 
 
-def test_official_email_domain_of_the_city_verifies_at_once() -> None:
-    account = official(eligible_city(official_email_domains=["cityofflint.com"]), email="jane@CityOfFlint.com")
-    assert account.status == AccountStatus.VERIFIED
-    assert account.verified_by == SYSTEM_OFFICIAL_DOMAIN
-    registered, verified = account.pull_events()
+def test_an_address_at_the_official_domain_verifies_nothing_until_the_mailbox_is_confirmed() -> None:
+    city = eligible_city(official_email_domains=["cityofflint.com"])
+    account = official(city, email="jane@CityOfFlint.com")
+    assert account.status == AccountStatus.PENDING and account.email_confirmed_at is None
+    [registered] = account.pull_events()
+    assert isinstance(registered, ev.AccountRegistered) and registered.status == "pending"
+    assert email_at_city_domain(account, city) is True
+
+    confirm_mailbox(account, at=LATER, city=city)
+    assert account.email_confirmed_at == LATER
+    assert (account.status, account.verified_by) == (AccountStatus.VERIFIED, SYSTEM_OFFICIAL_DOMAIN)
+    confirmed, verified = account.pull_events()
+    assert isinstance(confirmed, ev.MailboxConfirmed) and confirmed.email == "jane@cityofflint.com"
     assert isinstance(verified, ev.AccountVerified) and verified.city_id == "mi-flint"
-    assert [d.action for d in account.decisions] == ["registered", "verified"]
+    assert [d.action for d in account.decisions] == ["registered", "mailbox_confirmed", "verified"]
+    # a second confirmation (a later link) records nothing new
+    confirm_mailbox(account, at=LATER + timedelta(hours=1), city=city)
+    assert account.pull_events() == [] and account.email_confirmed_at == LATER
+
+
+@pytest.mark.parametrize("domain", ["xn--bcher-kva.example", "BÜCHER.example", "bu\u0308cher.example"])
+def test_the_domain_rule_compares_canonical_domains(domain: str) -> None:
+    city = eligible_city(official_email_domains=[domain])
+    account = official(city, email="jo@bücher.example")
+    confirm_mailbox(account, at=LATER, city=city)
+    assert account.status == AccountStatus.VERIFIED
+
+
+def test_a_confirmed_personal_address_stays_pending_for_staff() -> None:
+    city = eligible_city(official_email_domains=["cityofflint.com"])
+    account = official(city, email="jane@notcityofflint.com")
+    assert email_at_city_domain(account, city) is False
+    confirm_mailbox(account, at=LATER, city=city)
+    assert account.status == AccountStatus.PENDING and account.email_confirmed_at == LATER
+
+
+def test_a_confirmed_address_at_the_domain_of_a_city_no_longer_eligible_stays_pending() -> None:
+    city = eligible_city(official_email_domains=["cityofflint.com"])
+    account = official(city, email="jane@cityofflint.com")
+    lost = city.model_copy(update={"indicators": ineligible_city().indicators})
+    confirm_mailbox(account, at=LATER, city=lost)
+    assert account.status == AccountStatus.PENDING
 
 
 def test_lookalike_domain_does_not_verify() -> None:
-    account = official(eligible_city(official_email_domains=["cityofflint.com"]), email="jane@notcityofflint.com")
+    city = eligible_city(official_email_domains=["cityofflint.com"])
+    account = official(city, email="jane@notcityofflint.com")
+    confirm_mailbox(account, at=LATER, city=city)
     assert account.status == AccountStatus.PENDING
 
 

@@ -18,14 +18,14 @@ from pymongo.errors import DuplicateKeyError
 
 from ..domain.cities import City, explain_eligibility
 from ..domain.people import Account, Partner
-from ..domain.security import LoginAttempts, RefreshToken, ResetToken
+from ..domain.security import LinkPurpose, LinkToken, LoginAttempts, RefreshToken
 from ..tokens import SigningKey, generate_signing_key, load_signing_key
 
 CITIES = "cities"
 ACCOUNTS = "accounts"
 PARTNERS = "partners"
 REFRESH_TOKENS = "refresh_tokens"
-RESET_TOKENS = "reset_tokens"
+LINK_TOKENS = "link_tokens"
 LOGIN_ATTEMPTS = "login_attempts"
 SIGNING_KEYS = "signing_keys"
 
@@ -51,8 +51,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("account_id", ASCENDING)], name="account"),
         IndexModel([("expires_at", ASCENDING)], name="expiry_ttl", expireAfterSeconds=0),
     ],
-    RESET_TOKENS: [
-        IndexModel([("account_id", ASCENDING)], name="account"),
+    LINK_TOKENS: [
+        IndexModel([("account_id", ASCENDING), ("purpose", ASCENDING)], name="account_purpose"),
         IndexModel([("expires_at", ASCENDING)], name="expiry_ttl", expireAfterSeconds=0),
     ],
     LOGIN_ATTEMPTS: [
@@ -164,7 +164,8 @@ class AccountRepo:
         return None if doc is None else self.from_doc(doc)
 
     async def by_email(self, email: str) -> Account | None:
-        doc = await self.col.find_one({"email": email.strip().lower()}, session=self.session)
+        """``email`` in canonical form (domain.emails.canonical_email), as every account stores it."""
+        doc = await self.col.find_one({"email": email}, session=self.session)
         return None if doc is None else self.from_doc(doc)
 
     async def insert(self, account: Account) -> None:
@@ -244,7 +245,7 @@ class PartnerRepo:
 
 
 class SecurityRepo:
-    """Refresh tokens, reset tokens and failed sign-ins; all keyed by hashes or emails, never raw tokens."""
+    """Refresh tokens, single-use links and failed sign-ins; all keyed by hashes or emails, never raw tokens."""
 
     def __init__(self, db: AsyncDatabase, session: AsyncClientSession | None = None) -> None:
         self.db = db
@@ -267,6 +268,15 @@ class SecurityRepo:
         )
         return result.modified_count == 1
 
+    async def spend_refresh_grace(self, token_hash: str, now: datetime) -> bool:
+        """Use up a spent token's one extra use in the grace window; False when it is gone already."""
+        result = await self.db[REFRESH_TOKENS].update_one(
+            {"_id": token_hash, "used_at": {"$ne": None}, "grace_used_at": None, "revoked_at": None},
+            {"$set": {"grace_used_at": now}},
+            session=self.session,
+        )
+        return result.modified_count == 1
+
     async def revoke_family(self, family_id: str, now: datetime) -> None:
         await self.db[REFRESH_TOKENS].update_many(
             {"family_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": now}}, session=self.session
@@ -277,21 +287,30 @@ class SecurityRepo:
             {"account_id": account_id, "revoked_at": None}, {"$set": {"revoked_at": now}}, session=self.session
         )
 
-    # reset tokens
-    async def insert_reset(self, token: ResetToken) -> None:
+    # single-use links
+    async def insert_link(self, token: LinkToken) -> None:
         doc = token.model_dump(mode="python")
-        doc["_id"] = token.token_hash
-        await self.db[RESET_TOKENS].insert_one(doc, session=self.session)
+        doc.update(_id=token.token_hash, purpose=str(token.purpose))
+        await self.db[LINK_TOKENS].insert_one(doc, session=self.session)
 
-    async def get_reset(self, token_hash: str) -> ResetToken | None:
-        doc = await self.db[RESET_TOKENS].find_one({"_id": token_hash}, session=self.session)
-        return None if doc is None else ResetToken.model_validate(_strip_id(doc))
+    async def get_link(self, token_hash: str) -> LinkToken | None:
+        doc = await self.db[LINK_TOKENS].find_one({"_id": token_hash}, session=self.session)
+        return None if doc is None else LinkToken.model_validate(_strip_id(doc))
 
-    async def spend_reset(self, token_hash: str, now: datetime) -> bool:
-        result = await self.db[RESET_TOKENS].update_one(
+    async def spend_link(self, token_hash: str, now: datetime) -> bool:
+        """Mark a link used; False when someone used it first."""
+        result = await self.db[LINK_TOKENS].update_one(
             {"_id": token_hash, "used_at": None}, {"$set": {"used_at": now}}, session=self.session
         )
         return result.modified_count == 1
+
+    async def retire_links(self, account_id: str, purpose: LinkPurpose, now: datetime) -> None:
+        """Older unused links of this purpose stop working (only the latest one sent does)."""
+        await self.db[LINK_TOKENS].update_many(
+            {"account_id": account_id, "purpose": str(purpose), "used_at": None},
+            {"$set": {"used_at": now}},
+            session=self.session,
+        )
 
     # failed sign-ins
     async def get_attempts(self, email: str) -> LoginAttempts | None:

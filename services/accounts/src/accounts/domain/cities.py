@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .emails import InvalidEmail, canonical_domain, email_domain
 from .errors import DomainRuleError, InvalidTransition
 
 TestName = Literal["unemployment_rate", "adult_poverty_rate", "population_change_2000_2010"]
@@ -216,10 +217,15 @@ def revoke_exception(city: City, *, reason: str, by: str, at: datetime) -> list:
     return [ev.exception_revoked(city, record), ev.city_eligibility_determined(city)]
 
 
-def email_domain(email: str) -> str:
-    return email.rsplit("@", 1)[-1].strip().lower()
-
-
 def is_official_domain(city: City, email: str) -> bool:
+    """Whether a canonical address (``emails.canonical_email``) is at one of the city's registered
+    official domains, compared in the same canonical form (a stored domain that no longer
+    parses matches nothing)."""
     domain = email_domain(email)
-    return any(domain == d.lower() for d in city.official_email_domains)
+    for registered in city.official_email_domains:
+        try:
+            if canonical_domain(registered) == domain:
+                return True
+        except InvalidEmail:
+            continue
+    return False

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from . import events as ev
 from .cities import US_STATES, City, Indicator, Indicators, city_id_for, explain_eligibility
+from .emails import InvalidEmail, canonical_domain
 from .errors import DomainRuleError
 
 REQUIRED_COLUMNS = ("name", "state")
@@ -50,7 +51,6 @@ KNOWN_COLUMNS = frozenset(
     }
 )
 MAX_ROWS = 50_000
-_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 class CityRow(BaseModel):
@@ -163,10 +163,13 @@ def _row(line: int, cells: dict[str, str]) -> CityRow:
     domains_raw = cells.get("official_email_domains", "")
     domains: tuple[str, ...] | None = None
     if domains_raw:
-        parts = [d.strip().lower().lstrip("@") for d in re.split(r"[;\s]+", domains_raw) if d.strip()]
-        for d in parts:
-            if not _DOMAIN_RE.match(d):
-                raise _RowInvalid("official_email_domains", f"{d!r} is not a domain name")
+        parts = []
+        for d in (d.strip().lstrip("@") for d in re.split(r"[;\s]+", domains_raw) if d.strip()):
+            # the same canonical form as people's addresses (IDNA, case folded), so they compare
+            try:
+                parts.append(canonical_domain(d))
+            except InvalidEmail:
+                raise _RowInvalid("official_email_domains", f"{d!r} is not a domain name") from None
         domains = tuple(sorted(set(parts)))
     population = _int(cells, "population", lo=0, hi=50_000_000)
     population_year = _int(cells, "population_year", lo=1900, hi=2100)

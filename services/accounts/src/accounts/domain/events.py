@@ -94,3 +94,26 @@ def partner_registered(partner: Partner) -> c.PartnerRegistered:
     return c.PartnerRegistered(
         partner_id=partner.partner_id, name=partner.name, kind=partner.kind.value, website=partner.website
     )
+
+
+def mailbox_confirmation_requested(account: Account, *, token: str, expires_at: datetime) -> c.MailboxConfirmationRequested:
+    return c.MailboxConfirmationRequested(
+        account_id=account.account_id, email=account.email, name=account.name, token=token, expires_at=expires_at
+    )
+
+
+def password_reset_requested(
+    account: Account, *, token: str, expires_at: datetime, purpose: str = "reset"
+) -> c.PasswordResetRequested:
+    return c.PasswordResetRequested(
+        account_id=account.account_id, email=account.email, name=account.name, token=token, expires_at=expires_at,
+        purpose=purpose,
+    )
+
+
+def mailbox_confirmed(account: Account, *, at: datetime) -> c.MailboxConfirmed:
+    return c.MailboxConfirmed(account_id=account.account_id, email=account.email, at=at)
+
+
+def password_changed(account: Account, *, via: str, at: datetime) -> c.PasswordChanged:
+    return c.PasswordChanged(account_id=account.account_id, via=via, at=at)

@@ -13,7 +13,8 @@ from nrn_contracts.values import TOPIC_TAXONOMY
 from pydantic import BaseModel, Field, PrivateAttr
 
 from . import events as ev
-from .cities import City, email_domain, explain_eligibility, is_official_domain
+from .cities import City, explain_eligibility, is_official_domain
+from .emails import InvalidEmail, canonical_email, email_domain
 from .errors import CityNotEligible, Conflict, DomainRuleError, InvalidTransition
 
 
@@ -72,6 +73,8 @@ class Account(BaseModel):
     status: AccountStatus = AccountStatus.PENDING
     password_hash: str | None = None
     created_at: datetime
+    # when the owner followed a link e-mailed to ``email`` (confirmation, or reset / setup)
+    email_confirmed_at: datetime | None = None
     verified_at: datetime | None = None
     verified_by: str | None = None
     deactivated_at: datetime | None = None
@@ -105,8 +108,11 @@ class Partner(BaseModel):
         return events
 
 
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
+def _email(email: str) -> str:
+    try:
+        return canonical_email(email)
+    except InvalidEmail as exc:
+        raise DomainRuleError(f"not a valid e-mail address: {exc}", field="email") from None
 
 
 def _check_staff_roles(roles: list[StaffRole], expertise: list[Expertise]) -> None:
@@ -131,7 +137,9 @@ def sign_up_official(
     password_hash: str,
     now: datetime,
 ) -> Account:
-    """Officials sign up for an eligible city only; an official email domain verifies at once."""
+    """Officials sign up for an eligible city only, and start pending. An address at the city's
+    official domain verifies the account only once its owner has confirmed the mailbox
+    (:func:`confirm_mailbox`): typing an address proves nothing."""
     eligibility = explain_eligibility(city)
     if not eligibility.eligible:
         raise CityNotEligible(
@@ -142,7 +150,7 @@ def sign_up_official(
     account = Account(
         account_id=account_id,
         kind=AccountKind.OFFICIAL,
-        email=normalize_email(email),
+        email=_email(email),
         name=name,
         title=title,
         phone=phone,
@@ -152,9 +160,37 @@ def sign_up_official(
     )
     account.decisions.append(Decision(action="registered", by=account_id, at=now))
     account._events.append(ev.account_registered(account))
-    if is_official_domain(city, account.email):
-        _verify(account, by=SYSTEM_OFFICIAL_DOMAIN, at=now, detail=f"email domain {email_domain(account.email)}")
     return account
+
+
+def confirm_mailbox(account: Account, *, at: datetime, city: City | None = None) -> None:
+    """The account's owner followed a link e-mailed to its address (a confirmation link, or a
+    password reset or setup link): the mailbox is theirs. Records it once (``MailboxConfirmed``).
+    Then, and only then, an official still pending whose address is at one of the city's official
+    domains, for a city still eligible, is verified by that rule (``by`` = SYSTEM_OFFICIAL_DOMAIN).
+    A deactivated account is refused."""
+    if account.status == AccountStatus.DEACTIVATED:
+        raise InvalidTransition(f"account {account.account_id} is deactivated")
+    if account.email_confirmed_at is None:
+        account.email_confirmed_at = at
+        account.decisions.append(Decision(action="mailbox_confirmed", by=account.account_id, at=at, detail=account.email))
+        account._events.append(ev.mailbox_confirmed(account, at=at))
+    if (
+        account.kind == AccountKind.OFFICIAL
+        and account.status == AccountStatus.PENDING
+        and city is not None
+        and is_official_domain(city, account.email)
+        and explain_eligibility(city).eligible
+    ):
+        _verify(account, by=SYSTEM_OFFICIAL_DOMAIN, at=at, detail=f"confirmed mailbox at the city's domain {email_domain(account.email)}")
+
+
+def email_at_city_domain(account: Account, city: City | None) -> bool | None:
+    """For an official: whether the address is at one of the city's registered domains (None
+    for staff and partner members, or when the city is unknown)."""
+    if account.kind != AccountKind.OFFICIAL or city is None:
+        return None
+    return is_official_domain(city, account.email)
 
 
 def create_staff(
@@ -179,7 +215,7 @@ def create_staff(
     account = Account(
         account_id=account_id,
         kind=AccountKind.STAFF,
-        email=normalize_email(email),
+        email=_email(email),
         name=name,
         title=title,
         phone=phone,
@@ -221,7 +257,7 @@ def add_partner_member(
     account = Account(
         account_id=account_id,
         kind=AccountKind.PARTNER_MEMBER,
-        email=normalize_email(email),
+        email=_email(email),
         name=name,
         title=title,
         phone=phone,

@@ -1,4 +1,4 @@
-"""Sign-in safety rules: password policy, lockout, single-use reset tokens, rotating refresh tokens.
+"""Sign-in safety rules: password policy, lockout, single-use links, rotating refresh tokens.
 
 Tokens handed to people are random and opaque; only their SHA-256 is stored, so a copy of the
 database does not let anyone sign in or reset a password.
@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -20,9 +22,36 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 
 
+# --- passwords: one policy, one place ---------------------------------------------------------
+# A password is used exactly as typed (NIST SP 800-63B §3.1.1.2): spaces anywhere, any Unicode,
+# never trimmed or truncated. The one transformation is the one NIST recommends for Unicode
+# secrets: NFKC normalisation, applied the same way when the password is set and when it is
+# checked (here, inside the hasher), so "é" typed precomposed on one keyboard and decomposed on
+# another is one password, and so is a fullwidth "Ａ" from an input method and "A". Lengths count
+# code points after normalisation.
+
+
+def normalize_password(password: str) -> str:
+    return unicodedata.normalize("NFKC", password)
+
+
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
     def verify(self, password: str, hashed: str) -> bool: ...
+
+
+class PolicyHasher:
+    """Wraps a hasher so that every password is normalised (NFKC) before it is hashed or checked:
+    no caller can hash a password any other way."""
+
+    def __init__(self, inner: PasswordHasher) -> None:
+        self._inner = inner
+
+    def hash(self, password: str) -> str:
+        return self._inner.hash(normalize_password(password))
+
+    def verify(self, password: str, hashed: str) -> bool:
+        return self._inner.verify(normalize_password(password), hashed)
 
 
 # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): ~50 ms a check here.
@@ -40,7 +69,9 @@ def argon2_hasher(
     from pwdlib import PasswordHash
     from pwdlib.hashers.argon2 import Argon2Hasher
 
-    return PasswordHash((Argon2Hasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism),))
+    return PolicyHasher(
+        PasswordHash((Argon2Hasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism),))
+    )
 
 
 # Verified against when the email is unknown, so an unknown email costs as long as a wrong
@@ -53,13 +84,17 @@ def dummy_hash(hasher: PasswordHasher) -> str:
 
 
 def check_password_policy(password: str, *, email: str | None = None, field: str = "password") -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
+    """The rules a new password meets, on every path that sets one (official sign-up, staff and
+    partner members, the bootstrap administrator, a reset link, a signed-in change). Raises
+    DomainRuleError naming ``field``. ``email`` is the account's canonical address."""
+    normalized = normalize_password(password)
+    if len(normalized) < MIN_PASSWORD_LENGTH:
         raise DomainRuleError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters", field=field)
-    if len(password) > MAX_PASSWORD_LENGTH:
+    if len(normalized) > MAX_PASSWORD_LENGTH:
         raise DomainRuleError(f"the password must have at most {MAX_PASSWORD_LENGTH} characters", field=field)
-    if len(set(password)) < 4:
+    if len(set(normalized)) < 4:
         raise DomainRuleError("the password must use at least 4 different characters", field=field)
-    if email and password.strip().lower() == email.strip().lower():
+    if email and normalized.strip().casefold() == email.strip().casefold():
         raise DomainRuleError("the password must not be the email address", field=field)
 
 
@@ -106,27 +141,50 @@ def record_failure(state: LoginAttempts | None, email: str, now: datetime, polic
     return LoginAttempts(email=email, failures=failures, first_failure_at=state.first_failure_at, locked_until=locked)
 
 
-# --- password reset ------------------------------------------------------------------------
+# --- single-use links (password reset and setup, mailbox confirmation) ----------------------
 
 
-class ResetToken(BaseModel):
+class LinkPurpose(StrEnum):
+    PASSWORD_RESET = "password_reset"  # "Forgot password?", or a new account's password setup
+    MAILBOX_CONFIRMATION = "mailbox_confirmation"
+
+
+_LINK_REFUSED = {
+    LinkPurpose.PASSWORD_RESET: "the password reset link is invalid, already used or expired",
+    LinkPurpose.MAILBOX_CONFIRMATION: "the confirmation link is invalid, already used or expired",
+}
+
+
+class LinkToken(BaseModel):
+    """A link secret e-mailed to ``email``: only its SHA-256 is kept; it works once, until ``expires_at``."""
+
     token_hash: str
+    purpose: LinkPurpose
     account_id: str
+    email: str
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None = None
 
 
-def issue_reset_token(account_id: str, now: datetime, ttl: timedelta = timedelta(minutes=30)) -> tuple[str, ResetToken]:
+def issue_link_token(
+    purpose: LinkPurpose, account_id: str, email: str, now: datetime, ttl: timedelta
+) -> tuple[str, LinkToken]:
+    """The raw secret (for the e-mail, never stored) and the record to store."""
     raw = new_opaque_token()
-    return raw, ResetToken(token_hash=hash_token(raw), account_id=account_id, created_at=now, expires_at=now + ttl)
+    record = LinkToken(
+        token_hash=hash_token(raw), purpose=purpose, account_id=account_id, email=email, created_at=now,
+        expires_at=now + ttl,
+    )
+    return raw, record
 
 
-def consume_reset_token(record: ResetToken | None, now: datetime) -> ResetToken:
-    """Single use: a used or expired token fails the same way as an unknown one."""
-    if record is None or record.used_at is not None or record.expires_at <= now:
-        raise TokenInvalid("the password reset link is invalid, already used or expired", field="token")
-    return record.model_copy(update={"used_at": now})
+def check_link_token(record: LinkToken | None, purpose: LinkPurpose, now: datetime) -> LinkToken:
+    """Single use: a used, expired or unknown token, or one made for another purpose, fails alike
+    (TokenInvalid on the field ``token``)."""
+    if record is None or record.purpose != purpose or record.used_at is not None or record.expires_at <= now:
+        raise TokenInvalid(_LINK_REFUSED[purpose], field="token")
+    return record
 
 
 # --- refresh tokens ------------------------------------------------------------------------
@@ -139,6 +197,8 @@ class RefreshToken(BaseModel):
     issued_at: datetime
     expires_at: datetime
     used_at: datetime | None = None
+    # set when the token was honoured once more inside the grace window after its rotation
+    grace_used_at: datetime | None = None
     revoked_at: datetime | None = None
 
 
@@ -160,16 +220,30 @@ def issue_refresh_token(
 class RefreshCheck:
     ok: bool
     reuse: bool = False  # a rotated-away token came back: someone else may hold the family
+    grace: bool = False  # ok, as the one extra use allowed just after the rotation
     reason: str = ""
 
 
-def check_refresh_token(record: RefreshToken | None, now: datetime) -> RefreshCheck:
+def check_refresh_token(record: RefreshToken | None, now: datetime, grace: timedelta = timedelta(0)) -> RefreshCheck:
+    """Whether a refresh token may be exchanged now.
+
+    Rotation spends a token on use. Several requests of one browser session that find the access
+    token expired at the same moment all present the same refresh token; the first rotates it.
+    So that the others do not sign the person out, a just-spent token is honoured **once more**
+    within ``grace`` of its rotation (a new pair in the same family); a further use inside the
+    window is refused without consequence. Reuse after the window is treated as theft: the caller
+    revokes the whole family."""
     if record is None:
         return RefreshCheck(ok=False, reason="unknown refresh token")
     if record.revoked_at is not None:
         return RefreshCheck(ok=False, reason="refresh token revoked")
-    if record.used_at is not None:
-        return RefreshCheck(ok=False, reuse=True, reason="refresh token already used")
     if record.expires_at <= now:
         return RefreshCheck(ok=False, reason="refresh token expired")
+    if record.used_at is not None:
+        if grace > timedelta(0) and now - record.used_at <= grace:
+            if record.grace_used_at is None:
+                return RefreshCheck(ok=True, grace=True)
+            # a third request of the same burst: refused, but it is no sign of theft
+            return RefreshCheck(ok=False, reason="refresh token already used")
+        return RefreshCheck(ok=False, reuse=True, reason="refresh token already used")
     return RefreshCheck(ok=True)
