@@ -68,8 +68,7 @@ async def main(args: argparse.Namespace) -> None:
     with local_infra() as infra:
         settings = bench_settings(
             infra, AccountsSettings, service_name="accounts", bootstrap_admin_email=ADMIN,
-            bootstrap_admin_password=PASSWORD, signin_rate_per_client_per_minute=10**9,
-            signin_rate_per_email_per_minute=10**9,
+            bootstrap_admin_password=PASSWORD,
         )
         accounts_app = create_accounts(settings)
         async with serve_app(accounts_app) as accounts_url, httpx.AsyncClient(base_url=accounts_url, timeout=60) as http:

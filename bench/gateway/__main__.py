@@ -211,7 +211,7 @@ def main() -> None:
         common = dict(topic_prefix=prefix, accounts_jwks_url=f"{urls['accounts']}/.well-known/jwks.json")
         settings = {
             "accounts": bench_settings(infra, AccountsSettings, service_name="accounts", bootstrap_admin_email=ADMIN_EMAIL,
-                                       bootstrap_admin_password=ADMIN_PASSWORD, signin_rate_per_client_per_minute=10_000,
+                                       bootstrap_admin_password=ADMIN_PASSWORD,
                                        **common),
             "requests311": bench_settings(infra, Requests311Settings, service_name="requests311",
                                           library_url=urls.get("library", "http://127.0.0.1:9"),
@@ -219,7 +219,7 @@ def main() -> None:
             "gateway": bench_settings(infra, GatewaySettings, service_name="gateway", cookie_secure=False,
                                       accounts_url=urls["accounts"], requests311_url=urls["requests311"],
                                       library_url=urls.get("library", "http://127.0.0.1:9"),
-                                      write_rate_capacity=100_000, signin_rate_capacity=100_000, **common),
+                                      write_rate_capacity=100_000, **common),
         }
         if "library" in names:
             from library.config import Settings as LibrarySettings

@@ -81,7 +81,7 @@ async def platform(nrn_infra, test_id: str) -> AsyncIterator[dict[str, str]]:  #
     overrides: dict[str, dict[str, Any]] = {
         "accounts": {"bootstrap_admin_email": ADMIN_EMAIL, "bootstrap_admin_password": ADMIN_PASSWORD,
                      "argon2_time_cost": 1, "argon2_memory_kib": 8 * 1024, "starter_cities": "demo"},
-        "gateway": {"signin_rate_capacity": 1000, "write_rate_capacity": 1000, "upstream_read_timeout": 15.0},
+        "gateway": {"write_rate_capacity": 1000, "upstream_read_timeout": 15.0},
         "requests311": {"sla_sweep_interval_seconds": 0},
     }
     async with running_system(kafka_bootstrap_servers=nrn_infra.kafka_bootstrap_servers,

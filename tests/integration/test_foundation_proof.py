@@ -185,7 +185,7 @@ async def test_a_relay_killed_between_publish_and_mark_leaves_the_event_applied_
 
     overrides["accounts"] = {"bootstrap_admin_email": ADMIN_EMAIL, "bootstrap_admin_password": ADMIN_PASSWORD,
                              "argon2_time_cost": 1, "argon2_memory_kib": 8 * 1024}
-    overrides["gateway"] = {"signin_rate_capacity": 1000, "write_rate_capacity": 1000, "upstream_read_timeout": 15.0}
+    overrides["gateway"] = {"write_rate_capacity": 1000, "upstream_read_timeout": 15.0}
     async with running_system(kafka_bootstrap_servers=nrn_infra.kafka_bootstrap_servers,
                               mongodb_uri=nrn_infra.mongodb_uri, prefix=prefix, overrides=overrides) as system, \
             httpx.AsyncClient(base_url=system.urls["gateway"], timeout=30) as http:

@@ -150,6 +150,8 @@ class AccountOut(BaseModel):
     # officials: whether the address is at one of the city's registered official domains
     # (null for staff and partner members, or when the city is unknown)
     email_at_city_domain: bool | None
+    # officials: the city as people name it ("Flint, MI"), for pages that show accounts
+    city_name: str | None = None
     decisions: list[Decision] | None = None
 
     @classmethod
@@ -162,6 +164,7 @@ class AccountOut(BaseModel):
             expertise=[str(e) for e in account.expertise],
             mailbox_confirmed=account.email_confirmed_at is not None,
             email_at_city_domain=email_at_city_domain(account, city),
+            city_name=f"{city.name}, {city.state}" if city is not None else None,
         )
         return cls(**data, decisions=account.decisions if with_decisions else None)
 
@@ -269,7 +272,8 @@ class MailboxConfirmedOut(BaseModel):
 
 def domain_error_response(request: Request, exc: DomainRuleError) -> JSONResponse:
     errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
-    extra = {k: v for k, v in exc.extra.items() if k != "retry_after"}
+    # retry_after (seconds) stays in the body too, so a caller that passes the problem on keeps it
+    extra = dict(exc.extra)
     code = type(exc).__name__.replace("_", "-").lower()
     response = problem(
         exc.status, exc.title, exc.detail, code=code, instance=request.url.path, field=exc.field, errors=errors, **extra

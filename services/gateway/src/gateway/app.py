@@ -31,7 +31,7 @@ from .clients import Clock, ServiceUnavailable, UpstreamError, build_services
 from .config import Settings
 from .dashboard import default_sections
 from .problems import ProblemError, problem_body, problem_response
-from .security import RateLimiter, RateLimitMiddleware, SecurityHeadersMiddleware
+from .security import RateLimiter, RateLimitMiddleware, SecurityHeadersMiddleware, wait_in_words
 from .web.render import make_templates, render
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,9 @@ def install_error_handlers(app: FastAPI) -> None:
         # A service's 4xx is the caller's problem: status and problem body pass through.
         body = exc.problem()
         body.setdefault("service", exc.service)
-        return _error(request, body)
+        retry_after = body.get("retry_after")
+        headers = {"Retry-After": str(int(retry_after))} if isinstance(retry_after, int | float) else None
+        return _error(request, body, headers)
 
     @app.exception_handler(ServiceUnavailable)
     async def _unavailable(request: Request, exc: ServiceUnavailable) -> Response:
@@ -170,6 +172,8 @@ def create_app(
     app.state.templates = make_templates()
     app.state.sections = default_sections()
     app.state.shared = TtlCache(settings.dashboard_shared_ttl) if settings.dashboard_shared_ttl > 0 else None
+    # single-flight refresh of page sessions (deps._rotate): concurrent requests of one session share it
+    app.state.refreshes = TtlCache(settings.refresh_share_seconds, clock=clock)
 
     install_error_handlers(app)
 
@@ -204,11 +208,21 @@ def create_app(
         same_site="lax",
         https_only=settings.cookie_secure,
     )
+    def throttled_page(scope: Any, retry_after: int) -> bytes:
+        # Outside the session middleware: the page has no session, so no personal header or CSRF.
+        request = Request({**scope, "app": app, "router": app.router})
+        return app.state.templates.get_template("too_many.html").render(
+            request=request, user=None, user_name=None, csrf="", flashes=[], missing=[], nav=None,
+            title="Too many changes at once", wait=wait_in_words(retry_after),
+            reason="This address has sent a lot of changes in a short time.",
+        ).encode()
+
     app.add_middleware(
         RateLimitMiddleware,
-        signin=RateLimiter(settings.signin_rate_capacity, settings.signin_rate_refill, clock=clock),
-        writes=RateLimiter(settings.write_rate_capacity, settings.write_rate_refill, clock=clock),
+        writes=RateLimiter(settings.write_rate_capacity, settings.write_rate_refill,
+                           storage_uri=settings.rate_limit_storage_uri),
         trust_forwarded_for=settings.trust_forwarded_for,
+        page=throttled_page,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
     # The incoming request's trace context becomes the current span's parent, so the

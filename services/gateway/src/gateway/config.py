@@ -46,11 +46,15 @@ class Settings(ServiceSettings):
     # Secure cookies need https; local http runs turn it off explicitly.
     cookie_secure: bool = True
 
-    # Token buckets per client: capacity and refill per second.
-    signin_rate_capacity: float = 10
-    signin_rate_refill: float = 10 / 60
+    # Writes per client (the `limits` library, moving window): `write_rate_capacity` within
+    # `write_rate_capacity / write_rate_refill` seconds. Sign-in is not limited here: accounts
+    # throttles failed sign-ins per account and per client (successes never count).
     write_rate_capacity: float = 60
     write_rate_refill: float = 2.0
+    # Where the counters live: this process, or a shared store `limits` speaks (`async+redis://…`).
+    rate_limit_storage_uri: str = "async+memory://"
+    # A page session's refresh is shared this long by its concurrent requests (single-flight).
+    refresh_share_seconds: float = 10.0
     # Only behind a proxy we control may X-Forwarded-For name the client.
     trust_forwarded_for: bool = False
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -66,9 +68,25 @@ async def _named(request: Request, principal: Principal) -> Principal:
     return principal
 
 
+async def _rotate(request: Request, refresh: str) -> dict:
+    """Exchange the session's refresh token for a new pair, once per token in this process.
+
+    Several requests of one browser session (tabs, htmx fragments) that find the access token
+    expired arrive together with the same refresh token. They share one call to accounts
+    (single-flight), and for ``REFRESH_SHARE_SECONDS`` afterwards a request still carrying the
+    old cookie gets the same new pair instead of spending the token again. Accounts honours a
+    just-rotated token once more for a short while too (another gateway replica racing)."""
+    key = hashlib.sha256(refresh.encode()).hexdigest()
+    accounts = request.app.state.services.accounts
+    return await request.app.state.refreshes.get(
+        key, lambda: accounts.post_json("/auth/refresh", json={"refresh_token": refresh}))
+
+
 async def optional_page_principal(request: Request) -> Principal | None:
     """The page session's principal. An expired access token is renewed with the session's
-    refresh token (rotated by accounts), so a person is not signed out every 15 minutes."""
+    refresh token (rotated by accounts), so a person is not signed out every 15 minutes, nor when
+    several of their requests renew at once, nor when accounts is briefly unreachable (the
+    session is kept; the page says the service is unavailable)."""
     token = request.session.get("token")
     if not isinstance(token, str) or not token:
         return None
@@ -77,22 +95,27 @@ async def optional_page_principal(request: Request) -> Principal | None:
     except ProblemError:
         pass
     refresh = request.session.get("refresh")
-    request.session.pop("token", None)
+    if not isinstance(refresh, str) or not refresh:
+        request.session.pop("token", None)
+        request.session.pop(PERSON, None)
+        return None
+    try:
+        pair = await _rotate(request, refresh)
+    except ServiceUnavailable:
+        raise  # keep the session: accounts is down, not the person's sign-in
+    except UpstreamError:
+        # refused (expired, revoked, signed out elsewhere): the session is over
+        for key in ("token", "refresh", PERSON):
+            request.session.pop(key, None)
+        return None
+    request.session["token"] = pair.get("access_token")
+    request.session["refresh"] = pair.get("refresh_token")
     request.session.pop(PERSON, None)
-    if isinstance(refresh, str) and refresh:
-        try:
-            pair = await request.app.state.services.accounts.post_json("/auth/refresh", json={"refresh_token": refresh})
-        except (UpstreamError, ServiceUnavailable):
-            request.session.pop("refresh", None)
-            return None
-        request.session["token"] = pair.get("access_token")
-        request.session["refresh"] = pair.get("refresh_token")
-        try:
-            principal = await _verify(request, request.session["token"])
-        except ProblemError:
-            return None
-        return await _named(request, principal)
-    return None
+    try:
+        principal = await _verify(request, request.session["token"])
+    except ProblemError:
+        return None
+    return await _named(request, principal)
 
 
 async def page_principal(request: Request) -> Principal:

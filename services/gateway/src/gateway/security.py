@@ -10,12 +10,13 @@ import json
 import math
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
+from limits import RateLimitItemPerSecond
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .problems import ProblemError, problem_body
@@ -24,9 +25,6 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 CSRF_SESSION_KEY = "csrf"
-
-Clock = Callable[[], float]
-
 
 # --- CSRF: a synchroniser token bound to the session -------------------------------------------
 
@@ -69,52 +67,27 @@ async def csrf_protect(request: Request) -> None:
         raise ProblemError(403, "CSRF check failed", "The form has expired or did not come from this site. Reload the page and try again.")
 
 
-# --- Rate limits: token buckets per client ----------------------------------------------------
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float
+# --- Rate limits: writes per client, with the `limits` library -------------------------------
 
 
 class RateLimiter:
-    """A token bucket per key: ``capacity`` requests at once, refilled at ``refill`` per second.
+    """``capacity`` requests per client within ``capacity / refill`` seconds (a moving window of
+    the `limits` library: the same burst and sustained rate as a token bucket of that capacity
+    and refill). Counters live in ``storage_uri`` (``async+memory://``: this process; a shared
+    store `limits` speaks, such as ``async+redis://…``, spreads them over replicas)."""
 
-    In memory, per process: enough for one gateway replica; several replicas each allow
-    their own share, which is the usual trade for not needing a shared store.
-    """
-
-    def __init__(self, capacity: float, refill: float, *, clock: Clock = time.monotonic, max_keys: int = 50_000) -> None:
+    def __init__(self, capacity: float, refill: float, *, storage_uri: str = "async+memory://") -> None:
         if capacity < 1 or refill <= 0:
             raise ValueError("capacity must be >= 1 and refill > 0")
-        self.capacity = capacity
-        self.refill = refill
-        self.clock = clock
-        self.max_keys = max_keys
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self.item = RateLimitItemPerSecond(int(capacity), max(1, math.ceil(capacity / refill)))
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
 
-    def take(self, key: str, cost: float = 1.0) -> tuple[bool, float]:
-        """Spend ``cost`` tokens; return (allowed, seconds until it would be allowed)."""
-        now = self.clock()
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = _Bucket(self.capacity, now)
-            self._buckets[key] = bucket
-            if len(self._buckets) > self.max_keys:
-                # Oldest-touched keys go first; a forgotten key simply starts full again.
-                self._buckets.popitem(last=False)
-        else:
-            bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.refill)
-            bucket.updated = now
-            self._buckets.move_to_end(key)
-        if bucket.tokens >= cost:
-            bucket.tokens -= cost
+    async def take(self, key: str) -> tuple[bool, float]:
+        """Count one request; return (allowed, seconds until one would be allowed)."""
+        if await self._limiter.hit(self.item, "writes", key):
             return True, 0.0
-        return False, (cost - bucket.tokens) / self.refill
-
-
-SIGNIN_ROUTES = frozenset({("POST", "/api/v1/auth/token"), ("POST", "/signin")})
+        stats = await self._limiter.get_window_stats(self.item, "writes", key)
+        return False, max(1.0, stats.reset_time - time.time())
 
 
 def client_key(scope: Scope, trust_forwarded_for: bool) -> str:
@@ -126,40 +99,57 @@ def client_key(scope: Scope, trust_forwarded_for: bool) -> str:
     return client[0] if client else "unknown"
 
 
-class RateLimitMiddleware:
-    """Sign-in and writes are limited per client; reads are not (they are cheap to serve
-    and already bounded by the services' own capacity)."""
+def wait_in_words(seconds: float) -> str:
+    """A wait as people say it: "about 4 minutes", "about a minute", "a few seconds"."""
+    seconds = max(0, math.ceil(seconds))
+    if seconds < 45:
+        return "a few seconds" if seconds < 10 else f"about {round(seconds / 5) * 5 or 10} seconds"
+    minutes = round(seconds / 60)
+    if minutes <= 1:
+        return "about a minute"
+    if minutes < 55:
+        return f"about {minutes} minutes"
+    hours = round(seconds / 3600)
+    return "about an hour" if hours <= 1 else f"about {hours} hours"
 
-    def __init__(self, app: ASGIApp, *, signin: RateLimiter, writes: RateLimiter, trust_forwarded_for: bool = False) -> None:
+
+class RateLimitMiddleware:
+    """Writes (unsafe methods) are limited per client; reads are not (they are cheap to serve and
+    already bounded by the services' own capacity). Sign-in is not limited here: accounts throttles
+    failed sign-ins, and successes must never lock out a city hall behind one address. A refusal
+    is a 429 with ``Retry-After``: problem details for the API, a page with the wait in words for
+    people."""
+
+    def __init__(self, app: ASGIApp, *, writes: RateLimiter, trust_forwarded_for: bool = False,
+                 page: Callable[[Scope, int], bytes] | None = None) -> None:
         self.app = app
-        self.signin = signin
         self.writes = writes
         self.trust_forwarded_for = trust_forwarded_for
+        self.page = page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in UNSAFE_METHODS:
             await self.app(scope, receive, send)
             return
-        key = client_key(scope, self.trust_forwarded_for)
-        limiter = self.signin if (scope["method"], scope["path"]) in SIGNIN_ROUTES else self.writes
-        allowed, wait = limiter.take(key)
+        allowed, wait = await self.writes.take(client_key(scope, self.trust_forwarded_for))
         if allowed:
             await self.app(scope, receive, send)
             return
-        retry_after = str(max(1, math.ceil(wait)))
-        if scope["path"].startswith("/api/"):
-            body = json.dumps(
-                problem_body(429, "Too many requests", f"Slow down: try again in {retry_after} s.")
-            ).encode()
+        retry_after = max(1, math.ceil(wait))
+        if scope["path"].startswith("/api/") or self.page is None:
+            body = json.dumps(problem_body(
+                429, "Too many requests", f"Too many changes from this address: try again in {wait_in_words(retry_after)} "
+                f"({retry_after} s).")).encode()
             ctype = b"application/problem+json"
         else:
-            body = f"Too many requests. Please wait {retry_after} seconds and try again.".encode()
-            ctype = b"text/plain; charset=utf-8"
+            body = self.page(scope, retry_after)
+            ctype = b"text/html; charset=utf-8"
         await send(
             {
                 "type": "http.response.start",
                 "status": 429,
-                "headers": [(b"content-type", ctype), (b"retry-after", retry_after.encode()), (b"content-length", str(len(body)).encode())],
+                "headers": [(b"content-type", ctype), (b"retry-after", str(retry_after).encode()),
+                            (b"cache-control", b"no-store"), (b"content-length", str(len(body)).encode())],
             }
         )
         await send({"type": "http.response.body", "body": body})

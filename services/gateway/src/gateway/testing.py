@@ -99,6 +99,15 @@ class Platform:
 
         return await eventually(attempt)
 
+    async def link(self, email: str, kind: str = "reset") -> str:
+        """The secret of the latest link accounts sent to ``email`` (``reset`` or ``confirm``), as the
+        person would find it in their mail: read from accounts' outbox, the record the relay
+        publishes on nrn.accounts.security.v1 (the API never answers with it)."""
+        from accounts.testing import CONFIRMATION, RESET, latest_link
+
+        db = self.apps["accounts"].state.runtime.db
+        return await eventually(lambda: latest_link(db, email, RESET if kind == "reset" else CONFIRMATION))
+
     async def city_known_to_requests311(self, headers: dict[str, str], city_id: str) -> None:
         """requests311 learns cities from accounts' events: wait until a submission would pass."""
         async def known() -> bool:
@@ -110,15 +119,18 @@ class Platform:
 
 @contextlib.asynccontextmanager
 async def running_platform(kafka_bootstrap_servers: str, mongodb_uri: str, prefix: str,
-                           gateway_overrides: dict[str, Any] | None = None) -> AsyncIterator[Platform]:
+                           gateway_overrides: dict[str, Any] | None = None,
+                           accounts_overrides: dict[str, Any] | None = None) -> AsyncIterator[Platform]:
     from nrn_cli.system import running_system
 
     names = ("accounts", "requests311", *(("library",) if library_installed() else ()), "gateway")
     no_library = {} if library_installed() else {"library_url": CLOSED_PORT_URL}
     overrides: dict[str, dict[str, Any]] = {
+        # every test signs in from 127.0.0.1: the per-client failure throttle is set by the tests of it
         "accounts": {"bootstrap_admin_email": ADMIN_EMAIL, "bootstrap_admin_password": ADMIN_PASSWORD,
-                     "argon2_time_cost": 1, "argon2_memory_kib": 8 * 1024},
-        "gateway": {"signin_rate_capacity": 1000, "write_rate_capacity": 1000, "upstream_read_timeout": 15.0,
+                     "argon2_time_cost": 1, "argon2_memory_kib": 8 * 1024, "signin_failures_per_client": "1000/minute",
+                     **(accounts_overrides or {})},
+        "gateway": {"write_rate_capacity": 1000, "upstream_read_timeout": 15.0,
                     "section_timeout": 10.0, **no_library, **(gateway_overrides or {})},
         "requests311": {"sla_sweep_interval_seconds": 0, **no_library},
     }

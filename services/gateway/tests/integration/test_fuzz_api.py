@@ -29,7 +29,7 @@ MAX_EXAMPLES = 8
 
 @pytest.fixture(scope="module")
 def fuzz_platform(nrn_infra) -> Iterator[Platform]:  # noqa: ANN001
-    overrides = {"write_rate_capacity": 1_000_000, "signin_rate_capacity": 1_000_000}
+    overrides = {"write_rate_capacity": 1_000_000}
     with platform_in_thread(nrn_infra.kafka_bootstrap_servers, nrn_infra.mongodb_uri, f"f{uuid.uuid4().hex[:8]}",
                             gateway_overrides=overrides) as platform:
         yield platform

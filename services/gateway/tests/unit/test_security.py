@@ -15,15 +15,8 @@ from gateway.security import (
     RateLimitMiddleware,
     csrf_protect,
     csrf_token,
+    wait_in_words,
 )
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def refuse_tokens(token: str):
@@ -81,29 +74,23 @@ async def test_token_of_another_session_is_refused(csrf_client) -> None:
     assert response.status_code == 403
 
 
-def test_token_bucket_allows_a_burst_then_refills() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(3, 1.0, clock=clock)
-    assert [limiter.take("a")[0] for _ in range(4)] == [True, True, True, False]
-    allowed, wait = limiter.take("a")
-    assert not allowed and wait == pytest.approx(1.0)
-    assert limiter.take("b")[0]  # buckets are per client
-    clock.now += 1.0
-    assert limiter.take("a")[0]
-    assert not limiter.take("a")[0]
-    clock.now += 100.0  # refills up to capacity, no more
-    assert [limiter.take("a")[0] for _ in range(4)] == [True, True, True, False]
+async def test_write_limiter_allows_the_burst_then_refuses_with_a_wait() -> None:
+    limiter = RateLimiter(3, 1.0)
+    assert [(await limiter.take("a"))[0] for _ in range(4)] == [True, True, True, False]
+    allowed, wait = await limiter.take("a")
+    assert not allowed and 1.0 <= wait <= 3.0  # the window is capacity / refill = 3 s
+    assert (await limiter.take("b"))[0]  # counted per client
 
 
-def test_bucket_memory_is_bounded() -> None:
-    limiter = RateLimiter(1, 1.0, clock=FakeClock(), max_keys=10)
-    for i in range(100):
-        limiter.take(f"client-{i}")
-    assert len(limiter._buckets) == 10
+@pytest.mark.parametrize(("seconds", "words"), [(3, "a few seconds"), (30, "about 30 seconds"), (60, "about a minute"),
+                                                (89, "about a minute"), (240, "about 4 minutes"),
+                                                (15 * 60, "about 15 minutes"), (3600, "about an hour"),
+                                                (3 * 3600, "about 3 hours")])
+def test_a_wait_in_words(seconds: int, words: str) -> None:
+    assert wait_in_words(seconds) == words
 
 
-async def test_rate_limit_middleware_limits_signin_and_writes_not_reads() -> None:
-    clock = FakeClock()
+async def test_rate_limit_middleware_limits_writes_not_reads_and_never_sign_in_by_itself() -> None:
     inner = FastAPI()
 
     @inner.post("/api/v1/auth/token")
@@ -118,16 +105,34 @@ async def test_rate_limit_middleware_limits_signin_and_writes_not_reads() -> Non
     async def read() -> dict:
         return {}
 
-    app = RateLimitMiddleware(inner, signin=RateLimiter(2, 0.1, clock=clock), writes=RateLimiter(3, 1.0, clock=clock))
+    @inner.post("/requests/new")
+    async def page_write() -> dict:
+        return {}
+
+    app = RateLimitMiddleware(inner, writes=RateLimiter(3, 1.0), page=lambda scope, wait: f"<p>wait {wait}</p>".encode())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-        codes = [(await client.post("/api/v1/auth/token")).status_code for _ in range(3)]
-        assert codes == [200, 200, 429]
-        limited = await client.post("/api/v1/auth/token")
+        assert [(await client.post("/api/v1/requests")).status_code for _ in range(4)] == [200, 200, 200, 429]
+        limited = await client.post("/api/v1/requests")
         assert limited.headers["content-type"] == "application/problem+json"
         assert int(limited.headers["retry-after"]) >= 1
-        assert limited.json()["status"] == 429
-        assert [(await client.post("/api/v1/requests")).status_code for _ in range(4)] == [200, 200, 200, 429]
+        assert limited.json()["status"] == 429 and "try again in" in limited.json()["detail"]
+        page = await client.post("/requests/new")
+        assert page.status_code == 429 and page.headers["content-type"].startswith("text/html")
         assert [(await client.get("/api/v1/requests")).status_code for _ in range(10)] == [200] * 10
+
+
+async def test_the_browser_gets_a_styled_page_with_the_wait_in_words() -> None:
+    app = create_app(Settings(cookie_secure=False, write_rate_capacity=1, write_rate_refill=1 / 240),
+                     verifier=refuse_tokens,
+                     transports={name: httpx.MockTransport(lambda r: httpx.Response(503))
+                                 for name in ("accounts", "requests311", "library")})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test") as client:
+        await client.post("/signout")
+        page = await client.post("/signout")
+        assert page.status_code == 429
+        assert "Try again in about 4 minutes" in page.text
+        assert '<link rel="stylesheet"' in page.text and "site.css" in page.text
+        assert page.headers["content-security-policy"]
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from .models import (
     Id,
     MemberCreate,
     OfficialSignup,
+    PasswordChange,
     PartnerCreate,
     ReasonIn,
     RefreshIn,
@@ -26,6 +27,7 @@ from .models import (
     Role,
     RoleGrant,
     StaffCreate,
+    TokenIn,
 )
 
 router = APIRouter()
@@ -98,6 +100,29 @@ async def password_reset(request: Request, body: ResetRequest, svc: Svc) -> Resp
 @router.post("/auth/password-reset/confirm", status_code=204, tags=["auth"], summary="Set a new password with a reset token")
 async def password_reset_confirm(request: Request, body: ResetConfirm, svc: Svc) -> Response:
     return await forward(request, svc.accounts, "POST", "/auth/password-reset/confirm", principal=None, json=body.out())
+
+
+@router.post("/auth/confirm-email", tags=["auth"], summary="Confirm a mailbox with the link's token",
+             responses={400: {"description": "the link is invalid, used or expired (`field: token`)", **PROBLEM}})
+async def confirm_email(request: Request, body: TokenIn, svc: Svc) -> Response:
+    """`{account_id, email, status, mailbox_confirmed}`; `status` is `verified` when the address is
+    at the city's official domain (the domain rule applies only once the mailbox is confirmed)."""
+    return await forward(request, svc.accounts, "POST", "/auth/confirm-email", principal=None, json=body.out())
+
+
+@router.post("/auth/confirm-email/resend", status_code=202, tags=["auth"], summary="Send the confirmation link again",
+             responses={429: {"description": "too many requests for a link", **PROBLEM}})
+async def confirm_email_resend(request: Request, body: ResetRequest, svc: Svc) -> Response:
+    """202 alike for every address; a new link goes only to an account waiting for confirmation."""
+    return await forward(request, svc.accounts, "POST", "/auth/confirm-email/resend", principal=None, json=body.out())
+
+
+@router.post("/me/password", tags=["auth"], summary="Change the signed-in person's password",
+             responses={**ERRORS, 422: {"description": "wrong current password, or the new one breaks the policy", **PROBLEM},
+                        423: {"description": "locked after repeated failures", **PROBLEM}})
+async def change_password(request: Request, body: PasswordChange, user: ApiUser, svc: Svc) -> Response:
+    """A new token pair for this client; every other refresh token of the account is revoked."""
+    return await forward(request, svc.accounts, "POST", "/me/password", principal=user, json=body.out())
 
 
 # --- me ------------------------------------------------------------------------------------------

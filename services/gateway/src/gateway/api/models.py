@@ -56,6 +56,16 @@ class ResetConfirm(Body):
     new_password: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
+class TokenIn(Body):
+    token: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class PasswordChange(Body):
+    # exactly as typed: never trimmed (accounts applies the one password policy)
+    current_password: Annotated[str, Field(min_length=1, max_length=1024)]
+    new_password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
 class ReasonIn(Body):
     reason: Annotated[str, Field(min_length=1, max_length=4000)]
 

@@ -7,10 +7,11 @@ from fastapi import APIRouter, Depends
 
 from ..deps import form_idempotency_key
 from ..security import csrf_protect
-from . import library_pages, metrics, official, public, staff
+from . import credentials, library_pages, metrics, official, public, staff
 
 router = APIRouter(dependencies=[Depends(csrf_protect), Depends(form_idempotency_key)], include_in_schema=False)
 router.include_router(public.router)
+router.include_router(credentials.router)
 router.include_router(official.router)
 router.include_router(staff.router)
 router.include_router(metrics.router)

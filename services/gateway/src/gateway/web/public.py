@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from ..clients import ServiceUnavailable, UpstreamError
 from ..deps import MaybePageUser, Svc
 from ..api.forward import client_headers
-from ..security import rotate_csrf_token
+from ..security import rotate_csrf_token, wait_in_words
 from .common import problem_field, problem_text, safe_next, see_other
 from .dashboard_page import render_dashboard
 from .render import flash, render
@@ -36,11 +36,23 @@ async def signin_form(request: Request, user: MaybePageUser, next: str | None = 
     return render(request, "signin.html", {"nav": "signin", "next": safe_next(next, "")})
 
 
+def wait_page(request: Request, exc: UpstreamError, *, title: str, reason: str, retry_url: str, retry_label: str,
+              advice: str | None = None, reset_link: bool = False) -> Response:
+    """A refusal for "too many" (423 locked, 429 throttled) as a page with the wait in words."""
+    body = exc.problem()
+    retry_after = body.get("retry_after")
+    seconds = int(retry_after) if isinstance(retry_after, int | float) and retry_after > 0 else 60
+    return render(request, "too_many.html", {
+        "title": title, "reason": reason, "advice": advice, "wait": wait_in_words(seconds),
+        "retry_url": retry_url, "retry_label": retry_label, "reset_link": reset_link,
+    }, status_code=exc.status, headers={"Retry-After": str(seconds)})
+
+
 @router.post("/signin")
 async def signin(request: Request, svc: Svc) -> Response:
     form = await request.form()
     username = str(form.get("username") or "").strip()
-    password = str(form.get("password") or "")
+    password = str(form.get("password") or "")  # exactly as typed: spaces are part of a password
     target = safe_next(str(form.get("next") or ""))
     error = None
     if not username or not password:
@@ -52,6 +64,16 @@ async def signin(request: Request, svc: Svc) -> Response:
                 headers=client_headers(request),
             )
         except UpstreamError as exc:
+            if exc.status == 423:
+                return wait_page(request, exc, title="This account is locked for a while",
+                                 reason="There were too many failed sign-ins to this account.",
+                                 advice="If you have forgotten your password, choose a new one: the link we e-mail "
+                                        "you works at once and unlocks the account.",
+                                 retry_url="/signin", retry_label="sign in", reset_link=True)
+            if exc.status == 429:
+                return wait_page(request, exc, title="Too many failed sign-ins",
+                                 reason="There were too many failed sign-ins from your network.",
+                                 retry_url="/signin", retry_label="sign in", reset_link=True)
             error = ("That email and password do not match an account." if exc.status == 401 else problem_text(exc))
         except ServiceUnavailable as exc:
             error = problem_text(exc)
@@ -132,4 +154,10 @@ async def signup(request: Request, svc: Svc) -> Response:
         return await _signup_page(request, svc, values, {field: text} if field else {}, 400, text)
     except ServiceUnavailable as exc:
         return await _signup_page(request, svc, values, {}, 503, problem_text(exc))
-    return render(request, "signup_done.html", {"nav": "signup", "account": account}, status_code=201)
+    try:
+        city = await svc.accounts.get_json(f"/cities/{account.get('city_id')}")
+        city_name = f"{city['name']}, {city['state']}"
+    except (UpstreamError, ServiceUnavailable, KeyError, TypeError):
+        city_name = None
+    return render(request, "signup_done.html", {"nav": "signup", "account": account, "city_name": city_name},
+                  status_code=201)
