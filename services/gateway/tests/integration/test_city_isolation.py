@@ -21,6 +21,7 @@ OPEN = {
     ("GET", "/api/v1/cities"), ("GET", "/api/v1/cities/{city_id}"), ("POST", "/api/v1/accounts"),
     ("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/refresh"), ("POST", "/api/v1/auth/signout"),
     ("POST", "/api/v1/auth/password-reset"), ("POST", "/api/v1/auth/password-reset/confirm"), ("GET", "/api/v1/me"),
+    ("POST", "/api/v1/auth/confirm-email"), ("POST", "/api/v1/auth/confirm-email/resend"), ("POST", "/api/v1/me/password"),
     ("GET", "/api/v1/topics"), ("GET", "/api/v1/requests/similar"), ("POST", "/api/v1/requests"),
     ("GET", "/api/v1/library/search"), ("GET", "/api/v1/library/taxonomy"), ("POST", "/api/v1/library/similar-questions"),
     ("GET", "/api/v1/clearinghouse/programs"), ("GET", "/api/v1/library/items/{item_id}/related"),
