@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nrn_kit.auth import Principal, authorize, permitted, principal_dependency
 # Idempotency-Key on staff commands; not on sign-up (its body holds a password, whose hash the key
-# record would keep), staff and partner-member creation (their answer holds a set-up secret) or auth/*.
+# record would keep), staff and partner-member creation (their body may hold one too) or auth/*.
 from nrn_kit.http import problem
 from nrn_kit.idempotency import IDEMPOTENT
 
