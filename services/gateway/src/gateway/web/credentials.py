@@ -65,27 +65,30 @@ async def forgot_form(request: Request, email: str = "") -> Response:
     return render(request, "forgot_password.html", {"nav": "signin", "email": email[:320]})
 
 
-@router.post("/forgot-password")
-async def forgot(request: Request, svc: Svc) -> Response:
+async def _ask_for_link(request: Request, svc: Any, *, kind: str, page: str, upstream: str, empty: str,
+                       valid_for: str) -> Response:
+    """"Send me a link" (a reset or a confirmation): the same answer whatever the address."""
     email = _address(await request.form())
     if not email:
-        return render(request, "forgot_password.html", {"nav": "signin", "email": "",
-                                                        "error": "Enter the e-mail address you sign in with."},
-                      status_code=400)
+        return render(request, page, {"nav": "signin", "email": "", "error": empty}, status_code=400)
     try:
-        await svc.accounts.post_json("/auth/password-reset", json={"email": email}, headers=client_headers(request))
+        await svc.accounts.post_json(upstream, json={"email": email}, headers=client_headers(request))
     except UpstreamError as exc:
         if exc.status == 429:
             return wait_page(request, exc, title="Too many requests for a link",
                              reason="Several links were asked for in a short time.",
-                             retry_url="/forgot-password", retry_label="the form")
-        return render(request, "forgot_password.html", {"nav": "signin", "email": email, "error": problem_text(exc)},
-                      status_code=400)
+                             retry_url=str(request.url.path), retry_label="the form")
+        return render(request, page, {"nav": "signin", "email": email, "error": problem_text(exc)}, status_code=400)
     except ServiceUnavailable as exc:
         return _unavailable(request, exc)
     # The same page whether or not the address has an account.
-    return render(request, "link_sent.html", {"nav": "signin", "kind": "reset", "email": email,
-                                              "valid_for": RESET_HOURS_TEXT})
+    return render(request, "link_sent.html", {"nav": "signin", "kind": kind, "email": email, "valid_for": valid_for})
+
+
+@router.post("/forgot-password")
+async def forgot(request: Request, svc: Svc) -> Response:
+    return await _ask_for_link(request, svc, kind="reset", page="forgot_password.html", upstream="/auth/password-reset",
+                               empty="Enter the e-mail address you sign in with.", valid_for=RESET_HOURS_TEXT)
 
 
 # --- reset password ---------------------------------------------------------------------------
@@ -162,21 +165,9 @@ async def resend_form(request: Request, email: str = "") -> Response:
 
 @router.post("/confirm-email/resend")
 async def resend(request: Request, svc: Svc) -> Response:
-    email = _address(await request.form())
-    if not email:
-        return render(request, "confirm_resend.html", {"email": "", "error": "Enter the e-mail address of your account."},
-                      status_code=400)
-    try:
-        await svc.accounts.post_json("/auth/confirm-email/resend", json={"email": email}, headers=client_headers(request))
-    except UpstreamError as exc:
-        if exc.status == 429:
-            return wait_page(request, exc, title="Too many requests for a link",
-                             reason="Several links were asked for in a short time.",
-                             retry_url="/confirm-email/resend", retry_label="the form")
-        return render(request, "confirm_resend.html", {"email": email, "error": problem_text(exc)}, status_code=400)
-    except ServiceUnavailable as exc:
-        return _unavailable(request, exc)
-    return render(request, "link_sent.html", {"kind": "confirm", "email": email, "valid_for": CONFIRM_HOURS_TEXT})
+    return await _ask_for_link(request, svc, kind="confirm", page="confirm_resend.html",
+                               upstream="/auth/confirm-email/resend",
+                               empty="Enter the e-mail address of your account.", valid_for=CONFIRM_HOURS_TEXT)
 
 
 # --- change the password while signed in ----------------------------------------------------------
