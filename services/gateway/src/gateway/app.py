@@ -172,7 +172,7 @@ def create_app(
     app.state.templates = make_templates()
     app.state.sections = default_sections()
     app.state.shared = TtlCache(settings.dashboard_shared_ttl) if settings.dashboard_shared_ttl > 0 else None
-    # single-flight refresh of page sessions (deps._rotate): concurrent requests of one session share it
+    # single-flight refresh of page sessions (deps.rotate_refresh): concurrent requests of one session share it
     app.state.refreshes = TtlCache(settings.refresh_share_seconds, clock=clock)
 
     install_error_handlers(app)

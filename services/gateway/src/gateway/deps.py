@@ -68,7 +68,7 @@ async def _named(request: Request, principal: Principal) -> Principal:
     return principal
 
 
-async def _rotate(request: Request, refresh: str) -> dict:
+async def rotate_refresh(request: Request, refresh: str) -> dict:
     """Exchange the session's refresh token for a new pair, once per token in this process.
 
     Several requests of one browser session (tabs, htmx fragments) that find the access token
@@ -100,7 +100,7 @@ async def optional_page_principal(request: Request) -> Principal | None:
         request.session.pop(PERSON, None)
         return None
     try:
-        pair = await _rotate(request, refresh)
+        pair = await rotate_refresh(request, refresh)
     except ServiceUnavailable:
         raise  # keep the session: accounts is down, not the person's sign-in
     except UpstreamError:

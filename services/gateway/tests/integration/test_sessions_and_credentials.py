@@ -166,6 +166,28 @@ async def test_sign_in_throttling_counts_failures_only_and_answers_429_problems(
         assert throttled.json()["status"] == 429 and throttled.json()["retry_after"] > 0
 
 
+async def test_confirming_at_the_city_domain_renews_a_signed_in_session_at_once(platform: Platform) -> None:
+    admin = await platform.admin()
+    await platform.import_cities(admin)
+    domains = "name,state,official_email_domains\nFlint,MI,cityofflint.com\n"
+    assert (await platform.http.post("/api/v1/cities/import", headers=admin,
+                                     files={"file": ("d.csv", domains.encode(), "text/csv")})).status_code == 200
+    email = f"kim.{uuid.uuid4().hex[:6]}@CityOfFlint.com"
+    created = await platform.http.post("/api/v1/accounts", json={
+        "name": "Kim Official", "title": "Clerk", "email": email, "city_id": "mi-flint", "password": SPACED})
+    assert created.status_code == 201 and created.json()["status"] == "pending"
+    browser, cookie = await _page_session(platform, email, SPACED)
+    assert jwt.decode(_session(cookie)["token"], options={"verify_signature": False})["status"] == "pending"
+    token = await platform.link(email, "confirm")
+    page = await browser.get("/confirm-email", params={"token": token})
+    csrf = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    done = await browser.post("/confirm-email", data={"token": token, "csrf_token": csrf})
+    assert done.status_code == 200 and "Your account is verified too" in done.text
+    claims = jwt.decode(_session(browser.cookies["nrn_session"])["token"], options={"verify_signature": False})
+    assert claims["status"] == "verified"
+    await browser.aclose()
+
+
 @pytest.mark.parametrize("path", ["/auth/password-reset", "/auth/confirm-email/resend"])
 async def test_link_requests_answer_alike_for_every_address(platform: Platform, path: str) -> None:
     known = await platform.http.post(f"/api/v1{path}", json={"email": ADMIN_EMAIL})

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 
 from ..api.forward import client_headers
 from ..clients import ServiceUnavailable, UpstreamError
-from ..deps import PageUser, Svc
+from ..deps import PageUser, Svc, rotate_refresh
 from .common import problem_field, problem_text, see_other
 from .public import wait_page
 from .render import flash, render
@@ -155,6 +155,14 @@ async def confirm(request: Request, svc: Svc) -> Response:
         return _expired(request, "confirm")
     except ServiceUnavailable as exc:
         return _unavailable(request, exc)
+    refresh = request.session.get("refresh")
+    if result.get("status") == "verified" and isinstance(refresh, str) and refresh:
+        # A signed-in browser's access token still says "pending": renew it now, not in 15 minutes.
+        try:
+            pair = await rotate_refresh(request, refresh)
+            request.session.update(token=pair["access_token"], refresh=pair["refresh_token"])
+        except (UpstreamError, ServiceUnavailable, KeyError):
+            pass  # the session renews itself when the token expires
     return render(request, "email_confirmed.html", {"result": result})
 
 
