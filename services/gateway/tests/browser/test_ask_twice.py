@@ -29,6 +29,7 @@ async def fill_question(page, title: str = TITLE, question: str = QUESTION) -> N
     await page.get_by_label("Your question in one line").fill(title)
     await page.get_by_label("The question in detail").fill(question)
     await page.get_by_label("Topic").select_option("finance_budgets")
+    await page.get_by_label("No, keep it private").check()  # the consent question starts empty
 
 
 @pytest.mark.parametrize(("size", "options"), [("desktop", DESKTOP), ("phone", PHONE)])

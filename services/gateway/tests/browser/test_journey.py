@@ -85,6 +85,7 @@ async def test_the_whole_journey_through_the_pages(platform: Platform, browser, 
         "Our city has about 20,000 lead service lines. Which federal and state programmes can pay for replacing them?")
     await official.wait_for_load_state("networkidle")  # the similar-questions fragment (htmx) arrives
     await official.get_by_label("Topic").select_option("finance_budgets")
+    await official.get_by_label("Yes, without naming our city").check()  # the consent question starts empty
     await official.screenshot(path=shots / "04-ask-phone.png", full_page=True)
     await official.get_by_role("button", name="Send the question").click()
     await official.get_by_role("heading", name="How do we fund lead service line replacement?").wait_for()
