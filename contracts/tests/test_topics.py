@@ -29,12 +29,12 @@ def test_the_topics_and_their_names() -> None:
 
 def test_owners_and_consumers() -> None:
     assert {(t.owner, t.consumers) for t in TOPICS.values()} == {
-        ("accounts", ("requests311", "library", "notifications", "engagements", "analytics", "partners")),
+        ("accounts", ("requests311", "library", "notifications", "engagements", "peer", "analytics", "partners")),
         # link secrets: notifications only, never analytics or partners
         ("accounts", ("notifications",)),
-        ("requests311", ("library", "notifications", "engagements", "analytics", "partners")),
+        ("requests311", ("library", "notifications", "engagements", "peer", "analytics", "partners")),
         ("library", ("requests311", "analytics", "partners")),
-        ("engagements", ("library", "analytics", "partners")),
+        ("engagements", ("library", "peer", "analytics", "partners")),
         ("peer", ("library", "analytics", "partners")),
     }
     assert all(t.owner not in t.consumers for t in TOPICS.values())

@@ -57,8 +57,9 @@ TOPICS: dict[str, Topic] = {
             key="city_id | account_id | partner_id",
             owner="accounts",
             # notifications keeps people, roles and cities to decide who is told what; engagements
-            # keeps cities (eligibility) and people (names, reviewer and team roles).
-            consumers=("requests311", "library", "notifications", "engagements"),
+            # keeps cities (eligibility) and people (names, reviewer and team roles); peer keeps
+            # cities and people (registrants, group members, the contact a city may share).
+            consumers=("requests311", "library", "notifications", "engagements", "peer"),
             description="Cities, their indicators and eligibility; accounts, their verification and roles; partners.",
         ),
         _topic(
@@ -75,8 +76,9 @@ TOPICS: dict[str, Topic] = {
             key="request_id",
             owner="requests311",
             # library keeps the public record of answered questions; notifications tells people;
-            # engagements shows the answered questions of cities with similar barriers (peer context).
-            consumers=("library", "notifications", "engagements"),
+            # engagements shows the answered questions of cities with similar barriers (peer context);
+            # peer suggests introductions between cities that asked about the same subject.
+            consumers=("library", "notifications", "engagements", "peer"),
             description="311 for Cities: a question's life from submission to memo, call, feedback and close.",
         ),
         _topic(
@@ -90,19 +92,23 @@ TOPICS: dict[str, Topic] = {
             ENGAGEMENTS_TOPIC,
             key="application_id | engagement_id",
             owner="engagements",
-            # library publishes close-out reports.
-            consumers=("library",),
+            # library publishes close-out reports; peer reads the application's "peer connections"
+            # answer and the city's barriers for introductions.
+            consumers=("library", "peer"),
             description="Direct technical assistance: applications (drafted, submitted, withdrawn, reviewed, "
                         "scored, decided, promoted from the waitlist) and engagements (opened, assessed, work "
                         "plan agreed, milestones completed, closed).",
         ),
         _topic(
             PEER_TOPIC,
-            key="convening_id",
+            # Three aggregates share the topic, each event keyed by its own: a convening with its
+            # registrations and materials, a group (working group or steering committee), an introduction.
+            key="convening_id | working_group_id | introduction_id",
             owner="peer",
-            # library publishes convening materials.
+            # library publishes convenings, their materials and working groups' deliverables.
             consumers=("library",),
-            description="Peer networking: convenings and their registrations.",
+            description="Peer networking: convenings, registrations and waitlists, materials; working groups and "
+                        "the Peer Steering Committee, their members, decisions and deliverables; peer introductions.",
         ),
     )
 }

@@ -1,22 +1,50 @@
-"""Events of peer networking (topic ``nrn.peer.v1``, keyed by ``convening_id``).
+"""Events of peer networking (topic ``nrn.peer.v1``).
 
-Registrations are keyed by their convening so they stay in order with it.
+Three kinds of aggregate share the topic, each event keyed by its own: a convening and its
+registrations, materials and feedback (``convening_id``, so registrations stay in order with their
+convening); a group — a working group or the Peer Steering Committee — with its members, decisions
+and deliverables (``working_group_id``); a peer introduction between two cities
+(``introduction_id``).
+
+A registration moves: confirmed | waitlisted → (promoted: a place offered with a hold) → confirmed;
+any of them → cancelled (by the person, by staff, when the hold lapsed, or when the convening was
+cancelled: ``RegistrationCancelled.reason`` says which, one event per registrant).
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import Field
 
 from ..envelope import Event
 from ..topics import PEER_TOPIC
-from ..values import Id, Name, TaxonomyTopic, Text, Title, UtcDateTime
+from ..values import Id, LongText, Name, Reason, TaxonomyTopic, Text, Title, Url, UtcDateTime, ValueObject
 
 _T = "org.nationalresourcenetwork.peer."
 _K = {"topic": PEER_TOPIC, "key": "convening_id"}
+_G = {"topic": PEER_TOPIC, "key": "working_group_id"}
+_I = {"topic": PEER_TOPIC, "key": "introduction_id"}
 
 ConveningKind = Literal["annual_convening", "working_group", "steering_committee", "webinar"]
+GroupKind = Literal["working_group", "steering_committee"]
+MemberKind = Literal["city", "official", "partner_expert"]
+RegistrationCancelReason = Literal["by_registrant", "by_staff", "hold_expired", "convening_cancelled"]
+MaterialKind = Literal["slides", "recording", "notes", "other"]
+IntroductionReasonKind = Literal["peer_connections", "shared_barriers", "similar_questions", "staff"]
+
+
+class AgendaSession(ValueObject):
+    """One session of a convening's agenda, in UTC (the convening's ``timezone`` says how to show it)."""
+
+    session_id: Id
+    title: Title
+    starts_at: UtcDateTime
+    ends_at: UtcDateTime
+    track: Name | None = None
+    room: Name | None = None
+    speakers: tuple[Name, ...] = ()
 
 
 class ConveningScheduled(Event, type=_T + "convening_scheduled.v1", **_K):
@@ -32,6 +60,48 @@ class ConveningScheduled(Event, type=_T + "convening_scheduled.v1", **_K):
     ends_at: UtcDateTime
     location: Name | None = Field(default=None, description="Place; null for a virtual convening")
     capacity: int | None = Field(default=None, ge=1)
+    # Added compatibly with the registration rules:
+    timezone: Name | None = Field(default=None, description="The venue's IANA time zone, e.g. 'America/New_York'")
+    host_city_id: Id | None = None
+    per_city_limit: int | None = Field(default=None, ge=1, description="Most registrations from one city")
+    registration_opens_at: UtcDateTime | None = None
+    registration_closes_at: UtcDateTime | None = None
+    sessions: tuple[AgendaSession, ...] = Field(default=(), max_length=200)
+
+
+class ConveningUpdated(Event, type=_T + "convening_updated.v1", **_K):
+    """A scheduled convening changed: its full new description (registrations stand)."""
+
+    convening_id: Id
+    kind: ConveningKind
+    title: Title
+    description: Text | None = None
+    topics: tuple[TaxonomyTopic, ...] = ()
+    starts_at: UtcDateTime
+    ends_at: UtcDateTime
+    location: Name | None = None
+    timezone: Name | None = None
+    capacity: int | None = Field(default=None, ge=1)
+    per_city_limit: int | None = Field(default=None, ge=1)
+    registration_opens_at: UtcDateTime | None = None
+    registration_closes_at: UtcDateTime | None = None
+    sessions: tuple[AgendaSession, ...] = Field(default=(), max_length=200)
+    sequence: int = Field(ge=0, description="iCalendar SEQUENCE: grows with every change")
+    by: Id
+    at: UtcDateTime
+
+
+class ConveningCancelled(Event, type=_T + "convening_cancelled.v1", **_K):
+    """A convening was called off. Each registrant also gets a ``RegistrationCancelled``
+    (reason ``convening_cancelled``) so that every one of them is told."""
+
+    convening_id: Id
+    title: Title
+    reason: Reason
+    starts_at: UtcDateTime
+    registrations_cancelled: int = Field(ge=0)
+    by: Id
+    at: UtcDateTime
 
 
 class RegistrationConfirmed(Event, type=_T + "registration_confirmed.v1", **_K):
@@ -41,4 +111,187 @@ class RegistrationConfirmed(Event, type=_T + "registration_confirmed.v1", **_K):
     convening_id: Id
     account_id: Id
     city_id: Id | None = None
+    at: UtcDateTime
+    from_waitlist: bool = Field(default=False, description="True when a promoted registrant confirmed the offer")
+
+
+class RegistrationWaitlisted(Event, type=_T + "registration_waitlisted.v1", **_K):
+    """The convening was full: the registrant joined the waitlist at ``position`` (1 = next)."""
+
+    registration_id: Id
+    convening_id: Id
+    account_id: Id
+    city_id: Id | None = None
+    position: int = Field(ge=1)
+    at: UtcDateTime
+
+
+class RegistrationCancelled(Event, type=_T + "registration_cancelled.v1", **_K):
+    """A registration (confirmed, waitlisted or promoted) ended before the convening."""
+
+    registration_id: Id
+    convening_id: Id
+    account_id: Id
+    city_id: Id | None = None
+    previous_status: Literal["confirmed", "waitlisted", "offered"]
+    reason: RegistrationCancelReason
+    by: Id | None = Field(default=None, description="account_id of who cancelled; null for the system")
+    at: UtcDateTime
+
+
+class WaitlistPromoted(Event, type=_T + "waitlist_promoted.v1", **_K):
+    """A place freed and the first in line was offered it: they confirm before ``hold_until``
+    or the place passes to the next."""
+
+    registration_id: Id
+    convening_id: Id
+    account_id: Id
+    city_id: Id | None = None
+    hold_until: UtcDateTime
+    at: UtcDateTime
+
+
+class AttendanceRecorded(Event, type=_T + "attendance_recorded.v1", **_K):
+    """Staff checked a registrant in (or corrected a check-in)."""
+
+    registration_id: Id
+    convening_id: Id
+    account_id: Id
+    city_id: Id | None = None
+    attended: bool
+    by: Id
+    at: UtcDateTime
+
+
+class ConveningFeedbackReceived(Event, type=_T + "convening_feedback_received.v1", **_K):
+    """An attendee rated the convening afterwards."""
+
+    convening_id: Id
+    registration_id: Id
+    rating: int = Field(ge=1, le=5)
+    comment: Text | None = None
+    at: UtcDateTime
+
+
+class ConveningMaterialPublished(Event, type=_T + "convening_material_published.v1", **_K):
+    """Staff published a convening's material (slides, a recording, notes) for the library to
+    carry as NRN's own resource; ``body`` (Markdown) or ``link`` or both."""
+
+    convening_id: Id
+    material_id: Id
+    convening_title: Title
+    material_kind: MaterialKind
+    title: Title
+    summary: Text | None = None
+    body: LongText | None = None
+    link: Url | None = None
+    topics: tuple[TaxonomyTopic, ...] = ()
+    speakers: tuple[Name, ...] = ()
+    held_on: date | None = Field(default=None, description="The convening's first day, in the venue's time zone")
+    by: Id
+    at: UtcDateTime
+
+
+class WorkingGroupFormed(Event, type=_T + "working_group_formed.v1", **_G):
+    """A working group — or the Peer Steering Committee (``kind``) — was formed."""
+
+    working_group_id: Id
+    kind: GroupKind = "working_group"
+    name: Name
+    purpose: Text | None = None
+    topics: tuple[TaxonomyTopic, ...] = ()
+    by: Id
+    at: UtcDateTime
+
+
+class MemberJoined(Event, type=_T + "member_joined.v1", **_G):
+    """A city, an official or a partner expert joined a group; committee members have a term."""
+
+    working_group_id: Id
+    member_kind: MemberKind
+    member_id: Id = Field(description="city_id for a city, account_id for an official or a partner expert")
+    city_id: Id | None = None
+    name: Name | None = None
+    organization: Name | None = Field(default=None, description="A partner expert's organization, e.g. 'NTIA'")
+    term_starts_on: date | None = None
+    term_ends_on: date | None = None
+    by: Id
+    at: UtcDateTime
+
+
+class MemberLeft(Event, type=_T + "member_left.v1", **_G):
+    """A member left a group (or their committee term ended)."""
+
+    working_group_id: Id
+    member_kind: MemberKind
+    member_id: Id
+    city_id: Id | None = None
+    reason: Reason | None = None
+    by: Id
+    at: UtcDateTime
+
+
+class GroupDecisionRecorded(Event, type=_T + "group_decision_recorded.v1", **_G):
+    """A group's meeting recorded a decision (the steering committee's decisions)."""
+
+    working_group_id: Id
+    decision_id: Id
+    meeting_id: Id | None = None
+    summary: Text
+    decided_on: date
+    by: Id
+    at: UtcDateTime
+
+
+class DeliverablePublished(Event, type=_T + "deliverable_published.v1", **_G):
+    """A working group's deliverable was approved after review: its final text, for the library
+    to publish as NRN's own resource."""
+
+    working_group_id: Id
+    deliverable_id: Id
+    working_group_name: Name
+    title: Title
+    summary: Text | None = None
+    body: LongText
+    topics: tuple[TaxonomyTopic, ...] = ()
+    member_cities: tuple[Name, ...] = Field(default=(), description="'City, ST' of the group's member cities")
+    contributors: tuple[Name, ...] = ()
+    version: int = Field(ge=1, description="The approved draft's number")
+    approved_by: Id
+    at: UtcDateTime
+
+
+class IntroductionOffered(Event, type=_T + "introduction_offered.v1", **_I):
+    """Staff offered two cities an introduction, with the reason they were suggested."""
+
+    introduction_id: Id
+    city_id: Id = Field(description="One of the two cities introduced")
+    other_city_id: Id = Field(description="The other city")
+    reason_kind: IntroductionReasonKind
+    reason: Reason
+    by: Id
+    at: UtcDateTime
+
+
+class IntroductionAnswered(Event, type=_T + "introduction_answered.v1", **_I):
+    """One city accepted or declined; ``shares`` is what it consented to show the other city."""
+
+    introduction_id: Id
+    city_id: Id
+    accepted: bool
+    shares: tuple[Literal["contact", "barriers", "questions", "note"], ...] = ()
+    status: Literal["offered", "accepted", "declined"] = Field(
+        description="The introduction's status after this answer: accepted once both cities accepted")
+    by: Id
+    at: UtcDateTime
+
+
+class IntroductionProgressed(Event, type=_T + "introduction_progressed.v1", **_I):
+    """An accepted introduction was followed up: the cities met, or its outcome was recorded."""
+
+    introduction_id: Id
+    step: Literal["meeting_held", "outcome_recorded"]
+    met_on: date | None = None
+    outcome: Text | None = None
+    by: Id
     at: UtcDateTime
