@@ -82,6 +82,19 @@ ALLOWED_FOR_OWN_CITY: dict[str, frozenset[str]] = {
     "library.curate": frozenset({"curator", "administrator"}),
     "clearinghouse.maintain": frozenset({"curator", "administrator"}),
     "metrics.read": frozenset({"administrator", "program_manager"}),
+    # peer networking
+    "convening.read": EVERYONE_ACTIVE,
+    "convening.manage": frozenset({"administrator", "program_manager"}),
+    "convening.register": frozenset({"official", "partner"}),
+    "convening.attendance": frozenset({"administrator", "program_manager", "triage_lead"}),
+    "convening.materials": frozenset({"administrator", "program_manager", "curator"}),
+    "group.read": EVERYONE_ACTIVE,
+    "group.manage": frozenset({"administrator", "program_manager"}),
+    "deliverable.contribute": frozenset({"official", "partner", "administrator", "program_manager", "sme",
+                                         "reviewer"}),
+    "deliverable.review": frozenset({"administrator", "program_manager", "reviewer"}),
+    "introduction.manage": frozenset({"administrator", "program_manager", "triage_lead"}),
+    "introduction.respond": frozenset({"official"}),
 }
 PUBLIC_ACTIONS = {a for a, who in ALLOWED_FOR_OWN_CITY.items() if who == EVERYONE_ACTIVE}
 

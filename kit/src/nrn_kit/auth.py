@@ -180,6 +180,26 @@ MATRIX: Mapping[str, Rule] = {
     "clearinghouse.maintain": Rule(
         staff_roles=frozenset({CURATOR, ADMINISTRATOR}), description="maintain the federal TA clearinghouse"
     ),
+    # peer networking: convenings, working groups and the steering committee, introductions
+    "convening.read": Rule(everyone=True, description="read convenings and their agendas"),
+    "convening.manage": Rule(staff_roles=_MANAGERS, description="schedule, change and cancel convenings"),
+    "convening.register": Rule(officials=True, partners=True,
+                               description="register oneself for a convening (officials for their own city)"),
+    "convening.attendance": Rule(staff_roles=frozenset({ADMINISTRATOR, PROGRAM_MANAGER, TRIAGE_LEAD}),
+                                 description="read registrations, check attendees in"),
+    "convening.materials": Rule(staff_roles=frozenset({ADMINISTRATOR, PROGRAM_MANAGER, CURATOR}),
+                                description="publish a convening's materials to the library"),
+    "group.read": Rule(everyone=True, description="read working groups, the steering committee and their members"),
+    "group.manage": Rule(staff_roles=_MANAGERS,
+                         description="form groups, add and remove members, meetings, notes and decisions"),
+    "deliverable.contribute": Rule(staff_roles=_MANAGERS | {SUBJECT_MATTER_EXPERT, REVIEWER}, officials=True,
+                                   partners=True,
+                                   description="draft and comment on a group's deliverables (members only)"),
+    "deliverable.review": Rule(staff_roles=frozenset({ADMINISTRATOR, PROGRAM_MANAGER, REVIEWER}),
+                               description="approve a deliverable for the library, or ask for changes"),
+    "introduction.manage": Rule(staff_roles=frozenset({ADMINISTRATOR, PROGRAM_MANAGER, TRIAGE_LEAD}),
+                                description="see suggestions, offer introductions, track them to an outcome"),
+    "introduction.respond": Rule(officials=True, description="accept or decline an introduction for one's own city"),
     # operations
     "metrics.read": Rule(staff_roles=_MANAGERS, description="read operational metrics"),
 }

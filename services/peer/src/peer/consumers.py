@@ -1,0 +1,81 @@
+"""What peer learns from other services' events, kept as its own read models.
+
+* accounts → ``cities`` (name, state) and ``people`` (officials, staff and partner members: name,
+  title, e-mail for the contact a city may choose to share, city, kind);
+* requests311 → ``city_signals.questions``: each question's subject and year (suggestions of cities
+  that asked about the same subject in the same year);
+* engagements → ``city_signals``: the application's "peer connections" answer and the barriers named
+  (read with ``getattr``: those fields arrive with the engagements contract's next version, and an
+  event without them changes nothing).
+
+Handlers are upserts of the fields each event owns, so a redelivered or reordered event converges.
+"""
+
+from __future__ import annotations
+
+from nrn_contracts.events import accounts as acc
+from nrn_contracts.events import engagements as eng
+from nrn_contracts.events import requests311 as r311
+
+from nrn_kit.consumer import EventConsumer
+from nrn_kit.mongo import Tx
+
+from .adapters import mongo as repo
+
+consumer = EventConsumer("read-models")
+
+
+@consumer.handles(acc.CityRegistered)
+async def city_registered(event: acc.CityRegistered, tx: Tx) -> None:
+    await tx.db[repo.CITIES].update_one({"_id": event.city_id}, {"$set": {"name": event.name, "state": event.state}},
+                                        upsert=True, session=tx.session)
+
+
+@consumer.handles(acc.AccountRegistered)
+async def account_registered(event: acc.AccountRegistered, tx: Tx) -> None:
+    await tx.db[repo.PEOPLE].update_one(
+        {"_id": event.account_id},
+        {"$set": {"kind": event.kind, "name": event.name, "title": event.title or "", "email": event.email,
+                  "city_id": event.city_id, "partner_id": event.partner_id}},
+        upsert=True, session=tx.session)
+
+
+@consumer.handles(acc.AccountDeactivated)
+async def account_deactivated(event: acc.AccountDeactivated, tx: Tx) -> None:
+    await tx.db[repo.PEOPLE].update_one({"_id": event.account_id}, {"$set": {"deactivated": True}},
+                                        upsert=True, session=tx.session)
+
+
+@consumer.handles(r311.QuestionSubmitted)
+async def question_submitted(event: r311.QuestionSubmitted, tx: Tx) -> None:
+    await tx.db[repo.CITY_SIGNALS].update_one(
+        {"_id": event.city_id},
+        {"$set": {f"questions.{event.request_id}": {"topic": event.topic, "title": event.title,
+                                                    "year": event.submitted_at.year}}},
+        upsert=True, session=tx.session)
+
+
+@consumer.handles(r311.QuestionTriaged)
+async def question_triaged(event: r311.QuestionTriaged, tx: Tx) -> None:
+    # triage may correct the subject: the question is found by its id under its city
+    await tx.db[repo.CITY_SIGNALS].update_one(
+        {f"questions.{event.request_id}": {"$exists": True}},
+        {"$set": {f"questions.{event.request_id}.topic": event.topic}}, session=tx.session)
+
+
+@consumer.handles(eng.ApplicationSubmitted)
+async def application_submitted(event: eng.ApplicationSubmitted, tx: Tx) -> None:
+    update: dict = {"$set": {"peer_connections": bool(getattr(event, "peer_connections", False))}}
+    barriers = list(getattr(event, "barriers", ()) or ())
+    if barriers:
+        update["$addToSet"] = {"barriers": {"$each": barriers}}
+    await tx.db[repo.CITY_SIGNALS].update_one({"_id": event.city_id}, update, upsert=True, session=tx.session)
+
+
+@consumer.handles(eng.EngagementOpened)
+async def engagement_opened(event: eng.EngagementOpened, tx: Tx) -> None:
+    barriers = list(getattr(event, "barriers", ()) or ())
+    if barriers:
+        await tx.db[repo.CITY_SIGNALS].update_one({"_id": event.city_id},
+                                                  {"$addToSet": {"barriers": {"$each": barriers}}},
+                                                  upsert=True, session=tx.session)

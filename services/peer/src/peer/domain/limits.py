@@ -1,0 +1,27 @@
+"""Input limits of peer's HTTP API, in one place: the API's bodies use them and the gateway
+imports this module (``gateway.peer_limits`` re-exports it; a drift test compares the two)."""
+
+from __future__ import annotations
+
+TITLE_MAX = 300
+DESCRIPTION_MAX = 20_000
+NAME_MAX = 200
+VENUE_MAX = 200
+ADDRESS_MAX = 500
+SESSIONS_MAX = 200
+SPEAKERS_MAX = 20
+CAPACITY_MAX = 100_000
+ROLE_MAX = 200
+DIETARY_MAX = 500
+ACCESSIBILITY_MAX = 1_000
+REASON_MAX = 5_000
+COMMENT_MAX = 5_000
+FEEDBACK_COMMENT_MAX = 5_000
+MATERIAL_BODY_MAX = 200_000
+DELIVERABLE_BODY_MAX = 200_000
+SUMMARY_MAX = 4_000
+AGENDA_MAX = 20_000
+NOTES_MAX = 20_000
+LINK_MAX = 2_000
+LINK_PATTERN = r"^https?://\S+$"
+ID_MAX = 128
