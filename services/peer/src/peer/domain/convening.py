@@ -88,9 +88,6 @@ class Convening:
         if self.closes_at > self.ends_at:
             raise InvalidInput("window_closes_after_the_event",
                                "registration must close before the convening ends", field="registration_closes_at")
-        if self.per_city_limit is not None and self.per_city_limit > self.capacity:
-            raise InvalidInput("per_city_limit_above_capacity",
-                               "the per-city limit cannot be larger than the capacity", field="per_city_limit")
         seen: set[str] = set()
         for i, s in enumerate(self.sessions):
             if s.id in seen:

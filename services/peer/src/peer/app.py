@@ -1,0 +1,75 @@
+"""The one wiring point: settings → kit runtime → routes, consumers, indexes, the hold sweep."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from nrn_contracts import PEER_TOPIC
+
+from nrn_kit.app import Runtime, ServiceSpec
+from nrn_kit.app import create_app as create_app_from_spec
+from nrn_kit.http import problem
+
+from . import api, consumers
+from .adapters.mongo import INDEXES
+from .config import Settings
+from .domain.errors import RuleViolation
+from .handlers import Clock, Deps, expire_holds, system_clock
+
+log = logging.getLogger(__name__)
+
+
+async def _sweep_forever(runtime: Runtime) -> None:
+    interval = runtime.settings.hold_sweep_interval_seconds
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            result = await expire_holds(runtime.state["deps"], batch=runtime.settings.hold_sweep_batch)
+            if result["expired"]:
+                log.info("waitlist holds lapsed: %s", result)
+        except Exception:  # noqa: BLE001 - the next round tries again; the log says why
+            log.exception("waitlist hold sweep failed")
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    async def start(runtime: Runtime) -> None:
+        assert runtime.store is not None
+        runtime.state["deps"] = Deps(store=runtime.store, clock=clock or system_clock,
+                                     hold=timedelta(hours=settings.waitlist_hold_hours),
+                                     term_notice=timedelta(days=settings.term_notice_days))
+        if settings.hold_sweep_interval_seconds > 0:
+            runtime.state["sweep"] = asyncio.create_task(_sweep_forever(runtime), name="hold-sweep")
+
+    async def stop(runtime: Runtime) -> None:
+        task = runtime.state.pop("sweep", None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = create_app_from_spec(ServiceSpec(
+        settings=settings,
+        title="peer",
+        description="Peer networking: convenings, working groups, the Peer Steering Committee, peer introductions",
+        routers=[api.router],
+        consumers=[consumers.consumer],
+        indexes=INDEXES,
+        publishes=[PEER_TOPIC],
+        on_start=[start],
+        on_stop=[stop],
+    ))
+
+    @app.exception_handler(RuleViolation)
+    async def _rule(request: Request, exc: RuleViolation) -> JSONResponse:
+        errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
+        return problem(exc.status, exc.title, exc.detail, code=exc.rule.replace("_", "-"),
+                       instance=request.url.path, field=exc.field, rule=exc.rule, errors=errors)
+
+    return app
