@@ -62,7 +62,7 @@ class Service:
     async def publish(self, *events: Event, source: str = "/nrn/accounts") -> None:
         for event in events:
             ce = envelope(event, source=source)
-            await self.producer.send_and_wait(self.settings.topic(event.topic), encode(ce),
+            await self.producer.send_and_wait(self.settings.topic(type(event).topic), encode(ce),
                                               key=event.aggregate_id().encode(), headers=kafka_headers(ce))
 
     async def seed_people(self, officials: dict[str, str] | None = None) -> None:
