@@ -92,7 +92,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                                ACCOUNTS_JWKS_URL=f"{urls['accounts']}/.well-known/jwks.json",
                                ACCOUNTS_URL=urls["accounts"], REQUESTS311_URL=urls["requests311"],
                                LIBRARY_URL=urls["library"], NOTIFICATIONS_URL=urls["notifications"],
-                               ENGAGEMENTS_URL=urls["engagements"],
+                               ENGAGEMENTS_URL=urls["engagements"], PEER_URL=urls["peer"],
                                PUBLIC_URL=urls["gateway"])
             return Child(service.name, urls[service.name],
                          [sys.executable, "-m", "uvicorn", service.factory, "--factory", "--host", args.host,

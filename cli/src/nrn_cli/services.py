@@ -19,6 +19,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
     ServiceEntry("requests311", "requests311.app:create_app", 8002),
     ServiceEntry("library", "library.app:create_app", 8003),
     ServiceEntry("engagements", "engagements.app:create_app", 8004),
+    ServiceEntry("peer", "peer.app:create_app", 8005),
     ServiceEntry("notifications", "notifications.app:create_app", 8006),
     ServiceEntry("gateway", "gateway.app:create_app", 8000),
 )

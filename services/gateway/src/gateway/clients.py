@@ -316,9 +316,10 @@ class Services:
     accounts: ServiceClient
     requests311: ServiceClient
     library: ServiceClient
+    peer: ServiceClient
 
     def all(self) -> list[ServiceClient]:
-        return [self.accounts, self.requests311, self.library]
+        return [self.accounts, self.requests311, self.library, self.peer]
 
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self.all()), return_exceptions=True)
@@ -357,4 +358,5 @@ def build_services(
         accounts=make("accounts", settings.accounts_url),
         requests311=make("requests311", settings.requests311_url),
         library=make("library", settings.library_url),
+        peer=make("peer", settings.peer_url),
     )

@@ -22,6 +22,7 @@ class Settings(ServiceSettings):
     accounts_url: str = "http://127.0.0.1:8001"
     requests311_url: str = "http://127.0.0.1:8002"
     library_url: str = "http://127.0.0.1:8003"
+    peer_url: str = "http://127.0.0.1:8005"
 
     upstream_connect_timeout: float = 1.0
     upstream_read_timeout: float = 5.0

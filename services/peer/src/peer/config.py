@@ -10,7 +10,7 @@ from nrn_kit.settings import ServiceSettings
 class Settings(ServiceSettings):
     service_name: str = "peer"
     database_name: str = "nrn_peer"
-    http_port: int = 8004
+    http_port: int = 8005
 
     # A place offered from the waitlist is held this long for the person to confirm, then passes on.
     waitlist_hold_hours: float = Field(48.0, gt=0, le=24 * 30)
