@@ -8,6 +8,8 @@ bounded number of times. Time comes from the injected clock, read once per comma
 
 from __future__ import annotations
 
+import asyncio
+import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ from .domain.registration import Answers, Registration, Status
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
-CONTENDED_ATTEMPTS = 200
+CONTENDED_ATTEMPTS = 1_000
 
 
 def system_clock() -> datetime:
@@ -54,12 +56,16 @@ def new_id(prefix: str) -> str:
 
 
 async def run(deps: Deps, fn: Callable[[Tx], Awaitable[T]]) -> T:
-    """``fn`` in a transaction, run again from the start while another writer beats it to the save."""
-    for _ in range(CONTENDED_ATTEMPTS):
+    """``fn`` in a transaction, run again from the start while another writer beats it to the save.
+
+    After a lost race it waits a random moment (growing with the losses, at most 50 ms) so that
+    writers in other processes that keep colliding spread out instead of colliding again."""
+    for attempt in range(CONTENDED_ATTEMPTS):
         try:
             return await deps.store.transaction(fn)
         except Contended:
             deps.contended_retries[0] += 1
+            await asyncio.sleep(random.uniform(0, min(0.002 * (attempt + 1), 0.05)))
     raise NotAllowedNow("busy", "too many people are registering at this moment; try again")
 
 
