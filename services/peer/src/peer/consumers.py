@@ -4,9 +4,8 @@
   title, e-mail for the contact a city may choose to share, city, kind);
 * requests311 → ``city_signals.questions``: each question's subject and year (suggestions of cities
   that asked about the same subject in the same year);
-* engagements → ``city_signals``: the application's "peer connections" answer and the barriers named
-  (read with ``getattr``: those fields arrive with the engagements contract's next version, and an
-  event without them changes nothing).
+* engagements → ``city_signals``: the application's "peer connections" answer, and the barriers the
+  application, the engagement and its assessment named.
 
 Handlers are upserts of the fields each event owns, so a redelivered or reordered event converges.
 """
@@ -65,17 +64,16 @@ async def question_triaged(event: r311.QuestionTriaged, tx: Tx) -> None:
 
 @consumer.handles(eng.ApplicationSubmitted)
 async def application_submitted(event: eng.ApplicationSubmitted, tx: Tx) -> None:
-    update: dict = {"$set": {"peer_connections": bool(getattr(event, "peer_connections", False))}}
-    barriers = list(getattr(event, "barriers", ()) or ())
-    if barriers:
-        update["$addToSet"] = {"barriers": {"$each": barriers}}
+    # the latest application's answer stands; barriers accumulate
+    update: dict = {"$set": {"peer_connections": event.peer_connections}}
+    if event.barriers:
+        update["$addToSet"] = {"barriers": {"$each": list(event.barriers)}}
     await tx.db[repo.CITY_SIGNALS].update_one({"_id": event.city_id}, update, upsert=True, session=tx.session)
 
 
-@consumer.handles(eng.EngagementOpened)
-async def engagement_opened(event: eng.EngagementOpened, tx: Tx) -> None:
-    barriers = list(getattr(event, "barriers", ()) or ())
-    if barriers:
+@consumer.handles(eng.EngagementOpened, eng.AssessmentCompleted)
+async def barriers_named(event: eng.EngagementOpened | eng.AssessmentCompleted, tx: Tx) -> None:
+    if event.barriers:
         await tx.db[repo.CITY_SIGNALS].update_one({"_id": event.city_id},
-                                                  {"$addToSet": {"barriers": {"$each": barriers}}},
+                                                  {"$addToSet": {"barriers": {"$each": list(event.barriers)}}},
                                                   upsert=True, session=tx.session)

@@ -111,15 +111,26 @@ async def test_introductions_from_suggestion_to_outcome_sharing_only_what_was_co
         # triage corrects Gary's subject to land use: now both asked about it in 2026
         r311.QuestionTriaged(request_id="req-2", topic="land_use", urgency="routine", by="lead-1", at=at),
         eng.ApplicationSubmitted(application_id="app-1", city_id="city-youngstown", official_id="off-3",
-                                 background="b", economic_challenges="c", project_management="p", submitted_at=at),
+                                 background="b", economic_challenges="c", project_management="p", submitted_at=at,
+                                 peer_connections=True, barriers=("land_use", "workforce")),
+        eng.ApplicationSubmitted(application_id="app-2", city_id="city-chattanooga", official_id="off-9",
+                                 background="b", economic_challenges="c", project_management="p", submitted_at=at,
+                                 peer_connections=True, barriers=("workforce",)),
         source="/nrn/requests311")
 
     async def suggested() -> list:
         r = await svc.http.get("/introductions/suggestions", headers=svc.staff())
         return r.json() if r.status_code == 200 and r.json() else []
 
-    (s,) = await eventually(suggested)
+    async def both() -> list:
+        found = await suggested()
+        return found if len(found) == 2 else []
+
+    s, by_barriers = await eventually(both)
     assert (s["city"], s["other_city"]) == ("Flint, MI", "Gary, IN")
+    assert (by_barriers["city"], by_barriers["other_city"]) == ("Chattanooga, TN", "Youngstown, OH")
+    assert by_barriers["reason"] == ("Both named workforce among their barriers; both asked to be connected with "
+                                     "peer cities")
     assert s["reason"] == "Both asked 311 questions about land use and vacant property in 2026"
     assert (await svc.http.get("/introductions/suggestions", headers=svc.official())).status_code == 403
 
@@ -129,7 +140,7 @@ async def test_introductions_from_suggestion_to_outcome_sharing_only_what_was_co
     again = await svc.http.post("/introductions", headers=svc.staff(), json={
         "city_id": "city-gary", "other_city_id": "city-flint", "reason": "again"})
     assert again.status_code == 409 and again.json()["rule"] == "already_introduced"
-    assert await suggested() == []  # an introduced pair is not suggested again
+    assert [x["city"] for x in await suggested()] == ["Chattanooga, TN"]  # an introduced pair is not suggested again
 
     # an official acts only for their own city: Youngstown's official cannot see or answer it
     y = svc.official("off-3", "city-youngstown")

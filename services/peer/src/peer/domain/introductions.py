@@ -88,7 +88,7 @@ def reason_for(a: CitySignals, b: CitySignals) -> tuple[str, str, int] | None:
             years.setdefault(year, []).append(TOPIC_LABELS.get(topic, topic))
         parts.append("; ".join(f"both asked 311 questions about {_and(t)} in {y}" for y, t in years.items()))
         kinds.append("similar_questions")
-        strength += 3 * len(shared)
+        strength += 4 * len(shared)  # a shared subject in the same year outweighs a shared barrier
     barriers = sorted(set(a.barriers) & set(b.barriers))
     if barriers:
         parts.append(f"both named {_and([BARRIER_LABELS.get(x, x) for x in barriers])} among their barriers")
