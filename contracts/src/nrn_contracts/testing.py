@@ -31,6 +31,7 @@ _PATTERN_EXAMPLES = {
     r"^[A-Z]{2}$": "MI",
     r"^[0-9]{7}$": "2622000",
     r"^[A-Za-z0-9_-]{20,256}$": "Zm9vYmFyLXNlY3JldC10b2tlbi0x",
+    r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$": "America/Detroit",
 }
 
 

@@ -25,6 +25,8 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 Title = Annotated[str, Field(min_length=1, max_length=300)]
 Reason = Annotated[str, Field(min_length=1, max_length=5_000)]
 Text = Annotated[str, Field(min_length=1, max_length=20_000)]
+# An IANA time zone name ("America/Detroit"); a service checks it against its zoneinfo database.
+TimeZoneName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$")]
 # A memo or a resource body: large, but well under the 1 MiB encoded limit even in 4-byte UTF-8.
 LongText = Annotated[str, Field(min_length=1, max_length=200_000)]
 Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]

@@ -19,6 +19,7 @@ from ..values import (
     StateCode,
     TaxonomyTopic,
     Text,
+    TimeZoneName,
     Title,
     Url,
     UtcDateTime,
@@ -60,6 +61,8 @@ class CityRegistered(Event, type=_T + "city_registered.v1", topic=ACCOUNTS_TOPIC
     state: StateCode
     fips: Fips | None = None
     population: int = Field(ge=0)
+    time_zone: TimeZoneName | None = Field(
+        default=None, description="IANA time zone of the city, from its coordinates; published again when it changes")
 
 
 class CityIndicatorsUpdated(Event, type=_T + "city_indicators_updated.v1", topic=ACCOUNTS_TOPIC, key="city_id"):
@@ -87,6 +90,30 @@ class EligibilityExceptionGranted(
 ):
     """Staff made a city eligible although it fails the distress tests."""
 
+    city_id: Id
+    reason: Reason
+    by: Id = Field(description="account_id of the staff member")
+    at: UtcDateTime
+
+
+class EligibilityExceptionRequested(
+    Event, type=_T + "eligibility_exception_requested.v1", topic=ACCOUNTS_TOPIC, key="city_id"
+):
+    """Someone for a city that fails the distress tests asked staff for an exception."""
+
+    exception_request_id: Id
+    city_id: Id
+    reason: Reason
+    lead_city_id: Id | None = Field(default=None, description="an eligible city leading a regional application")
+    at: UtcDateTime
+
+
+class EligibilityExceptionRequestDeclined(
+    Event, type=_T + "eligibility_exception_request_declined.v1", topic=ACCOUNTS_TOPIC, key="city_id"
+):
+    """Staff answered an exception request with no."""
+
+    exception_request_id: Id
     city_id: Id
     reason: Reason
     by: Id = Field(description="account_id of the staff member")

@@ -19,8 +19,10 @@ from nrn_kit.http import problem
 from nrn_kit.idempotency import IDEMPOTENT
 
 from . import handlers as h
-from .adapters import AccountRepo, CityRepo, PartnerRepo
+from .adapters import AccountRepo, CityRepo, ExceptionRequestRepo, PartnerRepo
 from .domain.cities import City, Eligibility, ExceptionRecord, Indicator, explain_eligibility
+from .domain.exception_requests import NewExceptionRequest
+from .domain.places import sections_matching
 from .domain.errors import AuthenticationFailed, DomainRuleError, NotFound
 from .domain.emails import throttle_key
 from .domain.people import Account, Decision, Partner, StaffRole, email_at_city_domain
@@ -72,6 +74,7 @@ class CitySummary(BaseModel):
     population: int | None
     population_year: int | None
     population_source: str | None
+    time_zone: str | None = None
     indicators: IndicatorsOut
     eligible: bool
     eligibility_basis: Literal["indicators", "exception", "none"]
@@ -90,6 +93,7 @@ class CitySummary(BaseModel):
             population=city.population,
             population_year=city.population_year,
             population_source=city.population_source,
+            time_zone=city.time_zone,
             indicators=IndicatorsOut(
                 unemployment_rate=IndicatorOut.of(ind.unemployment_rate),
                 adult_poverty_rate=IndicatorOut.of(ind.adult_poverty_rate),
@@ -104,6 +108,8 @@ class CityListItem(CitySummary):
     # Only with ``?with_eligibility=true``: the explanation each city's page would show,
     # so a listing with reasons costs one call instead of one per city.
     eligibility: Eligibility | None = None
+    # The section of this city whose name matched ``q`` ("La Jolla" for San Diego), when one did.
+    matched_section: str | None = None
 
 
 class CityDetail(CitySummary):
@@ -296,14 +302,29 @@ async def list_cities(
     offset: Offset = 0,
     with_eligibility: bool = False,
 ) -> Page:
-    cities, total = await CityRepo(svc.db).search(eligible=eligible, state=state, q=q, limit=limit, offset=offset)
+    repo = CityRepo(svc.db)
+    cities, total = await repo.search(eligible=eligible, state=state, q=q, limit=limit, offset=offset)
+    matched: dict[str, str] = {}
+    if q and q.strip() and offset == 0:
+        # a section of a city ("La Jolla") finds its city, said so: the first page only, after the cities
+        # whose own name matches
+        shown = {c.city_id for c in cities}
+        for section in sections_matching(q, state):
+            if section.city_id in shown or len(cities) >= limit:
+                continue
+            city = await repo.get(section.city_id)
+            if city is not None and (eligible is None or explain_eligibility(city).eligible == eligible):
+                cities.append(city)
+                shown.add(city.city_id)
+                matched[city.city_id] = section.name
+                total += 1
     items: list[Any] = []
     for c in cities:
-        if with_eligibility:
-            e = explain_eligibility(c)
-            items.append(CityListItem(**CitySummary.of(c, e), eligibility=e).model_dump(mode="json"))
-        else:
-            items.append(CitySummary(**CitySummary.of(c)))
+        e = explain_eligibility(c)
+        leave_out = ({"eligibility"} if not with_eligibility else set()) | (
+            {"matched_section"} if c.city_id not in matched else set())
+        items.append(CityListItem(**CitySummary.of(c, e), eligibility=e if with_eligibility else None,
+                                  matched_section=matched.get(c.city_id)).model_dump(mode="json", exclude=leave_out))
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -379,6 +400,67 @@ async def grant_exception(city_id: str, body: h.WithReason, svc: Svc, principal:
 async def revoke_exception(city_id: str, body: h.WithReason, svc: Svc, principal: Bearer) -> CityDetail:
     authorize(principal, "eligibility.exception")
     return city_detail(await h.change_exception(svc, city_id, body, grant=False, by=principal.account_id))
+
+
+class ExceptionRequestOut(BaseModel):
+    exception_request_id: str
+    city_id: str
+    city_name: str
+    state: str
+    name: str
+    email: str
+    title: str
+    reason: str
+    lead_city_id: str | None
+    lead_city_name: str | None
+    status: Literal["open", "granted", "declined"]
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+
+
+class PublicExceptionRequest(BaseModel):
+    """What the person who asked sees: no one else's name or address."""
+
+    exception_request_id: str
+    city_id: str
+    city_name: str
+    state: str
+    status: Literal["open", "granted", "declined"]
+    requested_at: datetime
+    lead_city_name: str | None
+
+
+@router.post("/cities/{city_id}/exception-requests", status_code=201, tags=["cities"], dependencies=[IDEMPOTENT])
+async def ask_for_exception(city_id: str, body: NewExceptionRequest, svc: Svc) -> PublicExceptionRequest:
+    """Anyone for a city that fails every distress test asks staff for an exception (name, e-mail, role,
+    reason; ``lead_city_id``: an eligible city leading a regional application). Asking again with the same
+    e-mail while the first is open answers the first. 422 when the city is eligible already or the lead
+    city is not."""
+    request = await h.ask_for_exception(svc, city_id, body)
+    return PublicExceptionRequest(**request.model_dump(include=set(PublicExceptionRequest.model_fields)))
+
+
+@router.get("/exception-requests", tags=["cities"])
+async def list_exception_requests(
+    svc: Svc, principal: Bearer,
+    status: Annotated[Literal["open", "granted", "declined"] | None, Query()] = "open",
+    city_id: Annotated[str | None, Query(max_length=128)] = None,
+    limit: Limit = 50, offset: Offset = 0,
+) -> Page:
+    """The staff's exception queue, oldest first (``status=open`` by default)."""
+    authorize(principal, "eligibility.exception")
+    items, total = await ExceptionRequestRepo(svc.db).search(status=status, city_id=city_id, limit=limit, offset=offset)
+    return Page(items=[ExceptionRequestOut(**r.model_dump()) for r in items], total=total, limit=limit, offset=offset)
+
+
+@router.post("/exception-requests/{request_id}/decline", tags=["cities"], dependencies=[IDEMPOTENT])
+async def decline_exception_request(request_id: str, body: h.WithReason, svc: Svc, principal: Bearer
+                                    ) -> ExceptionRequestOut:
+    authorize(principal, "eligibility.exception")
+    request = await h.decline_exception_request(svc, request_id, body, by=principal.account_id)
+    return ExceptionRequestOut(**request.model_dump())
 
 
 # --- accounts ------------------------------------------------------------------------------

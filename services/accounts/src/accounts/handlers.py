@@ -22,13 +22,15 @@ from nrn_kit.auth import Forbidden
 from nrn_kit.csvio import CsvRefused
 from nrn_kit.mongo import Store, Tx, utcnow
 
-from .adapters import AccountRepo, CityRepo, PartnerRepo, SecurityRepo
+from .adapters import AccountRepo, CityRepo, ExceptionRequestRepo, PartnerRepo, SecurityRepo
 from .config import Settings
 from .domain import people
 from .domain import events as ev
 from .domain.cities import City, grant_exception, revoke_exception
 from .domain.city_csv import RowError, apply_row, parse_city_csv
 from .domain.emails import InvalidEmail, canonical_email, throttle_key
+from .domain.exception_requests import ExceptionRequest, NewExceptionRequest, request_exception
+from .domain.places import section_of
 from .domain.errors import (
     AccountLocked,
     AuthenticationFailed,
@@ -240,6 +242,9 @@ async def _send_link(svc: Services, tx: Tx, account: Account, purpose: LinkPurpo
 
 
 async def sign_up_official(svc: Services, cmd: SignUpOfficial) -> Account:
+    section = section_of(cmd.city_id)
+    if section is not None:  # an official of La Jolla is an official of San Diego
+        cmd = cmd.model_copy(update={"city_id": section.city_id})
     check_password_policy(cmd.password, email=cmd.email)
     await _ensure_email_free(svc, cmd.email)
     await _load_city(CityRepo(svc.db), cmd.city_id, status_404=False)  # fail fast before hashing
@@ -557,7 +562,54 @@ async def change_exception(svc: Services, city_id: str, cmd: WithReason, *, gran
         events = change(city, reason=cmd.reason, by=by, at=now)
         await repo.save(city)
         _emit_all(tx, events)
+        if grant:  # the grant answers every open request of the city
+            requests = ExceptionRequestRepo(tx.db, tx.session)
+            for open_request in await requests.open_for(city_id):
+                open_request.granted(reason=cmd.reason, by=by, at=now)
+                await requests.save(open_request)
         return city
+
+    return await svc.store.transaction(fn)
+
+
+# --- exception requests --------------------------------------------------------------------
+
+
+async def ask_for_exception(svc: Services, city_id: str, cmd: NewExceptionRequest) -> ExceptionRequest:
+    """Record the request (once per city and e-mail address while open: asking again answers the first)."""
+    now = svc.clock()
+
+    async def fn(tx: Tx) -> ExceptionRequest:
+        cities = CityRepo(tx.db, tx.session)
+        city = await _load_city(cities, city_id)
+        lead = await _load_city(cities, cmd.lead_city_id, field="lead_city_id", status_404=False) \
+            if cmd.lead_city_id else None
+        requests = ExceptionRequestRepo(tx.db, tx.session)
+        already = await requests.open_for(city.city_id, cmd.email.strip().lower())
+        if already:
+            return already[0]
+        request = request_exception(exception_request_id=new_id("exr"), city=city, name=cmd.name, email=cmd.email,
+                                    title=cmd.title, reason=cmd.reason, lead_city=lead, now=now)
+        await requests.save(request)
+        _emit_all(tx, request)
+        return request
+
+    return await svc.store.transaction(fn)
+
+
+async def decline_exception_request(svc: Services, request_id: str, cmd: WithReason, *, by: str) -> ExceptionRequest:
+    now = svc.clock()
+
+    async def fn(tx: Tx) -> ExceptionRequest:
+        await active_actor(svc, by, tx)
+        requests = ExceptionRequestRepo(tx.db, tx.session)
+        request = await requests.get(request_id)
+        if request is None:
+            raise NotFound(f"no exception request {request_id}", field="exception_request_id")
+        request.decline(reason=cmd.reason, by=by, at=now)
+        await requests.save(request)
+        _emit_all(tx, request)
+        return request
 
     return await svc.store.transaction(fn)
 

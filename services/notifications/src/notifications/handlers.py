@@ -30,7 +30,7 @@ from nrn_kit.mongo import Store, Tx
 from .adapters import mongo as repo
 from .config import Settings
 from .domain import wording
-from .domain.calendar import Attendee, Invitation, build_ics
+from nrn_kit.calendar import Attendee, Invitation, build_ics
 from .domain.kinds import KINDS, Mode, kinds_for, mode_for
 from .domain.messages import Rendered, build_message, message_id, to_bytes
 from .domain.people import Person, may_receive
@@ -372,7 +372,8 @@ async def _digest_due(tx: Tx, deps: Deps, person: dict, now: datetime) -> None:
 
 
 async def remember_city(tx: Tx, event: acc.CityRegistered) -> None:
-    zone = zone_for_state(event.state)
+    # the zone accounts found from the city's coordinates; the state's main zone for a city without them
+    zone = event.time_zone if event.time_zone and valid_zone(event.time_zone) else zone_for_state(event.state)
     await tx.db[repo.CITIES].update_one({"_id": event.city_id}, {"$set": {
         "name": event.name, "state": event.state, "time_zone": zone}}, upsert=True, session=tx.session)
     # officials of the city read times in its zone unless they chose another

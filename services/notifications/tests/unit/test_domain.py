@@ -11,7 +11,7 @@ import pytest
 from icalendar import Calendar
 
 from notifications import consumers
-from notifications.domain.calendar import Attendee, Invitation, build_ics
+from nrn_kit.calendar import Attendee, Invitation, build_ics
 from notifications.domain.kinds import KINDS, Mode, kinds_for, mode_for
 from notifications.domain.messages import Rendered, build_message, message_id, to_bytes
 from notifications.domain.people import Person, may_receive

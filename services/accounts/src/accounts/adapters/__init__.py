@@ -4,9 +4,10 @@ from .mongo import (
     INDEXES,
     AccountRepo,
     CityRepo,
+    ExceptionRequestRepo,
     PartnerRepo,
     SecurityRepo,
     load_or_create_dev_key,
 )
 
-__all__ = ["INDEXES", "AccountRepo", "CityRepo", "PartnerRepo", "SecurityRepo", "load_or_create_dev_key"]
+__all__ = ["INDEXES", "AccountRepo", "CityRepo", "ExceptionRequestRepo", "PartnerRepo", "SecurityRepo", "load_or_create_dev_key"]

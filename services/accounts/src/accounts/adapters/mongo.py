@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from ..domain.cities import City, explain_eligibility
+from ..domain.exception_requests import ExceptionRequest
 from ..domain.people import Account, Partner
 from ..domain.security import LinkPurpose, LinkToken, LoginAttempts, RefreshToken
 from ..tokens import SigningKey, generate_signing_key, load_signing_key
@@ -28,6 +29,7 @@ REFRESH_TOKENS = "refresh_tokens"
 LINK_TOKENS = "link_tokens"
 LOGIN_ATTEMPTS = "login_attempts"
 SIGNING_KEYS = "signing_keys"
+EXCEPTION_REQUESTS = "exception_requests"
 
 INDEXES: dict[str, list[IndexModel]] = {
     CITIES: [
@@ -46,6 +48,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("created_at", DESCENDING)], name="created"),
     ],
     PARTNERS: [IndexModel([("name_lower", ASCENDING)], name="name")],
+    EXCEPTION_REQUESTS: [
+        IndexModel([("status", ASCENDING), ("requested_at", ASCENDING)], name="queue"),
+        IndexModel([("city_id", ASCENDING), ("status", ASCENDING)], name="city_status"),
+    ],
     REFRESH_TOKENS: [
         IndexModel([("family_id", ASCENDING)], name="family"),
         IndexModel([("account_id", ASCENDING)], name="account"),
@@ -133,6 +139,39 @@ class CityRepo:
 
     async def count(self) -> int:
         return await self.col.count_documents({}, session=self.session)
+
+
+class ExceptionRequestRepo:
+    def __init__(self, db: AsyncDatabase, session: AsyncClientSession | None = None) -> None:
+        self.col = db[EXCEPTION_REQUESTS]
+        self.session = session
+
+    async def get(self, request_id: str) -> ExceptionRequest | None:
+        doc = await self.col.find_one({"_id": request_id}, session=self.session)
+        return None if doc is None else ExceptionRequest.model_validate(_strip_id(doc))
+
+    async def save(self, request: ExceptionRequest) -> None:
+        doc = request.model_dump(mode="python")
+        await self.col.replace_one({"_id": request.exception_request_id}, {**doc, "_id": request.exception_request_id},
+                                   upsert=True, session=self.session)
+
+    async def open_for(self, city_id: str, email: str | None = None) -> list[ExceptionRequest]:
+        query: dict[str, Any] = {"city_id": city_id, "status": "open"}
+        if email is not None:
+            query["email"] = email
+        return [ExceptionRequest.model_validate(_strip_id(d))
+                async for d in self.col.find(query, session=self.session).sort("requested_at", ASCENDING)]
+
+    async def search(self, *, status: str | None, city_id: str | None, limit: int, offset: int
+                     ) -> tuple[list[ExceptionRequest], int]:
+        query: dict[str, Any] = {}
+        if status:
+            query["status"] = status
+        if city_id:
+            query["city_id"] = city_id
+        total = await self.col.count_documents(query, session=self.session)
+        cursor = self.col.find(query, session=self.session).sort("requested_at", ASCENDING).skip(offset).limit(limit)
+        return [ExceptionRequest.model_validate(_strip_id(d)) async for d in cursor], total
 
 
 class AccountRepo:

@@ -105,6 +105,9 @@ class City(BaseModel):
     population: int | None = None
     population_year: int | None = None
     population_source: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    time_zone: str | None = None  # IANA, e.g. "America/Detroit": calls are shown in the city's own time
     indicators: Indicators = Field(default_factory=Indicators)
     official_email_domains: list[str] = Field(default_factory=list)
     exception_history: list[ExceptionRecord] = Field(default_factory=list)

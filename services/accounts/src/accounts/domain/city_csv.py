@@ -20,6 +20,7 @@ from . import events as ev
 from .cities import US_STATES, City, Indicator, Indicators, city_id_for, explain_eligibility
 from .emails import InvalidEmail, canonical_domain
 from .errors import DomainRuleError
+from .places import valid_zone, zone_at
 
 REQUIRED_COLUMNS = ("name", "state")
 INDICATOR_COLUMNS = {
@@ -39,6 +40,9 @@ KNOWN_COLUMNS = frozenset(
         "population_year",
         "population_source",
         "official_email_domains",
+        "latitude",
+        "longitude",
+        "time_zone",
         "unemployment_rate",
         "unemployment_year",
         "unemployment_source",
@@ -69,6 +73,9 @@ class CityRow(BaseModel):
     population_year: int | None = None
     population_source: str | None = None
     official_email_domains: tuple[str, ...] | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    time_zone: str | None = None
     unemployment_rate: Indicator | None = None
     adult_poverty_rate: Indicator | None = None
     population_change_2000_2010: Indicator | None = None
@@ -176,6 +183,16 @@ def _row(line: int, cells: dict[str, str]) -> CityRow:
     population_source = cells.get("population_source") or None
     if population is not None and population_source is None:
         raise _RowInvalid("population_source", "population needs the source of the figure")
+    latitude = _float(cells, "latitude", -90.0, 90.0)
+    longitude = _float(cells, "longitude", -180.0, 180.0)
+    if (latitude is None) != (longitude is None):
+        raise _RowInvalid("longitude" if longitude is None else "latitude", "give both latitude and longitude, or neither")
+    zone = cells.get("time_zone") or None
+    if zone is not None:
+        if not valid_zone(zone):
+            raise _RowInvalid("time_zone", f"{zone!r} is not an IANA time zone name (for example America/Detroit)")
+    elif latitude is not None and longitude is not None:
+        zone = zone_at(latitude, longitude)
     return CityRow(
         line=line,
         city_id=city_id_for(state, name),
@@ -188,6 +205,9 @@ def _row(line: int, cells: dict[str, str]) -> CityRow:
         population_year=population_year if population is not None else None,
         population_source=population_source if population is not None else None,
         official_email_domains=domains,
+        latitude=latitude,
+        longitude=longitude,
+        time_zone=zone,
         unemployment_rate=_indicator(cells, "unemployment"),
         adult_poverty_rate=_indicator(cells, "adult_poverty"),
         population_change_2000_2010=_indicator(cells, "population_change"),
@@ -267,6 +287,9 @@ def apply_row(existing: City | None, row: CityRow, now: datetime) -> RowOutcome:
             population_source=row.population_source,
             indicators=_merged_indicators(Indicators(), row),
             official_email_domains=list(row.official_email_domains or ()),
+            latitude=row.latitude,
+            longitude=row.longitude,
+            time_zone=row.time_zone,
             registered_at=now,
             updated_at=now,
         )
@@ -278,7 +301,8 @@ def apply_row(existing: City | None, row: CityRow, now: datetime) -> RowOutcome:
 
     city = existing.model_copy(deep=True)
     updates: dict = {}
-    for name in ("state_fips", "fips_place_code", "geonames_id", "population", "population_year", "population_source"):
+    for name in ("state_fips", "fips_place_code", "geonames_id", "population", "population_year", "population_source",
+                 "latitude", "longitude", "time_zone"):
         value = getattr(row, name)
         if value is not None and value != getattr(city, name):
             updates[name] = value
@@ -296,6 +320,9 @@ def apply_row(existing: City | None, row: CityRow, now: datetime) -> RowOutcome:
         setattr(city, name, value)
     city.updated_at = now
     events: list = []
+    if "time_zone" in updates:
+        # CityRegistered is the city's card (name, state, zone): consumers keep the latest one
+        events.append(ev.city_registered(city))
     if "indicators" in updates:
         events.append(ev.city_indicators_updated(city))
     after = explain_eligibility(city)

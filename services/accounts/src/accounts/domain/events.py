@@ -24,6 +24,7 @@ def city_registered(city: City) -> c.CityRegistered:
         state=city.state,
         fips=city.fips_place_code,
         population=city.population or 0,
+        time_zone=city.time_zone,
     )
 
 

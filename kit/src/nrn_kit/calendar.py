@@ -1,4 +1,5 @@
-"""Calendar invitations (RFC 5545 with iTIP methods, RFC 5546) built with ``icalendar``.
+"""Calendar invitations (RFC 5545 with iTIP methods, RFC 5546) built with ``icalendar``: the one builder
+of .ics files (notifications mails them; the gateway serves the official's call as a download).
 
 One call of a request is one calendar event: its UID stays the same when the call moves to
 another time (a new ``CallScheduled`` after a missed call, or a reschedule), with SEQUENCE one
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
-PRODID = "-//SC2 National Resource Network//Notifications//EN"
+PRODID = "-//SC2 National Resource Network//NRN//EN"
 
 
 @dataclass(frozen=True)
