@@ -29,6 +29,7 @@ _PATTERN_EXAMPLES = {
     r"^https?://\S+$": "https://example.org/resource",
     r"^[a-z][a-z0-9_]{0,63}$": "expert",
     r"^[A-Z]{2}$": "MI",
+    r"^NRN-[0-9]{4}-[0-9]{5,}$": "NRN-2026-00123",
     r"^[0-9]{7}$": "2622000",
     r"^[A-Za-z0-9_-]{20,256}$": "Zm9vYmFyLXNlY3JldC10b2tlbi0x",
     r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$": "America/Detroit",

@@ -60,7 +60,9 @@ from .peer import (
 )
 from .requests311 import (
     CallCompleted,
+    CallCancelled,
     CallMissed,
+    CallRescheduleRequested,
     CallScheduled,
     CallSlotsOffered,
     ConsentChanged,
@@ -95,7 +97,9 @@ __all__ = [
     "AssessmentCompleted",
     "AttendanceRecorded",
     "CallCompleted",
+    "CallCancelled",
     "CallMissed",
+    "CallRescheduleRequested",
     "CallScheduled",
     "CallSlotsOffered",
     "CityEligibilityDetermined",

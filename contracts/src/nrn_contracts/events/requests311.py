@@ -57,6 +57,8 @@ class QuestionSubmitted(Event, type=_T + "question_submitted.v1", **_K):
     consent_to_publish: Consent
     submitted_at: UtcDateTime
     state: StateCode | None = Field(default=None, description="The city's state, for counts by state")
+    reference: str | None = Field(default=None, max_length=32, pattern=r"^NRN-[0-9]{4}-[0-9]{5,}$",
+                                  description="The human reference people quote (NRN-2026-00123), one per question")
 
 
 class QuestionTriaged(Event, type=_T + "question_triaged.v1", **_K):
@@ -189,6 +191,27 @@ class CallCompleted(Event, type=_T + "call_completed.v1", **_K):
     completed_at: UtcDateTime
     notes: Text | None = None
     next_steps: Text | None = None
+
+
+class CallRescheduleRequested(Event, type=_T + "call_reschedule_requested.v1", **_K):
+    """The official asked for another time: the booked call is released and the expert offers new slots."""
+
+    request_id: Id
+    call_id: Id
+    reason: Text | None = None
+    preferred_call_times: tuple[CallTime, ...] = Field(default=(), max_length=10)
+    by: Id
+    at: UtcDateTime
+
+
+class CallCancelled(Event, type=_T + "call_cancelled.v1", **_K):
+    """The official no longer wants the call; the memo stands and staff may close the request."""
+
+    request_id: Id
+    call_id: Id
+    reason: Text | None = None
+    by: Id
+    at: UtcDateTime
 
 
 class CallMissed(Event, type=_T + "call_missed.v1", **_K):

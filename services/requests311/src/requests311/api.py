@@ -204,6 +204,15 @@ class MissedBody(Body):
     missed_by: Literal["official", "expert", "both", "unknown"] = "unknown"
 
 
+class RescheduleBody(Body):
+    reason: str = Field("", max_length=2_000)
+    preferred_call_times: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=10)
+
+
+class CancelCallBody(Body):
+    reason: str = Field("", max_length=2_000)
+
+
 class CloseBody(Body):
     note: str = Field("", max_length=5_000)
 
@@ -303,6 +312,7 @@ async def list_requests(
     city_id: Annotated[str | None, Query(max_length=128)] = None,
     state: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
     status: Annotated[list[str] | None, Query()] = None,
+    reference: Annotated[str | None, Query(max_length=32, pattern=r"^[Nn][Rr][Nn]-[0-9]{4}-[0-9]{1,10}$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
@@ -327,9 +337,18 @@ async def list_requests(
     docs, next_cursor = await repo.list_requests(
         d.store.db,
         repo.ListQuery(queue=queue, expert_id=expert_id, topic=topic.value if topic else None, city_id=city_id,
-                       state=state, statuses=statuses, limit=limit, cursor=cursor),
+                       state=state, statuses=statuses, limit=limit, cursor=cursor,
+                       reference=_normal_reference(reference)),
         now)
     return {"items": [_summary_from_doc(doc, now) for doc in docs], "next_cursor": next_cursor}
+
+
+def _normal_reference(reference: str | None) -> str | None:
+    """'nrn-2026-123' → 'NRN-2026-00123': people type references without the zeros."""
+    if not reference:
+        return None
+    _, year, number = reference.upper().split("-")
+    return f"NRN-{year}-{int(number):05d}"
 
 
 def _summary_from_doc(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -343,7 +362,7 @@ def _summary_from_doc(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
     else:
         sla = "on_time"
     return {
-        "id": doc["_id"], "version": doc["version"], "status": doc["status"], "title": doc["title"],
+        "id": doc["_id"], "reference": doc.get("reference"), "version": doc["version"], "status": doc["status"], "title": doc["title"],
         "topic": doc["topic"], "urgency": doc["urgency"], "city_id": doc["city_id"],
         "city_name": doc.get("city_name"), "state": doc.get("us_state"), "expert_id": doc.get("expert_id"),
         "submitted_at": doc["submitted_at"].isoformat(), "next_due_at": due.isoformat() if due else None,
@@ -546,6 +565,23 @@ async def call_missed(request_id: str, p: PrincipalDep, runtime: RuntimeDep, if_
                       body: MissedBody | None = None) -> JSONResponse:
     body = body or MissedBody()
     return await _run(runtime, p, h.miss_call, request_id, if_match, body, missed_by=body.missed_by)
+
+
+@router.post("/requests/{request_id}/call/reschedule", tags=["call"])
+async def call_reschedule(request_id: str, p: PrincipalDep, runtime: RuntimeDep, if_match: IfMatch = None,
+                          body: RescheduleBody | None = None) -> JSONResponse:
+    """The official asks for another time: the booked call is released and the expert offers new slots."""
+    body = body or RescheduleBody()
+    return await _run(runtime, p, h.reschedule_call, request_id, if_match, body, reason=body.reason,
+                      preferred_call_times=body.preferred_call_times)
+
+
+@router.post("/requests/{request_id}/call/cancel", tags=["call"])
+async def call_cancel(request_id: str, p: PrincipalDep, runtime: RuntimeDep, if_match: IfMatch = None,
+                      body: CancelCallBody | None = None) -> JSONResponse:
+    """The official no longer wants the call; staff may then close the request."""
+    body = body or CancelCallBody()
+    return await _run(runtime, p, h.cancel_call, request_id, if_match, body, reason=body.reason)
 
 
 @router.post("/requests/{request_id}/close", tags=["close"])

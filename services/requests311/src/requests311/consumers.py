@@ -22,9 +22,13 @@ EXPERT_ROLE = "subject_matter_expert"
 
 @consumer.handles(acc.CityRegistered)
 async def city_registered(event: acc.CityRegistered, tx: Tx) -> None:
-    await tx.db[repo.CITIES].update_one(
-        {"_id": event.city_id}, {"$set": {"name": event.name, "state": event.state}}, upsert=True,
-        session=tx.session)
+    card: dict = {"name": event.name, "state": event.state}
+    if event.time_zone:
+        card["time_zone"] = event.time_zone
+        # requests asked before the zone was known show their calls in it from now on
+        await tx.db[repo.REQUESTS].update_many({"city_id": event.city_id, "city_time_zone": {"$ne": event.time_zone}},
+                                               {"$set": {"city_time_zone": event.time_zone}}, session=tx.session)
+    await tx.db[repo.CITIES].update_one({"_id": event.city_id}, {"$set": card}, upsert=True, session=tx.session)
 
 
 @consumer.handles(acc.CityEligibilityDetermined)

@@ -126,8 +126,9 @@ async def submit_question(deps: Deps, *, actor: Actor, draft: QuestionDraft,
         if city is None:
             raise InvalidInput("city_unknown", "this service has not heard of the official's city yet",
                                field="city_id")
+        reference = await repo.next_reference(tx.db, now.year, tx.session)
         req = Request.submit(request_id=rid, draft=draft, actor=actor, city=city, now=now,
-                             service_levels=deps.levels)
+                             service_levels=deps.levels, reference=reference)
         events = req.pull_events()
         await repo.RequestRepository(tx.db, tx.session).add(req, now)
         await _emit(tx, req, events)
@@ -267,6 +268,18 @@ async def complete_call(deps: Deps, rid: str, *, actor: Actor, version: int | No
             r.close(actor=actor, now=now)
 
     return await act(deps, rid, actor=actor, expected_version=version, action=action)
+
+
+async def reschedule_call(deps: Deps, rid: str, *, actor: Actor, version: int | None, reason: str = "",
+                          preferred_call_times: list[str] | None = None) -> Request:
+    return await act(deps, rid, actor=actor, expected_version=version,
+                     action=lambda r, now, tx: r.reschedule_call(actor=actor, now=now, reason=reason,
+                                                                 preferred_call_times=preferred_call_times))
+
+
+async def cancel_call(deps: Deps, rid: str, *, actor: Actor, version: int | None, reason: str = "") -> Request:
+    return await act(deps, rid, actor=actor, expected_version=version,
+                     action=lambda r, now, tx: r.cancel_call(actor=actor, now=now, reason=reason))
 
 
 async def miss_call(deps: Deps, rid: str, *, actor: Actor, version: int | None,

@@ -140,6 +140,11 @@ class Scenario:
                                 next_steps=["Apply to the state program by May", "Brief council"])
             else:
                 r.miss_call(actor=self.expert_actor(), now=self.tick(), missed_by="official")
+        elif action is Action.reschedule_call:
+            r.reschedule_call(actor=OFFICIAL, now=self.tick(), reason="The council meets then.",
+                              preferred_call_times=["Tuesday mornings"])
+        elif action is Action.cancel_call:
+            r.cancel_call(actor=OFFICIAL, now=self.tick(), reason="The memo answers it; no call needed.")
         elif action is Action.close:
             r.close(actor=PM, now=self.tick())
         elif action is Action.give_feedback:

@@ -45,6 +45,12 @@ async def test_the_whole_lifecycle(svc):
 
     r = await svc.http.get("/requests", params={"queue": "new"}, headers=lead)
     assert [i["id"] for i in r.json()["items"]] == [rid]
+    # the human reference, numbered per year at submission, is found as people type it (without the zeros)
+    reference = created["reference"]
+    year, number = reference.split("-")[1:]
+    assert reference == f"NRN-{year}-{int(number):05d}" and r.json()["items"][0]["reference"] == reference
+    r = await svc.http.get("/requests", params={"reference": f"nrn-{year}-{int(number)}"}, headers=lead)
+    assert [i["id"] for i in r.json()["items"]] == [rid]
 
     r = await svc.http.post(f"/requests/{rid}/triage", json={"topic": "housing", "version": v}, headers=lead)
     assert r.status_code == 200 and r.json()["status"] == "triaged"

@@ -186,7 +186,7 @@ def explain_eligibility(city: City) -> Eligibility:
         summary = "Eligible: " + "; ".join(r.explanation for r in passed)
         return Eligibility(eligible=True, basis="indicators", reasons=reasons, exception=exception, summary=summary)
     if exception is not None:
-        summary = f"Eligible by exception granted by {exception.granted_by}: {exception.reason}"
+        summary = f"Eligible by an exception NRN staff granted: {exception.reason}"
         return Eligibility(eligible=True, basis="exception", reasons=reasons, exception=exception, summary=summary)
     summary = "Not eligible: no distress test passes (" + "; ".join(r.explanation for r in reasons) + ")"
     return Eligibility(eligible=False, basis="none", reasons=reasons, exception=None, summary=summary)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -43,6 +43,7 @@ IX_DUE = "next_due"
 IX_RISK = "next_at_risk"
 IX_BREACH = "next_breach_check"
 IX_FOLLOW_UP = "follow_up_pending"
+IX_REFERENCE = "reference"
 
 _NEWEST = [("submitted_at", DESCENDING), ("_id", DESCENDING)]
 
@@ -59,6 +60,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("next_breach_check_at", ASCENDING)], name=IX_BREACH),
         IndexModel([("follow_up_pending_at", ASCENDING)], name=IX_FOLLOW_UP),
         IndexModel([("published.resource_id", ASCENDING)], name="published_resource"),
+        IndexModel([("reference", ASCENDING)], name=IX_REFERENCE, sparse=True),
     ],
     EXPERTS: [IndexModel([("expertise", ASCENDING)], name="expertise")],
 }
@@ -142,6 +144,7 @@ class ListQuery:
     statuses: tuple[str, ...] = ()
     limit: int = 20
     cursor: str | None = None
+    reference: str | None = None
 
 
 def _encode_cursor(values: list[Any]) -> str:
@@ -191,6 +194,9 @@ def plan(q: ListQuery, now: datetime) -> tuple[dict[str, Any], list[tuple[str, i
     if q.expert_id:
         f["expert_id"] = q.expert_id
         hint = IX_EXPERT
+    if q.reference:
+        f["reference"] = q.reference.upper()
+        hint = IX_REFERENCE
     queue = q.queue
     if queue in ("new", "awaiting_information", "in_review"):
         status = {"new": "submitted", "in_review": "memo_in_review"}.get(queue, queue)
@@ -221,7 +227,7 @@ def plan(q: ListQuery, now: datetime) -> tuple[dict[str, Any], list[tuple[str, i
 
 
 _SUMMARY_FIELDS = {
-    "id": 1, "version": 1, "status": 1, "title": 1, "topic": 1, "urgency": 1, "city_id": 1, "city_name": 1,
+    "id": 1, "reference": 1, "version": 1, "status": 1, "title": 1, "topic": 1, "urgency": 1, "city_id": 1, "city_name": 1,
     "us_state": 1, "expert_id": 1, "submitted_at": 1, "next_due_at": 1, "next_at_risk_at": 1, "paused": 1,
 }
 
@@ -272,7 +278,14 @@ async def get_city(db: AsyncDatabase, city_id: str, session: AsyncClientSession 
     if not doc or not doc.get("name"):
         return None
     return CityRef(id=city_id, name=doc["name"], us_state=doc.get("state") or "",
-                   eligible=bool(doc.get("eligible", False)))
+                   eligible=bool(doc.get("eligible", False)), time_zone=doc.get("time_zone"))
+
+
+async def next_reference(db: AsyncDatabase, year: int, session: AsyncClientSession | None) -> str:
+    """The next human reference of a year ("NRN-2026-00123"), numbered in the submitting transaction."""
+    doc = await db[COUNTERS].find_one_and_update({"_id": f"reference-{year}"}, {"$inc": {"value": 1}}, upsert=True,
+                                                 return_document=ReturnDocument.AFTER, session=session)
+    return f"NRN-{year}-{int(doc['value']):05d}"
 
 
 def expert_profile(doc: dict[str, Any]) -> ExpertProfile:

@@ -111,6 +111,7 @@ class CityRef(BaseModel):
     name: str
     us_state: str
     eligible: bool
+    time_zone: str | None = None  # IANA, from accounts (the city's coordinates)
 
 
 class ExpertRef(BaseModel):
@@ -189,7 +190,8 @@ class Call(BaseModel):
     duration_minutes: int
     scheduled_by: str
     scheduled_at: datetime
-    outcome: Literal["scheduled", "completed", "missed"] = "scheduled"
+    outcome: Literal["scheduled", "completed", "missed", "reschedule_requested", "cancelled"] = "scheduled"
+    change_reason: str | None = None  # the official's words when they asked to reschedule or cancel
     summary: str | None = None
     next_steps: list[str] = Field(default_factory=list)
     missed_by: str | None = None

@@ -73,6 +73,8 @@ PERMISSIONS: dict[Action, frozenset[Role | str]] = {
     Action.pick_slot: frozenset({R.official, R.triage_lead, R.program_manager}),
     Action.complete_call: frozenset({"assigned_expert", R.program_manager}),
     Action.miss_call: frozenset({"assigned_expert", R.program_manager}),
+    Action.reschedule_call: frozenset({R.official}),
+    Action.cancel_call: frozenset({R.official}),
     Action.close: frozenset({"assigned_expert", R.program_manager, R.triage_lead}),
     Action.give_feedback: frozenset({R.official}),
     Action.record_follow_up: frozenset({R.official, R.program_manager, R.triage_lead}),
@@ -120,6 +122,8 @@ def _text(value: str, field: str, *, limit: int = MAX_TEXT, required: bool = Tru
 
 class Request(BaseModel):
     id: str
+    # What people quote ("NRN-2026-00123"): numbered per year in submission order at submission
+    reference: str | None = None
     # The optimistic-concurrency version people act on (ETag, If-Match, `version`): it moves only when a
     # person's command changes the request. Background facts (the library publishing the answer, a
     # service-level breach found by the sweep) move `revision` alone, so they never make a person's
@@ -130,6 +134,7 @@ class Request(BaseModel):
     city_id: str
     city_name: str
     us_state: str
+    city_time_zone: str | None = None  # IANA; the call is shown and booked in the city's own time
     official_id: str
     title: str
     question: str
@@ -235,8 +240,11 @@ class Request(BaseModel):
         self.status = target
 
     def _local(self, at: datetime) -> str:
-        """An instant as people read it in a timeline: the service's time zone, named."""
-        local = at.astimezone(self.service_levels.calendar.tz)
+        """An instant as people read it in a timeline: the city's time zone when known (else the service's), named."""
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo(self.city_time_zone) if self.city_time_zone else self.service_levels.calendar.tz
+        local = at.astimezone(zone)
         return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
 
     def _by(self, actor: Actor, now: datetime) -> dict[str, Any]:
@@ -315,6 +323,7 @@ class Request(BaseModel):
         city: CityRef,
         now: datetime,
         service_levels: ServiceLevels,
+        reference: str | None = None,
     ) -> Request:
         if actor.kind != "official":
             raise NotPermitted("only_officials_submit", "only a city official can submit a question")
@@ -332,10 +341,12 @@ class Request(BaseModel):
                                "characters", field="preferred_call_times")
         req = cls(
             id=request_id,
+            reference=reference,
             status=Status.submitted,
             city_id=city.id,
             city_name=city.name,
             us_state=city.us_state,
+            city_time_zone=city.time_zone,
             official_id=actor.id,
             title=title,
             question=question,
@@ -355,7 +366,7 @@ class Request(BaseModel):
             request_id=req.id, city_id=city.id, official_id=actor.id, title=title, question=question,
             context=req.context or None, outcome_wanted=req.desired_outcome or None,
             topic=req.topic.value, urgency=req.urgency, preferred_call_times=tuple(req.preferred_call_times),
-            consent_to_publish=req.consent.value, submitted_at=now, state=city.us_state,
+            consent_to_publish=req.consent.value, submitted_at=now, state=city.us_state, reference=reference,
         ))
         return req
 
@@ -628,6 +639,40 @@ class Request(BaseModel):
         self._log(now, "call_missed", actor, "The call did not take place; pick another slot")
         self._raise(ev.CallMissed(request_id=self.id, call_id=call.id, missed_by=missed_by, at=now))
 
+    def _release_call(self, action: Action, actor: Actor, now: datetime, reason: str) -> Call:
+        target = self._guard(action, actor)
+        reason = _text(reason, "reason", limit=2_000, required=False)
+        call = self.calls[-1]
+        if call.starts_at <= now:
+            raise InvalidTransition(RULES[action], "the call has already started")
+        call.outcome = "reschedule_requested" if action is Action.reschedule_call else "cancelled"
+        call.change_reason, call.recorded_at = reason or None, now
+        self._move(target)
+        return call
+
+    def reschedule_call(self, *, actor: Actor, now: datetime, reason: str = "",
+                        preferred_call_times: list[str] | None = None) -> None:
+        """The official asks for another time: the call is released, the expert offers new slots."""
+        times = [t.strip() for t in (preferred_call_times or []) if t.strip()][:MAX_SLOTS_PER_OFFER]
+        if any(len(t) > CALL_TIME_LIMIT for t in times):
+            raise InvalidInput("call_time_too_long", f"each preferred call time has at most {CALL_TIME_LIMIT} "
+                               "characters", field="preferred_call_times")
+        call = self._release_call(Action.reschedule_call, actor, now, reason)
+        if times:
+            self.preferred_call_times = times
+        self._log(now, "call_reschedule_requested", actor,
+                  "The city asked to move the call" + (f": {call.change_reason}" if call.change_reason else ""))
+        self._raise(ev.CallRescheduleRequested(request_id=self.id, call_id=call.id, reason=call.change_reason,
+                                               preferred_call_times=tuple(times), by=actor.id, at=now))
+
+    def cancel_call(self, *, actor: Actor, now: datetime, reason: str = "") -> None:
+        """The official no longer wants the call; the memo stands."""
+        call = self._release_call(Action.cancel_call, actor, now, reason)
+        self._log(now, "call_cancelled", actor,
+                  "The city cancelled the call" + (f": {call.change_reason}" if call.change_reason else ""))
+        self._raise(ev.CallCancelled(request_id=self.id, call_id=call.id, reason=call.change_reason, by=actor.id,
+                                     at=now))
+
     # ------------------------------------------------------------------ 5. close and follow up
     @property
     def follow_up_due_at(self) -> datetime | None:
@@ -650,13 +695,24 @@ class Request(BaseModel):
             request_id=self.id, city_id=self.city_id, reason=reason, note=note or None, by=actor.id, closed_at=now,
         ))
 
+    @property
+    def feedback_given(self) -> bool:
+        """Rated already in this round (since the question was asked, or last reopened)."""
+        since = self.reopened_at[-1] if self.reopened_at else self.submitted_at
+        return any(f.at >= since for f in self.feedback)
+
+    @property
+    def follow_up_open(self) -> bool:
+        """The "did you act on it?" question: only from the 90-day follow-up on, once."""
+        return self.follow_up is None and self.follow_up_due_at is not None
+
     def give_feedback(self, *, actor: Actor, now: datetime, rating: int, comment: str = "") -> None:
         self._guard(Action.give_feedback, actor)
         if not isinstance(rating, int) or not 1 <= rating <= 5:
             raise InvalidInput("rating_out_of_range", "rate the help from 1 to 5", field="rating")
         comment = _text(comment, "comment", limit=2_000, required=False)
-        if len(self.feedback) >= self.closures:
-            raise InvalidTransition("feedback_once_per_closure", "feedback was already given for this closure")
+        if self.feedback_given:
+            raise InvalidTransition("feedback_once_per_closure", "feedback was already given for this answer")
         self.feedback.append(Feedback(rating=rating, comment=comment, by=actor.id, at=now))
         self._log(now, "feedback_received", actor, f"Rated {rating}/5")
         self._raise(ev.FeedbackReceived(

@@ -42,6 +42,8 @@ class Action(StrEnum):
     pick_slot = "pick_slot"
     complete_call = "complete_call"
     miss_call = "miss_call"
+    reschedule_call = "reschedule_call"
+    cancel_call = "cancel_call"
     close = "close"
     give_feedback = "give_feedback"
     record_follow_up = "record_follow_up"
@@ -79,8 +81,13 @@ TRANSITIONS: dict[Action, dict[Status, Status | str | None]] = {
                        S.reopened: S.call_scheduled},
     Action.complete_call: {S.call_scheduled: S.call_completed},
     Action.miss_call: {S.call_scheduled: S.call_missed},
-    Action.close: {S.call_completed: S.closed, S.call_missed: S.closed, S.reopened: S.closed},
-    Action.give_feedback: {S.closed: STAY},
+    # the official releases a booked call: a new time (the expert offers slots again) or none at all
+    Action.reschedule_call: {S.call_scheduled: S.memo_delivered},
+    Action.cancel_call: {S.call_scheduled: S.memo_delivered},
+    # memo_delivered: the city cancelled the call, or never booked one; the memo answers the question
+    Action.close: {S.call_completed: S.closed, S.call_missed: S.closed, S.reopened: S.closed, S.memo_delivered: S.closed},
+    # asked once the call is recorded or the request closes, whichever comes first (once per round)
+    Action.give_feedback: {S.call_completed: STAY, S.closed: STAY},
     Action.record_follow_up: {S.closed: STAY},
     Action.reopen: {S.closed: S.reopened},
     Action.change_consent: {s: STAY for s in Status if s is not S.declined},
@@ -103,8 +110,10 @@ RULES: dict[Action, str] = {
     Action.pick_slot: "call_scheduled_only_after_memo_delivery",
     Action.complete_call: "only_a_scheduled_call_is_completed",
     Action.miss_call: "only_a_scheduled_call_is_missed",
+    Action.reschedule_call: "only_a_booked_call_is_rescheduled",
+    Action.cancel_call: "only_a_booked_call_is_cancelled",
     Action.close: "close_only_after_the_call",
-    Action.give_feedback: "feedback_only_on_a_closed_request",
+    Action.give_feedback: "feedback_only_after_the_call_or_closing",
     Action.record_follow_up: "follow_up_only_on_a_closed_request",
     Action.reopen: "reopen_only_a_closed_request",
     Action.change_consent: "consent_not_changed_on_a_declined_request",

@@ -26,7 +26,7 @@ from .model import (
 )
 from .model import Role
 from .request import PERMISSIONS, Request
-from .states import actions_open
+from .states import Action, actions_open
 
 
 class DeliveredMemo(BaseModel):
@@ -40,6 +40,7 @@ class RequestSummary(BaseModel):
     """A row of a list or queue."""
 
     id: str
+    reference: str | None = None
     version: int
     status: str
     title: str
@@ -56,6 +57,8 @@ class RequestSummary(BaseModel):
 
 class OfficialRequestView(BaseModel):
     id: str
+    reference: str | None = None
+    city_time_zone: str | None = None
     version: int
     status: str
     title: str
@@ -109,8 +112,8 @@ def summary(req: Request, now: datetime) -> RequestSummary:
     views = req.service_level_views(now)
     dues = [v.due_at for v in views if v.completed_at is None and not v.cancelled and v.due_at]
     return RequestSummary(
-        id=req.id, version=req.version, status=req.status.value, title=req.title, topic=req.topic.value,
-        urgency=req.urgency, city_id=req.city_id, city_name=req.city_name, state=req.us_state,
+        id=req.id, reference=req.reference, version=req.version, status=req.status.value, title=req.title,
+        topic=req.topic.value, urgency=req.urgency, city_id=req.city_id, city_name=req.city_name, state=req.us_state,
         expert_id=req.expert_id, submitted_at=req.submitted_at, next_due_at=min(dues, default=None),
         sla_status=worst_status(views),
     )
@@ -125,7 +128,8 @@ def _delivered(req: Request) -> DeliveredMemo | None:
 
 def _official_fields(req: Request, now: datetime) -> dict:
     return dict(
-        id=req.id, version=req.version, status=req.status.value, title=req.title, question=req.question,
+        id=req.id, reference=req.reference, city_time_zone=req.city_time_zone, version=req.version,
+        status=req.status.value, title=req.title, question=req.question,
         context=req.context, desired_outcome=req.desired_outcome, topic=req.topic.value, urgency=req.urgency,
         preferred_call_times=list(req.preferred_call_times), consent=req.consent.value, city_id=req.city_id,
         city_name=req.city_name, state=req.us_state, official_id=req.official_id,
@@ -140,11 +144,24 @@ def _official_fields(req: Request, now: datetime) -> dict:
     )
 
 
+def _open_now(req: Request, now: datetime) -> list[Action]:
+    """The actions the status allows, less those the request's own facts close: a rating already given,
+    a follow-up not yet due (90 days after closing) or already answered."""
+    out = []
+    for action in actions_open(req.status):
+        if action is Action.give_feedback and req.feedback_given:
+            continue
+        if action is Action.record_follow_up and not (req.follow_up_open and now >= req.follow_up_due_at):
+            continue
+        out.append(action)
+    return out
+
+
 def official_view(req: Request, now: datetime) -> OfficialRequestView:
     return OfficialRequestView(
         **_official_fields(req, now),
         timeline=[e for e in req.timeline if e.public],
-        actions=[a.value for a in actions_open(req.status) if Role.official in PERMISSIONS[a]],
+        actions=[a.value for a in _open_now(req, now) if Role.official in PERMISSIONS[a]],
     )
 
 
@@ -152,7 +169,7 @@ def staff_view(req: Request, now: datetime) -> StaffRequestView:
     return StaffRequestView(
         **_official_fields(req, now),
         timeline=list(req.timeline),
-        actions=[a.value for a in actions_open(req.status) if PERMISSIONS[a] - {Role.official}],
+        actions=[a.value for a in _open_now(req, now) if PERMISSIONS[a] - {Role.official}],
         expert_id=req.expert_id, triaged_by=req.triaged_by, triaged_at=req.triaged_at,
         memo_versions=list(req.memo_versions), all_call_slots=list(req.call_slots), notes=list(req.notes),
     )
