@@ -69,4 +69,149 @@
   }
   document.addEventListener("DOMContentLoaded", function () { wireCounters(document); });
   document.addEventListener("htmx:afterSwap", function (event) { wireCounters(event.target); });
+
+  // --- City type-ahead: the ARIA 1.2 combobox pattern (list autocomplete) -----------------------
+  // Markup (templates/partials/city_combobox.html): an <input role="combobox"> whose options htmx
+  // fetches into a role="listbox" as one types; a hidden input holds the chosen city's id. Without
+  // JavaScript the same input is a plain search field and the server answers with the matches.
+  function comboParts(input) {
+    var box = input.closest("[data-combobox]");
+    return {
+      box: box,
+      list: document.getElementById(input.getAttribute("aria-controls")),
+      hidden: box ? box.querySelector('input[type="hidden"][data-combobox-value]') : null,
+      status: box ? box.querySelector("[data-combobox-status]") : null
+    };
+  }
+  function comboOptions(parts) {
+    return parts.list ? Array.prototype.slice.call(parts.list.querySelectorAll('[role="option"]')) : [];
+  }
+  function comboOpen(input, open) {
+    var parts = comboParts(input);
+    var options = comboOptions(parts);
+    var show = open && options.length > 0;
+    input.setAttribute("aria-expanded", show ? "true" : "false");
+    if (parts.list) { parts.list.hidden = !show; }
+    if (!show) { input.removeAttribute("aria-activedescendant"); }
+  }
+  function comboActivate(input, option) {
+    var parts = comboParts(input);
+    comboOptions(parts).forEach(function (o) { o.setAttribute("aria-selected", o === option ? "true" : "false"); });
+    if (option) {
+      input.setAttribute("aria-activedescendant", option.id);
+      option.scrollIntoView({ block: "nearest" });
+    }
+  }
+  function comboChoose(input, option) {
+    var parts = comboParts(input);
+    input.value = option.getAttribute("data-label") || option.textContent.trim();
+    if (parts.hidden) {
+      parts.hidden.value = option.getAttribute("data-value") || "";
+      parts.hidden.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    if (parts.status) { parts.status.textContent = input.value + " chosen."; }
+    comboOpen(input, false);
+    if (parts.box && parts.box.hasAttribute("data-combobox-submit") && input.form) {
+      // the eligibility page answers as soon as a city is chosen
+      if (input.form.requestSubmit) { input.form.requestSubmit(); } else { input.form.submit(); }
+    }
+  }
+  document.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches('input[role="combobox"]')) { return; }
+    var parts = comboParts(input);
+    var options = comboOptions(parts);
+    var current = document.getElementById(input.getAttribute("aria-activedescendant") || "");
+    var index = options.indexOf(current);
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      if (!options.length) { return; }
+      event.preventDefault();
+      comboOpen(input, true);
+      var next = event.key === "ArrowDown" ? (index + 1) % options.length : (index <= 0 ? options.length - 1 : index - 1);
+      if (event.altKey && event.key === "ArrowDown") { return; }
+      comboActivate(input, options[next]);
+    } else if (event.key === "Enter") {
+      if (current && input.getAttribute("aria-expanded") === "true") {
+        event.preventDefault();
+        comboChoose(input, current);
+      }
+    } else if (event.key === "Escape") {
+      if (input.getAttribute("aria-expanded") === "true") { event.preventDefault(); comboOpen(input, false); }
+      else { input.value = ""; if (parts.hidden) { parts.hidden.value = ""; } }
+    }
+  });
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches('input[role="combobox"]')) { return; }
+    // typing again un-chooses the city until one is picked
+    var parts = comboParts(input);
+    if (parts.hidden) { parts.hidden.value = ""; }
+  });
+  document.addEventListener("click", function (event) {
+    var option = event.target.closest && event.target.closest('[role="option"]');
+    if (option) {
+      var list = option.closest('[role="listbox"]');
+      var input = list && document.querySelector('input[aria-controls="' + list.id + '"]');
+      if (input) { event.preventDefault(); comboChoose(input, option); input.focus(); }
+      return;
+    }
+    document.querySelectorAll('input[role="combobox"][aria-expanded="true"]').forEach(function (input) {
+      var parts = comboParts(input);
+      if (!parts.box || !parts.box.contains(event.target)) { comboOpen(input, false); }
+    });
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var list = event.target;
+    if (!list.matches || !list.matches('[role="listbox"]')) { return; }
+    var input = document.querySelector('input[aria-controls="' + list.id + '"]');
+    if (!input) { return; }
+    var parts = comboParts(input);
+    var count = comboOptions(parts).length;
+    comboOpen(input, document.activeElement === input);
+    if (parts.status) {
+      parts.status.textContent = count === 0 ? "No matching city." : count + (count === 1 ? " city matches." : " cities match.") +
+        " Use the up and down arrows to choose.";
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    // with JavaScript the no-JavaScript search button is not needed; the list replaces it
+    document.querySelectorAll("[data-combobox] [data-combobox-nojs]").forEach(function (el) { el.hidden = true; });
+  });
+
+  // --- Local drafts of long forms: what is typed survives a closed tab or a lost connection -------
+  // A form with data-draft="name" keeps its text fields in localStorage (this browser only) while
+  // typing, puts them back into empty fields when drawn again, and forgets them once sent.
+  function draftKey(form) { return "nrn-draft:" + form.getAttribute("data-draft"); }
+  function draftFields(form) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.name && !el.disabled && (el.tagName === "TEXTAREA" || (el.tagName === "INPUT" && el.type === "text"));
+    });
+  }
+  document.addEventListener("input", function (event) {
+    var form = event.target.form;
+    if (!form || !form.hasAttribute("data-draft")) { return; }
+    var draft = {};
+    draftFields(form).forEach(function (el) { if (el.value) { draft[el.name] = el.value; } });
+    try { window.localStorage.setItem(draftKey(form), JSON.stringify({ at: Date.now(), fields: draft })); } catch (e) { /* storage off */ }
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !form.hasAttribute || !form.hasAttribute("data-draft")) { return; }
+    try { window.localStorage.removeItem(draftKey(form)); } catch (e) { /* storage off */ }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-draft]").forEach(function (form) {
+      var kept = null;
+      try { kept = JSON.parse(window.localStorage.getItem(draftKey(form)) || "null"); } catch (e) { kept = null; }
+      if (!kept || !kept.fields) { return; }
+      var restored = 0;
+      draftFields(form).forEach(function (el) {
+        if (!el.value && kept.fields[el.name]) { el.value = kept.fields[el.name]; restored += 1; }
+      });
+      var note = form.querySelector("[data-draft-note]");
+      if (restored && note) {
+        note.hidden = false;
+      }
+    });
+  });
 })();
