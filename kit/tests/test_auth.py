@@ -48,6 +48,8 @@ PRINCIPALS: dict[str, Principal] = {
     "curator": _staff("curator"),
     "staff_no_role": _staff(),
     "partner": Principal("p-1", "partner_member", frozenset(), frozenset(), None, "verified", partner_id="hud"),
+    "partner_admin": Principal("p-2", "partner_member", frozenset({"partner_administrator"}), frozenset(), None,
+                               "verified", partner_id="hud"),
 }
 EVERYONE_ACTIVE = frozenset(PRINCIPALS) - {"official_deactivated"}
 
@@ -95,6 +97,10 @@ ALLOWED_FOR_OWN_CITY: dict[str, frozenset[str]] = {
     "deliverable.review": frozenset({"administrator", "program_manager", "reviewer"}),
     "introduction.manage": frozenset({"administrator", "program_manager", "triage_lead"}),
     "introduction.respond": frozenset({"official"}),
+    # partner-scoped: a partner's administrator only when the partner is named (test_partner_scoped_actions)
+    "webhook.read": frozenset({"administrator", "program_manager"}),
+    "webhook.manage": frozenset({"administrator"}),
+    "agreement.manage": frozenset({"administrator"}),
 }
 PUBLIC_ACTIONS = {a for a, who in ALLOWED_FOR_OWN_CITY.items() if who == EVERYONE_ACTIVE}
 
@@ -104,6 +110,8 @@ def test_the_table_covers_every_action_of_the_matrix() -> None:
 
 
 def _expected(action: str, who: str, city: str | None) -> bool:
+    if who == "partner_admin" and action not in ("webhook.read", "webhook.manage", "agreement.manage"):
+        who = "partner"  # the role adds only the partner-scoped actions (test_partner_scoped_actions)
     allowed = who in ALLOWED_FOR_OWN_CITY[action]
     if action in PUBLIC_ACTIONS:
         return allowed  # public data: no city scoping
@@ -132,6 +140,46 @@ def test_authorisation_matrix(action: str, who: str, city: str | None) -> None:
         assert info.value.reason
         assert info.value.status == 403
         assert not permitted(principal, action, city_id=city)
+
+
+OWN_PARTNER, OTHER_PARTNER = "hud", "epa"
+# Who may perform the partner-scoped actions for the partner administrator's OWN organization.
+ALLOWED_FOR_OWN_PARTNER: dict[str, frozenset[str]] = {
+    "webhook.read": frozenset({"administrator", "program_manager", "partner_admin"}),
+    "webhook.manage": frozenset({"administrator", "partner_admin"}),
+    "agreement.manage": frozenset({"administrator"}),
+}
+PARTNER_CASES = [
+    (action, who, partner)
+    for action in sorted(ALLOWED_FOR_OWN_PARTNER)
+    for who in PRINCIPALS
+    for partner in (OWN_PARTNER, OTHER_PARTNER, None)
+]
+
+
+@pytest.mark.parametrize(("action", "who", "partner"), PARTNER_CASES,
+                         ids=[f"{a}-{w}-{p}" for a, w, p in PARTNER_CASES])
+def test_partner_scoped_actions(action: str, who: str, partner: str | None) -> None:
+    principal = PRINCIPALS[who]
+    allowed = who in ALLOWED_FOR_OWN_PARTNER[action]
+    if principal.kind == "partner_member":
+        allowed = allowed and partner == OWN_PARTNER  # their own organization, named
+    assert permitted(principal, action, partner_id=partner) is allowed
+
+
+def test_partner_roles_need_a_verified_member_and_mean_nothing_elsewhere() -> None:
+    pending = Principal("p-3", "partner_member", frozenset({"partner_administrator"}), frozenset(), None,
+                        "pending", partner_id="hud")
+    with pytest.raises(Forbidden, match="not verified"):
+        authorize(pending, "webhook.manage", partner_id="hud")
+    with pytest.raises(Forbidden, match="own organization"):
+        authorize(PRINCIPALS["partner_admin"], "webhook.manage", partner_id="epa")
+    with pytest.raises(Forbidden, match="partner administrator"):
+        authorize(PRINCIPALS["partner"], "webhook.read", partner_id="hud")
+    assert PRINCIPALS["partner_admin"].is_partner_admin and not PRINCIPALS["partner"].is_partner_admin
+    # the role in a staff or official token gives nothing
+    odd = Principal("s", "staff", frozenset({"partner_administrator"}), frozenset(), None, "verified")
+    assert not odd.is_partner_admin and not permitted(odd, "webhook.manage", partner_id="hud")
 
 
 def test_official_of_one_city_is_told_why_another_city_is_refused() -> None:

@@ -9,7 +9,8 @@ at most once per 30 s), so no request costs a call to accounts.
 * officials act only for their own city, and only once verified;
 * staff act per role (administrator, program_manager, triage_lead, subject_matter_expert,
   reviewer, curator), for any city;
-* partner members read public things;
+* partner members read public things; a partner's administrators (role ``partner_administrator``)
+  manage their own organization's webhook subscriptions, for their own partner only;
 * deactivated accounts can do nothing (they also cannot sign in or refresh).
 """
 
@@ -46,6 +47,9 @@ SUBJECT_MATTER_EXPERT = "subject_matter_expert"
 REVIEWER = "reviewer"
 CURATOR = "curator"
 STAFF_ROLES = frozenset({ADMINISTRATOR, PROGRAM_MANAGER, TRIAGE_LEAD, SUBJECT_MATTER_EXPERT, REVIEWER, CURATOR})
+# A partner member's role: administers the organization's webhook subscriptions.
+PARTNER_ADMINISTRATOR = "partner_administrator"
+PARTNER_ROLES = frozenset({PARTNER_ADMINISTRATOR})
 
 
 class AuthError(_HttpUnauthorized):
@@ -97,6 +101,10 @@ class Principal:
     def has_role(self, role: str) -> bool:
         return self.kind == STAFF and role in self.roles
 
+    @property
+    def is_partner_admin(self) -> bool:
+        return self.kind == PARTNER_MEMBER and self.verified and PARTNER_ADMINISTRATOR in self.roles
+
 
 # --- the authorisation matrix ---------------------------------------------------------------
 
@@ -108,12 +116,15 @@ class Rule:
     staff_roles: staff holding any of these roles may act, for any city.
     officials: verified officials may act, for their own city only (city_id must be named).
     partners: partner members may act (public reads).
+    partner_roles: verified partner members holding any of these roles may act, for their own
+        partner only (partner_id must be named).
     everyone: any signed-in, non-deactivated principal may act, verified or not (public data).
     """
 
     staff_roles: frozenset[str] = frozenset()
     officials: bool = False
     partners: bool = False
+    partner_roles: frozenset[str] = frozenset()
     everyone: bool = False
     description: str = ""
 
@@ -200,14 +211,24 @@ MATRIX: Mapping[str, Rule] = {
     "introduction.manage": Rule(staff_roles=frozenset({ADMINISTRATOR, PROGRAM_MANAGER, TRIAGE_LEAD}),
                                 description="see suggestions, offer introductions, track them to an outcome"),
     "introduction.respond": Rule(officials=True, description="accept or decline an introduction for one's own city"),
+    # partner webhook subscriptions (services/partners): a partner's administrators for their own
+    # organization; NRN administrators for any, and they alone set what an agreement allows
+    "webhook.read": Rule(staff_roles=_MANAGERS, partner_roles=PARTNER_ROLES,
+                         description="read a partner's endpoints, agreement and delivery log"),
+    "webhook.manage": Rule(staff_roles=frozenset({ADMINISTRATOR}), partner_roles=PARTNER_ROLES,
+                           description="register, change, disable endpoints; rotate secrets; replay; test"),
+    "agreement.manage": Rule(staff_roles=frozenset({ADMINISTRATOR}),
+                             description="set the event types, fields and filters a partner's agreement allows"),
     # operations
     "metrics.read": Rule(staff_roles=_MANAGERS, description="read operational metrics"),
 }
 ACTIONS = frozenset(MATRIX)
 
 
-def authorize(principal: Principal, action: str, *, city_id: str | None = None) -> None:
-    """Raise Forbidden(reason) unless `principal` may perform `action` (for `city_id`, where city-scoped)."""
+def authorize(principal: Principal, action: str, *, city_id: str | None = None,
+              partner_id: str | None = None) -> None:
+    """Raise Forbidden(reason) unless `principal` may perform `action` (for `city_id`, where city-scoped;
+    for `partner_id`, where partner-scoped)."""
     rule = MATRIX.get(action)
     if rule is None:
         raise UnknownAction(f"unknown action {action!r}; known: {', '.join(sorted(MATRIX))}")
@@ -237,13 +258,24 @@ def authorize(principal: Principal, action: str, *, city_id: str | None = None) 
     if principal.kind == PARTNER_MEMBER:
         if rule.partners:
             return
+        if rule.partner_roles:
+            if not principal.verified:
+                raise Forbidden("the partner member's account is not verified")
+            if not principal.roles & rule.partner_roles:
+                raise Forbidden(f"{action} needs the partner administrator role")
+            if partner_id is None:
+                raise Forbidden(f"{action} must name the partner it is for")
+            if principal.partner_id is None or partner_id != principal.partner_id:
+                raise Forbidden("a partner member may act only for their own organization")
+            return
         raise Forbidden(f"partner members may not perform {action}")
     raise Forbidden(f"unknown account kind {principal.kind!r}")
 
 
-def permitted(principal: Principal, action: str, *, city_id: str | None = None) -> bool:
+def permitted(principal: Principal, action: str, *, city_id: str | None = None,
+              partner_id: str | None = None) -> bool:
     try:
-        authorize(principal, action, city_id=city_id)
+        authorize(principal, action, city_id=city_id, partner_id=partner_id)
     except Forbidden:
         return False
     return True

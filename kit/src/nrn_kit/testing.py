@@ -123,14 +123,14 @@ class TokenIssuer:
         self.jwks = {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
 
     def token(self, sub: str, kind: str, *, roles: tuple[str, ...] = (), city_id: str | None = None,
-              status: str = "verified", expertise: tuple[str, ...] = ()) -> str:
+              status: str = "verified", expertise: tuple[str, ...] = (), partner_id: str | None = None) -> str:
         import time
 
         import jwt
 
         now = int(time.time())
         claims = {"sub": sub, "kind": kind, "roles": list(roles), "expertise": list(expertise), "city_id": city_id,
-                  "status": status, "iss": "nrn-accounts", "aud": "nrn", "iat": now, "exp": now + 900,
+                  "partner_id": partner_id, "status": status, "iss": "nrn-accounts", "aud": "nrn", "iat": now, "exp": now + 900,
                   "jti": uuid.uuid4().hex}
         return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
 
