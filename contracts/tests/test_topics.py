@@ -7,10 +7,13 @@ import pytest
 from nrn_contracts import TOPICS, Topic, dlq_topic
 from nrn_contracts.schemas import contract_events
 from nrn_contracts.topics import (
+    ACCOUNTS_LATEST_TOPIC,
     ACCOUNTS_SECURITY_TOPIC,
     ACCOUNTS_TOPIC,
+    CITIES_LATEST_TOPIC,
     ENGAGEMENTS_TOPIC,
     LIBRARY_TOPIC,
+    PARTNERS_TOPIC,
     PEER_TOPIC,
     REQUESTS311_TOPIC,
 )
@@ -22,8 +25,10 @@ def test_the_topics_and_their_names() -> None:
         "nrn.accounts.v1", "nrn.accounts.security.v1", "nrn.requests311.v1", "nrn.library.v1",
         "nrn.engagements.v1", "nrn.peer.v1",
     )
+    assert (PARTNERS_TOPIC, CITIES_LATEST_TOPIC, ACCOUNTS_LATEST_TOPIC) == (
+        "nrn.partners.v1", "nrn.accounts.cities.latest.v1", "nrn.accounts.accounts.latest.v1")
     assert set(TOPICS) == {ACCOUNTS_TOPIC, ACCOUNTS_SECURITY_TOPIC, REQUESTS311_TOPIC, LIBRARY_TOPIC,
-                           ENGAGEMENTS_TOPIC, PEER_TOPIC}
+                           ENGAGEMENTS_TOPIC, PEER_TOPIC, PARTNERS_TOPIC, CITIES_LATEST_TOPIC, ACCOUNTS_LATEST_TOPIC}
     assert all(name == topic.name for name, topic in TOPICS.items())
 
 
@@ -36,6 +41,10 @@ def test_owners_and_consumers() -> None:
         ("library", ("requests311", "analytics", "partners")),
         ("engagements", ("library", "peer", "analytics", "partners")),
         ("peer", ("library", "analytics", "partners")),
+        # partners' own facts (endpoints disabled) name partners' URLs: notifications only
+        ("partners", ("notifications",)),
+        # the two compacted latest-state topics
+        ("accounts", ("analytics", "partners")),
     }
     assert all(t.owner not in t.consumers for t in TOPICS.values())
 
@@ -60,3 +69,21 @@ def test_topics_are_immutable() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         TOPICS[ACCOUNTS_TOPIC].partitions = 12  # type: ignore[misc]
     assert isinstance(TOPICS[ACCOUNTS_TOPIC], Topic)
+
+
+def test_retention_and_compaction_per_topic() -> None:
+    configs = {name: t.configs() for name, t in TOPICS.items()}
+    # the record the read models are built from is never cut
+    for name in (ACCOUNTS_TOPIC, REQUESTS311_TOPIC, LIBRARY_TOPIC, ENGAGEMENTS_TOPIC, PEER_TOPIC):
+        assert configs[name] == {"cleanup.policy": "delete", "retention.ms": "-1"}
+    # single-use links expire: a week is plenty
+    assert configs[ACCOUNTS_SECURITY_TOPIC]["retention.ms"] == str(7 * 24 * 3600 * 1000)
+    assert configs[PARTNERS_TOPIC]["retention.ms"] == str(90 * 24 * 3600 * 1000)
+    for name in (CITIES_LATEST_TOPIC, ACCOUNTS_LATEST_TOPIC):
+        assert configs[name]["cleanup.policy"] == "compact" and TOPICS[name].compacted
+    assert [n for n, t in TOPICS.items() if t.compacted] == [CITIES_LATEST_TOPIC, ACCOUNTS_LATEST_TOPIC]
+
+
+def test_never_the_security_topic_for_partners_or_analytics() -> None:
+    assert "partners" not in TOPICS[ACCOUNTS_SECURITY_TOPIC].consumers
+    assert "analytics" not in TOPICS[ACCOUNTS_SECURITY_TOPIC].consumers

@@ -18,11 +18,14 @@ from .envelope import (
     kafka_headers,
 )
 from .topics import (
+    ACCOUNTS_LATEST_TOPIC,
     ACCOUNTS_SECURITY_TOPIC,
     ACCOUNTS_TOPIC,
+    CITIES_LATEST_TOPIC,
     ENGAGEMENTS_TOPIC,
     EXTERNAL_CONSUMERS,
     LIBRARY_TOPIC,
+    PARTNERS_TOPIC,
     PEER_TOPIC,
     REQUESTS311_TOPIC,
     TOPICS,
@@ -34,7 +37,9 @@ from .values import CONSENT_LEVELS, TOPIC_TAXONOMY, Consent, TaxonomyTopic
 from . import events  # noqa: E402,F401  (registers every event type)
 
 __all__ = [
+    "ACCOUNTS_LATEST_TOPIC",
     "ACCOUNTS_SECURITY_TOPIC",
+    "CITIES_LATEST_TOPIC",
     "ACCOUNTS_TOPIC",
     "CONSENT_LEVELS",
     "ENGAGEMENTS_TOPIC",
@@ -42,6 +47,7 @@ __all__ = [
     "EXTERNAL_CONSUMERS",
     "LIBRARY_TOPIC",
     "MAX_EVENT_BYTES",
+    "PARTNERS_TOPIC",
     "PEER_TOPIC",
     "REQUESTS311_TOPIC",
     "TOPICS",

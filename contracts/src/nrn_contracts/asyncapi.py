@@ -14,7 +14,7 @@ from typing import Any
 from . import __version__
 from .envelope import CONTENT_TYPE, SPECVERSION, CloudEvent, Event, dataschema_for
 from .schemas import contract_events
-from .topics import EXTERNAL_CONSUMERS, TOPICS, dlq_topic
+from .topics import EXTERNAL_CONSUMERS, TOPICS, dlq_configs, dlq_topic
 
 _REF = "#/components/schemas/{model}"
 _KAFKA_BINDING_VERSION = "0.5.0"
@@ -47,6 +47,7 @@ def build() -> dict[str, Any]:
                 "kafka": {
                     "topic": name,
                     "partitions": topic.partitions,
+                    "topicConfiguration": _topic_configuration(topic.configs()),
                     "bindingVersion": _KAFKA_BINDING_VERSION,
                 }
             },
@@ -65,6 +66,7 @@ def build() -> dict[str, Any]:
                 "kafka": {
                     "topic": dlq,
                     "partitions": topic.partitions,
+                    "topicConfiguration": _topic_configuration(dlq_configs()),
                     "bindingVersion": _KAFKA_BINDING_VERSION,
                 }
             },
@@ -144,6 +146,11 @@ def _message(cls: type[Event]) -> dict[str, Any]:
             }
         },
     }
+
+
+def _topic_configuration(configs: dict[str, str]) -> dict[str, Any]:
+    """The Kafka binding's topicConfiguration: cleanup policy and retention (-1: for ever)."""
+    return {"cleanup.policy": [configs["cleanup.policy"]], "retention.ms": int(configs["retention.ms"])}
 
 
 def _headers_schema(event_type: str | None) -> dict[str, Any]:

@@ -16,9 +16,23 @@ REQUESTS311_TOPIC = "nrn.requests311.v1"
 LIBRARY_TOPIC = "nrn.library.v1"
 ENGAGEMENTS_TOPIC = "nrn.engagements.v1"
 PEER_TOPIC = "nrn.peer.v1"
+# Webhook deliveries' own facts (an endpoint disabled): read by notifications, which tells the
+# partner's administrators. Not external: it names partners' URLs and their failures.
+PARTNERS_TOPIC = "nrn.partners.v1"
+# Compacted "latest state" topics: one record per key, the newest, so a new consumer starts from
+# current state instead of replaying the whole history. Written by accounts' latest-state projector.
+CITIES_LATEST_TOPIC = "nrn.accounts.cities.latest.v1"
+ACCOUNTS_LATEST_TOPIC = "nrn.accounts.accounts.latest.v1"
 
 DEFAULT_PARTITIONS = 3
 DLQ_SUFFIX = ".dlq"
+
+DAY_MS = 24 * 3600 * 1000
+# retention_ms None = kept for ever (retention.ms -1). The domain topics are the record the read
+# models are built from (a service that starts for the first time reads a topic from its start), so
+# they are never cut; what expires is what is useless later (single-use links) or operational.
+FOREVER: int | None = None
+DLQ_RETENTION_MS = 90 * DAY_MS  # long enough to notice, fix and redrive
 
 # Readers outside the services: the analytics sink and the partner webhook deliveries
 # (consortium members, federal agencies) see every topic.
@@ -33,10 +47,22 @@ class Topic:
     owner: str  # the only service that publishes to the topic
     consumers: tuple[str, ...]
     description: str
+    retention_ms: int | None = FOREVER  # None: for ever
+    # compacted: the broker keeps at least the newest record of every key (cleanup.policy=compact)
+    compacted: bool = False
+
+    def configs(self) -> dict[str, str]:
+        """The topic's broker configuration, applied when it is created (nrn_kit.kafka.ensure_topics)."""
+        if self.compacted:
+            # a dirty ratio and segment age low enough that a key's old records go within the hour
+            return {"cleanup.policy": "compact", "retention.ms": "-1", "min.cleanable.dirty.ratio": "0.1",
+                    "segment.ms": str(3600 * 1000)}
+        return {"cleanup.policy": "delete",
+                "retention.ms": "-1" if self.retention_ms is None else str(self.retention_ms)}
 
 
 def _topic(name: str, *, key: str, owner: str, consumers: tuple[str, ...], description: str,
-           external: bool = True) -> Topic:
+           external: bool = True, retention_ms: int | None = FOREVER, compacted: bool = False) -> Topic:
     return Topic(
         name=name,
         partitions=DEFAULT_PARTITIONS,
@@ -44,6 +70,8 @@ def _topic(name: str, *, key: str, owner: str, consumers: tuple[str, ...], descr
         owner=owner,
         consumers=consumers + (EXTERNAL_CONSUMERS if external else ()),
         description=description,
+        retention_ms=retention_ms,
+        compacted=compacted,
     )
 
 
@@ -70,6 +98,8 @@ TOPICS: dict[str, Topic] = {
             description="Security messages to send: mailbox confirmation and password reset links "
                         "(single-use, expiring secrets; never for analytics or partners).",
             external=False,
+            # the links expire within a day; nothing later can use them
+            retention_ms=7 * DAY_MS,
         ),
         _topic(
             REQUESTS311_TOPIC,
@@ -110,6 +140,34 @@ TOPICS: dict[str, Topic] = {
             description="Peer networking: convenings, registrations and waitlists, materials; working groups and "
                         "the Peer Steering Committee, their members, decisions and deliverables; peer introductions.",
         ),
+        _topic(
+            PARTNERS_TOPIC,
+            key="endpoint_id",
+            owner="partners",
+            consumers=("notifications",),
+            description="Partner webhook subscriptions: an endpoint disabled (gone, or retries exhausted), "
+                        "for the partner's administrators to be told.",
+            external=False,
+            retention_ms=90 * DAY_MS,
+        ),
+        _topic(
+            CITIES_LATEST_TOPIC,
+            key="city_id",
+            owner="accounts",
+            consumers=(),
+            description="Latest state of every city (name, state, population, indicators, eligibility), one "
+                        "compacted record per city: read it from the start to know every city now.",
+            compacted=True,
+        ),
+        _topic(
+            ACCOUNTS_LATEST_TOPIC,
+            key="account_id",
+            owner="accounts",
+            consumers=(),
+            description="Latest state of every account (kind, status, city or partner, roles; no name, e-mail "
+                        "or phone), one compacted record per account.",
+            compacted=True,
+        ),
     )
 }
 
@@ -117,3 +175,8 @@ TOPICS: dict[str, Topic] = {
 def dlq_topic(name: str) -> str:
     """The dead-letter topic beside ``name``."""
     return name + DLQ_SUFFIX
+
+
+def dlq_configs() -> dict[str, str]:
+    """Configuration of every dead-letter topic: kept DLQ_RETENTION_MS, long enough to fix and redrive."""
+    return {"cleanup.policy": "delete", "retention.ms": str(DLQ_RETENTION_MS)}

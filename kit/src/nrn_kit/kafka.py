@@ -12,6 +12,7 @@ from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError, Unkno
 from aiokafka.protocol.metadata import MetadataRequest
 
 from nrn_contracts import TOPICS, dlq_topic
+from nrn_contracts.topics import dlq_configs
 
 from .settings import ServiceSettings
 
@@ -61,14 +62,29 @@ def topic_names(settings: ServiceSettings, logical: list[str] | None = None) -> 
     return out
 
 
+def topic_configs(settings: ServiceSettings, logical: list[str] | None = None) -> dict[str, dict[str, str]]:
+    """Broker configuration of the given registry topics and their dead-letter topics, by physical name:
+    retention and cleanup policy from the registry (``Topic.configs``: for ever, days, or compacted)."""
+    out: dict[str, dict[str, str]] = {}
+    for name in logical if logical is not None else list(TOPICS):
+        registered = TOPICS.get(name)
+        if registered is not None:
+            out[settings.topic(name)] = registered.configs()
+        out[settings.topic(dlq_topic(name))] = dlq_configs()
+    return out
+
+
 async def ensure_topics(settings: ServiceSettings, logical: list[str] | None = None) -> None:
-    """Create topics with the registry's partition counts (a subscriber on an auto-created topic gets one)."""
+    """Create topics with the registry's partition counts (a subscriber on an auto-created topic gets one)
+    and its retention or compaction (applied at creation; an existing topic keeps what it has)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
+        configs = topic_configs(settings, logical)
         wanted = [
-            NewTopic(name=name, num_partitions=partitions, replication_factor=1)
+            NewTopic(name=name, num_partitions=partitions, replication_factor=1,
+                     topic_configs=configs.get(name, {}))
             for name, partitions in topic_names(settings, logical)
             if name not in existing
         ]

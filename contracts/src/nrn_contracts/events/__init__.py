@@ -3,10 +3,12 @@
 from .accounts import (
     AccountDeactivated,
     AccountRegistered,
+    AccountStateChanged,
     AccountVerified,
     CityEligibilityDetermined,
     CityIndicatorsUpdated,
     CityRegistered,
+    CityStateChanged,
     EligibilityExceptionGranted,
     EligibilityExceptionRequestDeclined,
     EligibilityExceptionRequested,
@@ -58,6 +60,8 @@ from .peer import (
     WaitlistPromoted,
     WorkingGroupFormed,
 )
+from .partners import WebhookEndpointDisabled
+from .peer import ConveningScheduled, RegistrationConfirmed
 from .requests311 import (
     CallCompleted,
     CallCancelled,
@@ -85,6 +89,7 @@ from .requests311 import (
 __all__ = [
     "AccountDeactivated",
     "AccountRegistered",
+    "AccountStateChanged",
     "AccountVerified",
     "AgendaSession",
     "AnswerFoundBeforeAsking",
@@ -105,6 +110,7 @@ __all__ = [
     "CityEligibilityDetermined",
     "CityIndicatorsUpdated",
     "CityRegistered",
+    "CityStateChanged",
     "ConsentChanged",
     "ConveningCancelled",
     "ConveningFeedbackReceived",
@@ -157,6 +163,7 @@ __all__ = [
     "RoleRevoked",
     "ServiceLevelBreached",
     "WaitlistPromoted",
+    "WebhookEndpointDisabled",
     "WorkPlanAgreed",
     "WorkingGroupFormed",
 ]

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from ..envelope import Event
-from ..topics import ACCOUNTS_SECURITY_TOPIC, ACCOUNTS_TOPIC
+from ..topics import ACCOUNTS_LATEST_TOPIC, ACCOUNTS_SECURITY_TOPIC, ACCOUNTS_TOPIC, CITIES_LATEST_TOPIC
 from ..values import (
     Email,
     FiniteFloat,
@@ -252,3 +252,39 @@ class PasswordChanged(Event, type=_T + "password_changed.v1", topic=ACCOUNTS_TOP
     account_id: Id
     via: Literal["reset_link", "signed_in"]
     at: UtcDateTime
+
+
+# --- latest state (compacted topics) ---------------------------------------------------------
+# One record per city and per account, the newest: a consumer that reads these compacted topics
+# from the start knows every city and account as they are now, without the whole history. Written
+# by accounts' latest-state projector after each change of the aggregate on ACCOUNTS_TOPIC.
+
+
+class CityStateChanged(Event, type=_T + "city_state_changed.v1", topic=CITIES_LATEST_TOPIC, key="city_id"):
+    """A city's whole current state, after any change (registration, indicators, eligibility)."""
+
+    city_id: Id
+    name: Name
+    state: StateCode
+    fips: Fips | None = None
+    population: int = Field(ge=0)
+    unemployment_rate: Indicator | None = None
+    adult_poverty_rate: Indicator | None = None
+    population_change_2000_2010: Indicator | None = None
+    eligible: bool | None = Field(default=None, description="null until the distress tests were applied")
+    exception: bool = Field(default=False, description="eligible by a staff exception")
+    as_of: UtcDateTime = Field(description="time of the latest change folded in")
+
+
+class AccountStateChanged(
+    Event, type=_T + "account_state_changed.v1", topic=ACCOUNTS_LATEST_TOPIC, key="account_id"
+):
+    """An account's current state, after any change. Carries no name, e-mail, phone or job title."""
+
+    account_id: Id
+    kind: AccountKind
+    status: AccountStatus
+    city_id: Id | None = None
+    partner_id: Id | None = None
+    roles: tuple[Slug, ...] = ()
+    as_of: UtcDateTime = Field(description="time of the latest change folded in")
