@@ -1,0 +1,1 @@
+"""partners: partner organisations' webhook subscriptions (Standard Webhooks deliveries of CloudEvents)."""
