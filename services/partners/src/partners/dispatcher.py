@@ -229,7 +229,7 @@ class Dispatcher:
             return
         body = self.body(event, agreement)
         headers = signed_headers(delivery["_id"], body, endpoint.signing_secrets(now), datetime.now(UTC))
-        sent = await post(http, endpoint.url, body.encode(), headers, self.limits)
+        sent = await post(http, self.backend, endpoint.url, body.encode(), headers, self.limits)
         if self.after_send is not None:
             await self.after_send(delivery, sent)
         self.sent += 1

@@ -4,8 +4,9 @@ The guard is an httpcore network backend: each new connection resolves the host 
 every address it resolves to (``domain/addresses.py``), and connects to the address it checked — so
 a DNS answer that changes between a check and the connection (DNS rebinding) cannot slip through.
 TLS still verifies the certificate against the host name (httpcore passes it as the server name).
-A pooled connection is reused only for the address it was opened to. No proxy from the environment,
-no redirects followed, no ``file:`` or Unix sockets.
+Every delivery also resolves and checks the name before it is sent (``GuardedBackend.check``), so a
+name that now points inside is refused even when a kept-alive connection to the address checked
+before could carry the request. No proxy from the environment, no redirects followed, no Unix sockets.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         self._resolver = resolver
         self.connections = 0  # addresses actually connected to (tests count them)
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                          socket_options: Iterable | None = None) -> httpcore.AsyncNetworkStream:
+    async def check(self, host: str, port: int, timeout: float | None = None) -> list[str]:
+        """Resolve ``host`` now and return its addresses, or raise AddressRefused / ConnectError."""
         try:
             addresses = await asyncio.wait_for(self._resolver(host, port), timeout)
         except (OSError, TimeoutError) as exc:
@@ -54,6 +55,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             if why:
                 # every address must be allowed: a name that also points inside is refused whole
                 raise AddressRefused(f"refused: {host} resolves to {address}, {why}")
+        return addresses
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                          socket_options: Iterable | None = None) -> httpcore.AsyncNetworkStream:
+        addresses = await self.check(host, port, timeout)
         self.connections += 1
         return await self._inner.connect_tcp(addresses[0], port, timeout=timeout, local_address=local_address,
                                              socket_options=socket_options)
@@ -113,15 +119,22 @@ def _excerpt(raw: bytes, limit: int) -> str | None:
     return "".join(ch if ch.isprintable() or ch in "\n\t" else "\ufffd" for ch in text)
 
 
-async def post(http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], limits: Limits) -> Sent:
+async def post(http: httpx.AsyncClient, backend: GuardedBackend, url: str, body: bytes, headers: dict[str, str],
+               limits: Limits) -> Sent:
     """POST once; never raises for what the other side does. Reads at most ``max_body`` bytes of the answer."""
     started = time.perf_counter()
     status: int | None = None
     retry_after: str | None = None
     raw = b""
     error: str | None = None
+    target = httpx.URL(url)
     try:
         async with asyncio.timeout(limits.total):
+            try:
+                await backend.check(target.host, target.port or (443 if target.scheme == "https" else 80),
+                                    limits.connect)
+            except httpcore.ConnectError as exc:
+                raise httpx.ConnectError(str(exc)) from exc
             async with http.stream("POST", url, content=body, headers=headers) as response:
                 status = response.status_code
                 retry_after = response.headers.get("retry-after")
