@@ -85,6 +85,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         if seed_admin is not None:
             # Only the children get the development administrator; the caller's environment is untouched.
             env["NRN_BOOTSTRAP_ADMIN_EMAIL"], env["NRN_BOOTSTRAP_ADMIN_PASSWORD"] = seed_admin[0], seed_admin[1]
+        # a partner trying webhooks on a laptop points an endpoint at a receiver on this machine
+        if env.get("ENVIRONMENT", "development") != "production":
+            env.setdefault("ALLOW_LOOPBACK_ENDPOINTS", "true")
         if not args.secure_cookies:
             env.setdefault("COOKIE_SECURE", "false")  # plain http on localhost
         def child_of(service) -> Child:  # noqa: ANN001 — built when started: the URLs known by then
@@ -93,6 +96,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                                ACCOUNTS_URL=urls["accounts"], REQUESTS311_URL=urls["requests311"],
                                LIBRARY_URL=urls["library"], NOTIFICATIONS_URL=urls["notifications"],
                                ENGAGEMENTS_URL=urls["engagements"], PEER_URL=urls["peer"],
+                               PARTNERS_URL=urls["partners"],
                                PUBLIC_URL=urls["gateway"])
             return Child(service.name, urls[service.name],
                          [sys.executable, "-m", "uvicorn", service.factory, "--factory", "--host", args.host,

@@ -21,6 +21,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
     ServiceEntry("engagements", "engagements.app:create_app", 8004),
     ServiceEntry("peer", "peer.app:create_app", 8005),
     ServiceEntry("notifications", "notifications.app:create_app", 8006),
+    ServiceEntry("partners", "partners.app:create_app", 8007),
     ServiceEntry("gateway", "gateway.app:create_app", 8000),
 )
 
