@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
@@ -40,15 +40,20 @@ class Receiver:
         self.replies: dict[str, list[Reply]] = {}
         self.default: dict[str, Reply] = {}
         self.base_url = ""
+        # when set, decides the reply to each request first (None: the queued replies decide)
+        self.decide: Callable[[Received], Reply | None] | None = None
         self._release = asyncio.Event()
         app = FastAPI()
 
         @app.post("/{path:path}")
         async def hook(path: str, request: Request) -> Response:
             body = await request.body()
-            self.received.append(Received("/" + path, {k.lower(): v for k, v in request.headers.items()}, body))
-            queue = self.replies.get("/" + path)
-            reply = queue.pop(0) if queue else self.default.get("/" + path, Reply())
+            got = Received("/" + path, {k.lower(): v for k, v in request.headers.items()}, body)
+            self.received.append(got)
+            reply = self.decide(got) if self.decide is not None else None
+            if reply is None:
+                queue = self.replies.get("/" + path)
+                reply = queue.pop(0) if queue else self.default.get("/" + path, Reply())
             if reply.hang:
                 await self._release.wait()
             if reply.delay:
