@@ -21,6 +21,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from nrn_contracts.events import accounts as acc
+from nrn_contracts.events import partners as ptn
 from nrn_contracts.events import requests311 as r311
 from pymongo import DESCENDING
 
@@ -144,6 +145,8 @@ async def _recipients(tx: Tx, who: Who, event: Any, request: RequestRef | None) 
         return await _with_role(tx, "triage_lead")
     if who is Who.program_managers:
         return await _with_role(tx, "program_manager")
+    if who is Who.partner_administrators:
+        return [d for d in await _with_role(tx, "partner_administrator") if d.get("partner_id") == event.partner_id]
     raise AssertionError(who)
 
 
@@ -163,7 +166,8 @@ async def notify(tx: Tx, deps: Deps, event: Any, event_id: str) -> int:
         docs = [d for d in await _recipients(tx, rule.who, event, request) if d is not None]
         allowed = [d for d in docs if may_receive(Person.from_document(d), action=rule.action,
                                                   city_id=request.city_id if request else None,
-                                                  about_account=getattr(event, "account_id", None))]
+                                                  about_account=getattr(event, "account_id", None),
+                                                  partner_id=getattr(event, "partner_id", None))]
         if not allowed:
             continue
         invitation = None
@@ -227,6 +231,8 @@ def _zone_of(person: dict, request: RequestRef | None) -> str:
 
 
 def _link_path(rule: Rule, event: Any, person: dict, request: RequestRef | None) -> str:
+    if isinstance(event, ptn.WebhookEndpointDisabled):
+        return f"/partner/webhooks/{event.endpoint_id}"
     if request is None:
         return "/"
     staff = person.get("kind") == "staff"
@@ -272,6 +278,9 @@ def _context(deps: Deps, rule: Rule, event: Any, person: dict, request: RequestR
         city_zone = request.zone if request else zone
         ctx.update(slots=[f"{wording.when(s.starts_at, city_zone)} ({s.duration_minutes} minutes)" for s in event.slots],
                    zone_label=f"{request.city_name if request else 'the city'}'s time")
+    elif isinstance(event, ptn.WebhookEndpointDisabled):
+        ctx.update(url=event.url, endpoint_description=event.description, gone=event.reason == "gone",
+                   attempts=event.attempts, last_error=event.last_error, when=wording.when(event.at, zone))
     elif isinstance(event, r311.ServiceLevelBreached):
         ctx.update(step_label=wording.label(wording.STEP_LABELS, event.step), due=wording.when(event.due_at, zone))
     if invitation is not None:
@@ -384,7 +393,7 @@ async def remember_city(tx: Tx, event: acc.CityRegistered) -> None:
 async def remember_account(tx: Tx, event: acc.AccountRegistered) -> None:
     city = await tx.db[repo.CITIES].find_one({"_id": event.city_id}, session=tx.session) if event.city_id else None
     fields: dict[str, Any] = {"kind": event.kind, "email": event.email, "name": event.name, "city_id": event.city_id,
-                              "status": event.status}
+                              "partner_id": event.partner_id, "status": event.status}
     if city:
         fields.update(city_zone=city.get("time_zone"), city_name=city.get("name"))
     await tx.db[repo.PEOPLE].update_one({"_id": event.account_id}, {"$set": fields}, upsert=True, session=tx.session)

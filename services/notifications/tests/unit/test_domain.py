@@ -53,6 +53,8 @@ SAMPLE = {
     "short_answer": "Combine funds.", "slots": ["Tue 3 Mar 2026, 10:00 EST (30 minutes)"], "zone_label": "Flint's time",
     "step_label": "memo", "updated": False, "items": [{"when": "x", "summary": "s", "link": "l"}],
     "notices_url": "https://nrn.example/notifications",
+    "url": "https://hooks.partner.example/nrn?a=1&b=<2>", "endpoint_description": "Grants <desk>", "gone": False,
+    "attempts": 10, "last_error": "answered 500",
     "call": {"when": "Tue 3 Mar 2026, 10:00 EST", "duration": 30, "when_other": None, "with_whom": "Eve Expert"},
 }
 

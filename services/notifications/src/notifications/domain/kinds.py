@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from nrn_kit.auth import OFFICIAL, PROGRAM_MANAGER, SUBJECT_MATTER_EXPERT, TRIAGE_LEAD
+from nrn_kit.auth import OFFICIAL, PARTNER_ADMINISTRATOR, PROGRAM_MANAGER, SUBJECT_MATTER_EXPERT, TRIAGE_LEAD
 
 
 class Mode(StrEnum):
@@ -69,6 +69,9 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
     Kind("service_levels", "Missed service levels",
          "A request missed its acknowledgment, memo or call deadline.",
          _ALL, Mode.email_now, frozenset({PROGRAM_MANAGER})),
+    Kind("partner_webhooks", "Your organization's webhooks",
+         "One of your organization's webhook endpoints stopped receiving deliveries.",
+         (Mode.email_now, Mode.in_page), Mode.email_now, frozenset({PARTNER_ADMINISTRATOR})),
 )}
 
 

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from nrn_contracts.events import accounts as acc
+from nrn_contracts.events import partners as ptn
 from nrn_contracts.events import requests311 as r311
 from pydantic import BaseModel, ConfigDict
 
@@ -30,6 +31,7 @@ class Who(StrEnum):
     official_and_expert = "the official who asked and the assigned expert"
     triage_leads = "every triage lead"
     program_managers = "every program manager"
+    partner_administrators = "the partner organization's administrators"
 
 
 class Calendar(StrEnum):
@@ -49,6 +51,7 @@ class FollowUpDue(BaseModel):
 
 
 READ_REQUEST = "request.read"  # the matrix action a request's notices need (nrn_kit.auth.MATRIX)
+READ_WEBHOOKS = "webhook.read"  # a partner's webhook notices: its administrators, for their own partner
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,8 @@ RULES: tuple[Rule, ...] = (
     Rule(r311.RequestClosed,               W.official_and_expert,   "calls",          "call_cancelled", calendar=C.cancel),
     Rule(r311.ServiceLevelBreached,        W.program_managers,      "service_levels", "service_level_breached"),
     Rule(FollowUpDue,                      W.asking_official,       "my_questions",   "follow_up_due"),
+    Rule(ptn.WebhookEndpointDisabled,      W.partner_administrators, "partner_webhooks", "webhook_endpoint_disabled",
+         action=READ_WEBHOOKS),
 )
 
 

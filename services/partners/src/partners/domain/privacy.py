@@ -26,13 +26,18 @@ IDENTIFYING_ON_PERSON_EVENTS = frozenset({"name", "title"})
 # What an official wrote or said in their own words.
 OFFICIALS_WORDS = frozenset({
     "question", "context", "outcome_wanted", "comment", "message", "notes", "query",
-    "preferred_call_times", "background", "economic_challenges", "project_management",
+    "preferred_call_times", "background", "economic_challenges", "project_management", "peer_connections",
 })
+
+
+def _identifies(name: str) -> bool:
+    # who did something: by, agreed_by, approved_by, … are people's account ids
+    return name in IDENTIFYING or name.endswith("_by")
 
 
 def personal_fields(cls: type[Event]) -> frozenset[str]:
     names = set(cls.model_fields)
-    out = names & (IDENTIFYING | OFFICIALS_WORDS)
+    out = {n for n in names if _identifies(n)} | (names & OFFICIALS_WORDS)
     if cls.key == "account_id":
         out |= names & IDENTIFYING_ON_PERSON_EVENTS
     return frozenset(out)
