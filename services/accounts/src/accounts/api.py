@@ -25,7 +25,7 @@ from .domain.exception_requests import NewExceptionRequest
 from .domain.places import sections_matching
 from .domain.errors import AuthenticationFailed, DomainRuleError, NotFound
 from .domain.emails import throttle_key
-from .domain.people import Account, Decision, Partner, StaffRole, email_at_city_domain
+from .domain.people import Account, Decision, Partner, PartnerRole, StaffRole, email_at_city_domain
 from .domain.security import LinkPurpose
 from .throttle import LINK_REQUESTS_PER_ADDRESS, LINK_REQUESTS_PER_CLIENT
 
@@ -545,7 +545,7 @@ async def grant_role(account_id: str, body: h.GrantRole, svc: Svc, principal: Be
 
 
 @router.delete("/accounts/{account_id}/roles/{role}", tags=["accounts"], dependencies=[IDEMPOTENT])
-async def revoke_role(account_id: str, role: StaffRole, svc: Svc, principal: Bearer) -> AccountOut:
+async def revoke_role(account_id: str, role: StaffRole | PartnerRole, svc: Svc, principal: Bearer) -> AccountOut:
     authorize(principal, "role.grant")
     return await account_out(svc, await h.revoke_role(svc, account_id, role, by=principal.account_id))
 

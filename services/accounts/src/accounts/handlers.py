@@ -39,7 +39,7 @@ from .domain.errors import (
     NotFound,
     TokenInvalid,
 )
-from .domain.people import Account, AccountKind, AccountStatus, Expertise, Partner, PartnerKind, StaffRole
+from .domain.people import Account, AccountKind, AccountStatus, Expertise, Partner, PartnerKind, PartnerRole, StaffRole
 from .domain.security import (
     LinkPurpose,
     LockoutPolicy,
@@ -131,12 +131,14 @@ class AddPartnerMember(BaseModel):
     email: Email
     phone: str | None = Field(None, max_length=40)
     password: Password | None = None
+    # the organization's webhook subscriptions (services/partners) are managed by its administrators
+    administrator: bool = False
 
 
 class GrantRole(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    role: StaffRole
+    role: StaffRole | PartnerRole
     expertise: list[Expertise] = Field(default_factory=list)
 
 
@@ -413,7 +415,7 @@ async def grant_role(svc: Services, account_id: str, cmd: GrantRole, *, by: str)
     return await svc.store.transaction(fn)
 
 
-async def revoke_role(svc: Services, account_id: str, role: StaffRole, *, by: str) -> Account:
+async def revoke_role(svc: Services, account_id: str, role: StaffRole | PartnerRole, *, by: str) -> Account:
     now = svc.clock()
 
     async def fn(tx: Tx) -> Account:

@@ -267,3 +267,30 @@ def test_partner_and_its_members() -> None:
     )
     assert member.partner_id == "p-hud" and member.status == AccountStatus.VERIFIED
     assert member.kind == "partner_member" and member.roles == []
+
+
+def test_a_partner_member_may_be_made_its_organizations_administrator() -> None:
+    from datetime import UTC, datetime
+
+    from accounts.domain import people
+    from accounts.domain.errors import DomainRuleError
+
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    partner = people.create_partner(partner_id="ptn_1", name="HUD", kind=people.PartnerKind.FEDERAL_AGENCY,
+                                    website=None, by="adm", now=now)
+    admin = people.add_partner_member(account_id="acc_p1", partner=partner, name="Ada", title=None,
+                                      email="ada@hud.gov", phone=None, password_hash=None, by="adm", now=now,
+                                      administrator=True)
+    assert admin.roles == [people.PartnerRole.PARTNER_ADMINISTRATOR]
+    assert [type(e).__name__ for e in admin.pull_events()][-1] == "RoleGranted"
+    member = people.add_partner_member(account_id="acc_p2", partner=partner, name="Bo", title=None,
+                                       email="bo@hud.gov", phone=None, password_hash=None, by="adm", now=now)
+    assert member.roles == []
+    people.grant_role(member, people.PartnerRole.PARTNER_ADMINISTRATOR, by="adm", at=now)
+    people.revoke_role(member, people.PartnerRole.PARTNER_ADMINISTRATOR, by="adm", at=now)
+    # a staff role for a partner member, and the partner role for staff, are refused naming the field
+    try:
+        people.grant_role(member, people.StaffRole.CURATOR, by="adm", at=now)
+        raise AssertionError("granted")
+    except DomainRuleError as exc:
+        assert exc.field == "role"

@@ -39,6 +39,12 @@ class StaffRole(StrEnum):
     CURATOR = "curator"
 
 
+class PartnerRole(StrEnum):
+    """A partner member's role: administers the organization's webhook subscriptions (services/partners)."""
+
+    PARTNER_ADMINISTRATOR = "partner_administrator"
+
+
 # Areas of expertise are the network-wide topic taxonomy, so requests311 can route a question
 # on topic X to the experts whose expertise includes X.
 Expertise = StrEnum("Expertise", {t.upper(): t for t in TOPIC_TAXONOMY})
@@ -68,7 +74,7 @@ class Account(BaseModel):
     phone: str | None = None
     city_id: str | None = None
     partner_id: str | None = None
-    roles: list[StaffRole] = Field(default_factory=list)
+    roles: list[StaffRole | PartnerRole] = Field(default_factory=list)
     expertise: list[Expertise] = Field(default_factory=list)
     status: AccountStatus = AccountStatus.PENDING
     password_hash: str | None = None
@@ -253,6 +259,7 @@ def add_partner_member(
     password_hash: str | None,
     by: str,
     now: datetime,
+    administrator: bool = False,
 ) -> Account:
     account = Account(
         account_id=account_id,
@@ -268,6 +275,8 @@ def add_partner_member(
     account.decisions.append(Decision(action="created", by=by, at=now, detail=f"member of {partner.name}"))
     account._events.append(ev.account_registered(account))
     _verify(account, by=by, at=now, detail="created by staff")
+    if administrator:
+        grant_role(account, PartnerRole.PARTNER_ADMINISTRATOR, by=by, at=now)
     return account
 
 
@@ -310,10 +319,14 @@ def deactivate_account(account: Account, *, by: str, reason: str, at: datetime) 
 
 
 def grant_role(
-    account: Account, role: StaffRole, *, expertise: list[Expertise] | None = None, by: str, at: datetime
+    account: Account, role: StaffRole | PartnerRole, *, expertise: list[Expertise] | None = None, by: str,
+    at: datetime
 ) -> None:
-    """Grant a staff role. Granting subject_matter_expert again with other areas replaces the areas."""
-    if account.kind != AccountKind.STAFF:
+    """Grant a staff role, or a partner member's role. Granting subject_matter_expert again with other
+    areas replaces the areas."""
+    if isinstance(role, PartnerRole) != (account.kind == AccountKind.PARTNER_MEMBER):
+        raise DomainRuleError(f"{role} is not a role for a {account.kind.replace('_', ' ')} account", field="role")
+    if account.kind not in (AccountKind.STAFF, AccountKind.PARTNER_MEMBER):
         raise DomainRuleError(f"roles are for staff; account {account.account_id} is {account.kind}", field="role")
     if account.status == AccountStatus.DEACTIVATED:
         raise InvalidTransition(f"account {account.account_id} is deactivated")
