@@ -317,9 +317,10 @@ class Services:
     requests311: ServiceClient
     library: ServiceClient
     peer: ServiceClient
+    partners: ServiceClient
 
     def all(self) -> list[ServiceClient]:
-        return [self.accounts, self.requests311, self.library, self.peer]
+        return [self.accounts, self.requests311, self.library, self.peer, self.partners]
 
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self.all()), return_exceptions=True)
@@ -359,4 +360,5 @@ def build_services(
         requests311=make("requests311", settings.requests311_url),
         library=make("library", settings.library_url),
         peer=make("peer", settings.peer_url),
+        partners=make("partners", settings.partners_url),
     )

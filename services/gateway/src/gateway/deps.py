@@ -154,9 +154,9 @@ async def form_idempotency_key(request: Request) -> None:
         use_idempotency_key(value, from_form=True)
 
 
-def allow(principal: Principal, action: str, *, city_id: str | None = None) -> None:
+def allow(principal: Principal, action: str, *, city_id: str | None = None, partner_id: str | None = None) -> None:
     """The kit's authorisation matrix, checked before any upstream call (403 problem)."""
-    authorize(principal, action, city_id=city_id)
+    authorize(principal, action, city_id=city_id, partner_id=partner_id)
 
 
 def require_staff(principal: Principal) -> None:

@@ -92,7 +92,7 @@ async def _snapshot(deps: Deps) -> _Snapshot:
     if time.monotonic() - snap.loaded_at < deps.settings.endpoint_cache_seconds:
         return snap
     endpoints = [d async for d in deps.db[repo.ENDPOINTS].find(
-        {"status": ENABLED}, {"partner_id": 1, "event_types": 1, "filters": 1})]
+        {}, {"partner_id": 1, "event_types": 1, "filters": 1, "status": 1})]
     agreements = {d["_id"]: Agreement.from_doc(d, d["_id"]) async for d in deps.db[repo.AGREEMENTS].find({})}
     deps.snapshot = _Snapshot(endpoints, agreements, time.monotonic())
     return deps.snapshot
@@ -147,6 +147,11 @@ async def receive(tx: Tx, deps: Deps, event: Event, ce: CloudEvent) -> int:
         await tx.db[repo.PARTNERS].update_one(
             {"_id": event.partner_id}, {"$set": {"name": event.name, "kind": event.kind}}, upsert=True,
             session=tx.session)
+    snap = await _snapshot(deps)
+    if not snap.endpoints:
+        # No organization has an endpoint: nothing to deliver now or replay later, so the platform's
+        # whole history (every city of the starter data, say) costs partners no write.
+        return 0
     document = json.loads(encode(ce))
     subject = ce.subject or ce.id
     data = document.get("data") if isinstance(document.get("data"), dict) else {}
@@ -156,9 +161,10 @@ async def receive(tx: Tx, deps: Deps, event: Event, ce: CloudEvent) -> int:
         {"$setOnInsert": {"type": ce.type, "subject": subject, "time": ce.time or now, "received_at": now,
                           "seq": ObjectId(), "state": state, "topics": topics, "cloudevent": document}},
         upsert=True, session=tx.session)
-    snap = await _snapshot(deps)
     made = 0
     for doc in snap.endpoints:
+        if doc.get("status") != ENABLED:
+            continue
         agreement = snap.agreements.get(doc["partner_id"]) or Agreement(partner_id=doc["partner_id"])
         if not (agreement.allows_type(ce.type) and catalogue.matches_any(doc.get("event_types") or (), ce.type)):
             continue

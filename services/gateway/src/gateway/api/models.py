@@ -21,7 +21,8 @@ Id = Annotated[str, Path(pattern=ID_PATTERN, description="an identifier (letters
 
 Short = Annotated[str, Field(min_length=1, max_length=300)]
 Email = Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-Role = Literal["administrator", "program_manager", "triage_lead", "subject_matter_expert", "reviewer", "curator"]
+Role = Literal["administrator", "program_manager", "triage_lead", "subject_matter_expert", "reviewer", "curator",
+               "partner_administrator"]
 
 
 class Body(BaseModel):
@@ -97,6 +98,7 @@ class MemberCreate(Body):
     email: Email
     phone: Annotated[str, Field(max_length=40)] | None = None
     password: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+    administrator: bool = Field(False, description="administers the organization's webhook subscriptions")
 
 
 # --- 311 requests ---------------------------------------------------------------------------------
