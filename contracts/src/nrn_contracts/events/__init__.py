@@ -61,7 +61,6 @@ from .peer import (
     WorkingGroupFormed,
 )
 from .partners import WebhookEndpointDisabled
-from .peer import ConveningScheduled, RegistrationConfirmed
 from .requests311 import (
     CallCompleted,
     CallCancelled,
