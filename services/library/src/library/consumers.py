@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from nrn_contracts.events import (
-    AccountRegistered, CityEligibilityDetermined, CityRegistered, ConsentChanged, ConveningScheduled,
-    EngagementClosed, MemoDelivered, QuestionSubmitted, RequestClosed,
+    AccountRegistered, CityEligibilityDetermined, CityRegistered, ConsentChanged, ConveningMaterialPublished,
+    ConveningScheduled, DeliverablePublished, EngagementClosed, MemoDelivered, QuestionSubmitted, RequestClosed,
 )
 from nrn_kit.consumer import EventConsumer
 from nrn_kit.mongo import Tx
@@ -37,3 +37,13 @@ async def on_engagement_closed(event: EngagementClosed, tx: Tx) -> None:
 @consumer.handles(ConveningScheduled)
 async def on_convening(event: ConveningScheduled, tx: Tx) -> None:
     await handlers.apply_convening_scheduled(tx, event)
+
+
+@consumer.handles(ConveningMaterialPublished)
+async def on_convening_material(event: ConveningMaterialPublished, tx: Tx) -> None:
+    await handlers.apply_convening_material(tx, event)
+
+
+@consumer.handles(DeliverablePublished)
+async def on_deliverable(event: DeliverablePublished, tx: Tx) -> None:
+    await handlers.apply_deliverable_published(tx, event)

@@ -8,7 +8,8 @@ from typing import Any
 
 from nrn_contracts.events import (
     AccountRegistered, AnswerFoundBeforeAsking, CityEligibilityDetermined, CityRegistered, ConsentChanged,
-    ConveningScheduled, EngagementClosed, MemoDelivered, QuestionSubmitted, RequestClosed,
+    ConveningMaterialPublished, ConveningScheduled, DeliverablePublished, EngagementClosed, MemoDelivered,
+    QuestionSubmitted, RequestClosed,
 )
 from nrn_kit.mongo import Store, Tx
 
@@ -474,6 +475,63 @@ async def apply_convening_scheduled(tx: Tx, event: ConveningScheduled) -> None:
     await _propose(tx, f"convening-{event.convening_id}", p, source="peer",
                    origin={"kind": "peer", "convening_id": event.convening_id}, consent=None, city_id=None,
                    city_name=None, actor="system:peer")
+
+
+async def _publish_nrn_authored(tx: Tx, resource_id: str, content: ResourceContent, *, origin: dict[str, str],
+                                actor: str, note: str) -> None:
+    """Publish (or update) an item NRN itself wrote and reviewed in the service that sent it.
+
+    Peer's convening materials (posted by staff who may curate) and working groups' deliverables
+    (approved by a program manager or reviewer in peer's own review) are NRN's own documents, not
+    a city's words: they skip the curator queue that answered questions and close-out reports go
+    through, and are not redacted (a resource guide names its agencies and contacts on purpose)."""
+    at = _event_time(tx)
+    current = await repo.get_resource(tx.db, resource_id, session=tx.session)
+    before = current.model_copy(deep=True) if current else None
+    if current is None:
+        res = Resource.create(resource_id, content, by=actor, at=at, origin=origin)
+        res.publish_directly(by=actor, at=at, note=note)
+    elif current.status != "published":
+        current.content, current.origin = content, origin
+        current.publish_directly(by=actor, at=at, note=note)
+        res = current
+    else:
+        if not current.edit(content.model_dump(), by=actor, at=at):
+            return
+        res = current
+    await repo.save_resource(tx.db, res, expected_version=None, session=tx.session)
+    _announce(tx, before, res, at, by=actor)
+
+
+_MATERIAL_WORDS = {"slides": "Slides", "recording": "Recording", "notes": "Notes", "other": "Material"}
+
+
+async def apply_convening_material(tx: Tx, event: ConveningMaterialPublished) -> None:
+    held = f"{event.held_on:%B} {event.held_on.day}, {event.held_on.year}" if event.held_on else ""
+    intro = f"{_MATERIAL_WORDS[event.material_kind]} from {event.convening_title}" + (f", {held}" if held else "") + "."
+    body = "\n\n".join(x for x in (intro, event.body or "",
+                                    f"**Speakers:** {', '.join(event.speakers)}" if event.speakers else "") if x)
+    content = ResourceContent(
+        type="convening_material", title=event.title, summary=(event.summary or intro)[:4_000], body=body,
+        link=event.link, topics=list(event.topics) or ["other"], source_organisation="SC2 National Resource Network",
+        authors=list(event.speakers), publication_date=event.held_on or event.at.date(),
+        tags=["convening", event.material_kind, event.convening_title[:200]], audience="public")
+    await _publish_nrn_authored(tx, f"material-{event.material_id}", content,
+                                origin={"kind": "peer", "convening_id": event.convening_id},
+                                actor="system:peer", note="convening material published by NRN staff")
+
+
+async def apply_deliverable_published(tx: Tx, event: DeliverablePublished) -> None:
+    content = ResourceContent(
+        type="working_group_deliverable", title=event.title,
+        summary=(event.summary or f"A deliverable of the {event.working_group_name}.")[:4_000], body=event.body,
+        topics=list(event.topics) or ["other"], source_organisation="SC2 National Resource Network",
+        authors=list(event.contributors), publication_date=event.at.date(),
+        related_cities=list(event.member_cities), tags=["working group", event.working_group_name],
+        audience="public")
+    await _publish_nrn_authored(tx, f"deliverable-{event.deliverable_id}", content,
+                                origin={"kind": "peer", "working_group_id": event.working_group_id},
+                                actor="system:peer", note="working group deliverable approved in review")
 
 
 def today() -> date:

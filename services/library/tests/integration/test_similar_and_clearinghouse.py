@@ -201,6 +201,49 @@ async def test_close_out_reports_and_convenings_become_resources(lib):
     await lib.eventually(withdrawn)
 
 
+async def test_peer_materials_and_deliverables_are_published_as_nrn_own(lib):
+    """NRN-authored: published at once (no curator queue), not redacted, found in search; a second
+    delivery of the same event changes nothing; a newer version of the deliverable updates it."""
+    material = peer.ConveningMaterialPublished(
+        convening_id="cnv-1", material_id="mat-1", convening_title="NRN Annual Convening 2027",
+        material_kind="slides", title="Opening plenary: what peer cities learned",
+        summary="Slides from the opening plenary", body="## Lessons\n\nCall Dana Kowalski at 219-555-0101.",
+        link="https://example.org/slides.pdf", topics=("economic_development",), speakers=("Mayor Andy Berke",),
+        held_on=date(2027, 4, 14), by="pm-1", at=T0)
+    deliverable = peer.DeliverablePublished(
+        working_group_id="wg-1", deliverable_id="dlv-1", working_group_name="Broadband Working Group",
+        title="Practical resource guide to broadband", summary="Steps for cities", body="# Guide\n\nMap coverage first.",
+        topics=("broadband",), member_cities=("Chattanooga, TN", "Youngstown, OH"),
+        contributors=("Nia Partner",), version=2, approved_by="pm-1", at=T0)
+    await lib.publish(material, deliverable, material, source="/nrn/peer")
+
+    async def both() -> bool:
+        ids = await lib.search_ids("")
+        return "material-mat-1" in ids and "deliverable-dlv-1" in ids
+
+    await lib.eventually(both)
+    assert "deliverable-dlv-1" in await lib.search_ids("broadband resource guide")
+    m = (await lib.http.get("/resources/material-mat-1")).json()["content"]
+    assert m["type"] == "convening_material" and m["link"] == "https://example.org/slides.pdf"
+    assert "Slides from NRN Annual Convening 2027, April 14, 2027." in m["body"]
+    assert "219-555-0101" in m["body"]  # NRN's own document: not redacted
+    d = (await lib.http.get("/resources/deliverable-dlv-1")).json()["content"]
+    assert d["type"] == "working_group_deliverable" and d["related_cities"] == ["Chattanooga, TN", "Youngstown, OH"]
+    assert d["authors"] == ["Nia Partner"]
+    assert await lib.db.reviews.count_documents({"resource_id": {"$in": ["material-mat-1", "deliverable-dlv-1"]}}) == 0
+
+    await lib.publish(deliverable.model_copy(update={"body": "# Guide\n\nMap coverage first. Then apply.",
+                                                     "version": 3}), source="/nrn/peer")
+
+    async def updated() -> bool:
+        return "Then apply" in (await lib.http.get("/resources/deliverable-dlv-1")).json()["content"]["body"]
+
+    await lib.eventually(updated)
+    published = [e.resource_id for e in await lib.outbox_events("resource_published.v1")]
+    assert published.count("material-mat-1") == 1 and published.count("deliverable-dlv-1") == 1
+    assert [e.resource_id for e in await lib.outbox_events("resource_updated.v1")] == ["deliverable-dlv-1"]
+
+
 async def _has_city(lib) -> bool:
     return await lib.db.cities.count_documents({}) == 1
 
