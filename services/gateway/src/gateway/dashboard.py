@@ -96,12 +96,19 @@ async def _resources(ctx: DashboardContext) -> Any:
     return await ctx.shared.get(("resources", ctx.city_id, ctx.audience), lambda: _fetch_resources(ctx))
 
 
+async def _peer(ctx: DashboardContext) -> Any:
+    """Upcoming convenings with the city's registrations, its working groups (committee terms
+    flagged ahead of their end), introductions waiting for its answer."""
+    return await ctx.services.peer.get_json(f"/cities/{ctx.city_id}/overview", token=ctx.principal.token)
+
+
 def default_sections() -> DashboardRegistry:
     registry: DashboardRegistry = SectionRegistry()
     registry.add(Section("city", "City profile and eligibility", "accounts", _city, "partials/section_city.html", order=0))
     registry.add(Section("account_holders", "Account holders", "accounts", _account_holders, "partials/section_people.html", order=10))
     registry.add(Section("requests", "Questions and their status", "requests311", _requests, "partials/section_requests.html", order=20))
     registry.add(Section("resources", "Recommended resources", "library", _resources, "partials/section_resources.html", order=30))
+    registry.add(Section("peer", "Peer network", "peer", _peer, "partials/section_peer.html", order=40))
     return registry
 
 

@@ -69,6 +69,22 @@ def requests311(request: httpx.Request) -> httpx.Response:
     return httpx.Response(404, json={"status": 404, "title": "Not found"})
 
 
+PEER_OVERVIEW = {
+    "upcoming": [{"id": "cnv-1", "title": "NRN Annual Convening 2027", "starts_at": "2027-04-14T14:00:00Z",
+                  "venue": "Chattanooga Convention Center", "seats_left": 0, "registration_open": True,
+                  "city_registrations": [{"name": "Pat Official", "status": "waitlisted", "hold_until": None}]}],
+    "groups": [{"id": "psc", "kind": "steering_committee", "name": "Peer Steering Committee",
+                "term_ends_on": "2027-03-31", "term_status": "ending_soon"}],
+    "introductions_waiting": 1,
+}
+
+
+def peer(request: httpx.Request) -> httpx.Response:
+    if request.url.path == "/cities/mi-flint/overview":
+        return httpx.Response(200, json=PEER_OVERVIEW)
+    return httpx.Response(404, json={"status": 404, "title": "Not found"})
+
+
 def library_down(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("refused", request=request)
 
@@ -78,7 +94,7 @@ def make_app(transports: dict[str, httpx.BaseTransport] | None = None, **setting
     values = {"cookie_secure": False, "upstream_retries": 0, "section_timeout": 2.0, **settings}
     return create_app(Settings(**values), verifier=verify, transports={
         "accounts": httpx.MockTransport(accounts), "requests311": httpx.MockTransport(requests311),
-        "library": httpx.MockTransport(library_down), **(transports or {})})
+        "library": httpx.MockTransport(library_down), "peer": httpx.MockTransport(peer), **(transports or {})})
 
 
 def header_of(response: httpx.Response) -> str:
@@ -144,6 +160,16 @@ async def test_dashboard_page_renders_the_rest_when_the_library_is_down(client) 
     assert "Flint" in html and "Lead lines &lt;b&gt;now&lt;/b&gt;" in html  # titles escaped
     assert "Part of this page is not available right now" in html
     assert "Recommended resources could not be loaded" in html
+
+
+async def test_the_dashboard_shows_the_citys_peer_network(client) -> None:
+    await sign_in(client)
+    html = (await client.get("/")).text
+    section = html.split('id="sec-peer"', 1)[1].split("</section>", 1)[0]
+    assert "NRN Annual Convening 2027" in section and "Pat Official: on the waitlist" in section
+    assert "Term ends Wed 31 Mar 2027" in section
+    assert "1 peer introduction waiting for your city's answer" in section
+    assert "cnv-1" not in section.replace('href="/convenings/cnv-1"', "")  # ids only in links
 
 
 async def test_dashboard_api_returns_parts_with_partial_marker_never_500(client) -> None:

@@ -215,3 +215,9 @@
     });
   });
 })();
+
+// A "Print" button (the check-in list): the browser's print dialog, no inline script needed.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-print]");
+  if (button) window.print();
+});
