@@ -37,6 +37,10 @@ def library_installed() -> bool:
     return importlib.util.find_spec("library.app") is not None
 
 
+def peer_installed() -> bool:
+    return importlib.util.find_spec("peer.app") is not None
+
+
 # The kit's poller, at the gentler interval these HTTP-heavy checks always used.
 eventually = functools.partial(_kit_eventually, interval=0.1)
 
@@ -123,7 +127,8 @@ async def running_platform(kafka_bootstrap_servers: str, mongodb_uri: str, prefi
                            accounts_overrides: dict[str, Any] | None = None) -> AsyncIterator[Platform]:
     from nrn_cli.system import running_system
 
-    names = ("accounts", "requests311", *(("library",) if library_installed() else ()), "gateway")
+    names = ("accounts", "requests311", *(("library",) if library_installed() else ()),
+             *(("peer",) if peer_installed() else ()), "gateway")
     no_library = {} if library_installed() else {"library_url": CLOSED_PORT_URL}
     overrides: dict[str, dict[str, Any]] = {
         # every test signs in from 127.0.0.1: the per-client failure throttle is set by the tests of it
@@ -133,6 +138,7 @@ async def running_platform(kafka_bootstrap_servers: str, mongodb_uri: str, prefi
         "gateway": {"write_rate_capacity": 1000, "upstream_read_timeout": 15.0,
                     "section_timeout": 10.0, **no_library, **(gateway_overrides or {})},
         "requests311": {"sla_sweep_interval_seconds": 0, **no_library},
+        "peer": {"hold_sweep_interval_seconds": 0},
     }
     async with running_system(kafka_bootstrap_servers=kafka_bootstrap_servers, mongodb_uri=mongodb_uri,
                               prefix=prefix, names=names, overrides=overrides) as system:
