@@ -655,7 +655,8 @@ async def city_overview(city_id: str, runtime: RuntimeDep, p: PrincipalDep) -> d
             continue
         city_regs = [r for r in await repo.registrations_of(runtime.db, c.id, statuses=[
             "confirmed", "offered", "waitlisted"]) if r.city_id == city_id] if c.id in regs else []
-        upcoming.append({"id": c.id, "title": c.title, "starts_at": c.starts_at, "starts_at_local": _local(c.starts_at, c),
+        upcoming.append({"id": c.id, "title": c.title, "starts_at": c.starts_at, "timezone": c.timezone,
+                         "starts_at_local": _local(c.starts_at, c),
                          "venue": c.venue, "seats_left": c.free_seats(),
                          "registration_open": c.opens_at <= now < c.closes_at,
                          "city_registrations": [{"name": r.name, "status": r.status.value,

@@ -4,9 +4,7 @@ their deliverables, and peer introductions (staff offer; each city answers for i
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -16,7 +14,7 @@ from ..clients import ServiceUnavailable, UpstreamError
 from ..deps import PageUser, Svc, allow
 from ..problems import ProblemError
 from .common import act, markdown, problem_field, problem_text, see_other
-from .render import flash, render
+from .render import flash, render, venue_time
 
 router = APIRouter()
 
@@ -38,21 +36,6 @@ SHARES = [("contact", "Our contact: the name, title and e-mail of the official w
           ("note", "A note to the other city")]
 TERM_WORDS = {"ending_soon": "Term ending soon", "ended": "Term ended", "serving": "Serving", "none": ""}
 SESSION_ROWS = 4
-
-
-def venue_time(value: Any, zone: str | None) -> str:
-    """A UTC instant as the venue's wall clock with its zone's abbreviation: "Wed Apr 14 2027, 9:00 AM CDT"."""
-    if not value:
-        return ""
-    try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        tz = ZoneInfo(zone or "America/New_York")
-    except (ValueError, ZoneInfoNotFoundError):
-        return str(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    local = moment.astimezone(tz)
-    return f"{local:%a %b} {local.day} {local.year}, {local:%-I:%M %p} {local.tzname()}"
 
 
 def _ctx(**kw: Any) -> dict[str, Any]:

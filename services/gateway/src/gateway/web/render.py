@@ -27,6 +27,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["when"] = _when
     env.filters["day"] = day
     env.filters["snippet"] = snippet
+    env.filters["venue_time"] = venue_time
     env.filters["label"] = lambda v: str(v or "").replace("_", " ").capitalize()
     # Every form's Idempotency-Key (deps.form_idempotency_key): a fresh one each time a form is drawn.
     env.globals["new_key"] = lambda: uuid.uuid4().hex
@@ -50,6 +51,22 @@ def _when(value: Any) -> str:
     local = moment.astimezone(EASTERN)
     # EDT or EST, not "ET": on the night the clocks go back, 01:30 EDT and 01:30 EST are an hour apart
     return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
+
+
+def venue_time(value: Any, zone: str | None) -> str:
+    """An instant as a venue's wall clock with its zone's abbreviation ("Wed Apr 14 2027, 9:00 AM CDT"):
+    a convening's times are the venue's, not NRN's Eastern time."""
+    if not value:
+        return ""
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        tz = ZoneInfo(zone or "America/New_York")
+    except (ValueError, KeyError):
+        return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    local = moment.astimezone(tz)
+    return f"{local:%a %b} {local.day} {local.year}, {local:%-I:%M %p} {local.tzname()}"
 
 
 def day(value: Any) -> str:
