@@ -83,6 +83,7 @@ async def platform(nrn_infra, test_id: str) -> AsyncIterator[dict[str, str]]:  #
                      "argon2_time_cost": 1, "argon2_memory_kib": 8 * 1024, "starter_cities": "demo"},
         "gateway": {"write_rate_capacity": 1000, "upstream_read_timeout": 15.0},
         "requests311": {"sla_sweep_interval_seconds": 0},
+        "peer": {"hold_sweep_interval_seconds": 0},
     }
     async with running_system(kafka_bootstrap_servers=nrn_infra.kafka_bootstrap_servers,
                               mongodb_uri=nrn_infra.mongodb_uri, prefix=f"s{test_id}", common=common,
@@ -121,6 +122,10 @@ async def snapshot(gateway: str) -> dict[str, Any]:
             "programs": sorted((p["content"]["agency"], p["content"]["name"], p["version"]) for p in programs),
             "deadlines": [(p["content"]["rolling"], p["next_deadline"]) for p in programs],
             "program_tags": [p["content"]["tags"] for p in programs],
+            "convenings": [(c["title"], c["seats_taken"], c["waitlist_length"]) for c in await get("/convenings")],
+            "groups": sorted((g["name"], len(g["members"])) for g in await get("/groups")),
+            "terms": sorted(m["term_status"] for g in await get("/groups") for m in g["members"] if m["term_ends_on"]),
+            "introductions": [(i["status"], len(i["cities"])) for i in await get("/introductions")],
         }
 
 
@@ -165,13 +170,20 @@ async def test_seed_loads_the_demo_data_once_through_the_api(platform: dict[str,
     assert {"HUD", "EDA", "DOT", "EPA", "USDA", "Treasury", "HHS", "NTIA"} <= {a for a, _, _ in seen["programs"]}
     assert all(rolling or (due and date.fromisoformat(due) > date.today()) for rolling, due in seen["deadlines"])
     assert all("demo entry" in tags for tags in seen["program_tags"])
+    # the peer network: one place taken and one on the waitlist, two groups of the two demo cities, one term
+    # flagged as ending, one introduction offered
+    assert seen["convenings"] == [(content.CONVENING["title"], 1, 1)]
+    assert seen["groups"] == sorted((g["name"], 2) for g in content.GROUPS)
+    assert seen["terms"] == ["ending_soon", "serving"]
+    assert seen["introductions"] == [("offered", 2)]
 
     again = await run()
     assert not again.changed, again.created
     assert again.existing["staff"] == len(content.STAFF) and again.existing["questions"] == len(content.QUESTIONS)
     assert [(login.email, login.password) for login in again.logins] == [(login.email, login.password) for login in first.logins]
     after = await snapshot(platform["gateway"])
-    for key in ("eligible", "staff", "officials", "states", "resources", "programs"):
+    for key in ("eligible", "staff", "officials", "states", "resources", "programs", "convenings", "groups",
+                "introductions"):
         assert after[key] == seen[key], key
     # Versions move only through other services' events (the library publishing an answer), never the seed.
     assert [(t, s) for t, s, _ in after["requests"]] == [(t, s) for t, s, _ in seen["requests"]]

@@ -178,7 +178,7 @@ class _Seeder:
         self.passwords: dict[str, str] = {}  # email -> password
         self.city_of: dict[str, dict[str, Any]] = {}  # official key -> city summary
         self.total = (2 + len(content.STAFF) + len(content.OFFICIALS) + len(content.QUESTIONS)
-                      + len(content.RESOURCES) + len(content.programs(today)) + 2)
+                      + len(content.RESOURCES) + len(content.programs(today)) + 2 + 3)
         self.done = 0
         self.http: httpx.AsyncClient
 
@@ -215,6 +215,7 @@ class _Seeder:
             for spec in content.programs(self.today):
                 await self.program(spec, programs)
                 self.step(f"seed: programme ({spec['agency']})")
+            await self.peer_network()
             await self.searchable()
             self.step("seed: done")
         return self.report
@@ -607,6 +608,76 @@ class _Seeder:
             await self.call(step, "POST", f"/library/reviews/{review['review_id']}/approve", as_=curator,
                             json={"version": review["version"]}, expect=(200,), allow=(409,))
             self.report.created["answers approved"] += 1
+
+    # --- peer network -----------------------------------------------------------------------------------
+
+    async def peer_network(self) -> None:
+        """A convening with one place (the first official registered, the second on the waitlist), the
+        Broadband Working Group with a deliverable in review, the Peer Steering Committee (one term ending
+        soon) and an introduction between the two demo cities. Each is found by its title first."""
+        pm = self.email_of("program_manager")
+        a, b = self.city_of["official_a"], self.city_of["official_b"]
+        step = "peer: convening"
+        found = (await self.call(step, "GET", "/convenings", as_=pm, params={"include_past": "true"})).json()
+        convening = next((c for c in found if c["title"] == content.CONVENING["title"]), None)
+        if convening is None:
+            convening = (await self.call(step, "POST", "/convenings", as_=pm, expect=(201,),
+                                         json=content.convening(self.today))).json()
+            self.report.created["convenings"] += 1
+        else:
+            self.report.existing["convenings"] += 1
+        for key in ("official_a", "official_b"):
+            r = await self.call(f"{step}: register", "POST", f"/convenings/{convening['id']}/registrations",
+                                as_=self.email_of(key), expect=(201,), allow=(409,), json=content.REGISTRATION)
+            if r.status_code == 201:
+                self.report.created["registrations"] += 1
+        self.step("seed: peer convening and registrations")
+
+        step = "peer: working groups"
+        groups = {g["name"]: g for g in (await self.call(step, "GET", "/groups", as_=pm)).json()}
+        for spec in content.GROUPS:
+            group = groups.get(spec["name"])
+            if group is None:
+                group = (await self.call(step, "POST", "/groups", as_=pm, expect=(201,), allow=(409,),
+                                         json={k: spec[k] for k in ("kind", "name", "purpose", "topics")})).json()
+                self.report.created["working groups"] += 1
+            have = {m["id"] for m in group.get("members", [])}
+            for i, city in enumerate((a, b)):
+                if city["city_id"] in have:
+                    continue
+                body: dict[str, Any] = {"member_kind": "city", "member_id": city["city_id"]}
+                if spec["kind"] == "steering_committee":
+                    ends = self.today + timedelta(days=45 if i == 0 else 500)
+                    body.update(term_starts_on=str(ends - timedelta(days=730)), term_ends_on=str(ends))
+
+                async def joined(body: dict[str, Any] = body, gid: str = group["id"]) -> bool:
+                    # peer learns cities from accounts' events: an unknown city is refused until then
+                    r = await self.call(step, "POST", f"/groups/{gid}/members", as_=pm, allow=(409, 422), json=body)
+                    return r.status_code in (200, 409)
+
+                await self.eventually(step, joined, "peer to know the demo cities")
+            if spec.get("deliverable"):
+                view = (await self.call(step, "GET", f"/groups/{group['id']}", as_=pm)).json()
+                if not view.get("deliverables"):
+                    d = (await self.call(step, "POST", f"/groups/{group['id']}/deliverables",
+                                         as_=self.email_of("official_a"), expect=(201,), json=spec["deliverable"])).json()
+                    await self.call(step, "POST", f"/deliverables/{d['id']}/submit", as_=self.email_of("official_a"))
+                    self.report.created["deliverables"] += 1
+        self.step("seed: peer working groups and the steering committee")
+
+        step = "peer: introductions"
+        offered = (await self.call(step, "GET", "/introductions", as_=pm)).json()
+        pair = {a["city_id"], b["city_id"]}
+        if not any({c["id"] for c in i["cities"]} == pair for i in offered):
+            suggestions = (await self.call(step, "GET", "/introductions/suggestions", as_=pm)).json()
+            s = next((x for x in suggestions if {x["city_id"], x["other_city_id"]} == pair), None)
+            body = ({"city_id": s["city_id"], "other_city_id": s["other_city_id"], "reason_kind": s["reason_kind"],
+                     "reason": s["reason"]} if s else
+                    {"city_id": a["city_id"], "other_city_id": b["city_id"], "reason_kind": "staff",
+                     "reason": content.INTRODUCTION_REASON})
+            await self.call(step, "POST", "/introductions", as_=pm, expect=(201,), allow=(409,), json=body)
+            self.report.created["introductions"] += 1
+        self.step("seed: peer introduction offered")
 
     async def searchable(self) -> None:
         """The library indexes what it publishes within a moment; wait so the pages show it at once."""

@@ -712,3 +712,47 @@ def programs(today: date) -> list[dict[str, Any]]:
             "contact": "NTIA BroadbandUSA", "tags": [*DEMO_PROGRAM_TAGS, "BEAD", "digital equity"],
         },
     ]
+
+
+# --- peer network -------------------------------------------------------------------------------------
+
+CONVENING = {"title": "NRN Peer Convening 2027 (demo)"}
+REGISTRATION = {"role": "Attendee", "dietary_needs": "", "accessibility_needs": "", "session_ids": ["opening"]}
+INTRODUCTION_REASON = ("Both cities are closing structural budget gaps while their populations shrink; NRN staff "
+                       "suggest they compare what they tried.")
+
+
+def convening(today: date) -> dict[str, Any]:
+    """The demo convening, 60 days ahead in Chattanooga (Central time), one place so that the second
+    demo official is on the waitlist; registration open from today for 45 days."""
+    day = today + timedelta(days=60)
+    return {
+        "kind": "annual_convening", "title": CONVENING["title"], "topics": ["economic_development"],
+        "description": "A day of peer learning for city leaders: what worked, what did not, and who to call.",
+        "venue": "Chattanooga Convention Center", "address": "1150 Carter St, Chattanooga, TN 37402",
+        "timezone": "America/Chicago", "starts_at": f"{day}T08:30:00", "ends_at": f"{day}T17:00:00",
+        "capacity": 1, "per_city_limit": 2,
+        "registration_opens_at": f"{today - timedelta(days=1)}T09:00:00",
+        "registration_closes_at": f"{today + timedelta(days=45)}T17:00:00",
+        "sessions": [
+            {"id": "opening", "title": "Opening plenary: ten years of peer learning", "starts_at": f"{day}T09:00:00",
+             "ends_at": f"{day}T10:00:00", "track": "Plenary", "speakers": ["NRN director"]},
+            {"id": "budgets", "title": "Structural balance without one-time fixes", "starts_at": f"{day}T10:30:00",
+             "ends_at": f"{day}T12:00:00", "track": "Finance", "room": "Room A"},
+            {"id": "broadband", "title": "Broadband Working Group roundtable", "starts_at": f"{day}T13:30:00",
+             "ends_at": f"{day}T15:00:00", "track": "Infrastructure", "room": "Room B"},
+        ],
+    }
+
+
+GROUPS: list[dict[str, Any]] = [
+    {"kind": "working_group", "name": "Broadband Working Group (demo)", "topics": ["broadband"],
+     "purpose": "Cities closing their digital divide together, with subject-matter support from federal partners.",
+     "deliverable": {"title": "Practical resource guide to broadband (demo)",
+                     "summary": "Steps any city can take to map coverage and fund connections.",
+                     "body": "# Practical resource guide to broadband\n\n1. Map coverage block by block.\n"
+                             "2. Find the households without a connection.\n3. Combine federal digital equity "
+                             "grants with local partners.\n"}},
+    {"kind": "steering_committee", "name": "Peer Steering Committee", "topics": [],
+     "purpose": "City representatives who steer NRN's peer learning."},
+]
