@@ -1,5 +1,6 @@
 """Calendar invitations (RFC 5545 with iTIP methods, RFC 5546) built with ``icalendar``: the one builder
-of .ics files (notifications mails them; the gateway serves the official's call as a download).
+of .ics files (notifications mails them; the gateway serves the official's call as a download; peer
+serves a convening's agenda, one VEVENT per session, with :func:`build_agenda`).
 
 One call of a request is one calendar event: its UID stays the same when the call moves to
 another time (a new ``CallScheduled`` after a missed call, or a reschedule), with SEQUENCE one
@@ -77,4 +78,49 @@ def build_ics(inv: Invitation) -> bytes:
     # The zone's rules around the call only: calendars need the offsets that apply to it.
     cal.add_missing_timezones(first_date=(start - timedelta(days=400)).date(),
                               last_date=(start + timedelta(days=400)).date())
+    return cal.to_ical()
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    """One session of an agenda: its UID stays the same across versions of the agenda."""
+
+    uid: str
+    summary: str
+    starts_at: datetime  # aware
+    ends_at: datetime  # aware
+    description: str = ""
+    location: str = ""
+
+
+def build_agenda(name: str, items: list[AgendaItem], *, zone: str, sequence: int, cancelled: bool,
+                 stamp: datetime) -> bytes:
+    """A published agenda (METHOD:PUBLISH; METHOD:CANCEL with every event cancelled when it was called
+    off): one VEVENT per item in ``zone`` (TZID and its VTIMEZONE), SEQUENCE ``sequence`` on each."""
+    tz = ZoneInfo(zone)
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "CANCEL" if cancelled else "PUBLISH")
+    cal.add("x-wr-calname", name)
+    for item in items:
+        ev = Event()
+        ev.add("uid", item.uid)
+        ev.add("dtstamp", stamp.astimezone(ZoneInfo("UTC")))
+        ev.add("dtstart", item.starts_at.astimezone(tz))
+        ev.add("dtend", item.ends_at.astimezone(tz))
+        ev.add("summary", item.summary)
+        if item.description:
+            ev.add("description", item.description)
+        if item.location:
+            ev.add("location", item.location)
+        ev.add("sequence", sequence)
+        ev.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+        cal.add_component(ev)
+    if items:
+        first = min(i.starts_at for i in items).astimezone(tz)
+        last = max(i.ends_at for i in items).astimezone(tz)
+        cal.add_missing_timezones(first_date=(first - timedelta(days=400)).date(),
+                                  last_date=(last + timedelta(days=400)).date())
     return cal.to_ical()
