@@ -73,10 +73,11 @@ def service_process(factory: str, settings: ServiceSettings, port: int, *, timeo
     """
     env = dict(os.environ)
     env.update(settings_env(settings))
-    profiler = [sys.executable, "-m", "pyinstrument", "-r", "text", "--show-all", "-o", profile] if profile else [
-        sys.executable]
+    if profile:
+        env.update(BENCH_PROFILE_FACTORY=factory, BENCH_PROFILE_OUT=profile)
+        factory = "bench.common:profiled_app"
     proc = subprocess.Popen(
-        [*profiler, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port", str(port),
          "--no-access-log", "--log-level", "warning"],
         env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
@@ -98,7 +99,34 @@ def service_process(factory: str, settings: ServiceSettings, port: int, *, timeo
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
             try:
-                proc.wait(timeout=15)
+                proc.wait(timeout=60 if profile else 15)  # the profiler writes its report at exit
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def profiled_app():  # noqa: ANN201 — uvicorn's factory in a profiled service process
+    """The app of ``BENCH_PROFILE_FACTORY``, sampled by pyinstrument while it serves; the text report goes
+    to ``BENCH_PROFILE_OUT`` when it stops. (pyinstrument's own ``-m`` runner did not start uvicorn.)"""
+    import importlib
+    from pathlib import Path
+
+    from pyinstrument import Profiler
+
+    module, name = os.environ["BENCH_PROFILE_FACTORY"].split(":")
+    app = getattr(importlib.import_module(module), name)()
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(a):  # noqa: ANN001, ANN202
+        async with inner(a):
+            profiler = Profiler(interval=0.002, async_mode="disabled")  # every sample, awaits or not
+            profiler.start()
+            try:
+                yield
+            finally:
+                profiler.stop()
+                Path(os.environ["BENCH_PROFILE_OUT"]).write_text(profiler.output_text(unicode=True, color=False))
+
+    app.router.lifespan_context = lifespan
+    return app

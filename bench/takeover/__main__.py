@@ -81,16 +81,21 @@ async def scenario(infra, name: str, session: int, heartbeat: int, how: str, sta
             stop = asyncio.Event()
 
             async def load() -> None:
+                # A steady rate, whatever each answer takes: one task per command.
                 async with aiohttp.ClientSession(base_url=url) as http:
-                    i = 0
-                    while not stop.is_set():
-                        i += 1
+                    async def post(i: int) -> None:
                         async with http.post("/pings", json={"body": f"ping {i}"}) as r:
                             r.raise_for_status()
+
+                    posts, i = [], 0
+                    while not stop.is_set():
+                        i += 1
+                        posts.append(asyncio.create_task(post(i)))
                         await asyncio.sleep(1 / rate)
+                    await asyncio.gather(*posts)
 
             loading = asyncio.create_task(load())
-            await asyncio.sleep(8)  # both replicas hold partitions and keep up
+            await asyncio.sleep(15)  # both replicas hold partitions and keep up
             killed_at = time.time()
             victim = procs[1]
             if how == "term":

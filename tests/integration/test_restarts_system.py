@@ -153,6 +153,7 @@ class Officials:
         self.url, self.headers, self.clients = url, headers, clients
         self.accepted: set[str] = set()
         self.failed = 0
+        self.failures: dict[str, int] = {}  # status code or error name -> how many
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
 
@@ -169,12 +170,15 @@ class Officials:
                         "title": f"Question {i}.{n} about financing lead line replacement",
                         "question": "Which programs have cities our size used to pay for lead service lines?",
                         "topic": "finance_budgets", "urgency": "soon", "consent": "anonymous"})
-                except httpx.HTTPError:
-                    r = None
+                except httpx.HTTPError as exc:
+                    r, why = None, type(exc).__name__
+                else:
+                    why = str(r.status_code)
                 if r is not None and r.status_code == 201:
                     self.accepted.add(r.json()["id"])
                 else:
                     self.failed += 1
+                    self.failures[why] = self.failures.get(why, 0) + 1
                     await asyncio.sleep(0.5)  # the platform is stopping or starting
 
     async def stop(self) -> None:
@@ -240,8 +244,12 @@ async def test_nrn_up_killed_and_restarted_under_load_loses_no_question(tmp_path
         await asyncio.to_thread(up.start)
         officials = Officials(up.url, await prepare(up.url))
         officials.start()
+        async def accepted_at_least(n: int) -> bool:
+            return len(officials.accepted) >= n
+
         for what in ("kill everything", "ctrl-c", "library dies"):
-            await asyncio.sleep(4)
+            # Under way: questions are being accepted (a slow machine takes a while after a start).
+            await eventually(lambda n=len(officials.accepted) + 15: accepted_at_least(n), timeout=180, interval=0.2)
             print(f"  {time.strftime('%X')} {what} ({len(officials.accepted)} questions accepted so far)")
             if what == "kill everything":
                 await asyncio.to_thread(up.kill_all)
@@ -254,9 +262,9 @@ async def test_nrn_up_killed_and_restarted_under_load_loses_no_question(tmp_path
             if up.proc.poll() is not None:
                 await asyncio.to_thread(up.start)
             await wait_serving(up)
-        await asyncio.sleep(4)
+        await eventually(lambda n=len(officials.accepted) + 15: accepted_at_least(n), timeout=180, interval=0.2)
         await officials.stop()
-        assert len(officials.accepted) > 20, f"the load hardly ran: {len(officials.accepted)}"
+        assert len(officials.accepted) > 20, f"the load hardly ran: {len(officials.accepted)}, {officials.failures}"
 
         mongo = AsyncMongoClient(up.database)
         try:
@@ -282,7 +290,7 @@ async def test_nrn_up_killed_and_restarted_under_load_loses_no_question(tmp_path
         finally:
             await mongo.close()
         print(f"  {len(stored)} questions stored ({len(officials.accepted)} accepted, {officials.failed} failed "
-              f"while the platform was down), each in the library's read model once")
+              f"while the platform was down: {officials.failures}), each in the library's read model once")
     finally:
         if officials is not None and not officials._stop.is_set():
             with contextlib.suppress(Exception):

@@ -108,8 +108,7 @@ class ConsumerRunner:
             self.metrics.consumer_events.add(n, self.metrics.attrs(group=self.group, topic=topic, outcome=outcome))
 
     def logical_topic(self, physical: str) -> str:
-        prefix = self.settings.topic_prefix
-        return physical[len(prefix):] if prefix and physical.startswith(prefix) else physical
+        return self.settings.logical_topic(physical)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()

@@ -161,7 +161,7 @@ class Relay:
         """Raise :class:`BrokerLost` when the broker is not the one the checkpoint's offsets came from."""
         published_to = sorted({t for t, _ in self.offsets})
         view = await broker_view(self.producer.client, published_to)
-        if self.cluster_id and view.cluster_id and view.cluster_id != self.cluster_id:
+        if self.cluster_id and view.cluster_id and view.cluster_id != self.cluster_id and self.offsets:
             raise BrokerLost(f"the broker's cluster id is now {view.cluster_id} (was {self.cluster_id})")
         if view.missing:
             raise BrokerLost("topics published to are gone: " + ", ".join(sorted(view.missing)))
@@ -180,7 +180,7 @@ class Relay:
         retained = await self._outbox.count_documents({"seq": {"$lte": self.position}})
         log.warning("the broker lost published events (%s): publishing the outbox's retention window again "
                     "(%d entries, positions up to %d)", reason, retained, self.position)
-        topics = sorted({self._logical(t) for t, _ in self.offsets})
+        topics = sorted({self.settings.logical_topic(t) for t, _ in self.offsets})
         if topics:
             await ensure_topics(self.settings, topics)
         view = await broker_view(self.producer.client)
@@ -189,10 +189,6 @@ class Relay:
         self.resets += 1
         if self.metrics:
             self.metrics.relay_resets.add(1, self.metrics.attrs(reason=reason.split(":")[0][:60]))
-
-    def _logical(self, physical: str) -> str:
-        prefix = self.settings.topic_prefix
-        return physical[len(prefix):] if prefix and physical.startswith(prefix) else physical
 
     # ---------------------------------------------------------------- publishing
 

@@ -104,6 +104,11 @@ class ServiceSettings(BaseSettings):
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
 
+    def logical_topic(self, physical: str) -> str:
+        """The registry's name of a physical topic (the test prefix taken off)."""
+        prefix = self.topic_prefix
+        return physical[len(prefix):] if prefix and physical.startswith(prefix) else physical
+
     def group(self, name: str) -> str:
         return f"{self.topic_prefix}{self.service_name}.{name}"
 
