@@ -5,12 +5,14 @@ running parts themselves:
 
 - each service's ``/health/ready`` (and whether the process answering is the one `nrn up` started);
 - each service's outbox: events committed but not yet published, and the oldest one's age
-  (``outbox`` documents in state ``pending``, in the service's own database);
+  (``nrn_kit.relay.outbox_backlog``: positions handed out past the relay's checkpoint, in the
+  service's own database);
 - each consumer group's lag per topic: the broker's end offsets minus the group's committed offsets;
 - dead letters per topic: records in ``<topic>.dlq``, and how many ``nrn dlq redrive`` has not sent back.
 
-The kit has no metrics endpoint to read these from yet, so they are computed here from the database
-and the broker; when it has, this is the place to read them from instead.
+They are computed here from the database and the broker, so they show even when a service is down;
+each service also exports them on its metrics endpoint (nrn_kit.metrics: ``nrn_outbox_backlog``,
+``nrn_consumer_lag``, …) for Prometheus.
 """
 
 from __future__ import annotations
@@ -88,15 +90,14 @@ async def _health(client: httpx.AsyncClient, entry: dict[str, Any]) -> dict[str,
 async def _outboxes(mongodb_uri: str) -> list[dict[str, Any]]:
     from pymongo import AsyncMongoClient
 
+    from nrn_kit.relay import outbox_backlog
+
     client: AsyncMongoClient = AsyncMongoClient(mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=3000)
     rows = []
     try:
         now = datetime.now(UTC)
         for service, database in _owned_databases().items():
-            outbox = client[database]["outbox"]
-            pending = await outbox.count_documents({"state": "pending"})
-            oldest = await outbox.find_one({"state": "pending"}, sort=[("seq", 1)], projection={"created_at": 1})
-            created = oldest.get("created_at") if oldest else None
+            pending, created = await outbox_backlog(client[database])
             if isinstance(created, str):
                 created = datetime.fromisoformat(created)
             age = (now - created).total_seconds() if isinstance(created, datetime) else None

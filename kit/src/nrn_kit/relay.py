@@ -64,6 +64,21 @@ async def published_through(db: AsyncDatabase) -> int:
     return int((doc or {}).get("position") or 0)
 
 
+async def outbox_backlog(db: AsyncDatabase) -> tuple[int, datetime | None]:
+    """Entries committed and not yet published, and when the oldest of them was created (None when none).
+
+    From two small reads (the position counter and the checkpoint) and one indexed lookup: what
+    `nrn status` and the ``nrn_outbox_backlog`` metric show.
+    """
+    counter = await db[OUTBOX_SEQUENCE].find_one({"_id": OUTBOX})
+    position = await published_through(db)
+    backlog = max(0, int((counter or {}).get("seq") or 0) - position)
+    if not backlog:
+        return 0, None
+    oldest = await db[OUTBOX].find_one({"seq": {"$gt": position}}, {"created_at": 1}, sort=[("seq", ASCENDING)])
+    return backlog, (oldest or {}).get("created_at")
+
+
 class BrokerLost(Exception):
     """The broker no longer holds what the relay published (the message says how it knows)."""
 
@@ -260,14 +275,8 @@ class Relay:
         if time.monotonic() < self._next_backlog:
             return
         self._next_backlog = time.monotonic() + BACKLOG_INTERVAL_SECONDS
-        counter = await self.db[OUTBOX_SEQUENCE].find_one({"_id": OUTBOX})
-        last = int(counter["seq"]) if counter else 0
-        self.backlog = max(0, last - self.position)
-        oldest = None
-        if self.backlog:
-            oldest = await self._outbox.find_one({"seq": {"$gt": self.position}}, {"created_at": 1},
-                                                 sort=[("seq", ASCENDING)])
-        self._oldest_created = oldest["created_at"].timestamp() if oldest and oldest.get("created_at") else None
+        self.backlog, created = await outbox_backlog(self.db)
+        self._oldest_created = created.timestamp() if created else None
 
     # ---------------------------------------------------------------- retention
 
