@@ -135,8 +135,9 @@ TOPICS: dict[str, Topic] = {
             # registrations and materials, a group (working group or steering committee), an introduction.
             key="convening_id | working_group_id | introduction_id",
             owner="peer",
-            # library publishes convenings, their materials and working groups' deliverables.
-            consumers=("library",),
+            # library publishes convenings, their materials and working groups' deliverables;
+            # notifications tells registrants where they stand (registered, waitlisted, offered, cancelled).
+            consumers=("library", "notifications"),
             description="Peer networking: convenings, registrations and waitlists, materials; working groups and "
                         "the Peer Steering Committee, their members, decisions and deliverables; peer introductions.",
         ),

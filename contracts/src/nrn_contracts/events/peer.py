@@ -113,6 +113,10 @@ class RegistrationConfirmed(Event, type=_T + "registration_confirmed.v1", **_K):
     city_id: Id | None = None
     at: UtcDateTime
     from_waitlist: bool = Field(default=False, description="True when a promoted registrant confirmed the offer")
+    # Added compatibly, so that whoever tells the registrant can name the convening without a read model:
+    convening_title: Title | None = None
+    convening_starts_at: UtcDateTime | None = None
+    timezone: Name | None = Field(default=None, description="The venue's IANA time zone")
 
 
 class RegistrationWaitlisted(Event, type=_T + "registration_waitlisted.v1", **_K):
@@ -124,6 +128,10 @@ class RegistrationWaitlisted(Event, type=_T + "registration_waitlisted.v1", **_K
     city_id: Id | None = None
     position: int = Field(ge=1)
     at: UtcDateTime
+    # Added compatibly, so that whoever tells the registrant can name the convening without a read model:
+    convening_title: Title | None = None
+    convening_starts_at: UtcDateTime | None = None
+    timezone: Name | None = Field(default=None, description="The venue's IANA time zone")
 
 
 class RegistrationCancelled(Event, type=_T + "registration_cancelled.v1", **_K):
@@ -137,6 +145,10 @@ class RegistrationCancelled(Event, type=_T + "registration_cancelled.v1", **_K):
     reason: RegistrationCancelReason
     by: Id | None = Field(default=None, description="account_id of who cancelled; null for the system")
     at: UtcDateTime
+    # Added compatibly, so that whoever tells the registrant can name the convening without a read model:
+    convening_title: Title | None = None
+    convening_starts_at: UtcDateTime | None = None
+    timezone: Name | None = Field(default=None, description="The venue's IANA time zone")
 
 
 class WaitlistPromoted(Event, type=_T + "waitlist_promoted.v1", **_K):
@@ -149,6 +161,10 @@ class WaitlistPromoted(Event, type=_T + "waitlist_promoted.v1", **_K):
     city_id: Id | None = None
     hold_until: UtcDateTime
     at: UtcDateTime
+    # Added compatibly, so that whoever tells the registrant can name the convening without a read model:
+    convening_title: Title | None = None
+    convening_starts_at: UtcDateTime | None = None
+    timezone: Name | None = Field(default=None, description="The venue's IANA time zone")
 
 
 class AttendanceRecorded(Event, type=_T + "attendance_recorded.v1", **_K):

@@ -22,6 +22,7 @@ from typing import Any
 
 from nrn_contracts.events import accounts as acc
 from nrn_contracts.events import partners as ptn
+from nrn_contracts.events import peer
 from nrn_contracts.events import requests311 as r311
 from pymongo import DESCENDING
 
@@ -230,9 +231,19 @@ def _zone_of(person: dict, request: RequestRef | None) -> str:
     return person.get("city_zone") or NRN_ZONE
 
 
+PEER_REGISTRATION_EVENTS = (peer.RegistrationConfirmed, peer.RegistrationWaitlisted, peer.WaitlistPromoted,
+                            peer.RegistrationCancelled)
+CANCEL_REASONS = {"by_registrant": "you cancelled it", "by_staff": "NRN staff cancelled it",
+                  "hold_expired": "the place held for you was not confirmed in time and went to the next person "
+                                  "on the waitlist",
+                  "convening_cancelled": "the convening itself was cancelled"}
+
+
 def _link_path(rule: Rule, event: Any, person: dict, request: RequestRef | None) -> str:
     if isinstance(event, ptn.WebhookEndpointDisabled):
         return f"/partner/webhooks/{event.endpoint_id}"
+    if isinstance(event, PEER_REGISTRATION_EVENTS):
+        return f"/convenings/{event.convening_id}"
     if request is None:
         return "/"
     staff = person.get("kind") == "staff"
@@ -278,6 +289,15 @@ def _context(deps: Deps, rule: Rule, event: Any, person: dict, request: RequestR
         city_zone = request.zone if request else zone
         ctx.update(slots=[f"{wording.when(s.starts_at, city_zone)} ({s.duration_minutes} minutes)" for s in event.slots],
                    zone_label=f"{request.city_name if request else 'the city'}'s time")
+    elif isinstance(event, PEER_REGISTRATION_EVENTS):
+        # the venue's time: the convening happens there, whatever the reader's own zone
+        venue = event.timezone or zone
+        ctx.update(convening=event.convening_title or "the convening",
+                   starts=wording.when(event.convening_starts_at, venue) if event.convening_starts_at else None,
+                   position=getattr(event, "position", None),
+                   hold_until=wording.when(event.hold_until, venue) if isinstance(event, peer.WaitlistPromoted) else None,
+                   cancelled_because=CANCEL_REASONS.get(getattr(event, "reason", ""), ""),
+                   from_waitlist=getattr(event, "from_waitlist", False))
     elif isinstance(event, ptn.WebhookEndpointDisabled):
         ctx.update(url=event.url, endpoint_description=event.description, gone=event.reason == "gone",
                    attempts=event.attempts, last_error=event.last_error, when=wording.when(event.at, zone))

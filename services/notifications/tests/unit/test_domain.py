@@ -55,6 +55,9 @@ SAMPLE = {
     "notices_url": "https://nrn.example/notifications",
     "url": "https://hooks.partner.example/nrn?a=1&b=<2>", "endpoint_description": "Grants <desk>", "gone": False,
     "attempts": 10, "last_error": "answered 500",
+    "convening": "Convening <2027> & more", "starts": "Wed 14 Apr 2027, 08:30 CDT", "position": 2,
+    "hold_until": "Fri 2 Apr 2027, 09:00 CDT", "cancelled_because": "the convening itself was cancelled",
+    "from_waitlist": True,
     "call": {"when": "Tue 3 Mar 2026, 10:00 EST", "duration": 30, "when_other": None, "with_whom": "Eve Expert"},
 }
 
@@ -103,7 +106,7 @@ def test_account_messages_go_to_their_holder_only() -> None:
 
 
 def test_preference_rows_follow_roles_and_fall_back_to_the_default() -> None:
-    assert [k.key for k in kinds_for("official", frozenset())] == ["account", "my_questions", "calls"]
+    assert [k.key for k in kinds_for("official", frozenset())] == ["account", "my_questions", "calls", "convenings"]
     assert [k.key for k in kinds_for("staff", frozenset({"subject_matter_expert", "program_manager"}))] == [
         "account", "calls", "assignments", "service_levels"]
     assert mode_for(KINDS["calls"], "daily_digest") is Mode.email_now  # not offered for calls

@@ -93,6 +93,11 @@ class ConveningDraft:
     sessions: list[AgendaSession]
 
 
+def _about(c: Convening) -> dict[str, Any]:
+    """What a registration event carries of its convening, so that whoever tells the registrant can name it."""
+    return {"convening_title": c.title, "convening_starts_at": c.starts_at, "timezone": c.timezone}
+
+
 def _agenda(c: Convening) -> tuple[ev.AgendaSession, ...]:
     return tuple(ev.AgendaSession(session_id=s.id, title=s.title, starts_at=s.starts_at, ends_at=s.ends_at,
                                   track=s.track or None, room=s.room or None, speakers=tuple(s.speakers))
@@ -143,7 +148,7 @@ async def _offer_free_seats(deps: Deps, tx: Tx, c: Convening, now: datetime) -> 
         reg.promote(hold_until=c.hold_until(now, deps.hold))
         c.take_seat_for_offer()
         await repo.put_registration(tx.db, reg, tx.session)
-        tx.emit(ev.WaitlistPromoted(registration_id=reg.id, convening_id=c.id, account_id=reg.account_id,
+        tx.emit(ev.WaitlistPromoted(**_about(c), registration_id=reg.id, convening_id=c.id, account_id=reg.account_id,
                                     city_id=reg.city_id, hold_until=reg.hold_until, at=now))
         offered.append(reg)
     return offered
@@ -194,7 +199,7 @@ async def cancel_convening(deps: Deps, convening_id: str, *, actor: Actor, reaso
             before = reg.cancel(now, reason="convening_cancelled")
             c.release(reg, before)
             await repo.put_registration(tx.db, reg, tx.session)
-            tx.emit(ev.RegistrationCancelled(
+            tx.emit(ev.RegistrationCancelled(**_about(c),
                 registration_id=reg.id, convening_id=c.id, account_id=reg.account_id, city_id=reg.city_id,
                 previous_status=before.value, reason="convening_cancelled", by=actor.id, at=now))
         c.status, c.cancelled_reason, c.cancelled_at = "cancelled", reason, now
@@ -232,11 +237,11 @@ async def register(deps: Deps, convening_id: str, *, actor: Actor, answers: Answ
         await repo.save_convening(tx.db, c, tx.session)
         await repo.put_registration(tx.db, reg, tx.session)
         if status is Status.confirmed:
-            tx.emit(ev.RegistrationConfirmed(registration_id=reg.id, convening_id=c.id, account_id=actor.id,
+            tx.emit(ev.RegistrationConfirmed(**_about(c), registration_id=reg.id, convening_id=c.id, account_id=actor.id,
                                              city_id=actor.city_id, at=now))
         else:
             position = await repo.waitlist_position(tx.db, reg, tx.session) or 1
-            tx.emit(ev.RegistrationWaitlisted(registration_id=reg.id, convening_id=c.id, account_id=actor.id,
+            tx.emit(ev.RegistrationWaitlisted(**_about(c), registration_id=reg.id, convening_id=c.id, account_id=actor.id,
                                               city_id=actor.city_id, position=position, at=now))
         return reg
 
@@ -262,7 +267,7 @@ async def cancel_registration(deps: Deps, reg_id: str, *, actor: Actor) -> Regis
         before = reg.cancel(now, reason=reason)
         c.release(reg, before)
         await repo.put_registration(tx.db, reg, tx.session)
-        tx.emit(ev.RegistrationCancelled(registration_id=reg.id, convening_id=c.id, account_id=reg.account_id,
+        tx.emit(ev.RegistrationCancelled(**_about(c), registration_id=reg.id, convening_id=c.id, account_id=reg.account_id,
                                          city_id=reg.city_id, previous_status=before.value, reason=reason,
                                          by=actor.id, at=now))
         await _offer_free_seats(deps, tx, c, now)
@@ -282,7 +287,7 @@ async def confirm_offer(deps: Deps, reg_id: str, *, actor: Actor) -> Registratio
         await repo.put_registration(tx.db, reg, tx.session)
         # the seat was counted when offered; the revision still moves so a concurrent expiry loses
         await repo.save_convening(tx.db, c, tx.session)
-        tx.emit(ev.RegistrationConfirmed(registration_id=reg.id, convening_id=c.id, account_id=reg.account_id,
+        tx.emit(ev.RegistrationConfirmed(**_about(c), registration_id=reg.id, convening_id=c.id, account_id=reg.account_id,
                                          city_id=reg.city_id, at=now, from_waitlist=True))
         return reg
 
@@ -302,7 +307,7 @@ async def expire_holds(deps: Deps, *, batch: int = 500) -> dict[str, int]:
             reg.expire(now)
             c.release(reg, Status.offered)
             await repo.put_registration(tx.db, reg, tx.session)
-            tx.emit(ev.RegistrationCancelled(registration_id=reg.id, convening_id=c.id, account_id=reg.account_id,
+            tx.emit(ev.RegistrationCancelled(**_about(c), registration_id=reg.id, convening_id=c.id, account_id=reg.account_id,
                                              city_id=reg.city_id, previous_status="offered", reason="hold_expired",
                                              by=None, at=now))
             await _offer_free_seats(deps, tx, c, now)

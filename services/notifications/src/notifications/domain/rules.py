@@ -20,6 +20,7 @@ from typing import ClassVar
 
 from nrn_contracts.events import accounts as acc
 from nrn_contracts.events import partners as ptn
+from nrn_contracts.events import peer
 from nrn_contracts.events import requests311 as r311
 from pydantic import BaseModel, ConfigDict
 
@@ -51,6 +52,7 @@ class FollowUpDue(BaseModel):
 
 
 READ_REQUEST = "request.read"  # the matrix action a request's notices need (nrn_kit.auth.MATRIX)
+READ_CONVENING = "convening.read"  # a registrant's notices (the registrant alone: the event's account)
 READ_WEBHOOKS = "webhook.read"  # a partner's webhook notices: its administrators, for their own partner
 
 
@@ -94,6 +96,15 @@ RULES: tuple[Rule, ...] = (
     Rule(r311.RequestClosed,               W.official_and_expert,   "calls",          "call_cancelled", calendar=C.cancel),
     Rule(r311.ServiceLevelBreached,        W.program_managers,      "service_levels", "service_level_breached"),
     Rule(FollowUpDue,                      W.asking_official,       "my_questions",   "follow_up_due"),
+    Rule(peer.RegistrationConfirmed,       W.account_holder,        "convenings",     "registration_confirmed",
+         action=READ_CONVENING),
+    Rule(peer.RegistrationWaitlisted,      W.account_holder,        "convenings",     "registration_waitlisted",
+         action=READ_CONVENING),
+    Rule(peer.WaitlistPromoted,            W.account_holder,        "convenings",     "waitlist_promoted",
+         action=READ_CONVENING),
+    # one per registrant when a convening is cancelled (reason convening_cancelled): every one is told
+    Rule(peer.RegistrationCancelled,       W.account_holder,        "convenings",     "registration_cancelled",
+         action=READ_CONVENING),
     Rule(ptn.WebhookEndpointDisabled,      W.partner_administrators, "partner_webhooks", "webhook_endpoint_disabled",
          action=READ_WEBHOOKS),
 )
