@@ -24,6 +24,7 @@ bench: install
 	.venv/bin/python -m bench.library
 	.venv/bin/python -m bench.requests311
 	.venv/bin/python -m bench.accounts
+	.venv/bin/python -m bench.peer
 
 schemas: install
 	.venv/bin/python -m nrn_contracts schemas
