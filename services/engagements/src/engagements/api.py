@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from nrn_kit.app import Runtime, get_runtime
 from nrn_kit.auth import STAFF_ROLES, Principal, authorize, principal_dependency
 from nrn_kit.http import problem
+from nrn_kit.idempotency import IDEMPOTENT
 
 from . import handlers as h
 from .adapters import mongo as repo
@@ -24,7 +25,9 @@ from .domain.model import BARRIER_LABELS, Actor, Barrier, Role
 from .domain.rounds import MAX_CAPACITY
 from .domain.views import application_view, engagement_summary, engagement_view, form_labels, staff_summary, summary
 
-router = APIRouter()
+# Commands with an Idempotency-Key (the gateway sends one per command) are carried out once: a retry
+# gets the first answer back (nrn_kit.idempotency).
+router = APIRouter(dependencies=[IDEMPOTENT])
 
 principal = principal_dependency(lambda request: request.app.state.runtime.verifier)
 PrincipalDep = Annotated[Principal, Depends(principal)]
