@@ -29,7 +29,7 @@ async def test_two_officials_autosaving_merge_and_a_real_conflict_names_who_and_
                                   "by_name": "Olive Official", "at": body["conflicts"][0]["at"]}]
     assert "Olive Official changed Executive sponsor's title" in body["detail"]
     now = await svc.ok(await svc.http.get(f"/applications/{aid}", headers=olive))
-    assert now["version"] == merged["version"] and now["form"]["peer_connections"] is None
+    assert now["version"] == merged["version"] and now["form"]["peer_connections"] is False
     # a save with If-Match instead of a body version, and without either
     ok = await svc.http.patch(f"/applications/{aid}", headers={**oscar, "If-Match": f'"{now["version"]}"'},
                               json={"background": {"sponsor_title": "City manager"}})

@@ -318,9 +318,10 @@ class Services:
     library: ServiceClient
     peer: ServiceClient
     partners: ServiceClient
+    engagements: ServiceClient
 
     def all(self) -> list[ServiceClient]:
-        return [self.accounts, self.requests311, self.library, self.peer, self.partners]
+        return [self.accounts, self.requests311, self.library, self.peer, self.partners, self.engagements]
 
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self.all()), return_exceptions=True)
@@ -361,4 +362,5 @@ def build_services(
         library=make("library", settings.library_url),
         peer=make("peer", settings.peer_url),
         partners=make("partners", settings.partners_url),
+        engagements=make("engagements", settings.engagements_url),
     )

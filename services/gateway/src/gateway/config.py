@@ -24,6 +24,7 @@ class Settings(ServiceSettings):
     library_url: str = "http://127.0.0.1:8003"
     peer_url: str = "http://127.0.0.1:8005"
     partners_url: str = "http://127.0.0.1:8007"
+    engagements_url: str = "http://127.0.0.1:8004"
 
     upstream_connect_timeout: float = 1.0
     upstream_read_timeout: float = 5.0

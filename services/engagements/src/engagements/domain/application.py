@@ -326,7 +326,7 @@ class Application(BaseModel):
                   created_by=actor.id, created_at=now, updated_at=now, round_id=round_id,
                   previous_application_id=previous_application_id,
                   form=f.ApplicationForm(background=f.Background(population=city.population) if city.population
-                                         else None))
+                                         else None, peer_connections=False))
         app._log(now, "drafted", actor, "Application started" + (" (reapplying)" if previous_application_id else ""))
         app._events.append(ev.ApplicationDrafted(
             application_id=app.id, city_id=city.id, official_id=actor.id, round_id=round_id,

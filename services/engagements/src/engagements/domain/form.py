@@ -40,8 +40,10 @@ def _strip(value: Any) -> Any:
 
 
 def _clean_list(value: Any) -> Any:
+    """Blank entries dropped; an empty list is no list (so a page's empty box and a missing value agree)."""
     if isinstance(value, list):
-        return [v.strip() for v in value if not isinstance(v, str) or v.strip()]
+        value = [v.strip() if isinstance(v, str) else v for v in value if not isinstance(v, str) or v.strip()]
+        return value or None
     return value
 
 
@@ -89,7 +91,8 @@ class ProjectManagement(_Section):
 
 
 class Regional(_Section):
-    partner_city_ids: Annotated[list[CityId], Field(max_length=MAX_PARTNERS)] | None = None
+    partner_city_ids: Annotated[Annotated[list[CityId], Field(max_length=MAX_PARTNERS)] | None,
+                                BeforeValidator(_clean_list)] = None
 
 
 class ApplicationForm(BaseModel):
