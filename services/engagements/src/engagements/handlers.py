@@ -129,10 +129,13 @@ async def act_on_application(deps: Deps, app_id: str, *, actor: Actor, expected_
         if check_version:
             app.ensure_version(expected_version)
         loaded = app.version
+        before = app.model_dump()
         result = action(app, now, today, tx)
         if inspect.isawaitable(result):
             result = await result
         events = app.pull_events()
+        if not events and app.model_dump() == before:
+            return app, result  # nothing changed (an autosave of what is already saved): no new version
         await applications.save(app, expected_version=loaded)
         for event in events:
             tx.emit(event)

@@ -102,11 +102,18 @@ async def _peer(ctx: DashboardContext) -> Any:
     return await ctx.services.peer.get_json(f"/cities/{ctx.city_id}/overview", token=ctx.principal.token)
 
 
+async def _assistance(ctx: DashboardContext) -> Any:
+    """The city's applications for direct assistance and its engagements (engagements, one call)."""
+    return await ctx.services.engagements.get_json(f"/cities/{ctx.city_id}/summary", token=ctx.principal.token)
+
+
 def default_sections() -> DashboardRegistry:
     registry: DashboardRegistry = SectionRegistry()
     registry.add(Section("city", "City profile and eligibility", "accounts", _city, "partials/section_city.html", order=0))
     registry.add(Section("account_holders", "Account holders", "accounts", _account_holders, "partials/section_people.html", order=10))
     registry.add(Section("requests", "Questions and their status", "requests311", _requests, "partials/section_requests.html", order=20))
+    registry.add(Section("assistance", "Direct assistance", "engagements", _assistance,
+                         "partials/section_assistance.html", order=25))
     registry.add(Section("resources", "Recommended resources", "library", _resources, "partials/section_resources.html", order=30))
     registry.add(Section("peer", "Peer network", "peer", _peer, "partials/section_peer.html", order=40))
     return registry

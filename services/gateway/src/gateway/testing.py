@@ -41,6 +41,10 @@ def peer_installed() -> bool:
     return importlib.util.find_spec("peer.app") is not None
 
 
+def engagements_installed() -> bool:
+    return importlib.util.find_spec("engagements.app") is not None
+
+
 # The kit's poller, at the gentler interval these HTTP-heavy checks always used.
 eventually = functools.partial(_kit_eventually, interval=0.1)
 
@@ -128,17 +132,20 @@ async def running_platform(kafka_bootstrap_servers: str, mongodb_uri: str, prefi
     from nrn_cli.system import running_system
 
     names = ("accounts", "requests311", *(("library",) if library_installed() else ()),
-             *(("peer",) if peer_installed() else ()), "gateway")
+             *(("peer",) if peer_installed() else ()),
+             *(("engagements",) if engagements_installed() else ()), "gateway")
     no_library = {} if library_installed() else {"library_url": CLOSED_PORT_URL}
+    no_engagements = {} if engagements_installed() else {"engagements_url": CLOSED_PORT_URL}
     overrides: dict[str, dict[str, Any]] = {
         # every test signs in from 127.0.0.1: the per-client failure throttle is set by the tests of it
         "accounts": {"bootstrap_admin_email": ADMIN_EMAIL, "bootstrap_admin_password": ADMIN_PASSWORD,
                      "argon2_time_cost": 1, "argon2_memory_kib": 8 * 1024, "signin_failures_per_client": "1000/minute",
                      **(accounts_overrides or {})},
         "gateway": {"write_rate_capacity": 1000, "upstream_read_timeout": 15.0,
-                    "section_timeout": 10.0, **no_library, **(gateway_overrides or {})},
+                    "section_timeout": 10.0, **no_library, **no_engagements, **(gateway_overrides or {})},
         "requests311": {"sla_sweep_interval_seconds": 0, **no_library},
         "peer": {"hold_sweep_interval_seconds": 0},
+        "engagements": {"orphan_sweep_interval_seconds": 0},
     }
     async with running_system(kafka_bootstrap_servers=kafka_bootstrap_servers, mongodb_uri=mongodb_uri,
                               prefix=prefix, names=names, overrides=overrides) as system:

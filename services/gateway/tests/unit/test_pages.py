@@ -85,6 +85,12 @@ def peer(request: httpx.Request) -> httpx.Response:
     return httpx.Response(404, json={"status": 404, "title": "Not found"})
 
 
+def engagements(request: httpx.Request) -> httpx.Response:
+    if request.url.path == "/cities/mi-flint/summary":
+        return httpx.Response(200, json={"applications": [], "engagements": [], "can_apply": True})
+    return httpx.Response(404, json={"status": 404, "title": "Not found"})
+
+
 def library_down(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("refused", request=request)
 
@@ -94,7 +100,8 @@ def make_app(transports: dict[str, httpx.BaseTransport] | None = None, **setting
     values = {"cookie_secure": False, "upstream_retries": 0, "section_timeout": 2.0, **settings}
     return create_app(Settings(**values), verifier=verify, transports={
         "accounts": httpx.MockTransport(accounts), "requests311": httpx.MockTransport(requests311),
-        "library": httpx.MockTransport(library_down), "peer": httpx.MockTransport(peer), **(transports or {})})
+        "library": httpx.MockTransport(library_down), "peer": httpx.MockTransport(peer),
+        "engagements": httpx.MockTransport(engagements), **(transports or {})})
 
 
 def header_of(response: httpx.Response) -> str:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends
 
 from ..deps import form_idempotency_key
 from ..security import csrf_protect
-from . import catalogue, credentials, library_pages, metrics, official, partner_pages, peer_pages, public, staff
+from . import catalogue, credentials, engagements, library_pages, metrics, official, partner_pages, peer_pages, public, staff
 
 router = APIRouter(dependencies=[Depends(csrf_protect), Depends(form_idempotency_key)], include_in_schema=False)
 router.include_router(public.router)
@@ -19,3 +19,4 @@ router.include_router(library_pages.router)
 router.include_router(partner_pages.router)
 router.include_router(catalogue.router)
 router.include_router(peer_pages.router)
+router.include_router(engagements.router)
