@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from nrn_contracts.values import TOPIC_TAXONOMY
 from nrn_kit.app import Runtime, get_runtime
 from nrn_kit.auth import Principal, authorize, permitted, principal_dependency
+from nrn_kit.idempotency import IDEMPOTENT
 
 from . import handlers as h
 from .adapters import mongo as repo
@@ -25,10 +26,12 @@ from .domain.introductions import SHARE_LABELS, Introduction
 from .domain.registration import Answers, Registration, Status
 from .domain.venue_time import to_utc, zone
 
-router = APIRouter()
-convenings = APIRouter(tags=["convenings"])
-groups = APIRouter(tags=["working groups and the steering committee"])
-introductions = APIRouter(tags=["peer introductions"])
+# Every command honours Idempotency-Key (safe methods pass through the dependency): the gateway
+# retries a keyed command, and a retried registration must answer as the first did, not 409.
+router = APIRouter(dependencies=[IDEMPOTENT])
+convenings = APIRouter(tags=["convenings"], dependencies=[IDEMPOTENT])
+groups = APIRouter(tags=["working groups and the steering committee"], dependencies=[IDEMPOTENT])
+introductions = APIRouter(tags=["peer introductions"], dependencies=[IDEMPOTENT])
 
 principal = principal_dependency(lambda request: request.app.state.runtime.verifier)
 PrincipalDep = Annotated[Principal, Depends(principal)]

@@ -185,3 +185,19 @@ async def test_check_in_feedback_materials_and_the_agenda(svc) -> None:  # noqa:
     assert [str(e["SUMMARY"]).split(" — ")[0] for e in events] == ["Opening plenary", "Broadband roundtable"]
     assert all(e["DTSTART"].params["TZID"] == "America/Chicago" for e in events)
     assert events[0].decoded("DTSTART").strftime("%H:%M") == "09:00"
+
+
+async def test_a_retried_registration_answers_as_the_first_did(svc) -> None:  # noqa: ANN001
+    """The gateway retries a command that carries an Idempotency-Key: the retry gets the first answer
+    (replayed), not 409 already_registered, and nothing is counted twice."""
+    await svc.seed_people()
+    c = await svc.schedule(convening_body(svc.clock.now, capacity=1))
+    headers = {**svc.official(), "Idempotency-Key": "register-once-1"}
+    first = await svc.http.post(f"/convenings/{c['id']}/registrations", json={"role": "Mayor"}, headers=headers)
+    again = await svc.http.post(f"/convenings/{c['id']}/registrations", json={"role": "Mayor"}, headers=headers)
+    assert first.status_code == again.status_code == 201 and again.json() == first.json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    other = await svc.http.post(f"/convenings/{c['id']}/registrations", json={"role": "Other"}, headers=headers)
+    assert other.status_code == 422  # the same key for a different request
+    assert len(await svc.outbox("registration_confirmed")) == 1
+    assert (await svc.db.convenings.find_one({"_id": c["id"]}))["seats_taken"] == 1
