@@ -169,3 +169,77 @@ async def test_convening_waitlist_promotion_materials_and_a_deliverable(platform
     await eventually(lambda: found("broadband guide", "Practical resource guide to broadband"))
     await _both_widths(fran, shots, "deliverable-in-library")
     assert problems == []
+
+
+async def test_an_introduction_offered_from_a_suggestion_and_answered_by_both_cities(platform: Platform, browser,
+                                                                                     shots) -> None:  # noqa: ANN001
+    """Both cities asked 311 questions about land use this year: staff see them suggested with that
+    reason, offer the introduction; Flint accepts sharing its contact, Youngstown accepts sharing its
+    questions only; each sees only what the other shared. The steering committee flags a term ending."""
+    admin = await platform.admin()
+    await platform.import_cities(admin)
+    pm = await platform.create_staff(admin, "Priya Manager", ["program_manager"])
+    pm_api = await platform.auth(pm["email"], STAFF_PASSWORD)
+    flint, flint_api = await platform.verified_official(admin, "mi-flint", "Fran Flint")
+    youngstown, youngstown_api = await platform.verified_official(admin, "oh-youngstown", "Yolanda Young")
+    for headers, city, title in ((flint_api, "mi-flint", "What can we do with 900 tax-foreclosed lots?"),
+                                 (youngstown_api, "oh-youngstown", "How do side-lot programs work?")):
+        await platform.city_known_to_requests311(headers, city)
+        await platform.submit(headers, title, topic="land_use")
+
+    async def suggested() -> bool:
+        r = await platform.http.get("/api/v1/introductions/suggestions", headers=pm_api)
+        return r.status_code == 200 and any({s["city"], s["other_city"]} == {"Flint, MI", "Youngstown, OH"}
+                                            for s in r.json())
+
+    await eventually(suggested)
+    problems: list[str] = []
+    staff = await new_page(browser, platform, problems, **DESKTOP)
+    await sign_in(staff, pm["email"], STAFF_PASSWORD)
+    await staff.goto("/introductions")
+    page = await staff.content()
+    year = datetime.now(UTC).year
+    assert f"Both asked 311 questions about land use and vacant property in {year}" in page
+    await _both_widths(staff, shots, "suggestions")
+    await staff.get_by_role("button", name="Offer the introduction between Flint, MI and Youngstown, OH").click()
+    await staff.wait_for_load_state("networkidle")
+    assert "Introduction offered to both cities." in await staff.content()
+
+    fran = await new_page(browser, platform, problems, **DESKTOP)
+    await sign_in(fran, flint["email"], flint["password"])
+    await fran.goto("/introductions")
+    assert "Youngstown, OH" in await fran.content()
+    await _both_widths(fran, shots, "introduction-offered")
+    await fran.get_by_role("button", name="Accept the introduction").click()  # contact is ticked by default
+    await fran.wait_for_load_state("networkidle")
+    assert "You accepted the introduction." in await fran.content()
+
+    yolanda = await new_page(browser, platform, problems, **DESKTOP)
+    await sign_in(yolanda, youngstown["email"], youngstown["password"])
+    await yolanda.goto("/introductions")
+    assert "Flint, MI has accepted." in await yolanda.content()
+    await yolanda.get_by_label("Our contact: the name, title and e-mail of the official who accepts").uncheck()
+    await yolanda.get_by_label("The subjects of our 311 questions").check()
+    await yolanda.get_by_role("button", name="Accept the introduction").click()
+    await yolanda.wait_for_load_state("networkidle")
+    seen_by_youngstown = await yolanda.content()
+    assert "Both cities accepted" in seen_by_youngstown and "Fran Flint" in seen_by_youngstown
+    await _both_widths(yolanda, shots, "introduction-accepted")
+    await fran.goto("/introductions")
+    seen_by_flint = await fran.content()
+    assert "How do side-lot programs work?" in seen_by_flint and "Yolanda Young" not in seen_by_flint
+
+    # the steering committee: a member city's term ending within the notice period is flagged
+    sc = await platform.http.post("/api/v1/groups", headers=pm_api, json={
+        "kind": "steering_committee", "name": "Peer Steering Committee", "purpose": "City representatives."})
+    assert sc.status_code == 201, sc.text
+    today = datetime.now(UTC).date()
+    for city, days in (("mi-flint", 30), ("oh-youngstown", 600)):
+        r = await platform.http.post(f"/api/v1/groups/{sc.json()['id']}/members", headers=pm_api, json={
+            "member_kind": "city", "member_id": city, "term_starts_on": str(today - timedelta(days=700)),
+            "term_ends_on": str(today + timedelta(days=days))})
+        assert r.status_code == 200, r.text
+    await fran.goto(f"/groups/{sc.json()['id']}")
+    assert "Term ending soon" in await fran.content()
+    await _both_widths(fran, shots, "steering-committee")
+    assert problems == []
