@@ -79,9 +79,31 @@ PEER_OVERVIEW = {
 }
 
 
+def _convening(cid: str, *, days: int, registration: dict | None) -> dict:
+    """A convening ``days`` from now (negative: in the past), in Chicago, with the caller's registration."""
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime.now(UTC) + timedelta(days=days)
+    return {"id": cid, "kind": "annual_convening", "kind_label": "Annual convening", "title": f"Convening {cid}",
+            "description": "", "timezone": "America/Chicago", "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=8)).isoformat(), "venue": "Convention Center", "address": "",
+            "host_city": "", "capacity": 10, "per_city_limit": None, "seats_taken": 1, "seats_left": 9,
+            "waitlist_length": 0, "registration_opens_at": (start - timedelta(days=40)).isoformat(),
+            "registration_closes_at": (start - timedelta(days=2)).isoformat(), "status": "scheduled",
+            "cancelled_reason": "", "sessions": [], "materials": [], "my_registration": registration}
+
+
+ATTENDED = {"id": "reg-1", "status": "confirmed", "position": None, "hold_until": None, "attended": True,
+            "promoted": False, "feedback": None}
+
+
 def peer(request: httpx.Request) -> httpx.Response:
     if request.url.path == "/cities/mi-flint/overview":
         return httpx.Response(200, json=PEER_OVERVIEW)
+    if request.url.path == "/convenings/past":
+        return httpx.Response(200, json=_convening("past", days=-3, registration=ATTENDED))
+    if request.url.path == "/convenings/closed":
+        return httpx.Response(200, json=_convening("closed", days=1, registration=None))
     return httpx.Response(404, json={"status": 404, "title": "Not found"})
 
 
@@ -180,6 +202,15 @@ async def test_the_dashboard_shows_the_citys_peer_network(client) -> None:
     assert "Term ends Wed 31 Mar 2027" in section
     assert "1 peer introduction waiting for your city's answer" in section
     assert "cnv-1" not in section.replace('href="/convenings/cnv-1"', "")  # ids only in links
+
+
+async def test_an_attendee_is_asked_for_feedback_after_the_end_and_nobody_registers_after_the_window(client) -> None:
+    await sign_in(client)
+    past = (await client.get("/convenings/past")).text
+    assert "How was it?" in past and 'name="rating"' in past and "Send my feedback" in past
+    assert "Cancel my registration" not in past
+    closed = (await client.get("/convenings/closed")).text
+    assert "Registration closed on" in closed and "Register</button>" not in closed
 
 
 async def test_dashboard_api_returns_parts_with_partial_marker_never_500(client) -> None:

@@ -4,10 +4,12 @@ their deliverables, and peer introductions (staff offer; each city answers for i
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from nrn_kit.auth import permitted
 
 from .. import peer_limits as P
 from ..clients import ServiceUnavailable, UpstreamError
@@ -78,8 +80,14 @@ async def convenings(request: Request, user: PageUser, svc: Svc) -> Response:
 @router.get("/convenings/{cid}")
 async def convening(request: Request, cid: str, user: PageUser, svc: Svc) -> Response:
     c, error = await _get(svc, user, f"/convenings/{_id(cid)}")
-    return render(request, "peer/convening.html", _ctx(c=c, error=error, sub="convenings",
-                                                       can_register=not user.is_staff))
+    now = datetime.now(UTC)
+
+    def passed(key: str) -> bool:
+        return bool(c) and datetime.fromisoformat(str(c[key]).replace("Z", "+00:00")) <= now
+
+    return render(request, "peer/convening.html", _ctx(
+        c=c, error=error, sub="convenings", ended=passed("ends_at"), closed=passed("registration_closes_at"),
+        not_open=bool(c) and not passed("registration_opens_at"), can_register=not user.is_staff))
 
 
 @router.get("/convenings/{cid}/agenda.ics")
@@ -297,8 +305,6 @@ async def deliverable(request: Request, did: str, user: PageUser, svc: Svc) -> R
     g = None
     if d:
         g, _ = await _get(svc, user, f"/groups/{_id(d['group_id'])}")
-    from nrn_kit.auth import permitted
-
     return render(request, "peer/deliverable.html", _ctx(d=d, g=g, error=error, sub="groups",
                                                          may_review=permitted(user, "deliverable.review")))
 
