@@ -196,6 +196,9 @@ def _port_free(host: str, port: int) -> bool:
     import socket
 
     with socket.socket() as s:
+        # As the servers bind (uvicorn sets SO_REUSEADDR): connections of a process that just died
+        # linger in TIME_WAIT for a minute, and without it a restart right after a crash is refused.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
