@@ -28,6 +28,10 @@ from typing import Any
 
 import httpx
 
+# Imported with the module, not inside the timed database read: under load the import alone
+# (aiokafka, OpenTelemetry) takes seconds.
+from nrn_kit.relay import outbox_backlog
+
 from .services import SERVICES
 
 REDRIVE_GROUP_PREFIX = "nrn.dlq-redrive."
@@ -89,8 +93,6 @@ async def _health(client: httpx.AsyncClient, entry: dict[str, Any]) -> dict[str,
 
 async def _outboxes(mongodb_uri: str) -> list[dict[str, Any]]:
     from pymongo import AsyncMongoClient
-
-    from nrn_kit.relay import outbox_backlog
 
     client: AsyncMongoClient = AsyncMongoClient(mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=3000)
     rows = []
