@@ -42,6 +42,8 @@ def accounts(request: httpx.Request) -> httpx.Response:
         form = dict(x.split("=") for x in request.content.decode().split("&"))
         if form.get("password") == "right":
             return httpx.Response(200, json={"access_token": "tok-flint", "token_type": "bearer", "refresh_token": "r1"})
+        if form.get("password") == "admin":
+            return httpx.Response(200, json={"access_token": "tok-admin", "token_type": "bearer", "refresh_token": "r2"})
         return httpx.Response(401, json={"status": 401, "title": "Not signed in", "detail": "wrong"})
     if path == "/cities/mi-flint":
         return httpx.Response(200, json=CITY)
@@ -211,6 +213,38 @@ async def test_an_attendee_is_asked_for_feedback_after_the_end_and_nobody_regist
     assert "Cancel my registration" not in past
     closed = (await client.get("/convenings/closed")).text
     assert "Registration closed on" in closed and "Register</button>" not in closed
+
+
+async def test_staff_change_a_convening_in_the_venues_time_and_its_sessions_keep_their_ids() -> None:
+    sent: list[dict] = []
+    existing = _convening("edit", days=30, registration=None)
+    existing["sessions"] = [{"id": "opening", "title": "Opening plenary", "starts_at": existing["starts_at"],
+                             "ends_at": existing["ends_at"], "speakers": ["Mayor"], "track": "Plenary"}]
+
+    def peer_edit(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            import json
+            sent.append(json.loads(request.content))
+            return httpx.Response(200, json=existing)
+        return httpx.Response(200, json=existing)
+
+    app = make_app({"peer": httpx.MockTransport(peer_edit)})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test") as client:
+        token = await csrf_of(client)
+        await client.post("/signin", data={"username": "a@nrn.example", "password": "admin", "csrf_token": token})
+        page = (await client.get("/staff/convenings/edit/edit")).text
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+        local = datetime.fromisoformat(existing["starts_at"]).astimezone(ZoneInfo("America/Chicago"))
+        assert f'value="{local:%Y-%m-%dT%H:%M}"' in page  # the venue's wall clock, not UTC
+        assert 'name="s0_id" value="opening"' in page and "Save the changes" in page
+        form = dict(re.findall(r'name="([a-z0-9_]+)"[^>]*value="([^"]*)"', page))
+        form.update(capacity="20", csrf_token=re.search(r'name="csrf_token" value="([^"]+)"', page).group(1))
+        response = await client.post("/staff/convenings/edit/edit", data=form)
+        assert response.status_code == 303 and response.headers["location"] == "/staff/convenings/edit"
+    (body,) = sent
+    assert body["capacity"] == 20 and body["starts_at"] == f"{local:%Y-%m-%dT%H:%M}"
+    assert [s["id"] for s in body["sessions"]] == ["opening"] and body["sessions"][0]["speakers"] == ["Mayor"]
 
 
 async def test_dashboard_api_returns_parts_with_partial_marker_never_500(client) -> None:

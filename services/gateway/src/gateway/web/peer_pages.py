@@ -146,6 +146,13 @@ async def new_convening(request: Request, user: PageUser) -> Response:
                                                             sub="convenings"))
 
 
+def _rows(form: Any) -> int:
+    try:
+        return max(SESSION_ROWS, min(int(str(form.get("rows") or SESSION_ROWS)), P.SESSIONS_MAX))
+    except ValueError:
+        return SESSION_ROWS
+
+
 def _convening_body(form: Any) -> dict[str, Any]:
     v = _form_text(form, "kind", "title", "description", "venue", "address", "timezone", "starts_at", "ends_at",
                    "capacity", "per_city_limit", "registration_opens_at", "registration_closes_at")
@@ -156,11 +163,11 @@ def _convening_body(form: Any) -> dict[str, Any]:
         if v[k]:
             body[k] = int(v[k]) if v[k].isdigit() else v[k]
     sessions = []
-    for i in range(SESSION_ROWS):
+    for i in range(_rows(form)):
         s = _form_text(form, f"s{i}_title", f"s{i}_date", f"s{i}_start", f"s{i}_end", f"s{i}_speakers", f"s{i}_track")
         if not s[f"s{i}_title"]:
             continue
-        sessions.append({"id": f"s{i + 1}", "title": s[f"s{i}_title"],
+        sessions.append({"id": str(form.get(f"s{i}_id") or f"s{i + 1}"), "title": s[f"s{i}_title"],
                          "starts_at": f"{s[f's{i}_date']}T{s[f's{i}_start']}",
                          "ends_at": f"{s[f's{i}_date']}T{s[f's{i}_end']}", "track": s[f"s{i}_track"],
                          "speakers": [x.strip() for x in s[f"s{i}_speakers"].split(";") if x.strip()]})
@@ -197,6 +204,58 @@ def _field_key(field: str | None) -> str:
     if parts[0] == "sessions" and len(parts) > 1 and parts[1].isdigit():
         return f"s{parts[1]}_start"
     return parts[0]
+
+
+def _local_values(c: dict[str, Any]) -> dict[str, str]:
+    """The convening as the form shows it: every time the venue's wall clock."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(c["timezone"])
+
+    def wall(value: str) -> datetime:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(tz)
+
+    values = {k: str(c.get(k) or "") for k in ("kind", "title", "description", "venue", "address", "timezone")}
+    for k in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"):
+        values[k] = wall(c[k]).strftime("%Y-%m-%dT%H:%M")
+    values["capacity"], values["per_city_limit"] = str(c["capacity"]), str(c.get("per_city_limit") or "")
+    for i, session in enumerate(c.get("sessions", [])):
+        start, end = wall(session["starts_at"]), wall(session["ends_at"])
+        values.update({f"s{i}_id": session["id"], f"s{i}_title": session["title"], f"s{i}_date": f"{start:%Y-%m-%d}",
+                       f"s{i}_start": f"{start:%H:%M}", f"s{i}_end": f"{end:%H:%M}",
+                       f"s{i}_speakers": "; ".join(session.get("speakers", [])), f"s{i}_track": session.get("track", "")})
+    return values
+
+
+@router.get("/staff/convenings/{cid}/edit")
+async def edit_convening(request: Request, cid: str, user: PageUser, svc: Svc) -> Response:
+    allow(user, "convening.manage")
+    c, error = await _get(svc, user, f"/convenings/{_id(cid)}")
+    if c is None:
+        raise ProblemError(503, "Service unavailable", error or "The convening could not be loaded.")
+    rows = max(SESSION_ROWS, len(c.get("sessions", [])) + 1)
+    return render(request, "peer/convening_form.html", _ctx(values=_local_values(c), errors={}, zones=ZONES,
+                                                            kinds=KINDS, rows=rows, sub="convenings", editing=c))
+
+
+@router.post("/staff/convenings/{cid}/edit")
+async def update_convening(request: Request, cid: str, user: PageUser, svc: Svc) -> Response:
+    allow(user, "convening.manage")
+    cid = _id(cid)
+    form = await request.form()
+    values = {k: str(v) for k, v in form.items()}
+    try:
+        await svc.peer.request("PUT", f"/convenings/{cid}", json=_convening_body(form), token=user.token)
+    except UpstreamError as exc:
+        errors = {_field_key(problem_field(exc)): problem_text(exc)}
+    except ServiceUnavailable as exc:
+        errors = {"_form": problem_text(exc)}
+    else:
+        flash(request, "The convening is updated; registrants keep their places.", "success")
+        return see_other(f"/staff/convenings/{cid}")
+    return render(request, "peer/convening_form.html", _ctx(values=values, errors=errors, zones=ZONES, kinds=KINDS,
+                                                            rows=_rows(form), sub="convenings",
+                                                            editing={"id": cid}), status_code=422)
 
 
 @router.get("/staff/convenings")
