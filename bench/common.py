@@ -67,7 +67,7 @@ def median(values: list[float]) -> float:
 @contextlib.contextmanager
 def service_process(factory: str, settings: ServiceSettings, port: int, *, timeout: float = 60,  # noqa: ANN201
                     profile: str | None = None):
-    """Run an app factory under uvicorn in its own process, configured by environment like `nrn up` does.
+    """Run an app factory under the kit's server in its own process, configured by environment like `nrn up`.
 
     ``profile``: a file for pyinstrument's text report of the whole process (written when it stops).
     """
@@ -77,7 +77,7 @@ def service_process(factory: str, settings: ServiceSettings, port: int, *, timeo
         env.update(BENCH_PROFILE_FACTORY=factory, BENCH_PROFILE_OUT=profile)
         factory = "bench.common:profiled_app"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "nrn_kit.serving", factory, "--host", "127.0.0.1", "--port", str(port),
          "--no-access-log", "--log-level", "warning"],
         env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )

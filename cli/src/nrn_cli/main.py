@@ -99,7 +99,8 @@ def cmd_up(args: argparse.Namespace) -> int:
                                PARTNERS_URL=urls["partners"],
                                PUBLIC_URL=urls["gateway"])
             return Child(service.name, urls[service.name],
-                         [sys.executable, "-m", "uvicorn", service.factory, "--factory", "--host", args.host,
+                         # the kit's server: uvicorn with the edge's limits (nrn_kit.edge), as in the Dockerfiles
+                         [sys.executable, "-m", "nrn_kit.serving", service.factory, "--host", args.host,
                           "--port", str(ports[service.name]), "--no-access-log",
                           # In-flight requests finish on a stop, but a stuck one cannot hold it for ever.
                           "--timeout-graceful-shutdown", "15"],

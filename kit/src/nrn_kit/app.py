@@ -20,6 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from .consumer import ConsumerRunner, EventConsumer
 from . import idempotency
+from .edge import EdgeGuard, EdgeLimits
 from .http import health_router, install_problem_handlers
 from .kafka import ensure_topics, make_producer
 from .metrics import ServiceMetrics
@@ -45,6 +46,7 @@ class ServiceSpec:
     on_start: list[Hook] = field(default_factory=list)
     on_stop: list[Hook] = field(default_factory=list)
     version: str = "1.0.0"
+    upload_routes: dict[str, int] = field(default_factory=dict)  # path → body limit above HTTP_MAX_BODY_BYTES
 
 
 async def _retry(what: str, fn: Callable[[], Awaitable[Any]], attempts: int = 30, delay: float = 0.5) -> Any:
@@ -185,5 +187,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     for router in spec.routers:
         app.include_router(router)
     instrument_app(app, runtime.metrics)
+    # Outermost: no byte of an oversized, too deep or too slow request reaches anything else.
+    app.add_middleware(EdgeGuard, limits=EdgeLimits.from_settings(spec.settings, spec.upload_routes))
     return app
 

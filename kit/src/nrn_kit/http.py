@@ -84,11 +84,22 @@ def _field_path(loc: tuple | list) -> str:
     return ".".join(parts)
 
 
+MAX_ERRORS = 20  # listed in a 422; the count of the rest is given, the input is never echoed
+MAX_MESSAGE = 300
+
+
 def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
-    return [
-        {"field": _field_path(err.get("loc", ())), "message": err.get("msg", "invalid"), "type": err.get("type", "")}
-        for err in exc.errors()
+    """At most MAX_ERRORS of the errors, each {field, message, type}; pydantic's ``input`` (which can be
+    the whole body) is left out and long messages and field paths are cut."""
+    errors = exc.errors()
+    out = [
+        {"field": _field_path(err.get("loc", ()))[:MAX_MESSAGE], "message": str(err.get("msg", "invalid"))[:MAX_MESSAGE],
+         "type": err.get("type", "")}
+        for err in errors[:MAX_ERRORS]
     ]
+    if len(errors) > MAX_ERRORS:
+        out.append({"field": "", "message": f"… and {len(errors) - MAX_ERRORS:,} more errors", "type": "more_errors"})
+    return out
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -82,6 +82,18 @@ class ServiceSettings(BaseSettings):
     idempotency_lease_seconds: float = Field(60.0, gt=0)
     idempotency_wait_seconds: float = Field(3.0, ge=0)
 
+    # The edge (nrn_kit.edge): what one request may make the server hold before any rule runs.
+    http_max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    http_upload_routes: dict[str, int] = Field(default_factory=dict)  # path → larger body limit
+    http_max_header_bytes: int = Field(32 * 1024, ge=4096)
+    http_max_json_depth: int = Field(32, ge=2, le=1_000)
+    http_max_json_keys: int = Field(10_000, ge=10)
+    http_header_timeout: float = Field(10.0, gt=0)
+    http_body_timeout: float = Field(30.0, gt=0)
+    http_body_idle_timeout: float = Field(10.0, gt=0)
+    http_keep_alive_timeout: int = Field(5, ge=1)  # idle keep-alive connections close after this
+    http_limit_concurrency: int | None = Field(1_000, ge=1)  # beyond it: 503 at once
+
     secret_fields: tuple[str, ...] = ()
 
     @model_validator(mode="after")

@@ -86,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             indexes=adapters.INDEXES,
             publishes=[ACCOUNTS_TOPIC, ACCOUNTS_SECURITY_TOPIC],
             on_start=[_start(settings)],
+            # the CSV of cities is the one upload: its limit plus the multipart envelope around it
+            upload_routes={"/cities/import": settings.max_import_bytes + 64 * 1024},
         )
     )
 

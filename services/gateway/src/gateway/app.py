@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from nrn_kit.edge import EdgeGuard, EdgeLimits
 from nrn_kit.http import DomainError, health_router, validation_errors
 from nrn_kit.idempotency import document_header
 from nrn_kit.metrics import ServiceMetrics
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 API_PREFIX = "/api/v1"
+IMPORT_ROUTES = (f"{API_PREFIX}/cities/import", "/staff/cities/import")  # the CSV uploads
+MULTIPART_SLACK = 64 * 1024  # the multipart envelope around an upload of max_import_bytes
 
 TITLES = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
           409: "Conflict", 413: "Too large", 415: "Unsupported media type", 422: "Invalid input",
@@ -217,6 +220,11 @@ def create_app(
             reason="This address has sent a lot of changes in a short time.",
         ).encode()
 
+    # The edge's limits (body size per route, JSON shape, slow bodies) before sessions and routes;
+    # after the rate limit, so a client over its budget does not even get its body read.
+    uploads = {path: settings.max_import_bytes + MULTIPART_SLACK for path in IMPORT_ROUTES}
+    app.add_middleware(EdgeGuard, limits=EdgeLimits.from_settings(settings, uploads),
+                       html_paths=lambda path: not path.startswith("/api/"))
     app.add_middleware(
         RateLimitMiddleware,
         writes=RateLimiter(settings.write_rate_capacity, settings.write_rate_refill,
@@ -234,5 +242,8 @@ def create_app(
 def main() -> None:  # pragma: no cover - process entry point
     import uvicorn
 
+    from nrn_kit.serving import server_config
+
     settings = Settings()
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, proxy_headers=settings.trust_forwarded_for)
+    uvicorn.Server(server_config(create_app(settings), settings=settings, host=settings.http_host,
+                                 port=settings.http_port, proxy_headers=settings.trust_forwarded_for)).run()

@@ -58,6 +58,9 @@ class Settings(ServiceSettings):
     rate_limit_storage_uri: str = "async+memory://"
     # A page session's refresh is shared this long by its concurrent requests (single-flight).
     refresh_share_seconds: float = 10.0
+    # A CSV file of cities: the largest upload (accounts' own MAX_IMPORT_BYTES is the same by default).
+    max_import_bytes: int = 5 * 1024 * 1024
+
     # Only behind a proxy we control may X-Forwarded-For name the client.
     trust_forwarded_for: bool = False
 

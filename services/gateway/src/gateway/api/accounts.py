@@ -326,9 +326,10 @@ async def city_dashboard(request: Request, city_id: Id, user: ApiUser, svc: Svc)
 @router.post("/cities/import", tags=["staff: cities"], summary="Import cities from CSV (multipart `file`)", responses=ERRORS)
 async def import_cities(request: Request, user: ApiUser, svc: Svc, file: Annotated[UploadFile, File()]) -> Response:
     allow(user, "city.import")
-    content = await file.read(5 * 1024 * 1024 + 1)
-    if len(content) > 5 * 1024 * 1024:
-        raise ProblemError(413, "Too large", "file: at most 5 MiB", field="file")
+    limit = request.app.state.settings.max_import_bytes
+    content = await file.read(limit + 1)
+    if len(content) > limit:
+        raise ProblemError(413, "Too large", f"file: at most {limit // (1024 * 1024)} MiB", field="file")
     files = {"file": (file.filename or "cities.csv", content, file.content_type or "text/csv")}
     return await forward(request, svc.accounts, "POST", "/cities/import", principal=user, files=files)
 

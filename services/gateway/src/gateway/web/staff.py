@@ -365,9 +365,10 @@ async def import_cities(request: Request, user: PageUser, svc: Svc) -> Response:
     if upload is None or isinstance(upload, str):
         flash(request, "Choose a CSV file to import.", "error")
         return see_other("/staff/cities")
-    content = await upload.read(5 * 1024 * 1024 + 1)
-    if len(content) > 5 * 1024 * 1024:
-        flash(request, "The file is larger than 5 MiB.", "error")
+    limit = request.app.state.settings.max_import_bytes
+    content = await upload.read(limit + 1)
+    if len(content) > limit:
+        flash(request, f"The file is larger than {limit // (1024 * 1024)} MiB.", "error")
         return see_other("/staff/cities")
     report, response = await act(request, svc.accounts, "POST", "/cities/import", token=user.token, back="/staff/cities",
                                  files={"file": (upload.filename or "cities.csv", content, "text/csv")})

@@ -1,0 +1,128 @@
+"""One anonymous request must not stall the gateway or a service: each attack of the field report against
+the real platform on loopback (gateway and services, each behind the kit's edge), then an ordinary
+request answered promptly (a generous 5 s bound, no timing beyond it)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from gateway.testing import Platform, running_platform
+from nrn_kit.edge import EdgeGuard
+from nrn_kit.edge_attacks import (
+    answers_promptly,
+    chunked,
+    endless,
+    many_keys_json,
+    nested_json,
+    request_head,
+    send_raw,
+    trickle,
+)
+
+pytestmark = pytest.mark.integration
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+async def platform(nrn_infra, test_id: str) -> AsyncIterator[Platform]:  # noqa: ANN001
+    timeouts = {"http_header_timeout": 1.0, "http_body_timeout": 2.0, "http_body_idle_timeout": 1.0}
+    async with running_platform(nrn_infra.kafka_bootstrap_servers, nrn_infra.mongodb_uri, f"e{test_id}",
+                                gateway_overrides=timeouts) as p:
+        yield p
+
+
+def problem_of(answer, status: int) -> dict:  # noqa: ANN001
+    assert answer.status == status, (answer.status, answer.body[:300])
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert len(answer.body) < 1_000, "a refusal never repeats what was sent"
+    return answer.json()
+
+
+def json_post(path: str, length: int | None = None) -> bytes:
+    headers = {"Content-Type": "application/json"}
+    headers.update({"Content-Length": str(length)} if length is not None else {"Transfer-Encoding": "chunked"})
+    return request_head("POST", path, headers)
+
+
+async def still_serving(p: Platform) -> None:
+    assert await answers_promptly(p.gateway, "/health/live") == 200
+    assert await answers_promptly(p.gateway, "/api/v1/cities?limit=1") == 200  # through to accounts and back
+    assert await answers_promptly(p.gateway, "/signin") == 200
+
+
+async def test_each_attack_on_the_gateway_is_refused_and_the_gateway_keeps_answering(platform: Platform) -> None:
+    p = platform
+    # the field report: 13 MB, 700,000 keys, anonymously, to sign-up
+    body = many_keys_json(700_000)
+    answer = await send_raw(p.gateway, [json_post("/api/v1/accounts", len(body)), body])
+    assert "1 MiB" in problem_of(answer, 413)["detail"]
+    await still_serving(p)
+    # the same without a length, and 200 MiB streamed: cut at the limit, never read to the end
+    answer = await send_raw(p.gateway, [json_post("/api/v1/accounts"), *chunked([body])])
+    problem_of(answer, 413)
+    answer = await send_raw(p.gateway, [json_post("/api/v1/requests"), *chunked(endless(200 * MiB))])
+    problem_of(answer, 413)
+    assert answer.sent < 100 * MiB
+    await still_serving(p)
+    # a 100 MiB header
+    answer = await send_raw(p.gateway, [b"GET /api/v1/cities HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: ",
+                                        *endless(100 * MiB)])
+    problem_of(answer, 431)
+    await still_serving(p)
+    # deeply nested JSON under the size limit
+    body = nested_json(200_000)
+    answer = await send_raw(p.gateway, [json_post("/api/v1/accounts", len(body)), body])
+    assert "nested" in problem_of(answer, 413)["detail"]
+    await still_serving(p)
+
+
+async def test_slow_clients_are_cut_and_do_not_stall_the_gateway(platform: Platform) -> None:
+    p = platform
+    slow_body = [json_post("/api/v1/accounts", 500)] + [b" "] * 500
+    slow_head = [bytes([b]) for b in request_head("GET", "/api/v1/cities")]
+    attackers = [asyncio.create_task(send_raw(p.gateway, trickle(parts, every=0.2), timeout=30))
+                 for parts in [slow_body] * 10 + [slow_head] * 10]
+    await asyncio.sleep(0.3)
+    await still_serving(p)
+    answers = await asyncio.gather(*attackers)
+    assert [a.status for a in answers] == [408] * 20
+    assert "body" in answers[0].json()["detail"] and "header" in answers[-1].json()["detail"]
+
+
+async def test_a_page_gets_its_refusal_as_a_page(platform: Platform) -> None:
+    body = b"csrf_token=x&email=" + b"a" * (2 * MiB)
+    answer = await send_raw(platform.gateway, [request_head("POST", "/signin", {
+        "Content-Type": "application/x-www-form-urlencoded", "Content-Length": str(len(body))}), body])
+    assert answer.status == 413 and answer.headers["content-type"].startswith("text/html")
+    assert b"Request body too large" in answer.body and b"/static/site.css" in answer.body
+
+
+async def test_the_csv_upload_may_be_larger_than_other_bodies(platform: Platform) -> None:
+    p = platform
+    admin = await p.admin()
+    csv = b"name,state\n" + b"\n" * (3 * MiB)  # 3 MiB of blank lines: a valid file with no rows
+    response = await p.http.post("/api/v1/cities/import", headers=admin,
+                                 files={"file": ("cities.csv", csv, "text/csv")})
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] == 0
+    response = await p.http.post("/api/v1/library/similar-questions", headers=admin,
+                                 json={"text": "x" * (3 * MiB)})
+    assert response.status_code == 413
+
+
+async def test_every_service_has_the_same_edge(platform: Platform) -> None:
+    p = platform
+    for name, app in p.apps.items():
+        assert any(m.cls is EdgeGuard for m in app.user_middleware), name
+    for name, url in p.urls.items():
+        if name == "gateway":
+            continue
+        body = many_keys_json(700_000)
+        problem_of(await send_raw(url, [json_post("/anything", len(body)), body]), 413)
+        problem_of(await send_raw(url, [b"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ",
+                                        *endless(100 * MiB)]), 431)
+        problem_of(await send_raw(url, [json_post("/anything", 400_000), nested_json(200_000)]), 413)
+        assert await answers_promptly(url, "/health/live") == 200, name
