@@ -145,11 +145,14 @@ def _strategy(schema: Schema, root: Schema) -> SearchStrategy[Any]:
 
             return st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)).map(lambda d: d.isoformat())
         lo, hi = s.get("minLength", 0), s.get("maxLength")
+        printable = st.characters(exclude_categories=("Cc", "Cs"))
         if "pattern" in s:
-            return st.from_regex(s["pattern"], fullmatch=True).filter(
+            return st.from_regex(s["pattern"], fullmatch=True, alphabet=printable).filter(
                 lambda v: len(v) >= lo and (hi is None or len(v) <= hi)
             )
-        return st.text(min_size=lo, max_size=min(hi or 40, max(lo, 40)))
+        # no control characters: every text type refuses them (values.single_line / multi_line)
+        return st.text(alphabet=printable, min_size=lo,
+                       max_size=min(hi or 40, max(lo, 40)))
     raise ValueError(f"cannot build a strategy for {s!r}")
 
 

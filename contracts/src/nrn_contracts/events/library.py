@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ..envelope import Event
 from ..topics import LIBRARY_TOPIC
-from ..values import Id, LongText, Name, Reason, Slug, TaxonomyTopic, Text, Title, Url, UtcDateTime
+from ..values import Id, LongText, MultiLine, Name, Reason, SingleLine, Slug, TaxonomyTopic, Text, Title, Url, UtcDateTime
 
 _T = "org.nationalresourcenetwork.library."
 _K = {"topic": LIBRARY_TOPIC, "key": "resource_id"}
@@ -24,8 +24,8 @@ ResourceKind = Literal[
     "close_out_report",
     "other",
 ]
-Tag = Annotated[str, Field(min_length=1, max_length=50)]
-Query = Annotated[str, Field(min_length=1, max_length=500)]
+Tag = Annotated[SingleLine, Field(min_length=1, max_length=50)]
+Query = Annotated[MultiLine, Field(min_length=1, max_length=500)]
 
 
 class _ResourceState(Event):

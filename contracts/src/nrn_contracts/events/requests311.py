@@ -18,8 +18,10 @@ from ..values import (
     Consent,
     Id,
     LongText,
+    MultiLine,
     Name,
     Reason,
+    SingleLine,
     Slug,
     StateCode,
     TaxonomyTopic,
@@ -35,9 +37,9 @@ _K = {"topic": REQUESTS311_TOPIC, "key": "request_id"}
 Urgency = Literal["routine", "soon", "urgent"]
 CloseReason = Literal["answered", "declined", "withdrawn", "unresponsive"]
 CallParty = Literal["official", "expert", "both", "unknown"]
-Question = Annotated[str, Field(min_length=1, max_length=10_000)]
-ShortAnswer = Annotated[str, Field(min_length=1, max_length=2_000)]
-CallTime = Annotated[str, Field(min_length=1, max_length=200)]
+Question = Annotated[MultiLine, Field(min_length=1, max_length=10_000)]
+ShortAnswer = Annotated[MultiLine, Field(min_length=1, max_length=2_000)]
+CallTime = Annotated[SingleLine, Field(min_length=1, max_length=200)]
 FollowUpOutcome = Literal["acted", "partly", "not_acted"]
 
 

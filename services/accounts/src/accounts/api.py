@@ -12,6 +12,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Requ
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from nrn_contracts.values import SingleLine
 from nrn_kit.auth import Principal, authorize, permitted, principal_dependency
 # Idempotency-Key on staff commands; not on sign-up (its body holds a password, whose hash the key
 # record would keep), staff and partner-member creation (their body may hold one too) or auth/*.
@@ -297,7 +298,7 @@ async def list_cities(
     svc: Svc,
     eligible: bool | None = None,
     state: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[SingleLine | None, Query(max_length=100)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
     with_eligibility: bool = False,
@@ -484,11 +485,11 @@ async def list_accounts(
     principal: Bearer,
     kind: Literal["official", "staff", "partner_member"] | None = None,
     status: Literal["pending", "verified", "deactivated"] | None = None,
-    city_id: str | None = None,
-    partner_id: str | None = None,
+    city_id: Annotated[SingleLine | None, Query(max_length=128)] = None,
+    partner_id: Annotated[SingleLine | None, Query(max_length=128)] = None,
     role: StaffRole | None = None,
-    expertise: str | None = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    expertise: Annotated[SingleLine | None, Query(max_length=100)] = None,
+    q: Annotated[SingleLine | None, Query(max_length=100)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page:

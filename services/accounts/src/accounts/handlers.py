@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pymongo.errors import DuplicateKeyError
 
+from nrn_contracts.values import MultiLine, SingleLine
 from nrn_kit.auth import Forbidden
 from nrn_kit.csvio import CsvRefused
 from nrn_kit.mongo import Store, Tx, utcnow
@@ -95,21 +96,21 @@ Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1
 class SignUpOfficial(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    title: str = Field(min_length=1, max_length=300)
+    name: SingleLine = Field(min_length=1, max_length=200)
+    title: SingleLine = Field(min_length=1, max_length=300)
     email: Email
-    phone: str | None = Field(None, max_length=40)
-    city_id: str = Field(min_length=1, max_length=128)
+    phone: SingleLine | None = Field(None, max_length=40)
+    city_id: SingleLine = Field(min_length=1, max_length=128)
     password: Password
 
 
 class CreateStaff(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    title: str | None = Field(None, max_length=300)
+    name: SingleLine = Field(min_length=1, max_length=200)
+    title: SingleLine | None = Field(None, max_length=300)
     email: Email
-    phone: str | None = Field(None, max_length=40)
+    phone: SingleLine | None = Field(None, max_length=40)
     roles: list[StaffRole] = Field(min_length=1)
     expertise: list[Expertise] = Field(default_factory=list)
     password: Password | None = None
@@ -118,18 +119,18 @@ class CreateStaff(BaseModel):
 class CreatePartner(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: SingleLine = Field(min_length=1, max_length=200)
     kind: PartnerKind
-    website: str | None = Field(None, max_length=2000, pattern=r"^https?://\S+$")
+    website: SingleLine | None = Field(None, max_length=2000, pattern=r"^https?://\S+$")
 
 
 class AddPartnerMember(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    title: str | None = Field(None, max_length=300)
+    name: SingleLine = Field(min_length=1, max_length=200)
+    title: SingleLine | None = Field(None, max_length=300)
     email: Email
-    phone: str | None = Field(None, max_length=40)
+    phone: SingleLine | None = Field(None, max_length=40)
     password: Password | None = None
     # the organization's webhook subscriptions (services/partners) are managed by its administrators
     administrator: bool = False
@@ -145,7 +146,7 @@ class GrantRole(BaseModel):
 class WithReason(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=5000)
+    reason: MultiLine = Field(min_length=1, max_length=5000)
 
     @field_validator("reason")
     @classmethod

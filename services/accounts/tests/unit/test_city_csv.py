@@ -124,6 +124,16 @@ def test_a_value_under_a_nameless_column_fails_its_row() -> None:
     assert parsed.errors[0].line == 3 and "no name" in parsed.errors[0].reason
 
 
+@pytest.mark.parametrize(("column", "value"), [("geonames_id", "9223372036854775808"), ("population", "1" + "0" * 30),
+                                               ("unemployment_year", "99999999999999999999")])
+def test_numbers_past_what_is_stored_fail_their_row_by_field(column: str, value: str) -> None:
+    header = "name,state,population,population_source,unemployment_rate,unemployment_source,unemployment_year,geonames_id"
+    cells = {"population": "1000", "geonames_id": "", "unemployment_year": "2013"} | {column: value}
+    text = (f"{header}\nGary,IN,{cells['population']},Census,9.5,BLS,{cells['unemployment_year']},{cells['geonames_id']}\n")
+    parsed = parse_city_csv(text)
+    assert parsed.rows == [] and (parsed.errors[0].line, parsed.errors[0].field) == (2, column)
+
+
 def test_a_city_name_with_a_control_character_fails_its_row() -> None:
     parsed = parse_city_csv("name,state,population,population_source\nFl\x00int,MI,1,Census\nGary,IN,2,Census\n")
     assert [r.name for r in parsed.rows] == ["Gary"]

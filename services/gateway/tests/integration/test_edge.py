@@ -126,3 +126,41 @@ async def test_every_service_has_the_same_edge(platform: Platform) -> None:
                                         *endless(100 * MiB)]), 431)
         problem_of(await send_raw(url, [json_post("/anything", 400_000), nested_json(200_000)]), 413)
         assert await answers_promptly(url, "/health/live") == 200, name
+
+
+async def test_values_the_platform_cannot_hold_are_422_naming_the_field(platform: Platform) -> None:
+    """The field reports of class 13, through the gateway and at the services directly."""
+    p = platform
+    admin = await p.admin()
+    await p.import_cities(admin)
+    _, official = await p.verified_official(admin, "mi-flint")
+
+    def field_of(response) -> str:  # noqa: ANN001
+        body = response.json()
+        return body.get("field") or body["errors"][0]["field"]
+
+    # a year past 64 bits was a 502 (the library failed with a 500)
+    for url in (f"{p.gateway}/api/v1/library/search", f"{p.urls['library']}/search"):
+        response = await p.http.get(url, params={"year": "9223372036854775808"})
+        assert response.status_code == 422 and field_of(response).startswith("year"), response.text
+    # a version past 64 bits
+    response = await p.http.put("/api/v1/requests/req-x/consent", headers=official,
+                                json={"consent": "named", "version": 2**64})
+    assert response.status_code == 422 and field_of(response) == "version", response.text
+    # NUL and other control characters in a question's title and an account's name
+    for title in ("Lead\x00lines", "Lead\x1b[31mlines", "Lead\nlines"):
+        response = await p.http.post("/api/v1/requests", headers=official, json={
+            "title": title, "question": "How do we pay for it?", "topic": "housing"})
+        assert response.status_code == 422 and field_of(response) == "title", response.text
+    response = await p.http.post(f"{p.urls['requests311']}/requests", headers=official, json={
+        "title": "Lead\x00lines", "question": "How?", "topic": "housing"})
+    assert response.status_code == 422 and field_of(response) == "title", response.text
+    response = await p.http.post("/api/v1/accounts", json={
+        "name": "Pat\x00Official", "title": "Clerk", "email": "pat.nul@example.org", "city_id": "mi-flint",
+        "password": "a long passphrase 42"})
+    assert response.status_code == 422 and field_of(response) == "name", response.text
+    # multi-line text keeps its line breaks and tabs
+    await p.city_known_to_requests311(official, "mi-flint")
+    response = await p.http.post("/api/v1/requests", headers=official, json={
+        "title": "Lead lines", "question": "How do we pay for it?\n\n\tWith what?", "topic": "housing"})
+    assert response.status_code == 201, response.text

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
 from pydantic import BaseModel, Field
 
+from nrn_contracts.values import MultiLine, SingleLine, Version
 from nrn_kit.app import Runtime, get_runtime
 from nrn_kit.auth import Principal, authorize, principal_dependency
 from nrn_kit.http import DomainError
@@ -90,12 +91,12 @@ async def _index_now(rt: Runtime, docs: list) -> None:
 async def search(
     rt: RuntimeDep,
     principal: OptionalPrincipal,
-    q: Annotated[str, Query(max_length=10_000)] = "",
-    type: Annotated[list[str], Query(max_length=20)] = [],  # noqa: A002, B006
-    topic: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
-    source: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
-    agency: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
-    year: Annotated[list[Year], Query(max_length=50)] = [],  # noqa: B006
+    q: Annotated[MultiLine, Query(max_length=10_000)] = "",
+    type: Annotated[list[SingleLine], Query(max_length=20)] = [],  # noqa: A002, B006
+    topic: Annotated[list[SingleLine], Query(max_length=20)] = [],  # noqa: B006
+    source: Annotated[list[SingleLine], Query(max_length=20)] = [],  # noqa: B006
+    agency: Annotated[list[SingleLine], Query(max_length=20)] = [],  # noqa: B006
+    year: Annotated[list[Year], Query(max_length=50)] = [],  # noqa: B006 - bounded: 2**63 was a 500
     kind: Literal["resource", "program"] | None = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 10,
@@ -133,7 +134,7 @@ async def related(item_id: str, rt: RuntimeDep, principal: OptionalPrincipal,
 
 
 class SimilarIn(BaseModel):
-    text: str = Field(max_length=20_000)
+    text: MultiLine = Field(max_length=20_000)
     limit: int = Field(default=5, ge=1, le=20)
 
 
@@ -156,8 +157,8 @@ async def similar_questions(body: SimilarIn, rt: RuntimeDep, principal: Optional
 
 @router.get("/questions/similar", response_model=SimilarOut, tags=["search"])
 async def similar_questions_get(rt: RuntimeDep, principal: OptionalPrincipal,
-                                q: Annotated[str, Query(max_length=20_000)] = "",
-                                topic: Annotated[str | None, Query(max_length=64)] = None,
+                                q: Annotated[MultiLine, Query(max_length=20_000)] = "",
+                                topic: Annotated[SingleLine | None, Query(max_length=64)] = None,
                                 limit: Annotated[int, Query(ge=1, le=20)] = 5) -> SimilarOut:
     """The same look-up as POST /similar-questions, for callers that send the draft as `q`
     (requests311 asks this way); `topic` narrows to answers of that topic."""
@@ -168,7 +169,7 @@ async def similar_questions_get(rt: RuntimeDep, principal: OptionalPrincipal,
 
 
 class HelpfulIn(BaseModel):
-    resource_id: str = Field(min_length=1, max_length=128)
+    resource_id: SingleLine = Field(min_length=1, max_length=128)
 
 
 @router.post("/similar-questions/{search_id}/helpful", tags=["search"])
@@ -268,8 +269,8 @@ class ProgramPage(Page):
 async def list_resources(
     rt: RuntimeDep, principal: RequiredPrincipal,
     status: Literal["draft", "in_review", "published", "archived"] | None = None,
-    type: str | None = None,  # noqa: A002
-    topic: str | None = None,
+    type: SingleLine | None = None,  # noqa: A002
+    topic: SingleLine | None = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> Page:
@@ -328,8 +329,8 @@ async def edit_resource(resource_id: str, rt: RuntimeDep, principal: RequiredPri
 
 
 class NoteIn(BaseModel):
-    note: str | None = Field(default=None, max_length=2_000)
-    version: int | None = None
+    note: MultiLine | None = Field(default=None, max_length=2_000)
+    version: Version | None = None
 
 
 @router.post("/resources/{resource_id}/{action}", response_model=ResourceOut, tags=["resources"])
@@ -527,12 +528,12 @@ def _maintainer(principal: Principal) -> None:
 @router.get("/clearinghouse/programs", response_model=ProgramPage, tags=["clearinghouse"])
 async def list_programs(
     rt: RuntimeDep, principal: OptionalPrincipal,
-    q: Annotated[str, Query(max_length=10_000)] = "",
-    agency: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
-    topic: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
-    help: Annotated[list[str], Query(max_length=20)] = [],  # noqa: A002, B006
+    q: Annotated[MultiLine, Query(max_length=10_000)] = "",
+    agency: Annotated[list[SingleLine], Query(max_length=20)] = [],  # noqa: B006
+    topic: Annotated[list[SingleLine], Query(max_length=20)] = [],  # noqa: B006
+    help: Annotated[list[SingleLine], Query(max_length=20)] = [],  # noqa: A002, B006
     open_only: bool = False,
-    eligible_for: Annotated[str | None, Query(max_length=128)] = None,
+    eligible_for: Annotated[SingleLine | None, Query(max_length=128)] = None,
     include_inactive: bool = False,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
@@ -579,7 +580,7 @@ async def _program_matches(rt: Runtime, q: str, viewer: Viewer,
 
 @router.get("/clearinghouse/programs/{program_id}", response_model=ProgramView, tags=["clearinghouse"])
 async def get_program(program_id: str, rt: RuntimeDep, principal: OptionalPrincipal, response: Response,
-                      city_id: Annotated[str | None, Query(max_length=128)] = None) -> ProgramView:
+                      city_id: Annotated[SingleLine | None, Query(max_length=128)] = None) -> ProgramView:
     p = await repo.require_program(rt.db, program_id)
     if not p.active and not (principal is not None and viewer_of(principal).can_curate):
         raise NotFound(f"no programme {program_id!r}", field="program_id")

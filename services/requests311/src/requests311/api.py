@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from nrn_contracts.values import MultiLine, SingleLine, Version
 from nrn_kit.app import Runtime, get_runtime
 from nrn_kit.auth import STAFF_ROLES, Principal, authorize, principal_dependency
 from nrn_kit.html import render_markdown
@@ -90,6 +91,7 @@ def expected_version(if_match: str | None, body_version: int | None) -> int | No
 
 
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
+MAX_MEMO_VERSION = 10_000  # far above any request's drafts; a bound so that no number is past what we store
 
 
 async def view_response(runtime: Runtime, req: Req, actor: Actor, now: datetime, *, status: int = 200,
@@ -127,7 +129,7 @@ async def _print_check(runtime: Runtime, req: Req) -> dict[str, Any] | None:
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(None, ge=0, description="the version you act on (or If-Match)")
+    version: Version | None = Field(None, description="the version you act on (or If-Match)")
 
 
 class SubmitBody(QuestionDraft):
@@ -137,44 +139,44 @@ class SubmitBody(QuestionDraft):
 class TriageBody(Body):
     topic: Topic
     urgency: Urgency | None = None
-    note: str = Field("", max_length=10_000)
+    note: MultiLine = Field("", max_length=10_000)
 
 
 class InformationRequestBody(Body):
-    question: str = Field(min_length=1, max_length=10_000)
+    question: MultiLine = Field(min_length=1, max_length=10_000)
 
 
 class InformationBody(Body):
-    answer: str = Field(min_length=1, max_length=10_000)
+    answer: MultiLine = Field(min_length=1, max_length=10_000)
 
 
 class DeclineBody(Body):
     reason: DeclineReason
-    explanation: str = Field("", max_length=10_000)
-    duplicate_of: str | None = Field(None, min_length=1, max_length=128)
+    explanation: MultiLine = Field("", max_length=10_000)
+    duplicate_of: SingleLine | None = Field(None, min_length=1, max_length=128)
 
 
 class AssignBody(Body):
-    expert_id: str = Field(min_length=1, max_length=128)
+    expert_id: SingleLine = Field(min_length=1, max_length=128)
 
 
 class MemoBody(Body):
-    body: str = Field(min_length=1, max_length=memo_rules.MAX_MEMO_CHARS)
+    body: MultiLine = Field(min_length=1, max_length=memo_rules.MAX_MEMO_CHARS)
 
 
 class PreviewBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    body: str = Field(min_length=1, max_length=memo_rules.MAX_MEMO_CHARS)
+    body: MultiLine = Field(min_length=1, max_length=memo_rules.MAX_MEMO_CHARS)
 
 
 class ReturnBody(Body):
-    comments: list[Annotated[str, Field(max_length=10_000)]] = Field(min_length=1, max_length=50)
+    comments: list[Annotated[MultiLine, Field(max_length=10_000)]] = Field(min_length=1, max_length=50)
 
 
 class Slot(BaseModel):
     model_config = ConfigDict(extra="forbid")
     starts_at: datetime = Field(description="with its UTC offset, or a local date and time with time_zone")
-    time_zone: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(check_zone_name)] | None = Field(
+    time_zone: Annotated[SingleLine, Field(min_length=1, max_length=64), AfterValidator(check_zone_name)] | None = Field(
         None, description="IANA time zone of a local starts_at, e.g. America/New_York")
     fold: Literal[0, 1] | None = Field(None, description="for a local time that happens twice (clocks going "
                                                          "back): 0 the first, 1 the second")
@@ -191,12 +193,12 @@ class SlotsBody(Body):
 
 
 class PickBody(Body):
-    slot_id: str = Field(min_length=1, max_length=32)
+    slot_id: SingleLine = Field(min_length=1, max_length=32)
 
 
 class CompleteBody(Body):
-    summary: str = Field(min_length=1, max_length=10_000)
-    next_steps: list[Annotated[str, Field(max_length=2_000)]] = Field(default_factory=list, max_length=50)
+    summary: MultiLine = Field(min_length=1, max_length=10_000)
+    next_steps: list[Annotated[MultiLine, Field(max_length=2_000)]] = Field(default_factory=list, max_length=50)
     close: bool = True
 
 
@@ -214,21 +216,21 @@ class CancelCallBody(Body):
 
 
 class CloseBody(Body):
-    note: str = Field("", max_length=5_000)
+    note: MultiLine = Field("", max_length=5_000)
 
 
 class FeedbackBody(Body):
     rating: int = Field(ge=1, le=5)
-    comment: str = Field("", max_length=2_000)
+    comment: MultiLine = Field("", max_length=2_000)
 
 
 class FollowUpBody(Body):
     outcome: FollowUpOutcome
-    description: str = Field("", max_length=5_000)
+    description: MultiLine = Field("", max_length=5_000)
 
 
 class ReopenBody(Body):
-    reason: str = Field(min_length=1, max_length=5_000)
+    reason: MultiLine = Field(min_length=1, max_length=5_000)
 
 
 class ConsentBody(Body):
@@ -236,7 +238,7 @@ class ConsentBody(Body):
 
 
 class NoteBody(Body):
-    text: str = Field(min_length=1, max_length=10_000)
+    text: MultiLine = Field(min_length=1, max_length=10_000)
 
 
 class ExpertPatch(BaseModel):
@@ -263,7 +265,7 @@ async def service_levels(p: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]
 
 @router.get("/requests/similar", tags=["requests"])
 async def similar(request: Request, p: PrincipalDep, runtime: RuntimeDep,
-                  q: Annotated[str, Query(min_length=1, max_length=2_000)],
+                  q: Annotated[MultiLine, Query(min_length=1, max_length=2_000)],
                   topic: Topic | None = None, limit: Annotated[int, Query(ge=1, le=20)] = 5) -> dict[str, Any]:
     actor_of(p)
     settings = runtime.settings
@@ -307,14 +309,14 @@ async def list_requests(
     p: PrincipalDep, runtime: RuntimeDep,
     queue: Literal["new", "awaiting_information", "in_review", "by_expert", "due_soon", "overdue",
                    "follow_up_due"] | None = None,
-    expert_id: Annotated[str | None, Query(max_length=128)] = None,
+    expert_id: Annotated[SingleLine | None, Query(max_length=128)] = None,
     topic: Topic | None = None,
-    city_id: Annotated[str | None, Query(max_length=128)] = None,
-    state: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
-    status: Annotated[list[str] | None, Query()] = None,
+    city_id: Annotated[SingleLine | None, Query(max_length=128)] = None,
+    state: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,  # the pattern refuses control characters
+    status: Annotated[list[SingleLine] | None, Query()] = None,
     reference: Annotated[str | None, Query(max_length=32, pattern=r"^[Nn][Rr][Nn]-[0-9]{4}-[0-9]{1,10}$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[SingleLine | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
     actor = actor_of(p)
     statuses = tuple(status or ())
@@ -511,7 +513,7 @@ async def _memo_for(runtime: Runtime, p: Principal, request_id: str, memo_versio
 
 @router.get("/requests/{request_id}/memo", tags=["memo"])
 async def get_memo(request_id: str, p: PrincipalDep, runtime: RuntimeDep,
-                   memo_version: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+                   memo_version: Annotated[int | None, Query(ge=1, le=MAX_MEMO_VERSION)] = None) -> dict[str, Any]:
     _, memo = await _memo_for(runtime, p, request_id, memo_version)
     return {"version": memo.number, "body": memo.body, "word_count": memo.word_count,
             "delivered_at": memo.delivered_at.isoformat() if memo.delivered_at else None, "state": memo.state}
@@ -519,7 +521,7 @@ async def get_memo(request_id: str, p: PrincipalDep, runtime: RuntimeDep,
 
 @router.get("/requests/{request_id}/memo.html", response_class=HTMLResponse, tags=["memo"])
 async def memo_html(request_id: str, p: PrincipalDep, runtime: RuntimeDep,
-                    memo_version: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
+                    memo_version: Annotated[int | None, Query(ge=1, le=MAX_MEMO_VERSION)] = None) -> HTMLResponse:
     req, memo = await _memo_for(runtime, p, request_id, memo_version)
     doc = await memo_document(runtime, req, body=memo.body, version=memo.number, delivered_at=memo.delivered_at)
     return HTMLResponse(memo_html_document(doc), headers={"Content-Security-Policy": MEMO_CSP})
@@ -527,7 +529,7 @@ async def memo_html(request_id: str, p: PrincipalDep, runtime: RuntimeDep,
 
 @router.get("/requests/{request_id}/memo.pdf", tags=["memo"])
 async def memo_pdf_download(request_id: str, p: PrincipalDep, runtime: RuntimeDep,
-                            memo_version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+                            memo_version: Annotated[int | None, Query(ge=1, le=MAX_MEMO_VERSION)] = None) -> Response:
     req, memo = await _memo_for(runtime, p, request_id, memo_version)
     doc = await memo_document(runtime, req, body=memo.body, version=memo.number, delivered_at=memo.delivered_at)
     pdf = await memo_pdf(doc)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 
 NASTY_BODIES = [
     None, {}, [], "text", 42, {"version": "one"}, {"version": -1}, {"version": 10**30}, {"version": None},
@@ -64,6 +66,11 @@ async def test_no_route_answers_500(svc):
     assert r.status_code == 422 and r.json()["field"] == "If-Match"
     r = await svc.http.get("/requests", params={"cursor": "%%%not-base64"}, headers=svc.staff("lead-1", "triage_lead"))
     assert r.status_code == 422 and r.json()["field"] == "cursor"
+    # forged cursors: a number past 64 bits, an operator object, a time without its offset
+    for values in ([2**70, "r-1"], [{"$gt": ""}, "r-1"], ["2025-01-01T00:00:00", "r-1"]):
+        forged = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+        r = await svc.http.get("/requests", params={"cursor": forged}, headers=svc.staff("lead-1", "triage_lead"))
+        assert r.status_code == 422 and r.json()["field"] == "cursor", (values, r.text)
     r = await svc.http.get("/requests", params={"status": "bogus"}, headers=svc.staff("lead-1", "triage_lead"))
     assert r.status_code == 422 and r.json()["field"] == "status"
     assert checked > 1_000

@@ -200,7 +200,7 @@ def _row(line: int, cells: dict[str, str]) -> CityRow:
         state=state,
         state_fips=state_fips,
         fips_place_code=fips,
-        geonames_id=_int(cells, "geonames_id", lo=1),
+        geonames_id=_int(cells, "geonames_id", lo=1, hi=2**31 - 1),
         population=population,
         population_year=population_year if population is not None else None,
         population_source=population_source if population is not None else None,

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
+from nrn_contracts.values import SingleLine
+
 from ..clients import ServiceUnavailable, UpstreamError
 from ..compose import Section, compose
 from ..dashboard import DashboardContext, build_dashboard
@@ -34,7 +36,7 @@ router = APIRouter()
 
 Limit = Annotated[int | None, Query(ge=1, le=200)]
 Offset = Annotated[int | None, Query(ge=0, le=1_000_000)]
-Q = Annotated[str | None, Query(max_length=200)]
+Q = Annotated[SingleLine | None, Query(max_length=200)]
 StateCode = Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")]
 
 PROBLEM = {"content": {"application/problem+json": {}}}
@@ -165,10 +167,10 @@ async def list_accounts(
     request: Request, user: ApiUser, svc: Svc,
     kind: Annotated[str | None, Query(pattern=r"^(official|staff|partner_member)$")] = None,
     status: Annotated[str | None, Query(pattern=r"^(pending|verified|deactivated)$")] = None,
-    city_id: Annotated[str | None, Query(max_length=128)] = None,
-    partner_id: Annotated[str | None, Query(max_length=128)] = None,
+    city_id: Annotated[SingleLine | None, Query(max_length=128)] = None,
+    partner_id: Annotated[SingleLine | None, Query(max_length=128)] = None,
     role: Role | None = None,
-    expertise: Annotated[str | None, Query(max_length=100)] = None,
+    expertise: Annotated[SingleLine | None, Query(max_length=100)] = None,
     q: Q = None, limit: Limit = None, offset: Offset = None,
 ) -> Response:
     allow(user, "account.read")

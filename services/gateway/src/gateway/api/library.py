@@ -12,6 +12,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
+from nrn_contracts.values import MultiLine, SingleLine, Year
+
 from ..auth import Principal
 from ..deps import ApiUser, Svc, allow, api_principal_optional
 from ..problems import ProblemError
@@ -29,7 +31,7 @@ ERRORS = {401: {"description": "not signed in", **PROBLEM}, 403: {"description":
 
 MaybeUser = Annotated[Principal | None, Depends(api_principal_optional)]
 # the library's own query limits (gateway.library_limits): it trims long filter values itself
-Many = Annotated[list[str] | None, Query(max_length=L.SEARCH_FILTER_VALUES_MAX)]
+Many = Annotated[list[SingleLine] | None, Query(max_length=L.SEARCH_FILTER_VALUES_MAX)]
 Page = Annotated[int | None, Query(ge=1, le=L.PAGE_MAX)]
 PageSize = Annotated[int | None, Query(ge=1, le=L.PAGE_SIZE_MAX)]
 Transition = Literal["submit", "return", "publish", "archive", "restore"]
@@ -53,7 +55,7 @@ def _multi(**values: Any) -> list[tuple[str, Any]]:
             responses=ERRORS)
 async def search(
     request: Request, svc: Svc, user: MaybeUser,
-    q: Annotated[str | None, Query(max_length=L.SEARCH_Q_MAX)] = None,
+    q: Annotated[MultiLine | None, Query(max_length=L.SEARCH_Q_MAX)] = None,
     type: Many = None, topic: Many = None, source: Many = None, agency: Many = None,
     year: Annotated[list[Year] | None, Query(max_length=L.SEARCH_YEARS_MAX)] = None,
     kind: Literal["resource", "program"] | None = None,
@@ -110,7 +112,7 @@ async def helpful(request: Request, search_id: m.Id, body: m.HelpfulIn, svc: Svc
 async def curation_queue(
     request: Request, svc: Svc, user: ApiUser,
     status: Literal["draft", "in_review", "published", "archived"] | None = None,
-    type: str | None = None, topic: str | None = None,  # noqa: A002 - as the library takes them
+    type: SingleLine | None = None, topic: SingleLine | None = None,  # noqa: A002 - as the library takes them
     page: Page = None, page_size: PageSize = None,
 ) -> Response:
     allow(user, "library.curate")
@@ -211,7 +213,7 @@ async def programs(
     q: Annotated[str | None, Query(max_length=L.SEARCH_Q_MAX)] = None,
     agency: Many = None, topic: Many = None, help: Many = None,
     open_only: bool | None = None,
-    eligible_for: Annotated[str | None, Query(max_length=L.CITY_ID_MAX)] = None,
+    eligible_for: Annotated[SingleLine | None, Query(max_length=L.CITY_ID_MAX)] = None,
     include_inactive: bool | None = None,
     page: Page = None, page_size: PageSize = None,
 ) -> Response:
@@ -227,7 +229,7 @@ async def programs(
 @router.get("/clearinghouse/programs/{program_id}", tags=[CH], summary="One programme (with a city's eligibility)",
             responses=ERRORS)
 async def program(request: Request, program_id: m.Id, svc: Svc, user: MaybeUser,
-                  city_id: Annotated[str | None, Query(max_length=L.CITY_ID_MAX)] = None) -> Response:
+                  city_id: Annotated[SingleLine | None, Query(max_length=L.CITY_ID_MAX)] = None) -> Response:
     if city_id and city_id != "mine" and user is not None and not user.may_see_city(city_id):
         raise ProblemError(404, "Not found", "No such city, or it is not yours.")
     return await forward(request, svc.library, "GET", f"/clearinghouse/programs/{program_id}", principal=user,

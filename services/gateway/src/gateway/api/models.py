@@ -10,6 +10,7 @@ from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from nrn_contracts import TOPIC_TAXONOMY
+from nrn_contracts.values import MultiLine, Population, SingleLine, Version
 from nrn_kit.localtime import check_local_has_zone, check_zone_name
 
 from .. import library_limits as L
@@ -19,8 +20,9 @@ from .. import requests311_limits as R
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
 Id = Annotated[str, Path(pattern=ID_PATTERN, description="an identifier (letters, digits, `-_.:@`)")]
 
-Short = Annotated[str, Field(min_length=1, max_length=300)]
-Email = Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+# Text refuses control characters (nrn_contracts.values.SingleLine / MultiLine, as the services' models do)
+Short = Annotated[SingleLine, Field(min_length=1, max_length=300)]
+Email = Annotated[SingleLine, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Role = Literal["administrator", "program_manager", "triage_lead", "subject_matter_expert", "reviewer", "curator",
                "partner_administrator"]
 
@@ -39,13 +41,13 @@ class OfficialSignup(Body):
     name: Short
     title: Short
     email: Email
-    phone: Annotated[str, Field(max_length=40)] | None = None
-    city_id: Annotated[str, Field(pattern=ID_PATTERN)]
+    phone: Annotated[SingleLine, Field(max_length=40)] | None = None
+    city_id: Annotated[SingleLine, Field(pattern=ID_PATTERN)]
     password: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
 class RefreshIn(Body):
-    refresh_token: Annotated[str, Field(min_length=1, max_length=4096)]
+    refresh_token: Annotated[SingleLine, Field(min_length=1, max_length=4096)]
 
 
 class ResetRequest(Body):
@@ -53,7 +55,7 @@ class ResetRequest(Body):
 
 
 class ResetConfirm(Body):
-    token: Annotated[str, Field(min_length=1, max_length=4096)]
+    token: Annotated[SingleLine, Field(min_length=1, max_length=4096)]
     new_password: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
@@ -68,7 +70,7 @@ class PasswordChange(Body):
 
 
 class ReasonIn(Body):
-    reason: Annotated[str, Field(min_length=1, max_length=4000)]
+    reason: Annotated[MultiLine, Field(min_length=1, max_length=4000)]
 
 
 class RoleGrant(Body):
@@ -80,7 +82,7 @@ class StaffCreate(Body):
     name: Short
     title: Short | None = None
     email: Email
-    phone: Annotated[str, Field(max_length=40)] | None = None
+    phone: Annotated[SingleLine, Field(max_length=40)] | None = None
     roles: Annotated[list[Role], Field(min_length=1)]
     expertise: list[Short] | None = None
     password: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
@@ -89,14 +91,14 @@ class StaffCreate(Body):
 class PartnerCreate(Body):
     name: Short
     kind: Literal["consortium_member", "federal_agency"]
-    website: Annotated[str, Field(max_length=2000)] | None = None
+    website: Annotated[SingleLine, Field(max_length=2000)] | None = None
 
 
 class MemberCreate(Body):
     name: Short
     title: Short | None = None
     email: Email
-    phone: Annotated[str, Field(max_length=40)] | None = None
+    phone: Annotated[SingleLine, Field(max_length=40)] | None = None
     password: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
     administrator: bool = Field(False, description="administers the organization's webhook subscriptions")
 
@@ -129,18 +131,18 @@ NotBlank = AfterValidator(_not_blank)
 
 class Versioned(Body):
     # The request's version this action expects (or send If-Match); 409 if stale.
-    version: Annotated[int, Field(ge=0)] | None = None
+    version: Version | None = None
 
 
 class QuestionIn(Body):
-    title: Annotated[str, Field(min_length=1, max_length=R.TITLE_MAX), NotBlank]
-    question: Annotated[str, Field(min_length=1, max_length=R.QUESTION_MAX), NotBlank]
-    context: Annotated[str, Field(max_length=R.CONTEXT_MAX)] | None = None
-    desired_outcome: Annotated[str, Field(max_length=R.DESIRED_OUTCOME_MAX)] | None = None
+    title: Annotated[SingleLine, Field(min_length=1, max_length=R.TITLE_MAX), NotBlank]
+    question: Annotated[MultiLine, Field(min_length=1, max_length=R.QUESTION_MAX), NotBlank]
+    context: Annotated[MultiLine, Field(max_length=R.CONTEXT_MAX)] | None = None
+    desired_outcome: Annotated[MultiLine, Field(max_length=R.DESIRED_OUTCOME_MAX)] | None = None
     topic: Topic
     urgency: Urgency | None = None
     # blank entries are dropped by requests311; each other one, trimmed, at most R.CALL_TIME_MAX
-    preferred_call_times: Annotated[list[Annotated[str, AfterValidator(_call_time)]],
+    preferred_call_times: Annotated[list[Annotated[SingleLine, AfterValidator(_call_time)]],
                                     Field(max_length=R.CALL_TIMES_MAX)] | None = None
     consent: Consent | None = None
 
@@ -148,38 +150,38 @@ class QuestionIn(Body):
 class TriageIn(Versioned):
     topic: Topic
     urgency: Urgency | None = None
-    note: Annotated[str, Field(max_length=R.TRIAGE_NOTE_MAX)] | None = None
+    note: Annotated[MultiLine, Field(max_length=R.TRIAGE_NOTE_MAX)] | None = None
 
 
 class InformationRequestIn(Versioned):
-    question: Annotated[str, Field(min_length=1, max_length=R.INFORMATION_QUESTION_MAX), NotBlank]
+    question: Annotated[MultiLine, Field(min_length=1, max_length=R.INFORMATION_QUESTION_MAX), NotBlank]
 
 
 class InformationIn(Versioned):
-    answer: Annotated[str, Field(min_length=1, max_length=R.INFORMATION_ANSWER_MAX), NotBlank]
+    answer: Annotated[MultiLine, Field(min_length=1, max_length=R.INFORMATION_ANSWER_MAX), NotBlank]
 
 
 class DeclineIn(Versioned):
     reason: Literal["out_of_scope", "duplicate", "other"]
-    explanation: Annotated[str, Field(max_length=R.DECLINE_EXPLANATION_MAX)] | None = None
-    duplicate_of: Annotated[str, Field(min_length=1, max_length=R.ID_MAX)] | None = None
+    explanation: Annotated[MultiLine, Field(max_length=R.DECLINE_EXPLANATION_MAX)] | None = None
+    duplicate_of: Annotated[SingleLine, Field(min_length=1, max_length=R.ID_MAX)] | None = None
 
 
 class AssignIn(Versioned):
-    expert_id: Annotated[str, Field(min_length=1, max_length=R.ID_MAX)]
+    expert_id: Annotated[SingleLine, Field(min_length=1, max_length=R.ID_MAX)]
 
 
 class MemoBody(Body):
     # a preview: requests311 checks its length only
-    body: Annotated[str, Field(min_length=1, max_length=R.MEMO_MAX)]
+    body: Annotated[MultiLine, Field(min_length=1, max_length=R.MEMO_MAX)]
 
 
 class MemoDraftIn(Versioned):
-    body: Annotated[str, Field(min_length=1, max_length=R.MEMO_MAX), NotBlank]
+    body: Annotated[MultiLine, Field(min_length=1, max_length=R.MEMO_MAX), NotBlank]
 
 
 class MemoReturnIn(Versioned):
-    comments: Annotated[list[Annotated[str, Field(max_length=R.RETURN_COMMENT_MAX)]],
+    comments: Annotated[list[Annotated[MultiLine, Field(max_length=R.RETURN_COMMENT_MAX)]],
                         Field(min_length=1, max_length=R.RETURN_COMMENTS_MAX)]
 
     @field_validator("comments")
@@ -194,7 +196,7 @@ class Slot(Body):
     # requests311 makes a local time an instant (nrn_kit.localtime.resolve): a time in a spring-forward gap
     # is refused, one that happens twice is answered 422 with both `choices` to send back with `fold`
     starts_at: datetime = Field(description="with its UTC offset, or a local date and time with time_zone")
-    time_zone: Annotated[str, Field(min_length=1, max_length=R.TIME_ZONE_MAX),
+    time_zone: Annotated[SingleLine, Field(min_length=1, max_length=R.TIME_ZONE_MAX),
                          AfterValidator(check_zone_name)] | None = Field(
         None, description="IANA time zone of a local starts_at, e.g. America/New_York")
     fold: Literal[0, 1] | None = Field(None, description="for a local time that happens twice (clocks going "
@@ -212,13 +214,13 @@ class CallSlotsIn(Versioned):
 
 
 class ScheduleIn(Versioned):
-    slot_id: Annotated[str, Field(min_length=1, max_length=R.SLOT_ID_MAX)]
+    slot_id: Annotated[SingleLine, Field(min_length=1, max_length=R.SLOT_ID_MAX)]
 
 
 class CallCompleteIn(Versioned):
-    summary: Annotated[str, Field(min_length=1, max_length=R.CALL_SUMMARY_MAX), NotBlank]
+    summary: Annotated[MultiLine, Field(min_length=1, max_length=R.CALL_SUMMARY_MAX), NotBlank]
     # blank steps are dropped by requests311
-    next_steps: Annotated[list[Annotated[str, Field(max_length=R.NEXT_STEP_MAX)]], Field(max_length=R.NEXT_STEPS_MAX)] = []
+    next_steps: Annotated[list[Annotated[MultiLine, Field(max_length=R.NEXT_STEP_MAX)]], Field(max_length=R.NEXT_STEPS_MAX)] = []
     close: bool = True
 
 
@@ -227,21 +229,21 @@ class CallMissedIn(Versioned):
 
 
 class CloseIn(Versioned):
-    note: Annotated[str, Field(max_length=R.CLOSE_NOTE_MAX)] | None = None
+    note: Annotated[MultiLine, Field(max_length=R.CLOSE_NOTE_MAX)] | None = None
 
 
 class FeedbackIn(Versioned):
     rating: Annotated[int, Field(ge=R.RATING_MIN, le=R.RATING_MAX)]
-    comment: Annotated[str, Field(max_length=R.FEEDBACK_COMMENT_MAX)] | None = None
+    comment: Annotated[MultiLine, Field(max_length=R.FEEDBACK_COMMENT_MAX)] | None = None
 
 
 class FollowUpIn(Versioned):
     outcome: Literal["acted", "partly", "not_acted"]
-    description: Annotated[str, Field(max_length=R.FOLLOW_UP_DESCRIPTION_MAX)] | None = None
+    description: Annotated[MultiLine, Field(max_length=R.FOLLOW_UP_DESCRIPTION_MAX)] | None = None
 
 
 class ReopenIn(Versioned):
-    reason: Annotated[str, Field(min_length=1, max_length=R.REOPEN_REASON_MAX), NotBlank]
+    reason: Annotated[MultiLine, Field(min_length=1, max_length=R.REOPEN_REASON_MAX), NotBlank]
 
 
 class ConsentIn(Versioned):
@@ -249,7 +251,7 @@ class ConsentIn(Versioned):
 
 
 class NoteIn(Versioned):
-    text: Annotated[str, Field(min_length=1, max_length=R.NOTE_MAX), NotBlank]
+    text: Annotated[MultiLine, Field(min_length=1, max_length=R.NOTE_MAX), NotBlank]
 
 
 class ExpertPatch(Body):
@@ -268,7 +270,7 @@ Agency = Literal["HUD", "EDA", "DOT", "EPA", "USDA", "Treasury", "HHS", "NTIA", 
 HelpKind = Literal["technical_assistance", "planning", "capacity_building", "grants", "loans", "financing", "data_tools",
                    "training", "peer_learning", "expert_staff"]
 EntityKind = Literal["city", "county", "tribe", "state", "nonprofit", "regional_body", "utility", "school_district"]
-Url = Annotated[str, Field(max_length=L.URL_MAX, pattern=L.URL_PATTERN)]
+Url = Annotated[SingleLine, Field(max_length=L.URL_MAX, pattern=L.URL_PATTERN)]
 
 
 def _topics(values: list[str]) -> list[str]:
@@ -311,19 +313,19 @@ class ResourceContent(_ResourceChecks):
     """A new resource: the library's ResourceContent."""
 
     type: ResourceType
-    title: Annotated[str, Field(min_length=L.RESOURCE_TITLE_MIN, max_length=L.RESOURCE_TITLE_MAX)]
-    summary: Annotated[str, Field(max_length=L.RESOURCE_SUMMARY_MAX)] | None = None
-    body: Annotated[str, Field(max_length=L.RESOURCE_BODY_MAX)] | None = None
+    title: Annotated[SingleLine, Field(min_length=L.RESOURCE_TITLE_MIN, max_length=L.RESOURCE_TITLE_MAX)]
+    summary: Annotated[MultiLine, Field(max_length=L.RESOURCE_SUMMARY_MAX)] | None = None
+    body: Annotated[MultiLine, Field(max_length=L.RESOURCE_BODY_MAX)] | None = None
     link: Url | None = None
-    topics: Annotated[list[str], Field(min_length=L.RESOURCE_TOPICS_MIN, max_length=L.RESOURCE_TOPICS_MAX)]
-    source_organisation: Annotated[str, Field(min_length=L.RESOURCE_SOURCE_MIN, max_length=L.RESOURCE_SOURCE_MAX)]
-    authors: Annotated[list[str], Field(max_length=L.RESOURCE_AUTHORS_MAX)] | None = None
+    topics: Annotated[list[SingleLine], Field(min_length=L.RESOURCE_TOPICS_MIN, max_length=L.RESOURCE_TOPICS_MAX)]
+    source_organisation: Annotated[SingleLine, Field(min_length=L.RESOURCE_SOURCE_MIN, max_length=L.RESOURCE_SOURCE_MAX)]
+    authors: Annotated[list[SingleLine], Field(max_length=L.RESOURCE_AUTHORS_MAX)] | None = None
     publication_date: date | None = None
-    related_cities: Annotated[list[str], Field(max_length=L.RESOURCE_RELATED_CITIES_MAX)] | None = None
-    tags: Annotated[list[str], Field(max_length=L.RESOURCE_TAGS_MAX)] | None = None
+    related_cities: Annotated[list[SingleLine], Field(max_length=L.RESOURCE_RELATED_CITIES_MAX)] | None = None
+    tags: Annotated[list[SingleLine], Field(max_length=L.RESOURCE_TAGS_MAX)] | None = None
     audience: Literal["public", "officials", "staff"] | None = None
-    agency: Annotated[str, Field(max_length=L.RESOURCE_AGENCY_MAX)] | None = None
-    question: Annotated[str, Field(max_length=L.RESOURCE_QUESTION_MAX)] | None = None
+    agency: Annotated[SingleLine, Field(max_length=L.RESOURCE_AGENCY_MAX)] | None = None
+    question: Annotated[MultiLine, Field(max_length=L.RESOURCE_QUESTION_MAX)] | None = None
 
     @model_validator(mode="after")
     def _body_or_link(self) -> ResourceContent:
@@ -336,29 +338,29 @@ class ResourcePatch(_ResourceChecks):
     """An edit: any of ResourceContent's fields, each within the same limits."""
 
     type: ResourceType | None = None
-    title: Annotated[str, Field(min_length=L.RESOURCE_TITLE_MIN, max_length=L.RESOURCE_TITLE_MAX)] | None = None
-    summary: Annotated[str, Field(max_length=L.RESOURCE_SUMMARY_MAX)] | None = None
-    body: Annotated[str, Field(max_length=L.RESOURCE_BODY_MAX)] | None = None
+    title: Annotated[SingleLine, Field(min_length=L.RESOURCE_TITLE_MIN, max_length=L.RESOURCE_TITLE_MAX)] | None = None
+    summary: Annotated[MultiLine, Field(max_length=L.RESOURCE_SUMMARY_MAX)] | None = None
+    body: Annotated[MultiLine, Field(max_length=L.RESOURCE_BODY_MAX)] | None = None
     link: Url | None = None
-    topics: Annotated[list[str], Field(min_length=L.RESOURCE_TOPICS_MIN, max_length=L.RESOURCE_TOPICS_MAX)] | None = None
-    source_organisation: Annotated[str, Field(min_length=L.RESOURCE_SOURCE_MIN, max_length=L.RESOURCE_SOURCE_MAX)] | None = None
-    authors: Annotated[list[str], Field(max_length=L.RESOURCE_AUTHORS_MAX)] | None = None
+    topics: Annotated[list[SingleLine], Field(min_length=L.RESOURCE_TOPICS_MIN, max_length=L.RESOURCE_TOPICS_MAX)] | None = None
+    source_organisation: Annotated[SingleLine, Field(min_length=L.RESOURCE_SOURCE_MIN, max_length=L.RESOURCE_SOURCE_MAX)] | None = None
+    authors: Annotated[list[SingleLine], Field(max_length=L.RESOURCE_AUTHORS_MAX)] | None = None
     publication_date: date | None = None
-    related_cities: Annotated[list[str], Field(max_length=L.RESOURCE_RELATED_CITIES_MAX)] | None = None
-    tags: Annotated[list[str], Field(max_length=L.RESOURCE_TAGS_MAX)] | None = None
+    related_cities: Annotated[list[SingleLine], Field(max_length=L.RESOURCE_RELATED_CITIES_MAX)] | None = None
+    tags: Annotated[list[SingleLine], Field(max_length=L.RESOURCE_TAGS_MAX)] | None = None
     audience: Literal["public", "officials", "staff"] | None = None
-    agency: Annotated[str, Field(max_length=L.RESOURCE_AGENCY_MAX)] | None = None
-    question: Annotated[str, Field(max_length=L.RESOURCE_QUESTION_MAX)] | None = None
-    version: Annotated[int, Field(ge=0)] | None = None
+    agency: Annotated[SingleLine, Field(max_length=L.RESOURCE_AGENCY_MAX)] | None = None
+    question: Annotated[MultiLine, Field(max_length=L.RESOURCE_QUESTION_MAX)] | None = None
+    version: Version | None = None
 
 
 class NoteBody(LenientBody):
-    note: Annotated[str, Field(max_length=L.NOTE_MAX)] | None = None
-    version: int | None = None
+    note: Annotated[MultiLine, Field(max_length=L.NOTE_MAX)] | None = None
+    version: Version | None = None
 
 
 class Deadline(LenientBody):
-    label: Annotated[str, Field(min_length=L.DEADLINE_LABEL_MIN, max_length=L.DEADLINE_LABEL_MAX)]
+    label: Annotated[SingleLine, Field(min_length=L.DEADLINE_LABEL_MIN, max_length=L.DEADLINE_LABEL_MAX)]
     due: date
 
 
@@ -366,10 +368,10 @@ class ProgramEligibility(Body):  # the library's Eligibility forbids unknown fie
     entity_kinds: list[EntityKind] | None = None
     min_population: Annotated[int, Field(ge=0, le=L.PROGRAM_POPULATION_MAX)] | None = None
     max_population: Annotated[int, Field(ge=0, le=L.PROGRAM_POPULATION_MAX)] | None = None
-    states: list[str] | None = None
+    states: list[SingleLine] | None = None
     requires_distress: bool | None = None
     rural_only: bool | None = None
-    notes: Annotated[str, Field(max_length=L.PROGRAM_NOTES_MAX)] | None = None
+    notes: Annotated[MultiLine, Field(max_length=L.PROGRAM_NOTES_MAX)] | None = None
 
     @field_validator("states")
     @classmethod
@@ -401,40 +403,40 @@ class ProgramContent(_ProgramChecks):
     """A new programme: the library's ProgramContent."""
 
     agency: Agency
-    sub_agency: Annotated[str, Field(max_length=L.PROGRAM_SUB_AGENCY_MAX)] | None = None
-    name: Annotated[str, Field(min_length=L.PROGRAM_NAME_MIN, max_length=L.PROGRAM_NAME_MAX)]
-    summary: Annotated[str, Field(min_length=L.PROGRAM_SUMMARY_MIN, max_length=L.PROGRAM_SUMMARY_MAX)]
+    sub_agency: Annotated[SingleLine, Field(max_length=L.PROGRAM_SUB_AGENCY_MAX)] | None = None
+    name: Annotated[SingleLine, Field(min_length=L.PROGRAM_NAME_MIN, max_length=L.PROGRAM_NAME_MAX)]
+    summary: Annotated[MultiLine, Field(min_length=L.PROGRAM_SUMMARY_MIN, max_length=L.PROGRAM_SUMMARY_MAX)]
     help_given: Annotated[list[HelpKind], Field(min_length=L.PROGRAM_HELP_GIVEN_MIN)]
-    help_details: Annotated[str, Field(max_length=L.PROGRAM_HELP_DETAILS_MAX)] | None = None
-    topics: Annotated[list[str], Field(min_length=L.PROGRAM_TOPICS_MIN)]
+    help_details: Annotated[MultiLine, Field(max_length=L.PROGRAM_HELP_DETAILS_MAX)] | None = None
+    topics: Annotated[list[SingleLine], Field(min_length=L.PROGRAM_TOPICS_MIN)]
     eligibility: ProgramEligibility | None = None
-    how_to_apply: Annotated[str, Field(min_length=L.PROGRAM_HOW_TO_APPLY_MIN, max_length=L.PROGRAM_HOW_TO_APPLY_MAX)]
+    how_to_apply: Annotated[MultiLine, Field(min_length=L.PROGRAM_HOW_TO_APPLY_MIN, max_length=L.PROGRAM_HOW_TO_APPLY_MAX)]
     rolling: bool | None = None
     deadlines: list[Deadline] | None = None
     url: Url | None = None
-    contact: Annotated[str, Field(max_length=L.PROGRAM_CONTACT_MAX)] | None = None
-    tags: Annotated[list[str], Field(max_length=L.PROGRAM_TAGS_MAX)] | None = None
+    contact: Annotated[SingleLine, Field(max_length=L.PROGRAM_CONTACT_MAX)] | None = None
+    tags: Annotated[list[SingleLine], Field(max_length=L.PROGRAM_TAGS_MAX)] | None = None
 
 
 class ProgramPatch(_ProgramChecks):
     """An edit: any of ProgramContent's fields, each within the same limits."""
 
     agency: Agency | None = None
-    sub_agency: Annotated[str, Field(max_length=L.PROGRAM_SUB_AGENCY_MAX)] | None = None
-    name: Annotated[str, Field(min_length=L.PROGRAM_NAME_MIN, max_length=L.PROGRAM_NAME_MAX)] | None = None
-    summary: Annotated[str, Field(min_length=L.PROGRAM_SUMMARY_MIN, max_length=L.PROGRAM_SUMMARY_MAX)] | None = None
+    sub_agency: Annotated[SingleLine, Field(max_length=L.PROGRAM_SUB_AGENCY_MAX)] | None = None
+    name: Annotated[SingleLine, Field(min_length=L.PROGRAM_NAME_MIN, max_length=L.PROGRAM_NAME_MAX)] | None = None
+    summary: Annotated[MultiLine, Field(min_length=L.PROGRAM_SUMMARY_MIN, max_length=L.PROGRAM_SUMMARY_MAX)] | None = None
     help_given: Annotated[list[HelpKind], Field(min_length=L.PROGRAM_HELP_GIVEN_MIN)] | None = None
-    help_details: Annotated[str, Field(max_length=L.PROGRAM_HELP_DETAILS_MAX)] | None = None
-    topics: Annotated[list[str], Field(min_length=L.PROGRAM_TOPICS_MIN)] | None = None
+    help_details: Annotated[MultiLine, Field(max_length=L.PROGRAM_HELP_DETAILS_MAX)] | None = None
+    topics: Annotated[list[SingleLine], Field(min_length=L.PROGRAM_TOPICS_MIN)] | None = None
     eligibility: ProgramEligibility | None = None
-    how_to_apply: Annotated[str, Field(min_length=L.PROGRAM_HOW_TO_APPLY_MIN,
+    how_to_apply: Annotated[MultiLine, Field(min_length=L.PROGRAM_HOW_TO_APPLY_MIN,
                                        max_length=L.PROGRAM_HOW_TO_APPLY_MAX)] | None = None
     rolling: bool | None = None
     deadlines: list[Deadline] | None = None
     url: Url | None = None
-    contact: Annotated[str, Field(max_length=L.PROGRAM_CONTACT_MAX)] | None = None
-    tags: Annotated[list[str], Field(max_length=L.PROGRAM_TAGS_MAX)] | None = None
-    version: Annotated[int, Field(ge=0)] | None = None
+    contact: Annotated[SingleLine, Field(max_length=L.PROGRAM_CONTACT_MAX)] | None = None
+    tags: Annotated[list[SingleLine], Field(max_length=L.PROGRAM_TAGS_MAX)] | None = None
+    version: Version | None = None
 
 
 class ReviewEdit(LibraryBody):
@@ -482,9 +484,9 @@ class SynonymsIn(SynonymPhrases):
 
 
 class SimilarIn(LenientBody):
-    text: Annotated[str, Field(max_length=L.SIMILAR_TEXT_MAX)]
+    text: Annotated[MultiLine, Field(max_length=L.SIMILAR_TEXT_MAX)]
     limit: Annotated[int, Field(ge=1, le=L.SIMILAR_LIMIT_MAX)] | None = None
 
 
 class HelpfulIn(LenientBody):
-    resource_id: Annotated[str, Field(min_length=L.HELPFUL_RESOURCE_ID_MIN, max_length=L.HELPFUL_RESOURCE_ID_MAX)]
+    resource_id: Annotated[SingleLine, Field(min_length=L.HELPFUL_RESOURCE_ID_MIN, max_length=L.HELPFUL_RESOURCE_ID_MAX)]

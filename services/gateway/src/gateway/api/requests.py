@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from nrn_contracts.values import MultiLine, SingleLine
+
 from .. import requests311_limits as R
 from ..clients import ServiceUnavailable, UpstreamError
 from ..deps import ApiUser, Svc, allow, require_city, require_staff
@@ -46,7 +48,7 @@ async def topics(request: Request, user: ApiUser, svc: Svc) -> Response:
 @router.get("/requests/similar", tags=[TAG], summary="Answered questions similar to a draft", responses=ERRORS)
 async def similar(
     request: Request, user: ApiUser, svc: Svc,
-    q: Annotated[str, Query(min_length=1, max_length=2000)],
+    q: Annotated[MultiLine, Query(min_length=1, max_length=2000)],
     limit: Annotated[int | None, Query(ge=1, le=20)] = None,
 ) -> JSONResponse:
     """From the library's record of answered questions. Never fails for the asker: when the
@@ -75,13 +77,13 @@ async def submit(request: Request, body: m.QuestionIn, user: ApiUser, svc: Svc) 
 async def list_requests(
     request: Request, user: ApiUser, svc: Svc,
     queue: Queue | None = None,
-    expert_id: Annotated[str | None, Query(max_length=R.ID_MAX)] = None,
+    expert_id: Annotated[SingleLine | None, Query(max_length=R.ID_MAX)] = None,
     topic: m.Topic | None = None,
-    city_id: Annotated[str | None, Query(max_length=R.ID_MAX)] = None,
+    city_id: Annotated[SingleLine | None, Query(max_length=R.ID_MAX)] = None,
     state: Annotated[str | None, Query(pattern=R.STATE_PATTERN)] = None,
     status: Annotated[list[Status] | None, Query()] = None,
     limit: Annotated[int | None, Query(ge=1, le=R.LIST_LIMIT_MAX)] = None,
-    cursor: Annotated[str | None, Query(max_length=R.CURSOR_MAX)] = None,
+    cursor: Annotated[SingleLine | None, Query(max_length=R.CURSOR_MAX)] = None,
 ) -> Response:
     if not user.is_staff:
         if city_id is not None:
@@ -115,7 +117,7 @@ async def timeline(request: Request, request_id: m.Id, user: ApiUser, svc: Svc) 
 
 @router.get("/requests/{request_id}/memo", tags=[TAG], summary="The memo (officials: once delivered)", responses=ERRORS)
 async def memo(request: Request, request_id: m.Id, user: ApiUser, svc: Svc,
-               memo_version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+               memo_version: Annotated[int | None, Query(ge=1, le=R.MEMO_VERSION_MAX)] = None) -> Response:
     return await forward(request, svc.requests311, "GET", f"/requests/{request_id}/memo", principal=user,
                          params={"memo_version": memo_version})
 
@@ -123,7 +125,7 @@ async def memo(request: Request, request_id: m.Id, user: ApiUser, svc: Svc,
 @router.get("/requests/{request_id}/memo.pdf", tags=[TAG], summary="The memo as a PDF download",
             responses={**ERRORS, 200: {"content": {"application/pdf": {}}}})
 async def memo_pdf(request: Request, request_id: m.Id, user: ApiUser, svc: Svc,
-                   memo_version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+                   memo_version: Annotated[int | None, Query(ge=1, le=R.MEMO_VERSION_MAX)] = None) -> Response:
     return await forward(request, svc.requests311, "GET", f"/requests/{request_id}/memo.pdf", principal=user,
                          params={"memo_version": memo_version},
                          timeout=request.app.state.settings.document_read_timeout)
@@ -132,7 +134,7 @@ async def memo_pdf(request: Request, request_id: m.Id, user: ApiUser, svc: Svc,
 @router.get("/requests/{request_id}/memo.html", tags=[TAG], summary="The memo as a standalone HTML document",
             responses={**ERRORS, 200: {"content": {"text/html": {}}}})
 async def memo_html(request: Request, request_id: m.Id, user: ApiUser, svc: Svc,
-                    memo_version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+                    memo_version: Annotated[int | None, Query(ge=1, le=R.MEMO_VERSION_MAX)] = None) -> Response:
     return await forward(request, svc.requests311, "GET", f"/requests/{request_id}/memo.html", principal=user,
                          params={"memo_version": memo_version})
 

@@ -3,17 +3,26 @@ safe redirects, Markdown rendering."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
+from nrn_contracts.values import MultiLine, SingleLine
 
 from nrn_kit.html import render_markdown
 
 from ..clients import ServiceClient, ServiceUnavailable, UpstreamError
 from .render import flash
+
+
+# Query parameters of the pages: text without control characters, numbers the services can take (a
+# page's filter is refused with a 422 page rather than passed on to fail further in).
+PageText = Annotated[SingleLine, Query(max_length=2_000)]
+PageLines = Annotated[MultiLine, Query(max_length=20_000)]
+PageNumber = Annotated[int, Query(ge=1, le=10_000)]
+PageOffset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
 def markdown(text: str | None) -> Markup:

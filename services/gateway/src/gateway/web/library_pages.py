@@ -22,7 +22,7 @@ from ..clients import ServiceUnavailable, UpstreamError
 from ..compose import Section, compose
 from ..deps import MaybePageUser, PageUser, Svc
 from ..problems import ProblemError
-from .common import markdown, problem_text, see_other
+from .common import PageLines, PageNumber, PageText, markdown, problem_text, see_other
 from .render import flash, render
 
 router = APIRouter()
@@ -114,8 +114,9 @@ def _ask_link(user: Any, q: str) -> str | None:
 
 
 @router.get("/library")
-async def library_search(request: Request, user: MaybePageUser, svc: Svc, q: str = "", type: str = "",  # noqa: A002
-                         topic: str = "", page: int = 1, exact: str = "") -> Response:
+async def library_search(request: Request, user: MaybePageUser, svc: Svc, q: PageLines = "",
+                         type: PageText = "", topic: PageText = "", page: PageNumber = 1,  # noqa: A002
+                         exact: PageText = "") -> Response:
     page = min(max(page, 1), L.PAGE_MAX)
     q = q[:L.SEARCH_Q_MAX]
     params: list[tuple[str, Any]] = [("q", q), ("page", page), ("page_size", 10), ("kind", "resource")]
@@ -181,8 +182,9 @@ async def resource_page(request: Request, item_id: str, user: MaybePageUser, svc
 
 
 @router.get("/clearinghouse")
-async def clearinghouse(request: Request, user: MaybePageUser, svc: Svc, q: str = "", agency: str = "",
-                        topic: str = "", mine: str = "", open_only: str = "", page: int = 1) -> Response:
+async def clearinghouse(request: Request, user: MaybePageUser, svc: Svc, q: PageLines = "", agency: PageText = "",
+                        topic: PageText = "", mine: PageText = "", open_only: PageText = "",
+                        page: PageNumber = 1) -> Response:
     page = min(max(page, 1), L.PAGE_MAX)
     q = q[:L.SEARCH_Q_MAX]
     params: list[tuple[str, Any]] = [("page", page), ("page_size", 20)]
@@ -302,7 +304,7 @@ async def _resource_form(request: Request, svc: Any, user: Any, *, values: dict[
 
 
 @router.get("/staff/curation")
-async def curation(request: Request, user: PageUser, svc: Svc, status: str = "in_review") -> Response:
+async def curation(request: Request, user: PageUser, svc: Svc, status: PageText = "in_review") -> Response:
     curator(user)
     if not user.can("library.curate"):
         return see_other("/staff/curation/programs")

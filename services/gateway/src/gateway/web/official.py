@@ -14,7 +14,7 @@ from ..clients import ServiceUnavailable, UpstreamError
 from ..api.requests import similar_questions
 from ..deps import PageUser, Svc
 from ..problems import ProblemError
-from .common import act, markdown, problem_field, problem_text, see_other, version_of
+from .common import PageLines, PageText, act, markdown, problem_field, problem_text, see_other, version_of
 from .render import render
 
 router = APIRouter()
@@ -66,7 +66,7 @@ async def new_request(request: Request, user: PageUser, svc: Svc, title: str = "
 
 
 @router.get("/requests/similar")
-async def similar(request: Request, user: PageUser, svc: Svc, title: str = "", question: str = "") -> Response:
+async def similar(request: Request, user: PageUser, svc: Svc, title: PageText = "", question: PageLines = "") -> Response:
     """The htmx fragment under the question box: answered questions like the one being typed."""
     text = f"{title} {question}".strip()[:2000]
     result: dict[str, Any] = {"items": []}

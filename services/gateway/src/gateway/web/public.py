@@ -11,7 +11,7 @@ from ..clients import ServiceUnavailable, UpstreamError
 from ..deps import MaybePageUser, Svc
 from ..api.forward import client_headers
 from ..security import rotate_csrf_token, wait_in_words
-from .common import problem_field, problem_text, safe_next, see_other
+from .common import PageText, problem_field, problem_text, safe_next, see_other
 from .dashboard_page import render_dashboard
 from .render import flash, render
 
@@ -30,7 +30,7 @@ async def home(request: Request, user: MaybePageUser, svc: Svc) -> Response:
 
 
 @router.get("/signin")
-async def signin_form(request: Request, user: MaybePageUser, next: str | None = None) -> Response:
+async def signin_form(request: Request, user: MaybePageUser, next: PageText | None = None) -> Response:
     if user is not None:
         return see_other(safe_next(next))
     return render(request, "signin.html", {"nav": "signin", "next": safe_next(next, "")})

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from .. import requests311_limits as R
 from ..auth import Principal
 from ..clients import ServiceUnavailable, UpstreamError
 from ..compose import Section, compose
 from ..deps import PageUser, Svc
 from ..problems import ProblemError
-from .common import act, markdown, problem_text, see_other, version_of
+from .common import PageOffset, PageText, act, markdown, problem_text, see_other, version_of
 from .dashboard_page import render_dashboard
 from .render import EASTERN, flash, render
 
@@ -46,8 +47,8 @@ STATUSES = ["submitted", "triaged", "awaiting_information", "assigned", "memo_dr
 
 
 @router.get("/staff/queue")
-async def queue(request: Request, user: PageUser, svc: Svc, queue: str = "new", topic: str = "", state: str = "",
-                city_id: str = "", status: str = "", expert_id: str = "") -> Response:
+async def queue(request: Request, user: PageUser, svc: Svc, queue: PageText = "new", topic: PageText = "",
+                state: PageText = "", city_id: PageText = "", status: PageText = "", expert_id: PageText = "") -> Response:
     staff_only(user)
     if queue not in dict(QUEUES):
         queue = "new"  # by_expert is reached with expert_id below
@@ -231,8 +232,8 @@ async def memo_editor(request: Request, request_id: str, user: PageUser, svc: Sv
 
 
 @router.get("/staff/requests/{request_id}/memo.pdf")
-async def memo_pdf(request: Request, request_id: str, user: PageUser, svc: Svc, memo_version: int | None = None
-                   ) -> Response:
+async def memo_pdf(request: Request, request_id: str, user: PageUser, svc: Svc,
+                   memo_version: Annotated[int | None, Query(ge=1, le=R.MEMO_VERSION_MAX)] = None) -> Response:
     """Any version of the memo exactly as the city would receive it, to check the print before delivery."""
     staff_only(user)
     rid = _id(request_id)
@@ -265,8 +266,8 @@ async def memo_preview(request: Request, request_id: str, user: PageUser, svc: S
 
 
 @router.get("/staff/accounts")
-async def accounts_page(request: Request, user: PageUser, svc: Svc, status: str = "pending", kind: str = "",
-                        q: str = "", offset: int = 0) -> Response:
+async def accounts_page(request: Request, user: PageUser, svc: Svc, status: PageText = "pending", kind: PageText = "",
+                        q: PageText = "", offset: PageOffset = 0) -> Response:
     staff_only(user)
     params = {"status": status if status in ("pending", "verified", "deactivated") else None,
               "kind": kind if kind in ("official", "staff", "partner_member") else None,
@@ -341,8 +342,8 @@ async def deactivate(request: Request, account_id: str, user: PageUser, svc: Svc
 
 
 @router.get("/staff/cities")
-async def cities_page(request: Request, user: PageUser, svc: Svc, eligible: str = "", state: str = "", q: str = "",
-                      offset: int = 0) -> Response:
+async def cities_page(request: Request, user: PageUser, svc: Svc, eligible: PageText = "", state: PageText = "",
+                      q: PageText = "", offset: PageOffset = 0) -> Response:
     staff_only(user)
     params = {"eligible": eligible if eligible in ("true", "false") else None, "state": state.upper()[:2] or None,
               "q": q[:200] or None, "limit": 50, "offset": max(0, offset)}

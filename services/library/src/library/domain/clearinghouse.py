@@ -6,6 +6,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Literal
 
+from nrn_contracts.values import MultiLine, SingleLine
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .taxonomy import Agency, check_topics
@@ -27,10 +28,10 @@ class Eligibility(BaseModel):
     # bounded: a number past 64 bits cannot be stored (and no place has a billion residents)
     min_population: int | None = Field(default=None, ge=0, le=POPULATION_MAX)
     max_population: int | None = Field(default=None, ge=0, le=POPULATION_MAX)
-    states: list[str] = Field(default_factory=list, description="two-letter state codes; empty = any state")
+    states: list[SingleLine] = Field(default_factory=list, description="two-letter state codes; empty = any state")
     requires_distress: bool = Field(default=False, description="only cities meeting NRN's distress tests")
     rural_only: bool = False
-    notes: str = Field(default="", max_length=2_000)
+    notes: MultiLine = Field(default="", max_length=2_000)
 
     @field_validator("states")
     @classmethod
@@ -50,7 +51,7 @@ class Eligibility(BaseModel):
 
 
 class Deadline(BaseModel):
-    label: str = Field(min_length=1, max_length=200)
+    label: SingleLine = Field(min_length=1, max_length=200)
     due: date
 
 
@@ -58,19 +59,19 @@ class ProgramContent(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     agency: Agency
-    sub_agency: str | None = Field(default=None, max_length=200)
-    name: str = Field(min_length=3, max_length=300)
-    summary: str = Field(min_length=1, max_length=4_000)
+    sub_agency: SingleLine | None = Field(default=None, max_length=200)
+    name: SingleLine = Field(min_length=3, max_length=300)
+    summary: MultiLine = Field(min_length=1, max_length=4_000)
     help_given: list[HelpKind] = Field(min_length=1)
-    help_details: str = Field(default="", max_length=20_000)
-    topics: list[str] = Field(min_length=1)
+    help_details: MultiLine = Field(default="", max_length=20_000)
+    topics: list[SingleLine] = Field(min_length=1)
     eligibility: Eligibility = Field(default_factory=Eligibility)
-    how_to_apply: str = Field(min_length=1, max_length=10_000)
+    how_to_apply: MultiLine = Field(min_length=1, max_length=10_000)
     rolling: bool = Field(default=False, description="applications accepted at any time")
     deadlines: list[Deadline] = Field(default_factory=list)
-    url: str | None = Field(default=None, max_length=2_000, pattern=r"^https?://\S+$")
-    contact: str | None = Field(default=None, max_length=300, description="an office, never a person's details")
-    tags: list[str] = Field(default_factory=list, max_length=30)
+    url: SingleLine | None = Field(default=None, max_length=2_000, pattern=r"^https?://\S+$")
+    contact: SingleLine | None = Field(default=None, max_length=300, description="an office, never a person's details")
+    tags: list[SingleLine] = Field(default_factory=list, max_length=30)
 
     @field_validator("topics")
     @classmethod

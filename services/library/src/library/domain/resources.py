@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Literal
 
+from nrn_contracts.values import MultiLine, SingleLine
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import InvalidInput, InvalidTransition
@@ -23,21 +24,21 @@ class ResourceContent(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     type: ResourceType
-    title: str = Field(min_length=3, max_length=300)
-    summary: str = Field(default="", max_length=4_000)
-    body: str | None = Field(default=None, max_length=MAX_BODY_CHARS)
-    link: str | None = Field(default=None, max_length=2_000, pattern=r"^https?://\S+$")
-    topics: list[str] = Field(min_length=1, max_length=11)
-    source_organisation: str = Field(min_length=1, max_length=200)
-    authors: list[str] = Field(default_factory=list, max_length=50)
+    title: SingleLine = Field(min_length=3, max_length=300)
+    summary: MultiLine = Field(default="", max_length=4_000)
+    body: MultiLine | None = Field(default=None, max_length=MAX_BODY_CHARS)
+    link: SingleLine | None = Field(default=None, max_length=2_000, pattern=r"^https?://\S+$")
+    topics: list[SingleLine] = Field(min_length=1, max_length=11)
+    source_organisation: SingleLine = Field(min_length=1, max_length=200)
+    authors: list[SingleLine] = Field(default_factory=list, max_length=50)
     publication_date: date | None = None
-    related_cities: list[str] = Field(default_factory=list, max_length=100)
-    tags: list[str] = Field(default_factory=list, max_length=30)
+    related_cities: list[SingleLine] = Field(default_factory=list, max_length=100)
+    tags: list[SingleLine] = Field(default_factory=list, max_length=30)
     audience: Audience = "public"
     # Agency that produced the resource, when it is federal; a search facet.
-    agency: str | None = Field(default=None, max_length=40)
+    agency: SingleLine | None = Field(default=None, max_length=40)
     # For answered questions (type "answered_question"): the question as asked, redacted.
-    question: str | None = Field(default=None, max_length=40_000)
+    question: MultiLine | None = Field(default=None, max_length=40_000)
 
     @field_validator("topics")
     @classmethod

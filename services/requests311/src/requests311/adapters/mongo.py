@@ -158,8 +158,15 @@ def _decode_cursor(cursor: str, sort: list[tuple[str, int]]) -> list[Any]:
         values = json.loads(raw)
         if not isinstance(values, list) or len(values) != len(sort):
             raise ValueError("shape")
-        return [datetime.fromisoformat(v) if name.endswith("_at") and v is not None else v
-                for v, (name, _) in zip(values, sort, strict=True)]
+        # only what we put in: ISO times and ids (a number past 64 bits or an operator object from a
+        # forged cursor would otherwise reach the database)
+        if not all(v is None or isinstance(v, str) for v in values):
+            raise ValueError("values")
+        out = [datetime.fromisoformat(v) if name.endswith("_at") and v is not None else v
+               for v, (name, _) in zip(values, sort, strict=True)]
+        if any(isinstance(v, datetime) and v.tzinfo is None for v in out):
+            raise ValueError("naive time")  # compared with aware times it would raise, not refuse
+        return out
     except (ValueError, TypeError) as exc:
         raise InvalidInput("cursor_invalid", "the cursor is not one this service issued", field="cursor") from exc
 

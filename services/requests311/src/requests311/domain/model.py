@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
+from nrn_contracts.values import MultiLine, SingleLine
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -122,13 +123,13 @@ class ExpertRef(BaseModel):
 class QuestionDraft(BaseModel):
     """The question as the official writes it. Size limits are rules the API reports by field."""
 
-    title: str = Field(min_length=1, max_length=200)
-    question: str = Field(min_length=1, max_length=10_000)
-    context: str = Field("", max_length=10_000)
-    desired_outcome: str = Field("", max_length=2_000)
+    title: SingleLine = Field(min_length=1, max_length=200)
+    question: MultiLine = Field(min_length=1, max_length=10_000)
+    context: MultiLine = Field("", max_length=10_000)
+    desired_outcome: MultiLine = Field("", max_length=2_000)
     topic: Topic
     urgency: Urgency = Urgency.routine
-    preferred_call_times: list[str] = Field(default_factory=list, max_length=10)
+    preferred_call_times: list[SingleLine] = Field(default_factory=list, max_length=10)
     consent: Consent = Consent.none
 
 
