@@ -8,13 +8,15 @@ every service, every query parameter and every field of every JSON body (nested 
 
 Each probe validates one value in one place with the route's own parameter or body field, exactly as
 FastAPI does for a request; an error located at that place is a refusal. Passwords are exempt (used
-exactly as typed), and so are the sign-in routes (`/auth/...`: e-mail addresses and tokens, whose
-canonical forms the sign-in work owns).
+exactly as typed), and so are the sign-in, password and mailbox routes (`/auth/...`, the pages to reset a
+password and confirm a mailbox: e-mail addresses and link tokens, whose canonical forms the sign-in work
+owns).
 """
 
 from __future__ import annotations
 
 import functools
+import typing
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +27,7 @@ from fastapi.routing import APIRoute
 HUGE_INTS = (2**63, -(2**63) - 1)
 HUGE_FLOATS = (float("inf"), 1e308)
 EXEMPT = {"password", "new_password", "current_password"}
+SIGN_IN_PAGES = {"/forgot-password", "/reset-password", "/confirm-email", "/confirm-email/resend"}
 
 
 def _apps() -> dict[str, FastAPI]:
@@ -108,10 +111,18 @@ def _refused(errors: list[dict] | None, loc: tuple) -> bool:
     return any(tuple(e["loc"][: len(loc)]) == loc for e in errors or [])
 
 
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model of a body annotation (``Model``, ``Model | None``), else None (a plain dict)."""
+    if hasattr(annotation, "model_json_schema"):
+        return annotation
+    models = [a for a in typing.get_args(annotation) if hasattr(a, "model_json_schema")]
+    return models[0] if len(models) == 1 else None
+
+
 def _cases() -> list[tuple[str, str, str, tuple, Any]]:
     cases = []
     for service, path, route in routes():
-        if "/auth/" in path:
+        if "/auth/" in path or path in SIGN_IN_PAGES:
             continue
         method = sorted(route.methods)[0]
         for param in route.dependant.query_params:
@@ -124,8 +135,9 @@ def _cases() -> list[tuple[str, str, str, tuple, Any]]:
                 for probe in _probes(leaf):
                     cases.append((service, f"{method} {path}", "query", (param.name, *sub_path), probe))
         body = route.body_field
-        if body is not None and hasattr(body.field_info.annotation, "model_json_schema"):
-            schema = body.field_info.annotation.model_json_schema()
+        model = _model_of(body.field_info.annotation) if body is not None else None
+        if model is not None:
+            schema = model.model_json_schema()
             for sub_path, leaf in _leaves(schema, schema.get("$defs", {})):
                 if set(p for p in sub_path if isinstance(p, str)) & EXEMPT:
                     continue

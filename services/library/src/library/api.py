@@ -417,8 +417,8 @@ async def edit_review(review_id: str, rt: RuntimeDep, principal: RequiredPrincip
 
 
 class DecisionIn(BaseModel):
-    reason: str | None = Field(default=None, max_length=REASON_MAX)
-    version: int | None = None
+    reason: MultiLine | None = Field(default=None, max_length=REASON_MAX)
+    version: Version | None = None
 
 
 @router.post("/reviews/{review_id}/{decision}", response_model=ReviewOut, tags=["review queue"])
@@ -452,7 +452,7 @@ async def list_synonyms(rt: RuntimeDep) -> SynonymsOut:
 
 
 class SynonymsIn(SynonymPhrases):
-    version: int | None = None
+    version: Version | None = None
 
 
 @router.post("/synonyms", response_model=SynonymGroup, status_code=201, tags=["search"])

@@ -210,7 +210,7 @@ async def delete_synonyms(request: Request, group_id: m.Id, svc: Svc, user: ApiU
 @router.get("/clearinghouse/programs", tags=[CH], summary="Federal technical-assistance programmes", responses=ERRORS)
 async def programs(
     request: Request, svc: Svc, user: MaybeUser,
-    q: Annotated[str | None, Query(max_length=L.SEARCH_Q_MAX)] = None,
+    q: Annotated[MultiLine | None, Query(max_length=L.SEARCH_Q_MAX)] = None,
     agency: Many = None, topic: Many = None, help: Many = None,
     open_only: bool | None = None,
     eligible_for: Annotated[SingleLine | None, Query(max_length=L.CITY_ID_MAX)] = None,

@@ -442,12 +442,12 @@ class ProgramPatch(_ProgramChecks):
 class ReviewEdit(LibraryBody):
     """A curator's changes to the text a review would publish (the library checks them as ResourceContent)."""
 
-    title: Annotated[str, Field(min_length=L.RESOURCE_TITLE_MIN, max_length=L.RESOURCE_TITLE_MAX)] | None = None
-    question: Annotated[str, Field(max_length=L.RESOURCE_QUESTION_MAX)] | None = None
-    summary: Annotated[str, Field(max_length=L.RESOURCE_SUMMARY_MAX)] | None = None
-    body: Annotated[str, Field(max_length=L.RESOURCE_BODY_MAX)] | None = None
-    tags: Annotated[list[str], Field(max_length=L.RESOURCE_TAGS_MAX)] | None = None
-    version: Annotated[int, Field(ge=0)] | None = None
+    title: Annotated[SingleLine, Field(min_length=L.RESOURCE_TITLE_MIN, max_length=L.RESOURCE_TITLE_MAX)] | None = None
+    question: Annotated[MultiLine, Field(max_length=L.RESOURCE_QUESTION_MAX)] | None = None
+    summary: Annotated[MultiLine, Field(max_length=L.RESOURCE_SUMMARY_MAX)] | None = None
+    body: Annotated[MultiLine, Field(max_length=L.RESOURCE_BODY_MAX)] | None = None
+    tags: Annotated[list[SingleLine], Field(max_length=L.RESOURCE_TAGS_MAX)] | None = None
+    version: Version | None = None
 
     @field_validator("tags")
     @classmethod
@@ -456,12 +456,12 @@ class ReviewEdit(LibraryBody):
 
 
 class DecisionIn(LenientBody):
-    reason: Annotated[str, Field(max_length=L.REVIEW_REASON_MAX)] | None = None
-    version: int | None = None
+    reason: Annotated[MultiLine, Field(max_length=L.REVIEW_REASON_MAX)] | None = None
+    version: Version | None = None
 
 
 class SynonymPhrases(Body):
-    phrases: Annotated[list[str], Field(min_length=L.SYNONYM_PHRASES_MIN, max_length=L.SYNONYM_PHRASES_MAX)]
+    phrases: Annotated[list[SingleLine], Field(min_length=L.SYNONYM_PHRASES_MIN, max_length=L.SYNONYM_PHRASES_MAX)]
 
     @field_validator("phrases")
     @classmethod
@@ -480,7 +480,7 @@ class SynonymPhrases(Body):
 
 
 class SynonymsIn(SynonymPhrases):
-    version: int | None = None
+    version: Version | None = None
 
 
 class SimilarIn(LenientBody):

@@ -394,7 +394,7 @@ async def move_resource(request: Request, resource_id: str, transition: str, use
 
 
 @router.get("/staff/curation/reviews")
-async def reviews_page(request: Request, user: PageUser, svc: Svc, status: str = "pending") -> Response:
+async def reviews_page(request: Request, user: PageUser, svc: Svc, status: PageText = "pending") -> Response:
     _only(user, "library.curate")
     status = status if status in REVIEW_STATUSES else "pending"
     page, error = {}, None

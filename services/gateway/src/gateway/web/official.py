@@ -54,7 +54,7 @@ async def my_requests(request: Request, user: PageUser, svc: Svc) -> Response:
 
 
 @router.get("/requests/new")
-async def new_request(request: Request, user: PageUser, svc: Svc, title: str = "", question: str = "") -> Response:
+async def new_request(request: Request, user: PageUser, svc: Svc, title: PageText = "", question: PageLines = "") -> Response:
     # "Ask NRN this question" from a search fills the form in; the consent question is left unanswered
     # on purpose: publishing is the official's explicit choice, never a default
     values = {"urgency": "routine", "title": title.strip()[:R.page_limits()["title"]],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from nrn_contracts.values import SingleLine
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PHRASES_MIN, PHRASES_MAX = 2, 20
@@ -35,7 +36,7 @@ class SynonymPhrases(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    phrases: list[str] = Field(min_length=PHRASES_MIN, max_length=PHRASES_MAX)
+    phrases: list[SingleLine] = Field(min_length=PHRASES_MIN, max_length=PHRASES_MAX)
 
     @field_validator("phrases")
     @classmethod
