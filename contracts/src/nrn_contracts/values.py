@@ -65,13 +65,10 @@ Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^
 Url = Annotated[str, Field(min_length=1, max_length=2_000, pattern=r"^https?://\S+$"), AfterValidator(single_line)]
 
 # --- numbers the platform can hold --------------------------------------------------------------------
-# MongoDB stores integers in at most 64 bits and JSON consumers often in a double (53 bits): a number
-# past these fails deep inside a service (a 500) instead of at the door (a 422 naming the field).
-# Every integer a client sends is bounded; these are the shared bounds.
-MAX_SAFE_INT = 2**53 - 1
+# MongoDB stores integers in at most 64 bits: a number past that fails deep inside a service (a 500)
+# instead of at the door (a 422 naming the field). Every integer a client sends is bounded; these are
+# the bounds shared by several services and the gateway.
 Version = Annotated[int, Field(ge=0, le=2**31 - 1, description="an optimistic-concurrency version")]
-Year = Annotated[int, Field(ge=1800, le=2200)]
-Page = Annotated[int, Field(ge=1, le=10_000)]
 Population = Annotated[int, Field(ge=0, le=1_000_000_000)]
 # An open vocabulary owned by one service (role names, service-level steps): snake_case words.
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]

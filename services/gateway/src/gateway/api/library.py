@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
-from nrn_contracts.values import MultiLine, SingleLine, Year
+from nrn_contracts.values import MultiLine, SingleLine
 
 from ..auth import Principal
 from ..deps import ApiUser, Svc, allow, api_principal_optional
