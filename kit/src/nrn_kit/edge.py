@@ -22,6 +22,7 @@ Pages of the gateway get the same as a small HTML page (``html_paths``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import re
@@ -41,7 +42,8 @@ class EdgeLimits:
     """The limits; :meth:`from_settings` reads them from a ``ServiceSettings`` (``HTTP_*`` variables)."""
 
     max_body_bytes: int = 1024 * 1024
-    # path → a larger body limit for an upload route (exact path match)
+    # route → a larger body limit for an upload: a path, or a template with {name} segments
+    # ("/applications/{application_id}/attachments")
     upload_routes: Mapping[str, int] = field(default_factory=dict)
     max_header_bytes: int = 32 * 1024
     max_json_depth: int = 32
@@ -64,7 +66,17 @@ class EdgeLimits:
         )
 
     def body_limit(self, path: str) -> int:
-        return max(self.upload_routes.get(path, 0), self.max_body_bytes)
+        allowed = self.max_body_bytes
+        for pattern, limit in _route_patterns(tuple(self.upload_routes.items())):
+            if limit > allowed and pattern.fullmatch(path):
+                allowed = limit
+        return allowed
+
+
+@functools.lru_cache(maxsize=64)
+def _route_patterns(routes: tuple[tuple[str, int], ...]) -> list[tuple[re.Pattern[str], int]]:
+    # a {name} segment matches one path segment, as in the app's own routes
+    return [(re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(route))), limit) for route, limit in routes]
 
 
 def problem_document(status: int, title: str, detail: str, code: str) -> dict[str, Any]:

@@ -224,3 +224,10 @@ async def test_an_ordinary_request_still_passes(server) -> None:
     answer = await send_raw(url, [request_head("POST", "/accounts", {
         "Content-Type": "application/json", "Content-Length": str(len(body))}), body])
     assert answer.status == 200 and answer.json() == {"name": "Pat Official"}
+
+
+def test_an_upload_route_may_be_a_template_with_one_segment_per_name() -> None:
+    limits = EdgeLimits(upload_routes={"/applications/{application_id}/attachments": 10 * MiB})
+    assert limits.body_limit("/applications/app-1/attachments") == 10 * MiB
+    assert limits.body_limit("/applications/app-1/x/attachments") == MiB
+    assert limits.body_limit("/applications/attachments") == MiB

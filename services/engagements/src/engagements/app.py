@@ -64,6 +64,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         publishes=[ENGAGEMENTS_TOPIC],
         on_start=[start],
         on_stop=[stop],
+        # attachments are the one upload: their limit plus the multipart envelope (every other body: 1 MiB)
+        upload_routes={"/applications/{application_id}/attachments": settings.attachment_max_bytes + 64 * 1024},
     ))
 
     @app.exception_handler(RuleViolation)

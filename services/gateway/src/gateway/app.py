@@ -31,6 +31,7 @@ from .cache import TtlCache
 from .clients import Clock, ServiceUnavailable, UpstreamError, build_services
 from .config import Settings
 from .dashboard import default_sections
+from .engagements_limits import ATTACHMENT_MAX_BYTES
 from .problems import ProblemError, problem_body, problem_response
 from .security import RateLimiter, RateLimitMiddleware, SecurityHeadersMiddleware, wait_in_words
 from .web.render import make_templates, render
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 API_PREFIX = "/api/v1"
 IMPORT_ROUTES = (f"{API_PREFIX}/cities/import", "/staff/cities/import")  # the CSV uploads
+# an application's attachments (engagements' ATTACHMENT_MAX_BYTES), by the API and by the page
+ATTACHMENT_ROUTES = (f"{API_PREFIX}/applications/{{application_id}}/attachments", "/applications/{app_id}/attachments")
 MULTIPART_SLACK = 64 * 1024  # the multipart envelope around an upload of max_import_bytes
 
 TITLES = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
@@ -222,7 +225,8 @@ def create_app(
 
     # The edge's limits (body size per route, JSON shape, slow bodies) before sessions and routes;
     # after the rate limit, so a client over its budget does not even get its body read.
-    uploads = {path: settings.max_import_bytes + MULTIPART_SLACK for path in IMPORT_ROUTES}
+    uploads = {path: settings.max_import_bytes + MULTIPART_SLACK for path in IMPORT_ROUTES} | {
+        path: ATTACHMENT_MAX_BYTES + MULTIPART_SLACK for path in ATTACHMENT_ROUTES}
     app.add_middleware(EdgeGuard, limits=EdgeLimits.from_settings(settings, uploads),
                        html_paths=lambda path: not path.startswith("/api/"))
     app.add_middleware(
