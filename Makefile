@@ -25,6 +25,7 @@ bench: install
 	.venv/bin/python -m bench.requests311
 	.venv/bin/python -m bench.accounts
 	.venv/bin/python -m bench.peer
+	.venv/bin/python -m bench.webhooks
 
 schemas: install
 	.venv/bin/python -m nrn_contracts schemas

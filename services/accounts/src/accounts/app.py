@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI, Request
 
-from nrn_contracts.topics import ACCOUNTS_SECURITY_TOPIC, ACCOUNTS_TOPIC
+from nrn_contracts.topics import ACCOUNTS_LATEST_TOPIC, ACCOUNTS_SECURITY_TOPIC, ACCOUNTS_TOPIC, CITIES_LATEST_TOPIC
 from nrn_kit.app import Runtime, ServiceSpec
 from nrn_kit.app import create_app as create_app_from_spec
 from nrn_kit.auth import TokenVerifier
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             routers=[api.router],
             consumers=[],
             indexes=adapters.INDEXES,
-            publishes=[ACCOUNTS_TOPIC, ACCOUNTS_SECURITY_TOPIC],
+            publishes=[ACCOUNTS_TOPIC, ACCOUNTS_SECURITY_TOPIC, CITIES_LATEST_TOPIC, ACCOUNTS_LATEST_TOPIC],
             on_start=[_start(settings)],
             # the CSV of cities is the one upload: its limit plus the multipart envelope around it
             upload_routes={"/cities/import": settings.max_import_bytes + 64 * 1024},

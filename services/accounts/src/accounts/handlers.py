@@ -177,6 +177,16 @@ def _emit_all(tx: Tx, *sources: Any) -> None:
         events = source.pull_events() if hasattr(source, "pull_events") else source
         for event in events:
             tx.emit(event)
+        if events:
+            _emit_latest_state(tx, source)
+
+
+def _emit_latest_state(tx: Tx, source: Any) -> None:
+    """A changed city or account: its whole current state on its compacted topic, in the same transaction."""
+    if isinstance(source, Account):
+        tx.emit(ev.account_state(source, utcnow()))
+    elif isinstance(source, City):
+        tx.emit(ev.city_state(source, utcnow()))
 
 
 async def _insert_account(tx: Tx, account: Account) -> None:
@@ -539,6 +549,8 @@ async def import_cities(svc: Services, data: bytes, *, by: str | None = None) ->
                     by_id[outcome.city.city_id] = outcome.city
                     for event in outcome.events:
                         tx.emit(event)
+                    if outcome.events:
+                        _emit_latest_state(tx, outcome.city)
                 out.append(
                     RowReport(line=row.line, city_id=outcome.city_id, outcome=outcome.outcome,
                               changed=list(outcome.changed))
@@ -565,6 +577,8 @@ async def change_exception(svc: Services, city_id: str, cmd: WithReason, *, gran
         events = change(city, reason=cmd.reason, by=by, at=now)
         await repo.save(city)
         _emit_all(tx, events)
+        if events:
+            _emit_latest_state(tx, city)
         if grant:  # the grant answers every open request of the city
             requests = ExceptionRequestRepo(tx.db, tx.session)
             for open_request in await requests.open_for(city_id):

@@ -119,6 +119,8 @@ class Dispatcher:
         # a seam for the crash tests: runs after the endpoint answered, before the answer is written
         self.after_send = after_send
         self.rng = rng
+        # endpoint id -> (its document, its partner's agreement, when read, deps.generation then)
+        self._endpoints: dict[str, tuple[dict[str, Any] | None, Agreement | None, float, int]] = {}
         self._wake = asyncio.Event()
         self.sent = 0
 
@@ -207,7 +209,7 @@ class Dispatcher:
         """Send one delivery once and record what happened."""
         deps = self.deps
         now = deps.clock()
-        endpoint_doc = await self.db[repo.ENDPOINTS].find_one({"_id": delivery["endpoint_id"]})
+        endpoint_doc, agreement = await self._endpoint(delivery["endpoint_id"])
         if endpoint_doc is None:
             await self._release(delivery, state=repo.CANCELLED, last_error="the endpoint was removed", finished_at=now)
             return
@@ -216,8 +218,6 @@ class Dispatcher:
             # it waits, unsent and uncounted, until the partner enables the endpoint again
             await self._release(delivery, state=repo.PENDING, next_attempt_at=now)
             return
-        agreement = Agreement.from_doc(await self.db[repo.AGREEMENTS].find_one({"_id": endpoint.partner_id}),
-                                       endpoint.partner_id)
         event = await self.db[repo.EVENTS].find_one({"_id": delivery["event_id"]})
         if event is None:
             await self._release(delivery, state=repo.FAILED, finished_at=now,
@@ -235,6 +235,22 @@ class Dispatcher:
         self.sent += 1
         await h.record_attempt(deps, delivery, answer=sent.answer, latency_ms=sent.latency_ms, excerpt=sent.excerpt,
                                rng=self.rng)
+
+    async def _endpoint(self, endpoint_id: str) -> tuple[dict[str, Any] | None, Agreement | None]:
+        """The endpoint and its agreement, read again after ENDPOINT_CACHE_SECONDS (at once after a change made
+        in this process): a disabled endpoint, a rotated secret or a narrowed agreement counts within that time."""
+        loop_time = asyncio.get_running_loop().time()
+        cached = self._endpoints.get(endpoint_id)
+        if cached is not None and cached[3] == self.deps.generation and \
+                loop_time - cached[2] < self.deps.settings.endpoint_cache_seconds:
+            return cached[0], cached[1]
+        doc = await self.db[repo.ENDPOINTS].find_one({"_id": endpoint_id})
+        agreement = None
+        if doc is not None:
+            agreement = Agreement.from_doc(await self.db[repo.AGREEMENTS].find_one({"_id": doc["partner_id"]}),
+                                           doc["partner_id"])
+        self._endpoints[endpoint_id] = (doc, agreement, loop_time, self.deps.generation)
+        return doc, agreement
 
     @staticmethod
     def body(event: dict[str, Any], agreement: Agreement) -> str:

@@ -67,6 +67,7 @@ class Deps:
     box: SecretBox | None = None
     wake: Callable[[], None] = lambda: None  # the dispatcher's
     snapshot: _Snapshot = field(default_factory=_Snapshot)
+    generation: int = 0  # moved by every change of endpoints or agreements made in this process
 
     def __post_init__(self) -> None:
         if self.box is None:
@@ -78,6 +79,7 @@ class Deps:
 
     def changed(self) -> None:
         self.snapshot.loaded_at = float("-inf")
+        self.generation += 1
 
 
 def new_id(prefix: str) -> str:
@@ -161,7 +163,7 @@ async def receive(tx: Tx, deps: Deps, event: Event, ce: CloudEvent) -> int:
         {"$setOnInsert": {"type": ce.type, "subject": subject, "time": ce.time or now, "received_at": now,
                           "seq": ObjectId(), "state": state, "topics": topics, "cloudevent": document}},
         upsert=True, session=tx.session)
-    made = 0
+    wanted: dict[str, dict[str, Any]] = {}
     for doc in snap.endpoints:
         if doc.get("status") != ENABLED:
             continue
@@ -170,12 +172,19 @@ async def receive(tx: Tx, deps: Deps, event: Event, ce: CloudEvent) -> int:
             continue
         if not _passes(doc.get("filters") or {}, state, topics, agreement):
             continue
-        wid = webhook_id(doc["_id"], ce.id)
-        result = await tx.db[repo.DELIVERIES].update_one(
-            {"_id": wid},
-            {"$setOnInsert": delivery_document(doc["_id"], doc["partner_id"], ce.id, ce.type, subject, now)},
-            upsert=True, session=tx.session)
-        made += 1 if result.upserted_id is not None else 0
+        wanted[webhook_id(doc["_id"], ce.id)] = {
+            "_id": webhook_id(doc["_id"], ce.id),
+            **delivery_document(doc["_id"], doc["partner_id"], ce.id, ce.type, subject, now)}
+    made = 0
+    if wanted:
+        # one read and one write for all the endpoints: a webhook-id that exists already (a redelivered
+        # event) is left as it is
+        existing = {d["_id"] async for d in tx.db[repo.DELIVERIES].find(
+            {"_id": {"$in": list(wanted)}}, {"_id": 1}, session=tx.session)}
+        fresh = [doc for wid, doc in wanted.items() if wid not in existing]
+        if fresh:
+            await tx.db[repo.DELIVERIES].insert_many(fresh, ordered=True, session=tx.session)
+        made = len(fresh)
     if made:
         deps.wake()
     return made
@@ -352,6 +361,7 @@ async def rotate_secret(deps: Deps, partner_id: str, endpoint_id: str, *, grace_
         return await _save(deps, rotated, None, tx), secret
 
     endpoint, secret = await deps.store.transaction(fn, group=False)
+    deps.changed()
     previous_until = max((s.expires_at for s in endpoint.secrets if s.expires_at), default=None)
     return endpoint, secret, previous_until
 
@@ -489,36 +499,44 @@ async def record_attempt(deps: Deps, delivery: dict[str, Any], *, answer: Answer
     retry_after = retry_after_seconds(answer.retry_after, now, cap=s.retry_after_max_seconds) \
         if answer.status in (429, 503) else None
 
-    async def fn(tx: Tx) -> str:
-        await tx.db[repo.ATTEMPTS].insert_one({
-            "delivery_id": delivery["_id"], "endpoint_id": delivery["endpoint_id"],
-            "partner_id": delivery["partner_id"], "event_type": delivery["event_type"], "n": n, "at": now,
-            "status": answer.status, "latency_ms": latency_ms, "outcome": str(outcome),
-            "error": None if outcome == Outcome.succeeded else answer.explanation(), "excerpt": excerpt,
-        }, session=tx.session)
-        update: dict[str, Any] = {"attempts": n, "tries": tries, "last_status": answer.status,
-                                  "last_error": None if outcome == Outcome.succeeded else answer.explanation(),
-                                  "claim": None}
-        disable: str | None = None
-        if outcome == Outcome.succeeded:
-            update |= {"state": repo.SUCCEEDED, "finished_at": now}
-        elif outcome == Outcome.gone:
+    attempt = {
+        "delivery_id": delivery["_id"], "endpoint_id": delivery["endpoint_id"],
+        "partner_id": delivery["partner_id"], "event_type": delivery["event_type"], "n": n, "at": now,
+        "status": answer.status, "latency_ms": latency_ms, "outcome": str(outcome),
+        "error": None if outcome == Outcome.succeeded else answer.explanation(), "excerpt": excerpt,
+    }
+    update: dict[str, Any] = {"attempts": n, "tries": tries, "last_status": answer.status,
+                              "last_error": None if outcome == Outcome.succeeded else answer.explanation(),
+                              "claim": None}
+    disable: str | None = None
+    if outcome == Outcome.succeeded:
+        update |= {"state": repo.SUCCEEDED, "finished_at": now}
+    elif outcome == Outcome.gone:
+        update |= {"state": repo.FAILED, "finished_at": now}
+        disable = "gone"
+    else:
+        nxt = next_attempt(tries, now, s.retry_schedule_seconds, jitter=s.retry_jitter, retry_after=retry_after,
+                           rng=rng)
+        if nxt.give_up:
             update |= {"state": repo.FAILED, "finished_at": now}
-            disable = "gone"
+            disable = "retries_exhausted"
         else:
-            nxt = next_attempt(tries, now, s.retry_schedule_seconds, jitter=s.retry_jitter,
-                               retry_after=retry_after, rng=rng)
-            if nxt.give_up:
-                update |= {"state": repo.FAILED, "finished_at": now}
-                disable = "retries_exhausted"
-            else:
-                update |= {"state": repo.PENDING, "next_attempt_at": nxt.at}
-        result = await tx.db[repo.DELIVERIES].update_one(
-            {"_id": delivery["_id"], "claim": delivery.get("claim")}, {"$set": update}, session=tx.session)
+            update |= {"state": repo.PENDING, "next_attempt_at": nxt.at}
+    claimed = {"_id": delivery["_id"], "claim": delivery.get("claim")}
+    if disable is None:
+        # the common case without a transaction (they are what costs): the log entry, then the delivery. A crash
+        # between the two sends the delivery again after its lease, as a crash before either would.
+        await deps.db[repo.ATTEMPTS].insert_one(attempt)
+        result = await deps.db[repo.DELIVERIES].update_one(claimed, {"$set": update})
+        return update["state"] if result.matched_count else "lost"
+
+    async def fn(tx: Tx) -> str:
+        # the last word of a delivery and the endpoint's disabling, with its event, commit together
+        await tx.db[repo.ATTEMPTS].insert_one(dict(attempt), session=tx.session)
+        result = await tx.db[repo.DELIVERIES].update_one(claimed, {"$set": update}, session=tx.session)
         if result.matched_count == 0:
             return "lost"
-        if disable:
-            await _disable(tx, deps, delivery["endpoint_id"], reason=disable, answer=answer, attempts=tries, now=now)
+        await _disable(tx, deps, delivery["endpoint_id"], reason=disable, answer=answer, attempts=tries, now=now)
         return update["state"]
 
     state = await deps.store.transaction(fn, group=False)

@@ -118,3 +118,29 @@ def mailbox_confirmed(account: Account, *, at: datetime) -> c.MailboxConfirmed:
 
 def password_changed(account: Account, *, via: str, at: datetime) -> c.PasswordChanged:
     return c.PasswordChanged(account_id=account.account_id, via=via, at=at)
+
+
+# --- latest state (compacted topics) ----------------------------------------------------------
+# After any change of a city or an account, its whole current state is published on its compacted
+# topic (key: its id), in the same transaction as the change's own events: a consumer that reads
+# those topics from the start knows every city and account as they are now.
+
+
+def city_state(city: City, at: datetime) -> c.CityStateChanged:
+    e = explain_eligibility(city)
+    ind = city.indicators
+    return c.CityStateChanged(
+        city_id=city.city_id, name=city.name, state=city.state, fips=city.fips_place_code,
+        population=city.population or 0, unemployment_rate=_indicator(ind.unemployment_rate),
+        adult_poverty_rate=_indicator(ind.adult_poverty_rate),
+        population_change_2000_2010=_indicator(ind.population_change_2000_2010),
+        eligible=e.eligible, exception=e.basis == "exception", as_of=at,
+    )
+
+
+def account_state(account: Account, at: datetime) -> c.AccountStateChanged:
+    return c.AccountStateChanged(
+        account_id=account.account_id, kind=account.kind.value, status=account.status.value,
+        city_id=account.city_id, partner_id=account.partner_id, roles=tuple(sorted(str(r) for r in account.roles)),
+        as_of=at,
+    )
