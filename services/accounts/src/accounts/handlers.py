@@ -359,6 +359,7 @@ async def add_partner_member(svc: Services, partner_id: str, cmd: AddPartnerMemb
             password_hash=password_hash,
             by=by,
             now=now,
+            administrator=cmd.administrator,
         )
         await _insert_account(tx, account)
         _emit_all(tx, account)

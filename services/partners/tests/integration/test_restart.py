@@ -3,7 +3,6 @@ receiver — deduplicating by webhook-id, as the Standard Webhooks spec asks —
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess

@@ -4,7 +4,6 @@ address classes, the schedule and what answers mean, URLs and filters, secrets a
 from __future__ import annotations
 
 import random
-import typing
 from datetime import UTC, datetime, timedelta
 
 import pytest

@@ -15,6 +15,7 @@ from nrn_contracts import TOPICS, Event
 from nrn_contracts.schemas import contract_events
 from nrn_contracts.testing import example
 
+from ..deps import MaybePageUser
 from .render import render
 
 router = APIRouter()
@@ -46,7 +47,8 @@ def _type_name(schema: dict[str, Any], defs: dict[str, Any]) -> str:
 
 def _when(cls: type[Event]) -> str:
     doc = " ".join((cls.__doc__ or "").split())
-    return doc or cls.__name__
+    # docstrings mark names ``like this`` for developers; people read them as plain words
+    return re.sub(r"``([^`]+)``", r"“\1”", doc) or cls.__name__
 
 
 def _event(cls: type[Event], all_types: dict[str, type[Event]]) -> dict[str, Any]:
@@ -92,5 +94,5 @@ def catalogue() -> dict[str, Any]:
 
 
 @router.get("/events", response_class=HTMLResponse)
-async def events_page(request: Request) -> HTMLResponse:
+async def events_page(request: Request, user: MaybePageUser) -> HTMLResponse:
     return render(request, "events/catalogue.html", {"catalogue": catalogue(), "nav": "events"})
