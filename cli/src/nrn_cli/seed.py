@@ -177,7 +177,7 @@ class _Seeder:
         self.accounts: dict[str, dict[str, Any]] = {}  # content key -> account
         self.passwords: dict[str, str] = {}  # email -> password
         self.city_of: dict[str, dict[str, Any]] = {}  # official key -> city summary
-        self.total = (2 + len(content.STAFF) + len(content.OFFICIALS) + len(content.QUESTIONS)
+        self.total = (2 + len(content.STAFF) + len(content.OFFICIALS) + 1 + len(content.QUESTIONS)
                       + len(content.RESOURCES) + len(content.programs(today)) + 2 + 3)
         self.done = 0
         self.http: httpx.AsyncClient
@@ -202,6 +202,8 @@ class _Seeder:
             for spec in content.OFFICIALS:
                 await self.official(spec, cities)
                 self.step(f"seed: official {spec['name']}")
+            await self.partner(content.PARTNER)
+            self.step("seed: partner organization and its webhook administrator")
             for spec in content.QUESTIONS:
                 await self.question(spec)
                 self.step(f"seed: 311 question ({spec['target']})")
@@ -328,6 +330,25 @@ class _Seeder:
                 self.report.created["staff roles"] += 1
         self.accounts[spec["key"]] = account
         self.report.logins.append(Login(spec["label"], spec["name"], email, password))
+
+    async def partner(self, spec: dict[str, Any]) -> None:
+        email = content.demo_email(spec["administrator"])
+        password = demo_password(self.admin_password, email)
+        step = f"partner {spec['name']}"
+        if await self.find_account(step, email) is None:
+            listed = (await self.call(step, "GET", "/partners", as_=self.admin_email, params={"limit": 200})).json()
+            partner = next((p for p in listed.get("items", []) if p.get("name") == spec["name"]), None)
+            if partner is None:
+                partner = (await self.call(step, "POST", "/partners", as_=self.admin_email, expect=(201,),
+                                           json={"name": spec["name"], "kind": spec["kind"]})).json()
+                self.report.created["partners"] += 1
+            await self.call(step, "POST", f"/partners/{partner['partner_id']}/members", as_=self.admin_email,
+                            expect=(201,), json={"name": spec["administrator"], "title": spec["title"],
+                                                 "email": email, "password": password, "administrator": True})
+            self.report.created["partner administrators"] += 1
+        else:
+            self.report.existing["partners"] += 1
+        self.report.logins.append(Login("partner administrator", spec["administrator"], email, password))
 
     async def official(self, spec: dict[str, Any], cities: list[dict[str, Any]]) -> None:
         email = content.demo_email(spec["name"])

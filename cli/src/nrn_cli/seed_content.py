@@ -43,6 +43,12 @@ OFFICIALS: list[dict[str, Any]] = [
 ]
 
 
+# A partner organization with its webhook administrator: its pages (/partner/webhooks) are reachable at
+# once; an endpoint is the partner's own to register (a receiver of theirs, e.g. examples/webhooks).
+PARTNER = {"name": "Great Lakes Community Development Consortium (demo)", "kind": "consortium_member",
+           "administrator": "Morgan Reyes", "title": "Data and partnerships lead"}
+
+
 def demo_email(name: str) -> str:
     return f"{name.lower().replace(' ', '.')}@{DEMO_EMAIL_DOMAIN}"
 
