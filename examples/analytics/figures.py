@@ -31,6 +31,7 @@ from typing import Any
 import duckdb
 import holidays
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 # The topics analysts read (the registry's external topics); the security topic is never among them.
 TOPICS = ("nrn.accounts.v1", "nrn.requests311.v1", "nrn.library.v1", "nrn.engagements.v1", "nrn.peer.v1")
@@ -39,14 +40,20 @@ T = "org.nationalresourcenetwork."
 
 async def read_topics(bootstrap: str, prefix: str = "") -> list[dict[str, Any]]:
     """Every record of the topics, from the start to the end they had when we looked (no consumer group)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [prefix + t for t in TOPICS if prefix + t in existing]
+        described = await admin.describe_topics(wanted) if wanted else []
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(d["topic"], p["partition"]) for d in described for p in d.get("partitions", ())]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
                                 auto_offset_reset="earliest")
     await consumer.start()
     out: list[dict[str, Any]] = []
     try:
-        existing = await consumer.topics()
-        partitions = [TopicPartition(prefix + t, p) for t in TOPICS if prefix + t in existing
-                      for p in sorted(consumer.partitions_for_topic(prefix + t) or ())]
         if not partitions:
             return out
         consumer.assign(partitions)
