@@ -30,7 +30,7 @@ class Attendee:
 class Invitation:
     uid: str
     sequence: int
-    method: str  # "REQUEST" | "CANCEL"
+    method: str  # "REQUEST" | "CANCEL" | "PUBLISH"
     starts_at: datetime  # aware
     duration_minutes: int
     zone: str  # IANA, the city's
@@ -43,8 +43,11 @@ class Invitation:
 
 
 def build_ics(inv: Invitation) -> bytes:
-    """The invitation as an iCalendar object (bytes, CRLF line endings, lines folded at 75 octets)."""
-    if inv.method not in ("REQUEST", "CANCEL"):
+    """The invitation as an iCalendar object (bytes, CRLF line endings, lines folded at 75 octets).
+
+    ``method``: REQUEST or CANCEL for invitations sent by e-mail; PUBLISH for a file a person downloads
+    into their own calendar (no reply expected)."""
+    if inv.method not in ("REQUEST", "CANCEL", "PUBLISH"):
         raise ValueError(f"unsupported iTIP method {inv.method!r}")
     tz = ZoneInfo(inv.zone)
     cal = Calendar()

@@ -33,7 +33,8 @@ from .config import Settings
 from .dashboard import default_sections
 from .engagements_limits import ATTACHMENT_MAX_BYTES
 from .problems import ProblemError, problem_body, problem_response
-from .security import RateLimiter, RateLimitMiddleware, SecurityHeadersMiddleware, wait_in_words
+from .security import FormExpired, RateLimiter, RateLimitMiddleware, SecurityHeadersMiddleware, wait_in_words
+from .web.kept import keep_form
 from .web.render import make_templates, render
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,13 @@ def _error(request: Request, body: dict[str, Any], headers: dict[str, str] | Non
         from fastapi.responses import RedirectResponse
 
         request.session.pop("token", None)
-        target = "/signin?next=" + request.url.path if request.method == "GET" else "/signin"
+        kept = request.session.get("kept_form")
+        # a form sent after the session ended was kept (web/kept.py): back to its page after signing in
+        back = kept.get("path") if isinstance(kept, dict) and request.method != "GET" else None
+        if request.method == "GET":
+            target = "/signin?next=" + request.url.path
+        else:
+            target = "/signin?next=" + back if back else "/signin"
         if request.headers.get("hx-request"):
             return Response(status_code=204, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
@@ -83,7 +90,15 @@ def _error(request: Request, body: dict[str, Any], headers: dict[str, str] | Non
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> Response:
+        if exc.body.get("status") == 401 and not _is_api(request) and request.method == "POST":
+            await keep_form(request)  # signed out while typing: nothing typed is lost
         return _error(request, dict(exc.body))
+
+    @app.exception_handler(FormExpired)
+    async def _expired(request: Request, exc: FormExpired) -> Response:
+        from fastapi.responses import RedirectResponse
+
+        return RedirectResponse(exc.path, status_code=303)
 
     @app.exception_handler(UpstreamError)
     async def _upstream(request: Request, exc: UpstreamError) -> Response:

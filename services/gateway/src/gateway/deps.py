@@ -45,6 +45,7 @@ async def api_principal_optional(request: Request, token: Annotated[str | None, 
 
 
 PERSON = "person"  # session key: {"account_id", "name"} of the signed-in person, for the page header
+# (and, for an official awaiting verification, "mailbox_confirmed", "email", "city_name" for the banner)
 
 
 async def _named(request: Request, principal: Principal) -> Principal:
@@ -55,6 +56,7 @@ async def _named(request: Request, principal: Principal) -> Principal:
     cached = request.session.get(PERSON)
     if isinstance(cached, dict) and cached.get("account_id") == principal.account_id:
         request.state.person_name = cached.get("name")
+        request.state.person = cached
         return principal
     request.state.person_name = None
     try:
@@ -63,8 +65,14 @@ async def _named(request: Request, principal: Principal) -> Principal:
         return principal  # nothing cached: the next page asks again
     name = me.get("name") if isinstance(me, dict) else None
     name = name.strip()[:300] if isinstance(name, str) else ""
-    request.session[PERSON] = {"account_id": principal.account_id, "name": name or None}
+    person = {"account_id": principal.account_id, "name": name or None}
+    if isinstance(me, dict) and principal.is_official and not principal.verified:
+        # what a pending official's banner says: whether they still have to confirm their mailbox
+        person.update(mailbox_confirmed=bool(me.get("mailbox_confirmed")), email=me.get("email"),
+                      city_name=me.get("city_name"))
+    request.session[PERSON] = person
     request.state.person_name = name or None
+    request.state.person = person
     return principal
 
 

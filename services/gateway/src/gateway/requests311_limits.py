@@ -53,6 +53,10 @@ CALL_SUMMARY_MAX = 10_000
 NEXT_STEPS_MAX = 50
 NEXT_STEP_MAX = 2_000  # each
 
+CALL_CHANGE_REASON_MAX = 2_000
+REFERENCE_MAX = 32  # a question's human reference, as people type it (nrn-2026-123)
+REFERENCE_PATTERN = r"^[Nn][Rr][Nn]-[0-9]{4}-[0-9]{1,10}$"  # asking to reschedule or cancel a booked call
+
 # --- close and after -----------------------------------------------------------------------------------
 CLOSE_NOTE_MAX = 5_000
 RATING_MIN, RATING_MAX = 1, 5

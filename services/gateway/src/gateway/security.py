@@ -64,7 +64,24 @@ async def csrf_protect(request: Request) -> None:
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
     if not csrf_matches(request.session, sent):
-        raise ProblemError(403, "CSRF check failed", "The form has expired or did not come from this site. Reload the page and try again.")
+        # Mostly a page left open until its session ended: keep what was typed, and after signing in
+        # (or at once, when still signed in) the person is back on the form with it.
+        from .web.kept import keep_form
+
+        back = await keep_form(request)
+        if back is not None and not request.session.get("token"):
+            raise ProblemError(401, "Not signed in", "Your session ended. Sign in again: what you typed is kept.")
+        if back is not None:
+            raise FormExpired(back)
+        raise ProblemError(403, "Form expired", "This page has expired or did not come from this site. Reload the page and try again.")
+
+
+class FormExpired(Exception):
+    """A form whose page had expired: its fields are kept; the person is sent back to ``path``."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
 
 
 # --- Rate limits: writes per client, with the `limits` library -------------------------------

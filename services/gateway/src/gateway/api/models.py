@@ -217,6 +217,16 @@ class ScheduleIn(Versioned):
     slot_id: Annotated[SingleLine, Field(min_length=1, max_length=R.SLOT_ID_MAX)]
 
 
+class CallRescheduleIn(Versioned):
+    reason: Annotated[str, Field(max_length=R.CALL_CHANGE_REASON_MAX)] | None = None
+    preferred_call_times: Annotated[list[Annotated[str, Field(max_length=R.CALL_TIME_MAX)]],
+                                    Field(max_length=R.CALL_TIMES_MAX)] | None = None
+
+
+class CallCancelIn(Versioned):
+    reason: Annotated[str, Field(max_length=R.CALL_CHANGE_REASON_MAX)] | None = None
+
+
 class CallCompleteIn(Versioned):
     summary: Annotated[MultiLine, Field(min_length=1, max_length=R.CALL_SUMMARY_MAX), NotBlank]
     # blank steps are dropped by requests311

@@ -84,6 +84,7 @@ async def list_requests(
     status: Annotated[list[Status] | None, Query()] = None,
     limit: Annotated[int | None, Query(ge=1, le=R.LIST_LIMIT_MAX)] = None,
     cursor: Annotated[SingleLine | None, Query(max_length=R.CURSOR_MAX)] = None,
+    reference: Annotated[SingleLine | None, Query(max_length=R.REFERENCE_MAX, pattern=R.REFERENCE_PATTERN)] = None,
 ) -> Response:
     if not user.is_staff:
         if city_id is not None:
@@ -93,7 +94,7 @@ async def list_requests(
         queue, expert_id = None, None
     params: list[tuple[str, Any]] = [(k, v) for k, v in (
         ("queue", queue), ("expert_id", expert_id), ("topic", topic), ("city_id", city_id), ("state", state),
-        ("limit", limit), ("cursor", cursor)) if v is not None]
+        ("limit", limit), ("cursor", cursor), ("reference", reference)) if v is not None]
     params += [("status", s) for s in status or []]
     page = await svc.requests311.get_json("/requests", token=user.token, params=params)
     if not user.is_staff and isinstance(page, dict):
@@ -180,6 +181,8 @@ _action("memo/return", m.MemoReturnIn, "Return the memo with comments", gate="me
 _action("memo/deliver", m.Versioned, "Deliver the approved memo to the city", staff=True, optional=True)
 _action("call-slots", m.CallSlotsIn, "Offer call slots", staff=True)
 _action("call/schedule", m.ScheduleIn, "Pick a call slot")
+_action("call/reschedule", m.CallRescheduleIn, "The official asks for another time for the booked call", optional=True)
+_action("call/cancel", m.CallCancelIn, "The official cancels the booked call", optional=True)
 _action("call/complete", m.CallCompleteIn, "Record the call", staff=True)
 _action("call/missed", m.CallMissedIn, "Mark the call missed", staff=True, optional=True)
 _action("close", m.CloseIn, "Close the request", staff=True, optional=True)

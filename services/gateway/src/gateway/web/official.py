@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import datetime
 from typing import Any
+
+from nrn_kit.calendar import Attendee, Invitation, build_ics
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -15,10 +18,13 @@ from ..api.requests import similar_questions
 from ..deps import PageUser, Svc
 from ..problems import ProblemError
 from .common import PageLines, PageText, act, markdown, problem_field, problem_text, see_other, version_of
+from .kept import take_kept
+from .words import request_words
 from .render import render
 
 router = APIRouter()
 
+ASK_FIELDS = ("title", "question", "context", "desired_outcome", "topic", "urgency", "consent", "preferred_call_times")
 URGENCIES = [("routine", "Routine"), ("soon", "Soon — within a few weeks"), ("urgent", "Urgent")]
 CONSENTS = [("named", "Yes, with our city's name"), ("anonymous", "Yes, without naming our city"), ("none", "No, keep it private")]
 
@@ -46,7 +52,9 @@ async def my_requests(request: Request, user: PageUser, svc: Svc) -> Response:
         return see_other("/staff/queue")
     page, error = {"items": []}, None
     try:
-        page = await svc.requests311.get_json("/requests", params={"city_id": user.city_id, "limit": 100}, token=user.token)
+        if user.verified:  # a pending official's page explains instead (requests311 would refuse)
+            page = await svc.requests311.get_json("/requests", params={"city_id": user.city_id, "limit": 100},
+                                                  token=user.token)
     except (UpstreamError, ServiceUnavailable) as exc:
         error = problem_text(exc)
     items = [i for i in page.get("items", []) if user.may_see_city(i.get("city_id"))]
@@ -59,9 +67,12 @@ async def new_request(request: Request, user: PageUser, svc: Svc, title: PageTex
     # on purpose: publishing is the official's explicit choice, never a default
     values = {"urgency": "routine", "title": title.strip()[:R.page_limits()["title"]],
               "question": question.strip()[:R.page_limits()["question"]]}
+    kept = take_kept(request, "/requests/new")  # typed before the session ended (web/kept.py)
+    if kept:
+        values.update({k: str(v) for k, v in kept.items() if k in ASK_FIELDS})
     return render(request, "official/ask.html", {
-        "nav": "ask", "topics": await _topics(svc, user.token), "values": values,
-        "errors": {}, "urgencies": URGENCIES, "consents": CONSENTS, "limits": R.page_limits(),
+        "nav": "ask", "topics": await _topics(svc, user.token) if user.verified else [], "values": values,
+        "errors": {}, "urgencies": URGENCIES, "consents": CONSENTS, "limits": R.page_limits(), "kept": bool(kept),
     })
 
 
@@ -122,8 +133,9 @@ def _remember_question(request: Request, user: Any, form: Any, values: dict[str,
 @router.post("/requests/new")
 async def submit_request(request: Request, user: PageUser, svc: Svc) -> Response:
     form = await request.form()
-    values = {k: str(form.get(k) or "").strip() for k in
-              ("title", "question", "context", "desired_outcome", "topic", "urgency", "consent", "preferred_call_times")}
+    values = {k: str(form.get(k) or "").strip() for k in ASK_FIELDS}
+    if not user.verified:  # the page explains; the form is not offered until the account is verified
+        return see_other("/requests/new")
     errors = {k: "This is required." for k in ("title", "question", "topic") if not values[k]}
     if values["consent"] not in {c for c, _ in CONSENTS}:
         errors["consent"] = "Choose whether the answer may join the public record."
@@ -167,7 +179,52 @@ async def request_page(request: Request, request_id: str, user: PageUser, svc: S
     return render(request, "official/request.html", {
         "nav": "requests", "r": view, "actions": set(view.get("actions") or []),
         "memo_html": markdown(memo.get("body")) if memo else None, "consents": CONSENTS,
+        "zone": view.get("city_time_zone"), **request_words(),
     })
+
+
+@router.get("/requests/{request_id}/call.ics")
+async def call_ics(request: Request, request_id: str, user: PageUser, svc: Svc) -> Response:
+    """The booked call as a calendar file, in the city's time zone (VEVENT with its TZID and VTIMEZONE)."""
+    rid = _rid(request_id)
+    view = await svc.requests311.get_json(f"/requests/{rid}", token=user.token)
+    if not user.may_see_city(view.get("city_id")):
+        raise ProblemError(404, "Not found", "No such request, or it is not your city's.")
+    calls = [c for c in view.get("calls") or [] if (c.get("outcome") or "scheduled") == "scheduled"]
+    if not calls:
+        raise ProblemError(404, "Not found", "This question has no booked call.")
+    call = calls[-1]
+    base = str(request.base_url).rstrip("/")
+    invitation = Invitation(
+        uid=f"call-{rid}-{call['id']}@nrn", sequence=0, method="PUBLISH",
+        starts_at=datetime.fromisoformat(str(call["starts_at"]).replace("Z", "+00:00")),
+        duration_minutes=int(call.get("duration_minutes") or 30),
+        zone=view.get("city_time_zone") or "America/New_York",
+        summary=f"NRN call: {view.get('title')}",
+        description=f"Call with the SC2 National Resource Network about “{view.get('title')}”"
+                    + (f" ({view['reference']})" if view.get("reference") else "") + f".\nThe question: {base}/requests/{rid}",
+        url=f"{base}/requests/{rid}", organizer=Attendee("SC2 National Resource Network", "calls@nrn.example"),
+    )
+    name = (view.get("reference") or "nrn-call").lower()
+    return Response(build_ics(invitation), media_type="text/calendar; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{name}-call.ics"', "Cache-Control": "no-store"})
+
+
+@router.post("/requests/{request_id}/call/reschedule")
+async def ask_to_reschedule(request: Request, request_id: str, user: PageUser, svc: Svc) -> Response:
+    form = await request.form()
+    times = [t.strip() for t in str(form.get("preferred_call_times") or "").splitlines() if t.strip()]
+    return await _official_action(request, user, svc, request_id, "call/reschedule",
+                                  {"reason": str(form.get("reason") or "").strip(),
+                                   "preferred_call_times": times[:R.CALL_TIMES_MAX]},
+                                  "NRN has your request for another time: your expert will offer new times.")
+
+
+@router.post("/requests/{request_id}/call/cancel")
+async def cancel_the_call(request: Request, request_id: str, user: PageUser, svc: Svc) -> Response:
+    form = await request.form()
+    return await _official_action(request, user, svc, request_id, "call/cancel",
+                                  {"reason": str(form.get("reason") or "").strip()}, "The call is cancelled.")
 
 
 @router.get("/requests/{request_id}/memo.pdf")

@@ -7,10 +7,12 @@ from fastapi import APIRouter, Depends
 
 from ..deps import form_idempotency_key
 from ..security import csrf_protect
-from . import catalogue, credentials, engagements, library_pages, metrics, official, partner_pages, peer_pages, public, staff
+from . import catalogue, credentials, eligibility, engagements, library_pages, metrics, official, partner_pages, peer_pages, public, \
+    staff
 
 router = APIRouter(dependencies=[Depends(csrf_protect), Depends(form_idempotency_key)], include_in_schema=False)
 router.include_router(public.router)
+router.include_router(eligibility.router)
 router.include_router(credentials.router)
 router.include_router(official.router)
 router.include_router(staff.router)

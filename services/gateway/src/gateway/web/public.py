@@ -12,7 +12,10 @@ from ..deps import MaybePageUser, Svc
 from ..api.forward import client_headers
 from ..security import rotate_csrf_token, wait_in_words
 from .common import PageText, problem_field, problem_text, safe_next, see_other
+from ..problems import ProblemError
 from .dashboard_page import render_dashboard
+from .eligibility import city_id_or_404, find_cities, standing_html
+from .kept import KEPT
 from .render import flash, render
 
 router = APIRouter()
@@ -33,7 +36,9 @@ async def home(request: Request, user: MaybePageUser, svc: Svc) -> Response:
 async def signin_form(request: Request, user: MaybePageUser, next: PageText | None = None) -> Response:
     if user is not None:
         return see_other(safe_next(next))
-    return render(request, "signin.html", {"nav": "signin", "next": safe_next(next, "")})
+    kept = request.session.get(KEPT)
+    waiting = isinstance(kept, dict) and kept.get("path") == safe_next(next, "")
+    return render(request, "signin.html", {"nav": "signin", "next": safe_next(next, ""), "kept": waiting})
 
 
 def wait_page(request: Request, exc: UpstreamError, *, title: str, reason: str, retry_url: str, retry_label: str,
@@ -80,8 +85,12 @@ async def signin(request: Request, svc: Svc) -> Response:
     if error:
         return render(request, "signin.html", {"nav": "signin", "error": error, "username": username, "next": target},
                       status_code=400)
-    # A fresh session on sign-in: nothing from before (a planted CSRF token) survives it.
+    # A fresh session on sign-in: nothing from before (a planted CSRF token) survives it, except a form
+    # the person was typing when their session ended (web/kept.py), which they go back to.
+    kept = request.session.get(KEPT)
     request.session.clear()
+    if isinstance(kept, dict) and target == kept.get("path"):
+        request.session[KEPT] = kept
     request.session["token"] = pair["access_token"]
     request.session["refresh"] = pair.get("refresh_token")
     rotate_csrf_token(request.session)
@@ -101,38 +110,39 @@ async def signout(request: Request, svc: Svc) -> Response:
     return see_other("/signin")
 
 
-async def eligible_cities(svc: Any) -> list[dict[str, Any]]:
-    cities: list[dict[str, Any]] = []
-    offset = 0
-    while True:
-        page = await svc.accounts.get_json("/cities", params={"eligible": "true", "limit": 200, "offset": offset})
-        items = page.get("items", [])
-        cities.extend(items)
-        offset += len(items)
-        if not items or offset >= page.get("total", 0) or offset >= 2000:
-            return cities
+SIGNUP_FIELDS = ("name", "title", "email", "phone", "city_id", "city_name")
 
 
-SIGNUP_FIELDS = ("name", "title", "email", "phone", "city_id")
+async def _city(svc: Any, city_id: str) -> dict[str, Any] | None:
+    if not city_id:
+        return None
+    try:
+        return await svc.accounts.get_json(f"/cities/{city_id_or_404(city_id)}")
+    except (UpstreamError, ServiceUnavailable, ProblemError):
+        return None
 
 
 async def _signup_page(request: Request, svc: Any, values: dict[str, Any], errors: dict[str, str], status_code: int = 200,
-                       message: str | None = None) -> Response:
-    try:
-        cities = await eligible_cities(svc)
-        unavailable = None
-    except (UpstreamError, ServiceUnavailable) as exc:
-        cities, unavailable = [], problem_text(exc)
-    by_state: dict[str, list[dict[str, Any]]] = {}
-    for city in sorted(cities, key=lambda c: (c.get("state", ""), c.get("name", ""))):
-        by_state.setdefault(city.get("state", ""), []).append(city)
-    return render(request, "signup.html", {"nav": "signup", "values": values, "errors": errors, "by_state": by_state,
-                                           "unavailable": unavailable, "message": message}, status_code=status_code)
+                       message: str | None = None, matches: list[dict] | None = None) -> Response:
+    city = await _city(svc, values.get("city_id", ""))
+    if city and not values.get("city_name"):
+        values["city_name"] = f"{city['name']}, {city['state']}"
+    return render(request, "signup.html", {"nav": "signup", "values": values, "errors": errors, "message": message,
+                                           "matches": matches, "standing": standing_html(request, city)},
+                  status_code=status_code)
 
 
 @router.get("/signup")
-async def signup_form(request: Request, svc: Svc) -> Response:
-    return await _signup_page(request, svc, {}, {})
+async def signup_form(request: Request, svc: Svc, city_id: str = "") -> Response:
+    return await _signup_page(request, svc, {"city_id": city_id[:128]}, {})
+
+
+async def _resolve_city(svc: Any, values: dict[str, str]) -> list[dict]:
+    """The typed city name when no city was picked from the list (no JavaScript): the cities it matches."""
+    try:
+        return await find_cities(svc, values["city_name"].split(",")[0], limit=20)
+    except (UpstreamError, ServiceUnavailable):
+        return []
 
 
 @router.post("/signup")
@@ -140,24 +150,47 @@ async def signup(request: Request, svc: Svc) -> Response:
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in SIGNUP_FIELDS}
     password = str(form.get("password") or "")
-    errors = {k: "This is required." for k in ("name", "title", "email", "city_id") if not values[k]}
+    errors = {k: "This is required." for k in ("name", "title", "email") if not values[k]}
+    matches = None
+    if not values["city_id"] and values["city_name"]:
+        matches = await _resolve_city(svc, values)
+        if len(matches) == 1:
+            values["city_id"] = matches[0]["city_id"]
+            matches = None
+        else:
+            errors["city_id"] = ("Choose your city from the list below." if matches else
+                                 f"No city matches “{values['city_name']}”. Check the spelling, or type the first letters.")
+    elif not values["city_id"]:
+        errors["city_id"] = "Type your city's name and choose it from the list."
     if not password:
         errors["password"] = "Choose a password."
     if errors:
-        return await _signup_page(request, svc, values, errors, 400, "Please correct the fields marked below.")
-    body = {**{k: v for k, v in values.items() if v}, "password": password}
+        return await _signup_page(request, svc, values, errors, 400, "Please correct the fields marked below.", matches)
+    body = {**{k: v for k, v in values.items() if v and k != "city_name"}, "password": password}
     try:
         account = await svc.accounts.post_json("/accounts/officials", json=body)
     except UpstreamError as exc:
         field = problem_field(exc) or ""
         text = problem_text(exc)
+        if field == "city_id" and exc.status == 422:
+            text = "This city does not meet NRN's distress tests yet: see below what it can do."
         return await _signup_page(request, svc, values, {field: text} if field else {}, 400, text)
     except ServiceUnavailable as exc:
         return await _signup_page(request, svc, values, {}, 503, problem_text(exc))
+    # Signed in at once: the person lands on their city's page and sees where they stand.
     try:
-        city = await svc.accounts.get_json(f"/cities/{account.get('city_id')}")
-        city_name = f"{city['name']}, {city['state']}"
-    except (UpstreamError, ServiceUnavailable, KeyError, TypeError):
-        city_name = None
-    return render(request, "signup_done.html", {"nav": "signup", "account": account, "city_name": city_name},
-                  status_code=201)
+        pair = await svc.accounts.post_json(
+            "/auth/token", data={"grant_type": "password", "username": values["email"], "password": password},
+            headers=client_headers(request))
+    except (UpstreamError, ServiceUnavailable):
+        flash(request, "Your account is created. Sign in to continue.")
+        return see_other("/signin")
+    request.session.clear()
+    request.session["token"] = pair["access_token"]
+    request.session["refresh"] = pair.get("refresh_token")
+    rotate_csrf_token(request.session)
+    verified = account.get("status") == "verified"
+    flash(request, f"Welcome, {account.get('name') or 'and thank you'}: your account is created."
+          + (" It is verified: you can ask NRN a question now." if verified else
+             f" We sent a link to {account.get('email')} to confirm your address."))
+    return see_other("/")

@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
+
+from nrn_kit.localtime import zone_label
 
 from ..compose import Missing
 from ..security import csrf_token
@@ -26,6 +28,8 @@ def make_templates() -> Jinja2Templates:
     env.lstrip_blocks = True
     env.filters["when"] = _when
     env.filters["day"] = day
+    env.filters["when_in"] = when_in
+    env.filters["zone_name"] = zone_name
     env.filters["snippet"] = snippet
     env.filters["venue_time"] = venue_time
     env.filters["label"] = lambda v: str(v or "").replace("_", " ").capitalize()
@@ -67,6 +71,38 @@ def venue_time(value: Any, zone: str | None) -> str:
         moment = moment.replace(tzinfo=timezone.utc)
     local = moment.astimezone(tz)
     return f"{local:%a %b} {local.day} {local.year}, {local:%-I:%M %p} {local.tzname()}"
+
+
+def _moment(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def _zone(zone: Any) -> ZoneInfo:
+    try:
+        return ZoneInfo(str(zone)) if zone else EASTERN
+    except (ZoneInfoNotFoundError, ValueError):
+        return EASTERN
+
+
+def when_in(value: Any, zone: Any = None) -> str:
+    """An instant in a named IANA zone as people in the US read it: "Tue, Apr 14, 2026, 2:00 PM EDT"
+    (the abbreviation says which side of a clock change it is on). Eastern when the zone is unknown."""
+    moment = _moment(value)
+    if moment is None:
+        return str(value or "")
+    local = moment.astimezone(_zone(zone))
+    return f"{local:%a, %b} {local.day}, {local.year}, {(local.hour % 12) or 12}:{local:%M} {'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
+
+
+def zone_name(zone: Any) -> str:
+    """"Eastern time", "Central time"… for US zones; the IANA name otherwise."""
+    return zone_label(_zone(zone))
 
 
 def day(value: Any) -> str:
@@ -124,6 +160,7 @@ def render(
     # the signed-in person's name (escaped by the templates' autoescape), never the account id
     ctx.setdefault("user_name", getattr(request.state, "person_name", None) if ctx["user"] is not None else None)
     ctx.setdefault("nav", None)
+    ctx.setdefault("person", getattr(request.state, "person", None) if ctx["user"] is not None else None)
     ctx["csrf"] = csrf_token(request.session)
     ctx["flashes"] = request.session.pop("flashes", []) if "flashes" in request.session else []
     ctx["missing"] = missing or []
