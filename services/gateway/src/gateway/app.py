@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+import swagger_ui_bundle
 from nrn_kit.edge import EdgeGuard, EdgeLimits
 from nrn_kit.http import DomainError, health_router, validation_errors
 from nrn_kit.idempotency import document_header
@@ -182,7 +183,7 @@ def create_app(
             "when a service could not answer."
         ),
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=None,  # the Swagger UI needs a CDN and inline script; the JSON is the contract
+        docs_url=None,  # /api/docs is our own page: Swagger UI's shipped assets, no CDN, no inline script
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -213,6 +214,8 @@ def create_app(
     async def upstreams() -> dict[str, Any]:
         return {"breakers": [c.breaker.snapshot() for c in services.all()]}
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    # Swagger UI as the swagger-ui-bundle wheel ships it (the page and its starter script are ours)
+    app.mount("/api/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:

@@ -35,6 +35,9 @@ class Section(Generic[C]):
     template: str | None = None  # partial template that renders it on the page
     order: int = 100
     timeout: float | None = None  # None: the composition's default
+    # The section's part of the city's timeline: what NRN did with the city, from the section's own
+    # fetched value. Each entry: {"at": ISO date-time, "kind": "Question", "title", "href", "detail"}.
+    timeline: Callable[[Any], list[dict[str, Any]]] | None = None
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ class Settings(ServiceSettings):
     breaker_failure_threshold: int = 5
     breaker_reset_timeout: float = 15.0
     section_timeout: float = 2.0  # per dashboard section
+    # the zone staff pages show beside a city's own time (IANA; NRN works on US Eastern time)
+    staff_time_zone: str = "America/New_York"
     # The dashboard's parts that do not depend on the person (recommended resources per city and
     # audience) are shared this long: a new programme or resource shows within it. 0: never shared.
     dashboard_shared_ttl: float = 30.0

@@ -107,11 +107,45 @@ async def _assistance(ctx: DashboardContext) -> Any:
     return await ctx.services.engagements.get_json(f"/cities/{ctx.city_id}/summary", token=ctx.principal.token)
 
 
+def _request_entries(value: Any) -> list[dict[str, Any]]:
+    """The 311 part of the city's timeline: each question asked, each memo delivered, each closing."""
+    out: list[dict[str, Any]] = []
+    for r in (value or {}).get("items", []) if isinstance(value, dict) else []:
+        if not isinstance(r, dict) or not r.get("id"):
+            continue
+        href = f"/requests/{r['id']}"
+        ref = f" ({r['reference']})" if r.get("reference") else ""
+        out.append({"at": r.get("submitted_at"), "kind": "Question asked", "title": r.get("title"), "href": href,
+                    "detail": f"311 for Cities{ref}"})
+        if r.get("memo_delivered_at"):
+            out.append({"at": r["memo_delivered_at"], "kind": "Memo delivered", "title": r.get("title"),
+                        "href": href, "detail": "The answer to the question, with a call to walk through it"})
+        if r.get("closed_at"):
+            out.append({"at": r["closed_at"], "kind": "Question closed", "title": r.get("title"), "href": href,
+                        "detail": ""})
+    return out
+
+
+def city_timeline(registry: DashboardRegistry, sections: dict[str, Any]) -> list[dict[str, Any]]:
+    """Everything NRN has done with the city, newest first, across programs: each registered section
+    contributes its own entries from its own data (``Section.timeline``), so no section knows another."""
+    entries: list[dict[str, Any]] = []
+    for section in registry:
+        if section.timeline is None or section.name not in sections:
+            continue
+        try:
+            entries += [e for e in section.timeline(sections[section.name]) if e.get("at") and e.get("href")]
+        except (KeyError, TypeError, ValueError):  # a section's odd data never breaks the page
+            continue
+    return sorted(entries, key=lambda e: str(e["at"]), reverse=True)
+
+
 def default_sections() -> DashboardRegistry:
     registry: DashboardRegistry = SectionRegistry()
     registry.add(Section("city", "City profile and eligibility", "accounts", _city, "partials/section_city.html", order=0))
     registry.add(Section("account_holders", "Account holders", "accounts", _account_holders, "partials/section_people.html", order=10))
-    registry.add(Section("requests", "Questions and their status", "requests311", _requests, "partials/section_requests.html", order=20))
+    registry.add(Section("requests", "Questions and their status", "requests311", _requests, "partials/section_requests.html", order=20,
+                         timeline=_request_entries))
     registry.add(Section("assistance", "Direct assistance", "engagements", _assistance,
                          "partials/section_assistance.html", order=25))
     registry.add(Section("resources", "Recommended resources", "library", _resources, "partials/section_resources.html", order=30))

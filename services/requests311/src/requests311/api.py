@@ -369,7 +369,15 @@ def _summary_from_doc(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
         "city_name": doc.get("city_name"), "state": doc.get("us_state"), "expert_id": doc.get("expert_id"),
         "submitted_at": doc["submitted_at"].isoformat(), "next_due_at": due.isoformat() if due else None,
         "sla_status": sla, "paused": bool(doc.get("paused")),
+        # for timelines of what NRN did with a city: the memo's delivery and the closing
+        "memo_delivered_at": _iso(max((m["delivered_at"] for m in doc.get("memo_versions") or []
+                                       if m.get("delivered_at")), default=None)),
+        "closed_at": _iso(doc.get("closed_at")),
     }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 @router.get("/requests/{request_id}", tags=["requests"])

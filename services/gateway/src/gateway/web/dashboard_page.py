@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from ..auth import Principal
 from ..clients import Services
-from ..dashboard import DashboardContext, build_dashboard
+from ..dashboard import DashboardContext, build_dashboard, city_timeline
 from ..problems import ProblemError
 from .render import render
 
@@ -29,4 +29,5 @@ async def render_dashboard(request: Request, user: Principal, svc: Services, cit
         "data": out.sections,
         "missing_names": out.missing_names(),
         "missing_by_name": {m.section: m for m in out.missing},
+        "timeline": city_timeline(registry, out.sections)[:30],
     }, missing=out.missing)

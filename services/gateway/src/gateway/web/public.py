@@ -32,6 +32,12 @@ async def home(request: Request, user: MaybePageUser, svc: Svc) -> Response:
     return await render_dashboard(request, user, svc, user.city_id)
 
 
+@router.get("/api/docs")
+async def api_docs(request: Request) -> Response:
+    """The public API's documentation, readable: Swagger UI from the project's own assets."""
+    return render(request, "api_docs.html", {})
+
+
 @router.get("/signin")
 async def signin_form(request: Request, user: MaybePageUser, next: PageText | None = None) -> Response:
     if user is not None:

@@ -48,7 +48,8 @@ STATUSES = ["submitted", "triaged", "awaiting_information", "assigned", "memo_dr
 
 @router.get("/staff/queue")
 async def queue(request: Request, user: PageUser, svc: Svc, queue: PageText = "new", topic: PageText = "",
-                state: PageText = "", city_id: PageText = "", status: PageText = "", expert_id: PageText = "") -> Response:
+                state: PageText = "", city_id: PageText = "", status: PageText = "", expert_id: PageText = "",
+                reference: PageText = "") -> Response:
     staff_only(user)
     if queue not in dict(QUEUES):
         queue = "new"  # by_expert is reached with expert_id below
@@ -57,6 +58,10 @@ async def queue(request: Request, user: PageUser, svc: Svc, queue: PageText = "n
     expert_id = expert_id if ID.fullmatch(expert_id) else ""
     params: dict[str, Any] = {"limit": 50, "topic": topic or None, "state": state.upper()[:2] or None,
                               "city_id": city_id or None, "status": status or None}
+    match = REFERENCE.fullmatch(reference or "")
+    if match:  # a reference finds its question whatever queue is open
+        params = {"limit": 50, "reference": match.group(1)}
+        queue = "all"
     if expert_id:  # one expert's open requests, chosen from the workload table
         queue = "by_expert"
         params.update(queue="by_expert", expert_id=expert_id)
@@ -90,6 +95,7 @@ async def queue(request: Request, user: PageUser, svc: Svc, queue: PageText = "n
         "city_id": city_id, "status": status, "statuses": STATUSES, "expert_id": expert_id,
         "topics": out.sections.get("topics") or [], "experts": expert_list,
         "expert_name": next((e.get("name") for e in expert_list if e.get("id") == expert_id), expert_id),
+        "reference": reference[:40],
     }, missing=out.missing)
 
 
@@ -113,6 +119,7 @@ async def triage_screen(request: Request, request_id: str, user: PageUser, svc: 
                                                           ("request.triage", "request.assign", "memo.draft", "memo.review")},
         "is_expert": view.get("expert_id") == user.account_id,
         "slot_form": request.session.pop("slot_form", None) or {}, "slot_fields": SLOT_FIELDS,
+        "zone": view.get("city_time_zone") or EASTERN.key, "staff_zone": request.app.state.settings.staff_time_zone,
     }, missing=out.missing)
 
 
@@ -122,18 +129,20 @@ SLOT_FIELDS = 3  # the form's slot inputs: starts_at (repeated) and fold-1 … f
 def _slots(form: Any) -> tuple[list[dict[str, Any]], list[int]]:
     """The form's filled-in slots as requests311 takes them, and each one's slot number on the form.
 
-    The times are local wall-clock times in the page's zone (Eastern, as the form says); requests311
+    The times are local wall-clock times in the city's zone (as the form says); requests311
     makes them instants (nrn_kit.localtime), refusing a time in the spring-forward gap and asking
     which is meant when one happens twice. What a person typed goes on as typed: a value that is not
     a date and time, or a length that is not a number, comes back as a message, never dropped.
     """
     duration = str(form.get("duration_minutes") or "30").strip()
+    # the page offers times in the city's own zone (requests311 checks the name)
+    zone = str(form.get("time_zone") or EASTERN.key)[:64]
     slots, numbers = [], []
     for n, raw in enumerate(form.getlist("starts_at")[:SLOT_FIELDS], start=1):
         raw = str(raw).strip()
         if not raw:
             continue
-        slot: dict[str, Any] = {"starts_at": raw, "time_zone": EASTERN.key, "duration_minutes": duration}
+        slot: dict[str, Any] = {"starts_at": raw, "time_zone": zone, "duration_minutes": duration}
         fold = str(form.get(f"fold-{n}") or "")
         if fold in ("0", "1"):
             slot["fold"] = int(fold)
@@ -190,6 +199,24 @@ ACTIONS: dict[str, tuple[str, Any, str]] = {
 }
 
 
+REFERENCE = re.compile(r"\s*(nrn-\d{4}-\d{1,10})\s*", re.IGNORECASE)
+
+
+async def _request_by_reference(svc: Any, user: Principal, text: str) -> str:
+    """The request a typed reference (NRN-2026-00123, zeros optional) names; the text as typed otherwise
+    (requests311 then says what is wrong with it)."""
+    match = REFERENCE.fullmatch(text)
+    if not match:
+        return text.strip()
+    try:
+        page = await svc.requests311.get_json("/requests", params={"reference": match.group(1), "limit": 1},
+                                              token=user.token)
+    except (UpstreamError, ServiceUnavailable):
+        return text.strip()
+    items = page.get("items") or []
+    return items[0]["id"] if items else text.strip()
+
+
 @router.post("/staff/requests/{request_id}/do/{action}")
 async def staff_action(request: Request, request_id: str, action: str, user: PageUser, svc: Svc) -> Response:
     staff_only(user)
@@ -202,6 +229,8 @@ async def staff_action(request: Request, request_id: str, action: str, user: Pag
     suffix, build, message = ACTIONS[action]
     payload = {k: v for k, v in build(form).items() if v is not None}
     payload["version"] = version_of(form)
+    if action == "decline" and payload.get("duplicate_of"):
+        payload["duplicate_of"] = await _request_by_reference(svc, user, str(payload["duplicate_of"]))
     back = f"/staff/requests/{rid}/memo" if action in ("draft", "submit", "approve", "return") else f"/staff/requests/{rid}"
     _, response = await act(request, svc.requests311, "POST", f"/requests/{rid}/{suffix}", token=user.token,
                             json=payload, back=back, success=message)
@@ -353,9 +382,28 @@ async def cities_page(request: Request, user: PageUser, svc: Svc, eligible: Page
     except (UpstreamError, ServiceUnavailable) as exc:
         error = problem_text(exc)
     report = request.session.pop("import_report", None)
+    exceptions, exceptions_error = None, None
+    if user.can("eligibility.exception"):
+        try:
+            exceptions = (await svc.accounts.get_json("/exception-requests", params={"status": "open", "limit": 100},
+                                                      token=user.token)).get("items", [])
+        except (UpstreamError, ServiceUnavailable) as exc:
+            exceptions_error = problem_text(exc)
     return render(request, "staff/cities.html", {"nav": "cities", "page": page, "error": error, "eligible": eligible,
                                                  "state": state, "q": q, "offset": max(0, offset), "report": report,
-                                                 "can_import": user.can("city.import")})
+                                                 "can_import": user.can("city.import"),
+                                                 "can_except": user.can("eligibility.exception"),
+                                                 "exceptions": exceptions, "exceptions_error": exceptions_error})
+
+
+@router.post("/staff/exception-requests/{request_id}/decline")
+async def decline_exception_request(request: Request, request_id: str, user: PageUser, svc: Svc) -> Response:
+    staff_only(user)
+    form = await request.form()
+    _, response = await act(request, svc.accounts, "POST", f"/exception-requests/{_id(request_id)}/decline",
+                            token=user.token, json={"reason": str(form.get("reason") or "")}, back="/staff/cities",
+                            success="The exception request is declined.")
+    return response
 
 
 @router.post("/staff/cities/import")

@@ -236,6 +236,7 @@ def plan(q: ListQuery, now: datetime) -> tuple[dict[str, Any], list[tuple[str, i
 _SUMMARY_FIELDS = {
     "id": 1, "reference": 1, "version": 1, "status": 1, "title": 1, "topic": 1, "urgency": 1, "city_id": 1, "city_name": 1,
     "us_state": 1, "expert_id": 1, "submitted_at": 1, "next_due_at": 1, "next_at_risk_at": 1, "paused": 1,
+    "memo_versions.delivered_at": 1, "closed_at": 1,
 }
 
 
