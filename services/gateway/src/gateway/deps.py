@@ -69,7 +69,7 @@ async def _named(request: Request, principal: Principal) -> Principal:
     if isinstance(me, dict) and principal.is_official and not principal.verified:
         # what a pending official's banner says: whether they still have to confirm their mailbox
         person.update(mailbox_confirmed=bool(me.get("mailbox_confirmed")), email=me.get("email"),
-                      city_name=me.get("city_name"))
+                      city_name=me.get("city_name"), at_city_domain=bool(me.get("email_at_city_domain")))
     request.session[PERSON] = person
     request.state.person_name = name or None
     request.state.person = person

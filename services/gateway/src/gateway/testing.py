@@ -279,6 +279,20 @@ async def new_page(browser, platform: Platform, problems: list[str], **options):
     return page
 
 
+async def choose_city(page, label: str, typed: str, option: str) -> None:  # noqa: ANN001
+    """Use the city type-ahead as a person does: type, wait for the list, choose with the keyboard."""
+    box = page.get_by_role("combobox", name=label)
+    await box.fill("")
+    await box.press_sequentially(typed, delay=40)
+    choice = page.get_by_role("option", name=re.compile(re.escape(option)))
+    await choice.first.wait_for()
+    options = await page.get_by_role("option").all_inner_texts()
+    index = next(i for i, text in enumerate(options) if option in text)
+    for _ in range(index + 1):
+        await box.press("ArrowDown")
+    await box.press("Enter")
+
+
 async def sign_in(page, email: str, password: str) -> None:  # noqa: ANN001
     await page.goto("/signin")
     if "/signin" not in page.url:  # already signed in as someone else: sign out first

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.testing import ADMIN_EMAIL, ADMIN_PASSWORD, DESKTOP, PHONE, Platform, new_page, running_platform, sign_in
+from gateway.testing import ADMIN_EMAIL, ADMIN_PASSWORD, DESKTOP, PHONE, Platform, choose_city, new_page, running_platform, \
+    sign_in
 
 
 
@@ -100,10 +101,11 @@ async def test_confirmation_link_once_then_refused_and_the_staff_queue(platform:
     await phone.get_by_label("Full name").fill("Pat Clerk")
     await phone.get_by_label("Your title or role").fill("City Clerk")
     await phone.get_by_label("Work email address").fill(at_domain)
-    await phone.get_by_label("Your city").select_option("oh-youngstown")
+    await choose_city(phone, "Your city", "Youngs", "Youngstown, OH")
     await phone.get_by_label("Password").fill(SPACED)
     await phone.get_by_role("button", name="Create account").click()
-    await phone.get_by_role("heading", name="Account created").wait_for()
+    # signed in at once, on the city's page, with where they stand
+    await phone.get_by_role("heading", name="Your account is waiting for verification").wait_for()
     content = await phone.content()
     assert "confirming it verifies your account at once" in content and "Youngstown, OH" in content
     await shoot(phone, shots, "23-signup-check-mail")

@@ -173,10 +173,6 @@
         " Use the up and down arrows to choose.";
     }
   });
-  document.addEventListener("DOMContentLoaded", function () {
-    // with JavaScript the no-JavaScript search button is not needed; the list replaces it
-    document.querySelectorAll("[data-combobox] [data-combobox-nojs]").forEach(function (el) { el.hidden = true; });
-  });
 
   // --- Local drafts of long forms: what is typed survives a closed tab or a lost connection -------
   // A form with data-draft="name" keeps its text fields in localStorage (this browser only) while

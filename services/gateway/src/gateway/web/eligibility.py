@@ -72,7 +72,7 @@ async def _neighbors(svc: Any, city: dict[str, Any]) -> list[dict]:
 EXCEPTION_FIELDS = ("name", "email", "title", "reason", "lead_city_id", "lead_city_name")
 
 
-async def _eligibility_page(request: Request, svc: Any, *, q: str = "", city_id: str = "",
+async def _eligibility_page(request: Request, svc: Any, *, q: str = "", city_id: str = "", section: str | None = None,
                             values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
                             status_code: int = 200, message: str | None = None) -> Response:
     ctx: dict[str, Any] = {"nav": "eligibility", "q": q, "values": values or {}, "errors": errors or {},
@@ -80,6 +80,8 @@ async def _eligibility_page(request: Request, svc: Any, *, q: str = "", city_id:
     try:
         if city_id:
             city = await svc.accounts.get_json(f"/cities/{city_id_or_404(city_id)}")
+            if section:  # found by a section's name: say that it is part of this city
+                city["matched_section"] = section
             ctx.update(answer_context(city))
             ctx["q"] = q or f"{city['name']}, {city['state']}"
             if not city.get("eligible"):
@@ -87,7 +89,9 @@ async def _eligibility_page(request: Request, svc: Any, *, q: str = "", city_id:
         elif q.strip():
             ctx["matches"] = await find_cities(svc, q, limit=20)
             if len(ctx["matches"]) == 1:  # one match: answer at once
-                return await _eligibility_page(request, svc, q=q, city_id=ctx["matches"][0]["city_id"])
+                only = ctx["matches"][0]
+                return await _eligibility_page(request, svc, q=q, city_id=only["city_id"],
+                                               section=only.get("matched_section"))
     except UpstreamError as exc:
         if exc.status == 404:
             raise ProblemError(404, "Not found", "We do not know that city.") from None
