@@ -331,7 +331,7 @@ def test_timeline_reads_as_words_not_codes():
     triaged = next(s for s in summaries if s.startswith("Triaged as "))
     assert triaged.removeprefix("Triaged as ").split(" (")[0] in TOPIC_LABELS.values()
     call = next(s for s in summaries if s.startswith("Call scheduled for "))
-    assert re.fullmatch(r"Call scheduled for \w{3} \d{2} \w{3} \d{4}, \d{2}:\d{2} E[SD]T", call), call
+    assert re.fullmatch(r"Call scheduled for \w{3}, \w{3} \d{1,2}, \d{4}, \d{1,2}:\d{2} [AP]M E[SD]T", call), call
     assert not [s for s in summaries if "_" in s or re.search(r"\d{4}-\d{2}-\d{2}T", s)], summaries
 
 

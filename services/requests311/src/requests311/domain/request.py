@@ -245,7 +245,9 @@ class Request(BaseModel):
 
         zone = ZoneInfo(self.city_time_zone) if self.city_time_zone else self.service_levels.calendar.tz
         local = at.astimezone(zone)
-        return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
+        # as people in the US read a time: "Thu, Dec 3, 2026, 2:00 PM CST"
+        hour = f"{(local.hour % 12) or 12}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
+        return f"{local:%a, %b} {local.day}, {local.year}, {hour} {local.tzname()}"
 
     def _by(self, actor: Actor, now: datetime) -> dict[str, Any]:
         return {"request_id": self.id, "by": actor.id, "at": now}
