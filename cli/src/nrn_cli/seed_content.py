@@ -1,8 +1,8 @@
 """What `nrn up --seed` loads: demo people, 311 questions with their memos, library resources and
-clearinghouse programmes. Data only; `nrn_cli.seed` puts it in through the public API.
+clearinghouse programs. Data only; `nrn_cli.seed` puts it in through the public API.
 
 Everything here is demo content. People and cities' questions are made up; the library items carry
-the source "NRN demo content"; the clearinghouse describes real, long-standing federal programmes in
+the source "NRN demo content"; the clearinghouse describes real, long-standing federal programs in
 general terms, tagged as demo entries whose terms and deadlines must be checked at the source.
 """
 
@@ -74,7 +74,7 @@ of the gap in each of the next three budgets while rebuilding reserves toward tw
 
 ## Options, with examples from other cities
 
-**1. Make a multi-year forecast the centre of the budget.** The Government Finance Officers Association
+**1. Make a multi-year forecast the center of the budget.** The Government Finance Officers Association
 (GFOA) recommends long-term financial planning with a forecast of at least five years. Several cities
 that emerged from state financial oversight in Michigan and Pennsylvania made the forecast a standing
 document presented with every budget, so council members could see how each decision moved the
@@ -84,14 +84,14 @@ emergency repairs.
 
 **2. Collect the revenue already owed.** Before raising rates, many cities find one to two percent of
 general fund revenue in items that are owed but not collected: delinquent income or property taxes,
-unbilled or under-billed utility accounts, outdated business licence rolls, and permit and inspection
+unbilled or under-billed utility accounts, outdated business license rolls, and permit and inspection
 fees set many years ago. A cost-of-service fee study that compares what a service costs with what is
 charged often supports adjusting fees for development review, repeated false alarms and special events.
 That shifts cost to the people who use a service rather than to every taxpayer.
 
 **3. Pursue targeted efficiency, not across-the-board cuts.** Across-the-board cuts tend to erode first
 the services residents notice most. Cities have had better results with a small number of specific
-projects: consolidating emergency dispatch with a neighbouring jurisdiction or the county, shared
+projects: consolidating emergency dispatch with a neighboring jurisdiction or the county, shared
 purchasing through cooperative contracts, right-sizing the vehicle fleet, and energy-performance
 contracts that pay for lighting and building upgrades from guaranteed savings. Each project should have
 an owner, a savings estimate, a start date and a report back to council.
@@ -125,7 +125,7 @@ to control costs, and a sunset date keeps the promise credible.
   five-year recovery plan.
 - Peer finance directors in cities that completed recovery plans, whom NRN can introduce on request.
 
-This memo is NRN demo content: the examples are described in general terms, and any programme or
+This memo is NRN demo content: the examples are described in general terms, and any program or
 policy named here should be checked at its source before use.
 
 ## Next steps
@@ -150,8 +150,8 @@ deteriorate further or hold them without paying taxes.
 ## Short answer
 
 Set up a disposition system before selling anything. That means an inventory that classifies every
-parcel, a land bank or a city land-disposition programme with written policies, and a set of end uses
-matched to each neighbourhood's market: side-lot sales to neighbours, greening and stormwater uses,
+parcel, a land bank or a city land-disposition program with written policies, and a set of end uses
+matched to each neighborhood's market: side-lot sales to neighbors, greening and stormwater uses,
 rehabilitation sales with owner-occupancy or affordability conditions, and assembly of sites for larger
 development. Cities that did this cut maintenance costs, put parcels back on the tax roll and kept
 control over who buys, through buyer vetting and conditions that return a property to the city when a
@@ -162,15 +162,15 @@ buyer does not perform.
 **1. A land bank.** More than a dozen states have land bank enabling laws. The Genesee County Land Bank
 in Michigan, which serves Flint, was one of the first modern land banks; the Cuyahoga County Land
 Reutilization Corporation in Ohio is funded in part from penalties and interest on delinquent property
-taxes; Detroit's land bank runs side-lot, auction and rehabilitation programmes at a large scale. A land
+taxes; Detroit's land bank runs side-lot, auction and rehabilitation programs at a large scale. A land
 bank can hold property without paying taxes on it, clear title, and choose buyers on the strength of
 their plans rather than on price alone. Where a state has no enabling law, a city can run a
-land-disposition programme from its own departments or through a nonprofit partner under contract.
+land-disposition program from its own departments or through a nonprofit partner under contract.
 
 **2. Side-lot sales.** Offering vacant lots to the owner-occupant next door for a nominal price moves
 many parcels quickly, ends the city's maintenance cost for each one and puts the lot back on the tax
 roll. Cleveland and Detroit have sold thousands of side lots this way. A simple application, a flat
-price and a short deed restriction against resale for a few years keep the programme fair and easy to
+price and a short deed restriction against resale for a few years keep the program fair and easy to
 run.
 
 **3. Greening and stormwater.** Where demand for building is weak, a low-cost treatment — clearing
@@ -191,12 +191,12 @@ buyers.
 held together and offered through a request for proposals for larger development, with the city's
 priorities — affordable units, local hiring, ground-floor retail — written into the selection criteria.
 
-**6. Paying for the programme.** Land banks in several states receive a share of the property taxes on
+**6. Paying for the program.** Land banks in several states receive a share of the property taxes on
 the parcels they sell for a number of years after the sale, which rewards returning property to the tax
 roll. Others are funded through county treasurers' delinquent-tax penalties, CDBG funds for eligible
-acquisition, clearance and disposition, or state demolition and blight programmes. Whatever the source,
+acquisition, clearance and disposition, or state demolition and blight programs. Whatever the source,
 a multi-year operating budget matters more than a one-time grant: the inventory, maintenance and sales
-work is continuous, and a programme that runs out of money after two years leaves the city with the
+work is continuous, and a program that runs out of money after two years leaves the city with the
 same parcels and fewer staff to manage them.
 
 **7. Fixing the pipeline.** The number of parcels the city receives each year depends on the county's
@@ -213,16 +213,16 @@ speculators who never pay the next year's taxes.
 - HUD's CDBG rules on eligible acquisition, clearance and disposition activities.
 - The NRN library's land bank start-up toolkit and its research brief on greening vacant lots.
 
-This memo is NRN demo content: the examples are described in general terms, and every programme named
+This memo is NRN demo content: the examples are described in general terms, and every program named
 here should be checked at its source before use.
 
 ## Next steps
 
 1. Build a parcel inventory with condition, ownership history, liens and a market classification for
    each block within the next two months.
-2. Decide between a land bank, where state law allows one, and a city disposition programme; draft
+2. Decide between a land bank, where state law allows one, and a city disposition program; draft
    written disposition policies for council.
-3. Launch a side-lot programme first: it needs the least capital and shows results quickly.
+3. Launch a side-lot program first: it needs the least capital and shows results quickly.
 4. Ask the sewer utility which vacant lots could count towards its stormwater plans.
 5. Book the follow-up call offered below to walk through the inventory template with NRN's housing
    advisor.
@@ -232,14 +232,14 @@ MEMO_STOREFRONTS = """## Question
 
 The city asked how other cities structure a storefront improvement grant for small businesses on its two
 older commercial corridors: how much to offer, what to require of applicants, how to pay for the
-programme, and how to keep it simple enough that owners without accountants or architects can use it.
+program, and how to keep it simple enough that owners without accountants or architects can use it.
 
 ## Short answer
 
-Most successful programmes are matching grants that reimburse part of the cost of visible exterior work
+Most successful programs are matching grants that reimburse part of the cost of visible exterior work
 — signs, lighting, windows, doors, awnings and façade repairs — up to a fixed cap per property, with a
 short application, basic design guidelines and free design help. Payment comes after the work is
-inspected. Programmes are usually paid for with Community Development Block Grant funds in eligible
+inspected. Programs are usually paid for with Community Development Block Grant funds in eligible
 areas, tax increment or special district revenue, or the general fund, and they work best when they are
 part of a wider corridor plan rather than a one-off. A first round of fifteen to twenty-five storefronts on a
 few blocks, rather than a thin spread across both corridors, tends to show results that attract private
@@ -249,27 +249,27 @@ investment and the next round of applicants.
 
 **1. The matching grant.** The common model reimburses half of eligible costs up to a cap, often between
 ten and fifty thousand dollars per storefront, with a higher cap for corner buildings or multiple
-storefronts. Philadelphia's long-running storefront improvement programme follows this pattern.
+storefronts. Philadelphia's long-running storefront improvement program follows this pattern.
 Matching keeps owners invested in the result and stretches a small budget across more storefronts. Some
 cities raise the match to seventy-five or even ninety percent in the first year on a target block, to
 create a visible cluster of improvements quickly.
 
 **2. Free design assistance.** Many owners cannot pay an architect before knowing whether they will be
 funded. Cities that pair the grant with a few hours of free design help from a contracted architect or a
-university design centre get better results and fewer rejected applications. Design guidelines should be
+university design center get better results and fewer rejected applications. Design guidelines should be
 short: a page or two of photographs showing what is encouraged (clear windows, lighting, repaired
 cornices) and what is not (solid roll-down shutters, window coverings that block the view inside).
 
-**3. A simple process.** Successful programmes keep the application to a few pages, accept applications
+**3. A simple process.** Successful programs keep the application to a few pages, accept applications
 on a rolling basis, decide within a few weeks, and publish a checklist of the documents needed for
 reimbursement. Tenants should be able to apply with the owner's written consent, since many small
 businesses rent their space. A small working-capital advance, or direct payment to contractors, helps
 owners who cannot front the whole cost.
 
-**4. Paying for the programme.** CDBG funds can pay for façade improvements in low- and moderate-income
+**4. Paying for the program.** CDBG funds can pay for façade improvements in low- and moderate-income
 areas or to address blight, with federal requirements — environmental review, and for larger projects,
 prevailing wages — that add time and should be explained to applicants at the start. Tax increment
-districts and business improvement districts often fund programmes on their own corridors. Some cities
+districts and business improvement districts often fund programs on their own corridors. Some cities
 combine a modest general fund allocation with a partner bank's or a community development financial
 institution's low-interest loan for owners who need more than the grant.
 
@@ -281,25 +281,25 @@ funding and make the case to the next group of owners.
 lasting results paired it with a few other modest measures: a small-business liaison who helps owners
 through permits and inspections, a vacant storefront registry or temporary "pop-up" leases to fill
 empty spaces, coordinated street cleaning and lighting, and events that bring people to the corridor.
-A business association or a Main Street organisation often carries this work with a small amount of
+A business association or a Main Street organization often carries this work with a small amount of
 city support, and keeps owners engaged between grant rounds.
 
-**7. Avoiding common problems.** Programmes run into trouble when reimbursement takes months, when
+**7. Avoiding common problems.** Programs run into trouble when reimbursement takes months, when
 owners discover federal requirements only after signing contracts, or when design review becomes a
 second permit process. Publishing a target time for each step, holding a short orientation for approved
 applicants, and having one staff member accompany each project from application to payment avoid most
 of these problems. It also helps to decide in advance what happens when a business closes soon after the
-work: most programmes secure the grant with a simple agreement that is forgiven after three to five years
+work: most programs secure the grant with a simple agreement that is forgiven after three to five years
 of operation.
 
 ## Resources
 
-- The NRN library's report on small-business storefront programmes and their design choices.
-- The state's Main Street coordinating programme, where one exists, which often offers free design help.
+- The NRN library's report on small-business storefront programs and their design choices.
+- The state's Main Street coordinating program, where one exists, which often offers free design help.
 - HUD's CDBG guidance on eligible economic development and façade activities.
 - Local community development financial institutions able to pair loans with the grant.
 
-This memo is NRN demo content: the examples are described in general terms, and any programme named here
+This memo is NRN demo content: the examples are described in general terms, and any program named here
 should be checked at its source before use.
 
 ## Next steps
@@ -354,8 +354,8 @@ QUESTIONS: list[dict[str, Any]] = [
     },
     {
         "key": "lead_lines", "official": "official_b", "expert": "finance_expert", "target": "assigned",
-        "title": "Which programmes can pay for replacing our lead service lines?",
-        "question": "Our water utility estimates 8,000 lead service lines. Which federal and state programmes "
+        "title": "Which programs can pay for replacing our lead service lines?",
+        "question": "Our water utility estimates 8,000 lead service lines. Which federal and state programs "
                     "can pay for replacement without raising water rates beyond what residents can bear?",
         "topic": "finance_budgets", "urgency": "soon", "consent": "anonymous",
     },
@@ -405,7 +405,7 @@ RESOURCES: list[dict[str, Any]] = [
     {
         "type": "toolkit", "title": "Land bank start-up toolkit: policies, priorities and disposition",
         "summary": "Templates and checklists for a city or county starting a land bank or a land-disposition "
-                   "programme: inventory fields, disposition policies, side-lot applications and buyer vetting.",
+                   "program: inventory fields, disposition policies, side-lot applications and buyer vetting.",
         "topics": ["housing", "land_use"], "publication_date": "2025-05-02",
         "tags": ["land bank", "vacant property", "tax foreclosure", "side lots"],
         "body": _body(
@@ -434,13 +434,13 @@ RESOURCES: list[dict[str, Any]] = [
             "the rating outlook turned positive. The city is a composite written for the demo data set."),
     },
     {
-        "type": "report", "title": "Small-business storefront programmes: design choices and results",
-        "summary": "A review of matching-grant storefront programmes: grant sizes, match rates, design help, "
+        "type": "report", "title": "Small-business storefront programs: design choices and results",
+        "summary": "A review of matching-grant storefront programs: grant sizes, match rates, design help, "
                    "funding sources and how cities measure results on their corridors.",
         "topics": ["economic_development"], "publication_date": "2025-06-30",
         "tags": ["storefronts", "main street", "small business", "façade grants"],
         "body": _body(
-            "## Findings\n\nMost programmes reimburse half of eligible exterior costs up to a cap; free design "
+            "## Findings\n\nMost programs reimburse half of eligible exterior costs up to a cap; free design "
             "help raises the quality of projects and lowers rejection rates; rolling applications and quick "
             "decisions matter more to owners than the size of the grant.",
             "## Funding\n\nCDBG in eligible areas, tax increment or improvement-district revenue, and general "
@@ -480,12 +480,12 @@ RESOURCES: list[dict[str, Any]] = [
     {
         "type": "case_study", "title": "A regional workforce partnership with a community college",
         "summary": "How a small city, its community college and three manufacturers built a short-term training "
-                   "programme for maintenance technicians with guaranteed interviews for graduates.",
+                   "program for maintenance technicians with guaranteed interviews for graduates.",
         "topics": ["workforce", "economic_development"], "publication_date": "2024-09-05",
         "tags": ["workforce", "community college", "manufacturing", "sector partnership"],
         "body": _body(
             "## The partnership\n\nEmployers defined the skills, the college designed a sixteen-week evening "
-            "programme, and the workforce board paid tuition for eligible residents.",
+            "program, and the workforce board paid tuition for eligible residents.",
             "## What made it work\n\nEmployer commitments to interview every graduate, classes held in the "
             "evening, and childcare and transport help for students. The city is a composite written for the "
             "demo data set."),
@@ -502,7 +502,7 @@ RESOURCES: list[dict[str, Any]] = [
             "low-interest loans and, for disadvantaged communities, principal forgiveness. Some states add their "
             "own grants.",
             "## Sequencing\n\nFinish the service line inventory first; replace lines at schools, childcare "
-            "centres and homes with young children early; replace the private side together with the public "
+            "centers and homes with young children early; replace the private side together with the public "
             "side to avoid partial replacements."),
     },
     {
@@ -554,7 +554,7 @@ DEMO_DEADLINE_LABEL = "Next application deadline (demo date: check the source)"
 
 
 def programs(today: date) -> list[dict[str, Any]]:
-    """Real, well-known federal technical-assistance programmes in general terms. Deadlines are demo
+    """Real, well-known federal technical-assistance programs in general terms. Deadlines are demo
     dates in the future relative to ``today``: the real ones must be checked at the source."""
 
     def due(days: int) -> list[dict[str, str]]:
@@ -567,10 +567,10 @@ def programs(today: date) -> list[dict[str, Any]]:
         {
             "agency": "HUD", "sub_agency": "Office of Community Planning and Development",
             "name": "HUD Community Compass Technical Assistance",
-            "summary": "HUD's integrated technical-assistance programme: HUD-selected providers help grantees "
-                       "plan, manage and report on HUD programmes such as CDBG, HOME and homelessness assistance.",
+            "summary": "HUD's integrated technical-assistance program: HUD-selected providers help grantees "
+                       "plan, manage and report on HUD programs such as CDBG, HOME and homelessness assistance.",
             "help_given": ["technical_assistance", "capacity_building", "training"],
-            "help_details": "Needs assessments, on-site and remote coaching, tools and training on HUD programme "
+            "help_details": "Needs assessments, on-site and remote coaching, tools and training on HUD program "
                             "rules, financial management and capacity.",
             "topics": ["housing", "government_operations", "economic_development"],
             "eligibility": eligibility(entity_kinds=["city", "county", "state", "tribe", "nonprofit"]),
@@ -592,7 +592,7 @@ def programs(today: date) -> list[dict[str, Any]]:
             "how_to_apply": "Talk to the HUD field office, then submit an application with a CDBG action plan "
                             "amendment.",
             "rolling": True, "url": "https://www.hudexchange.info/programs/section-108/",
-            "contact": "HUD Section 108 programme office", "tags": [*DEMO_PROGRAM_TAGS, "CDBG", "loan guarantee"],
+            "contact": "HUD Section 108 program office", "tags": [*DEMO_PROGRAM_TAGS, "CDBG", "loan guarantee"],
         },
         {
             "agency": "EDA", "sub_agency": "Economic Development Administration",
@@ -619,9 +619,9 @@ def programs(today: date) -> list[dict[str, Any]]:
                             "applications, engagement and delivery.",
             "topics": ["transportation", "economic_development", "land_use"],
             "eligibility": eligibility(entity_kinds=["city", "county", "tribe", "regional_body", "nonprofit"]),
-            "how_to_apply": "Communities submit a letter of interest during the programme's application window.",
+            "how_to_apply": "Communities submit a letter of interest during the program's application window.",
             "rolling": False, "deadlines": due(75), "url": "https://www.transportation.gov/grants/thriving-communities",
-            "contact": "DOT Thriving Communities programme office", "tags": [*DEMO_PROGRAM_TAGS, "capacity building"],
+            "contact": "DOT Thriving Communities program office", "tags": [*DEMO_PROGRAM_TAGS, "capacity building"],
         },
         {
             "agency": "EPA", "sub_agency": "Office of Brownfields and Land Revitalization",
@@ -642,7 +642,7 @@ def programs(today: date) -> list[dict[str, Any]]:
         {
             "agency": "EPA", "sub_agency": "Office of Water",
             "name": "EPA Environmental Finance Centers (water technical assistance)",
-            "summary": "A network of university and nonprofit centres that help communities find and apply for "
+            "summary": "A network of university and nonprofit centers that help communities find and apply for "
                        "funding for drinking water, wastewater and stormwater projects, including lead service "
                        "line replacement.",
             "help_given": ["technical_assistance", "capacity_building", "training"],
@@ -658,7 +658,7 @@ def programs(today: date) -> list[dict[str, Any]]:
             "agency": "USDA", "sub_agency": "Rural Development",
             "name": "USDA Rural Development Community Facilities Direct Loan and Grant Program",
             "summary": "Loans and grants for essential community facilities in rural areas, such as health "
-                       "clinics, public safety buildings and equipment, libraries and community centres.",
+                       "clinics, public safety buildings and equipment, libraries and community centers.",
             "help_given": ["loans", "grants"],
             "help_details": "Low-interest direct loans, loan guarantees and grants for construction, equipment "
                             "and improvements.",
@@ -672,13 +672,13 @@ def programs(today: date) -> list[dict[str, Any]]:
         },
         {
             "agency": "Treasury", "sub_agency": "Community Development Financial Institutions Fund",
-            "name": "Treasury CDFI Fund programmes",
+            "name": "Treasury CDFI Fund programs",
             "summary": "Funding and training for community development financial institutions that lend and "
                        "invest in low-income communities; cities partner with local CDFIs for small-business "
                        "and housing finance.",
             "help_given": ["financing", "training", "capacity_building"],
             "help_details": "Financial and technical assistance awards to certified CDFIs; the New Markets Tax "
-                            "Credit programme; capacity-building training.",
+                            "Credit program; capacity-building training.",
             "topics": ["economic_development", "housing", "finance_budgets"],
             "eligibility": eligibility(entity_kinds=["nonprofit"]),
             "how_to_apply": "Certified CDFIs apply in the fund's annual rounds; cities work through local CDFI "
@@ -706,7 +706,7 @@ def programs(today: date) -> list[dict[str, Any]]:
             "agency": "NTIA", "sub_agency": "BroadbandUSA",
             "name": "NTIA BroadbandUSA technical assistance (BEAD and digital equity)",
             "summary": "Technical assistance for communities planning broadband expansion and digital equity "
-                       "work, including how to take part in their state's BEAD programme.",
+                       "work, including how to take part in their state's BEAD program.",
             "help_given": ["technical_assistance", "planning", "data_tools"],
             "help_details": "Guides, webinars and one-on-one help on broadband planning, mapping and working "
                             "with the state broadband office.",

@@ -155,7 +155,7 @@ async def running_platform(kafka_bootstrap_servers: str, mongodb_uri: str, prefi
 
 _PARAGRAPHS = {
     "Question": "Flint asked how to pay for replacing about twenty thousand lead service lines, and which federal and "
-                "state programmes can carry the cost without raising water rates beyond what residents can bear.",
+                "state programs can carry the cost without raising water rates beyond what residents can bear.",
     "Short answer": "Combine the Drinking Water State Revolving Fund, with its principal forgiveness for disadvantaged "
                     "communities, with lead-specific federal grants, and sequence the work by risk so that early phases "
                     "qualify for the most generous terms while an inventory of service lines is completed.",
@@ -163,9 +163,9 @@ _PARAGRAPHS = {
                     "state loan forgiveness; Milwaukee used an ordinance requiring owners to share costs with a city "
                     "subsidy; Benton Harbor relied on state emergency appropriations with federal technical support.",
     "Resources": "The state revolving fund intended use plan, the federal lead service line inventory guidance, and "
-                 "peer contacts in Newark and Milwaukee who ran the programmes and offered to speak with your staff.",
+                 "peer contacts in Newark and Milwaukee who ran the programs and offered to speak with your staff.",
     "Next steps": "Finish the inventory, apply in the next revolving fund cycle, set up a replacement ordinance, and "
-                  "schedule a call with the Newark programme director within the next two weeks.",
+                  "schedule a call with the Newark program director within the next two weeks.",
 }
 
 

@@ -81,7 +81,7 @@ async def test_the_whole_journey_through_the_pages(platform: Platform, browser, 
     await official.goto("/requests/new")
     await official.get_by_label("Your question in one line").fill("How do we fund lead service line replacement?")
     await official.get_by_label("The question in detail").fill(
-        "Our city has about 20,000 lead service lines. Which federal and state programmes can pay for replacing them?")
+        "Our city has about 20,000 lead service lines. Which federal and state programs can pay for replacing them?")
     await official.wait_for_load_state("networkidle")  # the similar-questions fragment (htmx) arrives
     await official.get_by_label("Topic").select_option("finance_budgets")
     await official.get_by_label("Yes, without naming our city").check()  # the consent question starts empty

@@ -218,7 +218,7 @@ async def create_staff(request: Request, body: StaffCreate, user: ApiUser, svc: 
     return await forward(request, svc.accounts, "POST", "/accounts/staff", principal=user, json=body.out())
 
 
-@router.get("/partners", tags=["staff: accounts"], summary="List partner organisations", responses=ERRORS)
+@router.get("/partners", tags=["staff: accounts"], summary="List partner organizations", responses=ERRORS)
 async def list_partners(
     request: Request, user: ApiUser, svc: Svc,
     kind: Annotated[str | None, Query(pattern=r"^(consortium_member|federal_agency)$")] = None,
@@ -229,7 +229,7 @@ async def list_partners(
                          params={"kind": kind, "limit": limit, "offset": offset})
 
 
-@router.post("/partners", status_code=201, tags=["staff: accounts"], summary="Create a partner organisation", responses=ERRORS)
+@router.post("/partners", status_code=201, tags=["staff: accounts"], summary="Create a partner organization", responses=ERRORS)
 async def create_partner(request: Request, body: PartnerCreate, user: ApiUser, svc: Svc) -> Response:
     allow(user, "account.manage")
     return await forward(request, svc.accounts, "POST", "/partners", principal=user, json=body.out())

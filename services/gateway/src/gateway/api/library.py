@@ -207,7 +207,7 @@ async def delete_synonyms(request: Request, group_id: m.Id, svc: Svc, user: ApiU
 # --- clearinghouse -----------------------------------------------------------------------------------
 
 
-@router.get("/clearinghouse/programs", tags=[CH], summary="Federal technical-assistance programmes", responses=ERRORS)
+@router.get("/clearinghouse/programs", tags=[CH], summary="Federal technical-assistance programs", responses=ERRORS)
 async def programs(
     request: Request, svc: Svc, user: MaybeUser,
     q: Annotated[MultiLine | None, Query(max_length=L.SEARCH_Q_MAX)] = None,
@@ -226,7 +226,7 @@ async def programs(
     return await forward(request, svc.library, "GET", "/clearinghouse/programs", principal=user, params=params)
 
 
-@router.get("/clearinghouse/programs/{program_id}", tags=[CH], summary="One programme (with a city's eligibility)",
+@router.get("/clearinghouse/programs/{program_id}", tags=[CH], summary="One program (with a city's eligibility)",
             responses=ERRORS)
 async def program(request: Request, program_id: m.Id, svc: Svc, user: MaybeUser,
                   city_id: Annotated[SingleLine | None, Query(max_length=L.CITY_ID_MAX)] = None) -> Response:
@@ -236,20 +236,20 @@ async def program(request: Request, program_id: m.Id, svc: Svc, user: MaybeUser,
                          params={"city_id": city_id})
 
 
-@router.post("/clearinghouse/programs", status_code=201, tags=[CH], summary="Add a programme (staff)", responses=ERRORS)
+@router.post("/clearinghouse/programs", status_code=201, tags=[CH], summary="Add a program (staff)", responses=ERRORS)
 async def create_program(request: Request, body: m.ProgramContent, svc: Svc, user: ApiUser) -> Response:
     allow(user, "clearinghouse.maintain")
     return await forward(request, svc.library, "POST", "/clearinghouse/programs", principal=user, json=body.out())
 
 
-@router.patch("/clearinghouse/programs/{program_id}", tags=[CH], summary="Edit a programme (staff)", responses=ERRORS)
+@router.patch("/clearinghouse/programs/{program_id}", tags=[CH], summary="Edit a program (staff)", responses=ERRORS)
 async def edit_program(request: Request, program_id: m.Id, body: m.ProgramPatch, svc: Svc, user: ApiUser) -> Response:
     allow(user, "clearinghouse.maintain")
     return await forward(request, svc.library, "PATCH", f"/clearinghouse/programs/{program_id}", principal=user,
                          json=body.out())
 
 
-@router.delete("/clearinghouse/programs/{program_id}", status_code=204, tags=[CH], summary="Retire a programme (staff)",
+@router.delete("/clearinghouse/programs/{program_id}", status_code=204, tags=[CH], summary="Retire a program (staff)",
                responses=ERRORS)
 async def retire_program(request: Request, program_id: m.Id, svc: Svc, user: ApiUser) -> Response:
     allow(user, "clearinghouse.maintain")

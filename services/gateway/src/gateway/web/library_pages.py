@@ -650,7 +650,7 @@ async def create_program(request: Request, user: PageUser, svc: Svc) -> Response
         except (UpstreamError, ServiceUnavailable) as exc:
             errors = _field_errors(exc)
         else:
-            flash(request, "Programme added to the clearinghouse.", "success")
+            flash(request, "Program added to the clearinghouse.", "success")
             return see_other(f"/staff/curation/programs/{created['program_id']}")
     return await _program_form(request, svc, user, values=_program_values(form), errors=errors, status_code=422)
 
@@ -676,7 +676,7 @@ async def edit_program(request: Request, program_id: str, user: PageUser, svc: S
         except (UpstreamError, ServiceUnavailable) as exc:
             errors = _field_errors(exc)
         else:
-            flash(request, "Programme saved.", "success")
+            flash(request, "Program saved.", "success")
             return see_other(f"/staff/curation/programs/{pid}")
     program = await svc.library.get_json(f"/clearinghouse/programs/{pid}", token=user.token)
     return await _program_form(request, svc, user, values=_program_values(form), errors=errors, program=program,
@@ -688,7 +688,7 @@ async def retire_program(request: Request, program_id: str, user: PageUser, svc:
     _only(user, "clearinghouse.maintain")
     try:
         await svc.library.request("DELETE", f"/clearinghouse/programs/{_id(program_id)}", token=user.token)
-        flash(request, "Programme retired: it no longer appears in the clearinghouse.", "success")
+        flash(request, "Program retired: it no longer appears in the clearinghouse.", "success")
     except (UpstreamError, ServiceUnavailable) as exc:
         flash(request, problem_text(exc), "error")
     return see_other("/staff/curation/programs")
