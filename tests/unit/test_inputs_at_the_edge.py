@@ -34,9 +34,7 @@ NOT_YET_SERVICES = {"engagements", "peer", "partners", "notifications"}
 NOT_YET_PATHS = ("/api/v1/applications", "/api/v1/rounds", "/api/v1/engagements", "/staff/applications",
                  "/staff/engagements", "/api/v1/convenings", "/api/v1/groups", "/api/v1/deliverables", "/api/v1/introductions",
                  "/api/v1/registrations", "/api/v1/partners/{partner_id}/endpoints",
-                 "/api/v1/partners/{partner_id}/agreement", "/partner/", "/exception-requests",
-                 "/cities/{city_id}/exception-requests", "/requests/{request_id}/call/cancel",
-                 "/requests/{request_id}/call/reschedule")
+                 "/api/v1/partners/{partner_id}/agreement", "/partner/")
 
 
 def _apps() -> dict[str, FastAPI]:

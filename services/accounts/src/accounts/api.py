@@ -447,7 +447,7 @@ async def ask_for_exception(city_id: str, body: NewExceptionRequest, svc: Svc) -
 async def list_exception_requests(
     svc: Svc, principal: Bearer,
     status: Annotated[Literal["open", "granted", "declined"] | None, Query()] = "open",
-    city_id: Annotated[str | None, Query(max_length=128)] = None,
+    city_id: Annotated[SingleLine | None, Query(max_length=128)] = None,
     limit: Limit = 50, offset: Offset = 0,
 ) -> Page:
     """The staff's exception queue, oldest first (``status=open`` by default)."""

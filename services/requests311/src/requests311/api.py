@@ -207,12 +207,12 @@ class MissedBody(Body):
 
 
 class RescheduleBody(Body):
-    reason: str = Field("", max_length=2_000)
-    preferred_call_times: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=10)
+    reason: MultiLine = Field("", max_length=2_000)
+    preferred_call_times: list[Annotated[SingleLine, Field(max_length=200)]] = Field(default_factory=list, max_length=10)
 
 
 class CancelCallBody(Body):
-    reason: str = Field("", max_length=2_000)
+    reason: MultiLine = Field("", max_length=2_000)
 
 
 class CloseBody(Body):
@@ -314,7 +314,7 @@ async def list_requests(
     city_id: Annotated[SingleLine | None, Query(max_length=128)] = None,
     state: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,  # the pattern refuses control characters
     status: Annotated[list[SingleLine] | None, Query()] = None,
-    reference: Annotated[str | None, Query(max_length=32, pattern=r"^[Nn][Rr][Nn]-[0-9]{4}-[0-9]{1,10}$")] = None,
+    reference: Annotated[SingleLine | None, Query(max_length=32, pattern=r"^[Nn][Rr][Nn]-[0-9]{4}-[0-9]{1,10}$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[SingleLine | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:

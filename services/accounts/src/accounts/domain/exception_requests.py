@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 from nrn_contracts.events import accounts as c
+from nrn_contracts.values import MultiLine, SingleLine
 from pydantic import BaseModel, Field, PrivateAttr
 
 from .cities import City, explain_eligibility
@@ -83,8 +84,8 @@ def request_exception(*, exception_request_id: str, city: City, name: str, email
 class NewExceptionRequest(BaseModel):
     """The body of ``POST /cities/{city_id}/exception-requests``."""
 
-    name: str = Field(min_length=1, max_length=200)
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    title: str = Field(min_length=1, max_length=300)
-    reason: str = Field(min_length=1, max_length=5000)
-    lead_city_id: str | None = Field(None, max_length=128)
+    name: SingleLine = Field(min_length=1, max_length=200)
+    email: SingleLine = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    title: SingleLine = Field(min_length=1, max_length=300)
+    reason: MultiLine = Field(min_length=1, max_length=5000)
+    lead_city_id: SingleLine | None = Field(None, max_length=128)

@@ -218,13 +218,13 @@ class ScheduleIn(Versioned):
 
 
 class CallRescheduleIn(Versioned):
-    reason: Annotated[str, Field(max_length=R.CALL_CHANGE_REASON_MAX)] | None = None
-    preferred_call_times: Annotated[list[Annotated[str, Field(max_length=R.CALL_TIME_MAX)]],
+    reason: Annotated[MultiLine, Field(max_length=R.CALL_CHANGE_REASON_MAX)] | None = None
+    preferred_call_times: Annotated[list[Annotated[SingleLine, Field(max_length=R.CALL_TIME_MAX)]],
                                     Field(max_length=R.CALL_TIMES_MAX)] | None = None
 
 
 class CallCancelIn(Versioned):
-    reason: Annotated[str, Field(max_length=R.CALL_CHANGE_REASON_MAX)] | None = None
+    reason: Annotated[MultiLine, Field(max_length=R.CALL_CHANGE_REASON_MAX)] | None = None
 
 
 class CallCompleteIn(Versioned):

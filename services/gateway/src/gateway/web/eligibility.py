@@ -14,7 +14,7 @@ from markupsafe import Markup
 from ..clients import ServiceUnavailable, UpstreamError
 from ..deps import MaybePageUser, Svc
 from ..problems import ProblemError
-from .common import problem_field, problem_text
+from .common import PageText, problem_field, problem_text
 from .render import render
 
 router = APIRouter()
@@ -102,7 +102,7 @@ async def _eligibility_page(request: Request, svc: Any, *, q: str = "", city_id:
 
 
 @router.get("/eligibility")
-async def eligibility(request: Request, svc: Svc, q: str = "", city_id: str = "") -> Response:
+async def eligibility(request: Request, svc: Svc, q: PageText = "", city_id: PageText = "") -> Response:
     return await _eligibility_page(request, svc, q=q[:100], city_id=city_id)
 
 
@@ -145,12 +145,14 @@ async def ask_for_exception(request: Request, city_id: str, svc: Svc) -> Respons
 
 
 @router.get("/eligibility/suggest")
-async def suggest(request: Request, svc: Svc, mode: str = "eligibility", list: str = "city-list",
-                  field: str = "q") -> Response:
+async def suggest(request: Request, svc: Svc, mode: PageText = "eligibility", list: PageText = "city-list",  # noqa: A002
+                  field: PageText = "q") -> Response:
     """The combobox's options (an htmx fragment of role="option" items)."""
     mode = mode if mode in MODES else "eligibility"
     list_id = list if re.fullmatch(r"[a-z][a-z0-9-]{0,40}", list) else "city-list"
-    text = str(request.query_params.get(field if re.fullmatch(r"[a-z_]{1,40}", field) else "q") or "")
+    text = str(request.query_params.get(field if re.fullmatch(r"[a-z_]{1,40}", field) else "q") or "")[:100]
+    if any(ord(c) < 32 for c in text):  # control characters: nothing matches them
+        text = ""
     try:
         cities = await find_cities(svc, text, eligible_only=mode == "lead") if len(text.strip()) >= 2 else []
     except (UpstreamError, ServiceUnavailable):
@@ -159,7 +161,7 @@ async def suggest(request: Request, svc: Svc, mode: str = "eligibility", list: s
 
 
 @router.get("/eligibility/standing")
-async def standing(request: Request, svc: Svc, city_id: str = "", mode: str = "signup") -> Response:
+async def standing(request: Request, svc: Svc, city_id: PageText = "", mode: PageText = "signup") -> Response:
     """Under the sign-up city field: whether the chosen city qualifies, and what to do if not."""
     city = None
     if _CITY_ID.fullmatch(city_id):

@@ -139,7 +139,7 @@ async def _signup_page(request: Request, svc: Any, values: dict[str, Any], error
 
 
 @router.get("/signup")
-async def signup_form(request: Request, svc: Svc, city_id: str = "") -> Response:
+async def signup_form(request: Request, svc: Svc, city_id: PageText = "") -> Response:
     return await _signup_page(request, svc, {"city_id": city_id[:128]}, {})
 
 
