@@ -128,6 +128,34 @@ def _request_entries(value: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _assistance_entries(value: Any) -> list[dict[str, Any]]:
+    """Direct assistance on the city's timeline: applications sent and engagements opened."""
+    out: list[dict[str, Any]] = []
+    value = value if isinstance(value, dict) else {}
+    for a in value.get("applications") or []:
+        if isinstance(a, dict) and a.get("id") and a.get("submitted_at"):
+            out.append({"at": a["submitted_at"], "kind": "Application submitted", "title": "Application for on-the-ground help",
+                        "href": f"/applications/{a['id']}", "staff_href": f"/staff/applications/{a['id']}",
+                        "detail": "Direct assistance"})
+    for e in value.get("engagements") or []:
+        at = e.get("opened_at") or e.get("starts_on") if isinstance(e, dict) else None
+        if isinstance(e, dict) and e.get("id") and at:
+            out.append({"at": at, "kind": "Engagement opened", "title": e.get("title") or "Engagement",
+                        "href": f"/engagements/{e['id']}", "staff_href": f"/staff/engagements/{e['id']}",
+                        "detail": "Direct assistance"})
+    return out
+
+
+def _peer_entries(value: Any) -> list[dict[str, Any]]:
+    """Peer networking on the city's timeline: convenings the city's people registered for."""
+    out: list[dict[str, Any]] = []
+    for c in (value or {}).get("upcoming", []) if isinstance(value, dict) else []:
+        if isinstance(c, dict) and c.get("id") and c.get("starts_at") and c.get("city_registrations"):
+            out.append({"at": c["starts_at"], "kind": "Convening", "title": c.get("title") or "Convening",
+                        "href": f"/convenings/{c['id']}", "detail": "Peer network"})
+    return out
+
+
 def city_timeline(registry: DashboardRegistry, sections: dict[str, Any]) -> list[dict[str, Any]]:
     """Everything NRN has done with the city, newest first, across programs: each registered section
     contributes its own entries from its own data (``Section.timeline``), so no section knows another."""
@@ -149,9 +177,10 @@ def default_sections() -> DashboardRegistry:
     registry.add(Section("requests", "Questions and their status", "requests311", _requests, "partials/section_requests.html", order=20,
                          timeline=_request_entries))
     registry.add(Section("assistance", "Direct assistance", "engagements", _assistance,
-                         "partials/section_assistance.html", order=25))
+                         "partials/section_assistance.html", order=25, timeline=_assistance_entries))
     registry.add(Section("resources", "Recommended resources", "library", _resources, "partials/section_resources.html", order=30))
-    registry.add(Section("peer", "Peer network", "peer", _peer, "partials/section_peer.html", order=40))
+    registry.add(Section("peer", "Peer network", "peer", _peer, "partials/section_peer.html", order=40,
+                         timeline=_peer_entries))
     return registry
 
 
