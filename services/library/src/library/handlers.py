@@ -270,7 +270,8 @@ async def apply_requests311_event(tx: Tx, event: Any) -> None:
     if isinstance(event, QuestionSubmitted):
         state = qa.on_question_submitted(state, request_id=request_id, city_id=event.city_id, title=event.title,
                                          question=event.question, topic=event.topic,
-                                         consent=event.consent_to_publish, at=event.submitted_at)
+                                         consent=event.consent_to_publish, at=event.submitted_at,
+                                         reference=event.reference)
         trace = tx.envelope.traceparent if tx.envelope else None
         await tx.db[ASKED].replace_one({"_id": request_id}, {
             "_id": request_id, "request_id": request_id, "city_id": event.city_id, "topic": event.topic,

@@ -135,3 +135,13 @@ def test_consent_changed_to_named_brings_the_city_name(redactor):
     assert qa.public_record(s, redactor).related_cities == []
     s = qa.on_consent_changed(s, request_id="r-1", consent="named", at=T0 + timedelta(hours=1), city_name="Flint")
     assert qa.public_record(s, redactor).related_cities == ["Flint"]
+
+
+def test_the_questions_reference_is_a_keyword_of_its_public_record(redactor):
+    """People quote "NRN-2026-00123": the library finds the answered question by it."""
+    submitted = qa.on_question_submitted(None, request_id="r-1", city_id="c-flint", title="t", question="q",
+                                         topic="housing", consent="anonymous", at=T0 - timedelta(days=3),
+                                         reference="NRN-2026-00123")
+    record = qa.public_record(delivered(consent="anonymous", state=submitted), redactor)
+    assert record is not None and "NRN-2026-00123" in record.tags
+    assert "NRN-2026-00123" not in qa.public_record(delivered(consent="anonymous"), redactor).tags

@@ -27,6 +27,7 @@ SYSTEM_ACTOR = "system:requests311"
 
 class AnsweredQuestion(BaseModel):
     request_id: str
+    reference: str | None = None  # the question's human reference (NRN-2026-00123): searchable in the library
     city_id: str | None = None
     city_name: str | None = None
     state: str | None = None
@@ -48,9 +49,11 @@ def qa_resource_id(request_id: str) -> str:
 
 
 def on_question_submitted(state: AnsweredQuestion | None, *, request_id: str, city_id: str, title: str,
-                          question: str, topic: str, consent: Consent, at: datetime) -> AnsweredQuestion:
+                          question: str, topic: str, consent: Consent, at: datetime,
+                          reference: str | None = None) -> AnsweredQuestion:
     s = state or AnsweredQuestion(request_id=request_id)
-    upd: dict = {"city_id": city_id, "topic": s.topic or topic, "submitted_at": at}
+    upd: dict = {"city_id": city_id, "topic": s.topic or topic, "submitted_at": at,
+                 "reference": reference or s.reference}
     # the memo's copy of the question wins over the submitted one (it may have been clarified)
     if not s.question:
         upd |= {"title": title, "question": question}
@@ -125,7 +128,7 @@ def proposal(s: AnsweredQuestion, redactor: Redactor, *, city_name: str | None =
         source_organisation=PUBLISHER,
         publication_date=s.delivered_at.date(),
         related_cities=related,
-        tags=["311"],
+        tags=["311", *([s.reference] if s.reference else [])],
         audience="public",
     )
     original = {k: v for k, v in (("title", s.title), ("question", s.question), ("summary", s.short_answer),
