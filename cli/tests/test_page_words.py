@@ -69,10 +69,15 @@ class _Text(HTMLParser):
             self.parts.append(data)
 
 
+# one label for one thing: the site writes "email", "program", "My requests"
+OTHER_LABELS = re.compile(r"\be-mail\b|\bMy city's questions\b", re.IGNORECASE)
+
+
 def problems_in(text: str) -> list[str]:
     found = []
     for name, pattern in (("service name", SERVICE_WORDS), ("permission string", PERMISSIONS),
-                          ("enum code", ENUM_CODE), ("internal id", IDS), ("British spelling", BRITISH)):
+                          ("enum code", ENUM_CODE), ("internal id", IDS), ("British spelling", BRITISH),
+                          ("another label for the same thing", OTHER_LABELS)):
         for match in pattern.finditer(text):
             start = max(0, match.start() - 40)
             found.append(f"{name} {match.group(0)!r} in “…{' '.join(text[start:match.end() + 40].split())}…”")
@@ -172,4 +177,5 @@ def test_the_checks_catch_what_they_are_for() -> None:
     assert problems_in("Account acc-0123456789abcdef") and problems_in("id 65f1c2a9b3e4d5f6a7b8c9d0")
     assert problems_in("req_0123456789abcdef0123") and problems_in("1b4e28ba-2fa1-11d2-883f-0016d3cca427")
     assert problems_in("federal programmes for your neighbourhood centre")
+    assert problems_in("Check your e-mail") and problems_in("My city's questions")
     assert not problems_in("Federal programs for your neighborhood center. Email sam@city.gov, 2:00 PM CST.")

@@ -50,7 +50,7 @@ async def test_forgot_password_then_reset_then_sign_in(platform: Platform, brows
     await page.get_by_role("heading", name="Forgot your password?").wait_for()
     await page.get_by_label("Email address").fill(official["email"].upper())
     await page.get_by_role("button", name="Send me a link").click()
-    await page.get_by_role("heading", name="Check your e-mail").wait_for()
+    await page.get_by_role("heading", name="Check your email").wait_for()
     assert "works once, for 1 hour" in await page.content()
     await shoot(page, shots, "20-forgot-password-sent")
 
@@ -58,7 +58,7 @@ async def test_forgot_password_then_reset_then_sign_in(platform: Platform, brows
     await page.goto("/forgot-password")
     await page.get_by_label("Email address").fill("nobody.here@example.org")
     await page.get_by_role("button", name="Send me a link").click()
-    await page.get_by_role("heading", name="Check your e-mail").wait_for()
+    await page.get_by_role("heading", name="Check your email").wait_for()
 
     token = await platform.link(official["email"], "reset")
     await page.goto(f"/reset-password?token={token}")
@@ -130,10 +130,10 @@ async def test_confirmation_link_once_then_refused_and_the_staff_queue(platform:
     # the confirmation link, once
     token = await platform.link(at_domain, "confirm")
     await phone.goto(f"/confirm-email?token={token}")
-    await phone.get_by_role("heading", name="Confirm your e-mail address").wait_for()
+    await phone.get_by_role("heading", name="Confirm your email address").wait_for()
     await shoot(phone, shots, "25-confirm-email")
-    await phone.get_by_role("button", name="Confirm my e-mail address").click()
-    await phone.get_by_role("heading", name="E-mail address confirmed").wait_for()
+    await phone.get_by_role("button", name="Confirm my email address").click()
+    await phone.get_by_role("heading", name="Email address confirmed").wait_for()
     assert "Your account is verified too" in await phone.content()
     await shoot(phone, shots, "26-email-confirmed")
     # … then refused, with a way to ask again

@@ -218,7 +218,7 @@ async def test_an_introduction_offered_from_a_suggestion_and_answered_by_both_ci
     await sign_in(yolanda, youngstown["email"], youngstown["password"])
     await yolanda.goto("/introductions")
     assert "Flint, MI has accepted." in await yolanda.content()
-    await yolanda.get_by_label("Our contact: the name, title and e-mail of the official who accepts").uncheck()
+    await yolanda.get_by_label("Our contact: the name, title and email of the official who accepts").uncheck()
     await yolanda.get_by_label("The subjects of our 311 questions").check()
     await yolanda.get_by_role("button", name="Accept the introduction").click()
     await yolanda.wait_for_load_state("networkidle")

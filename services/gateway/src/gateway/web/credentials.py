@@ -1,4 +1,4 @@
-"""Pages behind the links accounts e-mails (through notifications), and the password pages:
+"""Pages behind the links accounts emails (through notifications), and the password pages:
 
 - ``/forgot-password`` — ask for a reset link; the same answer for every address;
 - ``/reset-password?token=`` — choose a new password with the link (1 hour, once);
@@ -88,7 +88,7 @@ async def _ask_for_link(request: Request, svc: Any, *, kind: str, page: str, ups
 @router.post("/forgot-password")
 async def forgot(request: Request, svc: Svc) -> Response:
     return await _ask_for_link(request, svc, kind="reset", page="forgot_password.html", upstream="/auth/password-reset",
-                               empty="Enter the e-mail address you sign in with.", valid_for=RESET_HOURS_TEXT)
+                               empty="Enter the email address you sign in with.", valid_for=RESET_HOURS_TEXT)
 
 
 # --- reset password ---------------------------------------------------------------------------
@@ -175,7 +175,7 @@ async def resend_form(request: Request, email: str = "") -> Response:
 async def resend(request: Request, svc: Svc) -> Response:
     return await _ask_for_link(request, svc, kind="confirm", page="confirm_resend.html",
                                upstream="/auth/confirm-email/resend",
-                               empty="Enter the e-mail address of your account.", valid_for=CONFIRM_HOURS_TEXT)
+                               empty="Enter the email address of your account.", valid_for=CONFIRM_HOURS_TEXT)
 
 
 # --- change the password while signed in ----------------------------------------------------------

@@ -51,7 +51,7 @@ REVIEW_STATUSES = {"pending": "Waiting for review", "approved": "Approved", "rej
                    "withdrawn": "Consent withdrawn"}
 SOURCE_WORDS = {"requests311": "311 answer", "engagements": "Engagement close-out report", "peer": "Convening material"}
 REVIEW_FIELDS = [("title", "Title"), ("question", "Question"), ("summary", "Summary"), ("body", "Text (Markdown)")]
-REDACTION_WORDS = {"name": ("name", "names"), "email": ("e-mail address", "e-mail addresses"),
+REDACTION_WORDS = {"name": ("name", "names"), "email": ("email address", "email addresses"),
                    "phone": ("phone number", "phone numbers"), "address": ("street address", "street addresses"),
                    "street": ("street name", "street names"), "zip": ("ZIP code", "ZIP codes"),
                    "city": ("mention of the city", "mentions of the city"),

@@ -33,7 +33,7 @@ CANCEL_WORDS = {"by_registrant": "cancelled by the registrant", "by_staff": "can
                 "hold_expired": "the hold lapsed before it was confirmed",
                 "convening_cancelled": "the convening was cancelled"}
 MATERIAL_KINDS = [("slides", "Slides"), ("recording", "Recording"), ("notes", "Notes"), ("other", "Other")]
-SHARES = [("contact", "Our contact: the name, title and e-mail of the official who accepts"),
+SHARES = [("contact", "Our contact: the name, title and email of the official who accepts"),
           ("barriers", "The barriers our city named"), ("questions", "The subjects of our 311 questions"),
           ("note", "A note to the other city")]
 TERM_WORDS = {"ending_soon": "Term ending soon", "ended": "Term ended", "serving": "Serving", "none": ""}

@@ -78,7 +78,7 @@ async def signin(request: Request, svc: Svc) -> Response:
             if exc.status == 423:
                 return wait_page(request, exc, title="This account is locked for a while",
                                  reason="There were too many failed sign-ins to this account.",
-                                 advice="If you have forgotten your password, choose a new one: the link we e-mail "
+                                 advice="If you have forgotten your password, choose a new one: the link we email "
                                         "you works at once and unlocks the account.",
                                  retry_url="/signin", retry_label="sign in", reset_link=True)
             if exc.status == 429:
