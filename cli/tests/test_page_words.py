@@ -154,7 +154,7 @@ async def seeded(nrn_infra, test_id: str) -> AsyncIterator[dict[str, str]]:  # n
                               mongodb_uri=nrn_infra.mongodb_uri, prefix=f"w{test_id}", common=common,
                               overrides=overrides) as system:
         await asyncio.to_thread(seed, system.urls, admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
-                                wait_timeout=180)
+                                wait_timeout=600)  # the starter cities flow through every consumer first
         yield system.urls
 
 

@@ -285,6 +285,11 @@ def _context(deps: Deps, rule: Rule, event: Any, person: dict, request: RequestR
         ctx.update(version=event.version, reason=event.reason)
     elif isinstance(event, r311.MemoDelivered):
         ctx.update(short_answer=event.short_answer)
+    elif isinstance(event, (r311.RequestClosed, r311.CallCancelled, r311.CallRescheduleRequested)):
+        ctx.update(why={r311.RequestClosed: "the request was closed",
+                        r311.CallCancelled: "the city cancelled it",
+                        r311.CallRescheduleRequested: "the city asked for another time, and a new invitation follows "
+                                                      "once it is booked"}[type(event)])
     elif isinstance(event, r311.CallSlotsOffered):
         city_zone = request.zone if request else zone
         ctx.update(slots=[f"{wording.when(s.starts_at, city_zone)} ({s.duration_minutes} minutes)" for s in event.slots],

@@ -172,8 +172,11 @@ def test_the_invitation_is_a_valid_vevent_in_the_citys_zone() -> None:
     cancel = Calendar.from_ical(build_ics(invitation("CANCEL", 3)))
     (ev,) = cancel.walk("VEVENT")
     assert str(cancel["method"]) == "CANCEL" and str(ev["status"]) == "CANCELLED" and int(ev["sequence"]) == 3
+    # a downloaded file (the gateway's "Add to my calendar") is PUBLISH: no reply expected
+    published = Calendar.from_ical(build_ics(invitation("PUBLISH")))
+    assert str(published["method"]) == "PUBLISH" and str(published.walk("VEVENT")[0]["status"]) == "CONFIRMED"
     with pytest.raises(ValueError):
-        build_ics(invitation("PUBLISH"))
+        build_ics(invitation("COUNTER"))
 
 
 def test_the_message_has_both_parts_and_its_invitation() -> None:

@@ -94,6 +94,9 @@ RULES: tuple[Rule, ...] = (
     Rule(r311.CallSlotsOffered,            W.asking_official,       "my_questions",   "call_slots_offered"),
     Rule(r311.CallScheduled,               W.official_and_expert,   "calls",          "call_scheduled", calendar=C.request),
     Rule(r311.RequestClosed,               W.official_and_expert,   "calls",          "call_cancelled", calendar=C.cancel),
+    # the official released the booked call: the invitation is withdrawn (a new time sends a new one)
+    Rule(r311.CallCancelled,               W.official_and_expert,   "calls",          "call_cancelled", calendar=C.cancel),
+    Rule(r311.CallRescheduleRequested,     W.official_and_expert,   "calls",          "call_cancelled", calendar=C.cancel),
     Rule(r311.ServiceLevelBreached,        W.program_managers,      "service_levels", "service_level_breached"),
     Rule(FollowUpDue,                      W.asking_official,       "my_questions",   "follow_up_due"),
     Rule(peer.RegistrationConfirmed,       W.account_holder,        "convenings",     "registration_confirmed",
