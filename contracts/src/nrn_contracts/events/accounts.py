@@ -273,6 +273,7 @@ class CityStateChanged(Event, type=_T + "city_state_changed.v1", topic=CITIES_LA
     population_change_2000_2010: Indicator | None = None
     eligible: bool | None = Field(default=None, description="null until the distress tests were applied")
     exception: bool = Field(default=False, description="eligible by a staff exception")
+    time_zone: TimeZoneName | None = Field(default=None, description="IANA time zone of the city, from its coordinates")
     as_of: UtcDateTime = Field(description="time of the latest change folded in")
 
 

@@ -134,7 +134,7 @@ def city_state(city: City, at: datetime) -> c.CityStateChanged:
         population=city.population or 0, unemployment_rate=_indicator(ind.unemployment_rate),
         adult_poverty_rate=_indicator(ind.adult_poverty_rate),
         population_change_2000_2010=_indicator(ind.population_change_2000_2010),
-        eligible=e.eligible, exception=e.basis == "exception", as_of=at,
+        eligible=e.eligible, exception=e.basis == "exception", time_zone=city.time_zone, as_of=at,
     )
 
 
