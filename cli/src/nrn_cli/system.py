@@ -48,6 +48,7 @@ async def running_system(
         accounts_jwks_url=f"{urls.get('accounts', 'http://127.0.0.1:8001')}/.well-known/jwks.json",
         accounts_url=urls.get("accounts"), requests311_url=urls.get("requests311"), library_url=urls.get("library"),
         engagements_url=urls.get("engagements"), peer_url=urls.get("peer"), partners_url=urls.get("partners"),
+        notifications_url=urls.get("notifications"),
         public_url=urls.get("gateway"), cookie_secure=False, log_json=False,
         metrics_port=0,  # each service's scrape endpoint on a free port (its URL: runtime.metrics.url)
     )

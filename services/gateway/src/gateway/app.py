@@ -200,11 +200,13 @@ def create_app(
     install_error_handlers(app)
 
     from .api.routes import router as api_router
+    from .web.notifications_pages import public_router as unsubscribe_router
     from .web.pages import router as web_router
 
     app.include_router(api_router, prefix=API_PREFIX)
     document_header(app)  # Idempotency-Key on the commands of the OpenAPI document, not on reads
     app.include_router(web_router)
+    app.include_router(unsubscribe_router)  # no CSRF: the link's signed token is the key (RFC 8058)
 
     # Ready needs nothing downstream: a gateway with a service down still serves partial
     # pages, and pulling it out of rotation would turn one outage into a total one.

@@ -319,9 +319,11 @@ class Services:
     peer: ServiceClient
     partners: ServiceClient
     engagements: ServiceClient
+    notifications: ServiceClient
 
     def all(self) -> list[ServiceClient]:
-        return [self.accounts, self.requests311, self.library, self.peer, self.partners, self.engagements]
+        return [self.accounts, self.requests311, self.library, self.peer, self.partners, self.engagements,
+                self.notifications]
 
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self.all()), return_exceptions=True)
@@ -363,4 +365,5 @@ def build_services(
         peer=make("peer", settings.peer_url),
         partners=make("partners", settings.partners_url),
         engagements=make("engagements", settings.engagements_url),
+        notifications=make("notifications", settings.notifications_url),
     )

@@ -25,6 +25,9 @@ class Settings(ServiceSettings):
     peer_url: str = "http://127.0.0.1:8005"
     partners_url: str = "http://127.0.0.1:8007"
     engagements_url: str = "http://127.0.0.1:8004"
+    notifications_url: str = "http://127.0.0.1:8006"
+    # How often an open page asks for the unread count in its header (htmx polling).
+    notice_poll_seconds: int = 20
 
     upstream_connect_timeout: float = 1.0
     upstream_read_timeout: float = 5.0

@@ -37,12 +37,17 @@ def library_installed() -> bool:
     return importlib.util.find_spec("library.app") is not None
 
 
+<<<<<<< HEAD
 def peer_installed() -> bool:
     return importlib.util.find_spec("peer.app") is not None
 
 
 def engagements_installed() -> bool:
     return importlib.util.find_spec("engagements.app") is not None
+=======
+def notifications_installed() -> bool:
+    return importlib.util.find_spec("notifications.app") is not None
+>>>>>>> ad2bd60 (Gateway: notification centre (mark read, mark all read, links to the thing, updates without reload), the unread count in the header (htmx, NOTICE_POLL_SECONDS), notification settings, unsubscribe page and one-click POST, staff pages for messages sent (retry) and caught mail; tests over a fake service)
 
 
 # The kit's poller, at the gentler interval these HTTP-heavy checks always used.
@@ -55,6 +60,7 @@ class Platform:
     gateway: str
     http: httpx.AsyncClient  # to the gateway
     apps: dict[str, Any] = field(default_factory=dict)
+    smtp: Any = None  # notifications.testing.SmtpCatcher: what the platform e-mailed
 
     async def token(self, email: str, password: str) -> str:
         response = await self.http.post("/api/v1/auth/token", data={"username": email, "password": password})
@@ -132,10 +138,20 @@ async def running_platform(kafka_bootstrap_servers: str, mongodb_uri: str, prefi
     from nrn_cli.system import running_system
 
     names = ("accounts", "requests311", *(("library",) if library_installed() else ()),
+<<<<<<< HEAD
              *(("peer",) if peer_installed() else ()),
              *(("engagements",) if engagements_installed() else ()), "gateway")
     no_library = {} if library_installed() else {"library_url": CLOSED_PORT_URL}
     no_engagements = {} if engagements_installed() else {"engagements_url": CLOSED_PORT_URL}
+=======
+             *(("notifications",) if notifications_installed() else ()), "gateway")
+    no_library = {} if library_installed() else {"library_url": CLOSED_PORT_URL}
+    smtp = None
+    if notifications_installed():
+        from notifications.testing import SmtpCatcher
+
+        smtp = SmtpCatcher().start()  # a real SMTP server on loopback catches what the platform sends
+>>>>>>> ad2bd60 (Gateway: notification centre (mark read, mark all read, links to the thing, updates without reload), the unread count in the header (htmx, NOTICE_POLL_SECONDS), notification settings, unsubscribe page and one-click POST, staff pages for messages sent (retry) and caught mail; tests over a fake service)
     overrides: dict[str, dict[str, Any]] = {
         # every test signs in from 127.0.0.1: the per-client failure throttle is set by the tests of it
         "accounts": {"bootstrap_admin_email": ADMIN_EMAIL, "bootstrap_admin_password": ADMIN_PASSWORD,
@@ -144,13 +160,23 @@ async def running_platform(kafka_bootstrap_servers: str, mongodb_uri: str, prefi
         "gateway": {"write_rate_capacity": 1000, "upstream_read_timeout": 15.0,
                     "section_timeout": 10.0, **no_library, **no_engagements, **(gateway_overrides or {})},
         "requests311": {"sla_sweep_interval_seconds": 0, **no_library},
+<<<<<<< HEAD
         "peer": {"hold_sweep_interval_seconds": 0},
         "engagements": {"orphan_sweep_interval_seconds": 0},
+=======
+        "notifications": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port if smtp else 9,
+                          "sender_poll_seconds": 0.1, "schedule_interval_seconds": 0},
+>>>>>>> ad2bd60 (Gateway: notification centre (mark read, mark all read, links to the thing, updates without reload), the unread count in the header (htmx, NOTICE_POLL_SECONDS), notification settings, unsubscribe page and one-click POST, staff pages for messages sent (retry) and caught mail; tests over a fake service)
     }
-    async with running_system(kafka_bootstrap_servers=kafka_bootstrap_servers, mongodb_uri=mongodb_uri,
-                              prefix=prefix, names=names, overrides=overrides) as system:
-        async with httpx.AsyncClient(base_url=system.urls["gateway"], timeout=30.0) as http:
-            yield Platform(urls=system.urls, gateway=system.urls["gateway"], http=http, apps=system.apps)
+    try:
+        async with running_system(kafka_bootstrap_servers=kafka_bootstrap_servers, mongodb_uri=mongodb_uri,
+                                  prefix=prefix, names=names, overrides=overrides) as system:
+            async with httpx.AsyncClient(base_url=system.urls["gateway"], timeout=30.0) as http:
+                yield Platform(urls=system.urls, gateway=system.urls["gateway"], http=http, apps=system.apps,
+                               smtp=smtp)
+    finally:
+        if smtp is not None:
+            smtp.stop()
 
 
 _PARAGRAPHS = {

@@ -148,22 +148,21 @@ async def sign_in(client: httpx.AsyncClient) -> None:
     assert response.status_code == 303
 
 
-async def test_every_page_form_refuses_a_request_without_the_csrf_token() -> None:
-    # more page forms than the default write budget per client: a bucket that does not run dry here
-    app = make_app(write_rate_capacity=1000)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test") as client:
-        await sign_in(client)
-        posts = [path for path, methods in walk_routes(app) if "POST" in methods and not path.startswith("/api/")]
-        assert len(posts) >= 20
-        for path in posts:
-            concrete = re.sub(r"\{\w+\}", "x1", path)
-            response = await client.post(concrete, data={"anything": "1"})
+            if path in CSRF_EXEMPT:
+                # no session is used: without a valid signed token it does nothing
+                assert response.status_code == 404, f"{path} answered {response.status_code} without its token"
+                continue
             # refused, never acted on: the typed fields are kept and the person is sent back to the form
             # (its page had expired) instead of reading an error about tokens (web/kept.py)
             assert response.status_code == 303, f"{path} answered {response.status_code} without a CSRF token"
             assert response.headers["location"] == concrete, path
         kept = await client.get("/requests/new")
         assert "CSRF" not in kept.text
+
+
+# A mail client's one-click unsubscribe (RFC 8058) POSTs with no session and no CSRF token: the
+# link's signed token is the key, and it can only turn e-mail off.
+CSRF_EXEMPT = {"/unsubscribe"}
 
 
 async def test_sign_in_sets_a_signed_http_only_same_site_cookie_and_rotates_csrf() -> None:
