@@ -25,7 +25,10 @@ class MaildirHandler:
     """aiosmtpd handler: every accepted message is added to the Maildir at ``folder``."""
 
     def __init__(self, folder: Path) -> None:
-        self.box = mailbox.Maildir(folder, create=True)
+        # Maildir(create=True) makes tmp/new/cur only when the folder itself is new
+        for sub in ("tmp", "new", "cur"):
+            (Path(folder) / sub).mkdir(parents=True, exist_ok=True)
+        self.box = mailbox.Maildir(folder, create=False)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802, ARG002
         content = envelope.original_content or b""

@@ -37,17 +37,16 @@ def library_installed() -> bool:
     return importlib.util.find_spec("library.app") is not None
 
 
-<<<<<<< HEAD
 def peer_installed() -> bool:
     return importlib.util.find_spec("peer.app") is not None
 
 
 def engagements_installed() -> bool:
     return importlib.util.find_spec("engagements.app") is not None
-=======
+
+
 def notifications_installed() -> bool:
     return importlib.util.find_spec("notifications.app") is not None
->>>>>>> ad2bd60 (Gateway: notification centre (mark read, mark all read, links to the thing, updates without reload), the unread count in the header (htmx, NOTICE_POLL_SECONDS), notification settings, unsubscribe page and one-click POST, staff pages for messages sent (retry) and caught mail; tests over a fake service)
 
 
 # The kit's poller, at the gentler interval these HTTP-heavy checks always used.
@@ -138,20 +137,21 @@ async def running_platform(kafka_bootstrap_servers: str, mongodb_uri: str, prefi
     from nrn_cli.system import running_system
 
     names = ("accounts", "requests311", *(("library",) if library_installed() else ()),
-<<<<<<< HEAD
              *(("peer",) if peer_installed() else ()),
-             *(("engagements",) if engagements_installed() else ()), "gateway")
-    no_library = {} if library_installed() else {"library_url": CLOSED_PORT_URL}
-    no_engagements = {} if engagements_installed() else {"engagements_url": CLOSED_PORT_URL}
-=======
+             *(("engagements",) if engagements_installed() else ()),
              *(("notifications",) if notifications_installed() else ()), "gateway")
     no_library = {} if library_installed() else {"library_url": CLOSED_PORT_URL}
-    smtp = None
+    no_engagements = {} if engagements_installed() else {"engagements_url": CLOSED_PORT_URL}
+    smtp, caught = None, None
     if notifications_installed():
+        import tempfile
+        from pathlib import Path
+
         from notifications.testing import SmtpCatcher
 
-        smtp = SmtpCatcher().start()  # a real SMTP server on loopback catches what the platform sends
->>>>>>> ad2bd60 (Gateway: notification centre (mark read, mark all read, links to the thing, updates without reload), the unread count in the header (htmx, NOTICE_POLL_SECONDS), notification settings, unsubscribe page and one-click POST, staff pages for messages sent (retry) and caught mail; tests over a fake service)
+        # a real SMTP server on loopback catches what the platform sends, also for the "Caught mail" page
+        caught = tempfile.TemporaryDirectory(prefix="nrn-caught-")
+        smtp = SmtpCatcher(Path(caught.name)).start()
     overrides: dict[str, dict[str, Any]] = {
         # every test signs in from 127.0.0.1: the per-client failure throttle is set by the tests of it
         "accounts": {"bootstrap_admin_email": ADMIN_EMAIL, "bootstrap_admin_password": ADMIN_PASSWORD,
@@ -160,13 +160,11 @@ async def running_platform(kafka_bootstrap_servers: str, mongodb_uri: str, prefi
         "gateway": {"write_rate_capacity": 1000, "upstream_read_timeout": 15.0,
                     "section_timeout": 10.0, **no_library, **no_engagements, **(gateway_overrides or {})},
         "requests311": {"sla_sweep_interval_seconds": 0, **no_library},
-<<<<<<< HEAD
         "peer": {"hold_sweep_interval_seconds": 0},
         "engagements": {"orphan_sweep_interval_seconds": 0},
-=======
         "notifications": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port if smtp else 9,
+                          "caught_mail_dir": caught.name if caught else None,
                           "sender_poll_seconds": 0.1, "schedule_interval_seconds": 0},
->>>>>>> ad2bd60 (Gateway: notification centre (mark read, mark all read, links to the thing, updates without reload), the unread count in the header (htmx, NOTICE_POLL_SECONDS), notification settings, unsubscribe page and one-click POST, staff pages for messages sent (retry) and caught mail; tests over a fake service)
     }
     try:
         async with running_system(kafka_bootstrap_servers=kafka_bootstrap_servers, mongodb_uri=mongodb_uri,
@@ -177,6 +175,7 @@ async def running_platform(kafka_bootstrap_servers: str, mongodb_uri: str, prefi
     finally:
         if smtp is not None:
             smtp.stop()
+            caught.cleanup()
 
 
 _PARAGRAPHS = {

@@ -15,8 +15,11 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
+from pathlib import Path
+
 from aiosmtpd.controller import Controller
 
+from nrn_kit.mailcatcher import MaildirHandler
 from nrn_kit.serving import free_port
 
 
@@ -36,10 +39,12 @@ class Received:
 
 
 class _Handler:
-    def __init__(self) -> None:
+    def __init__(self, maildir: Path | None = None) -> None:
         self.received: list[Received] = []
         self.lock = threading.Lock()
         self.refuse: dict[str, str] = {}  # recipient → SMTP reply, e.g. "550 no such user"
+        # also kept as the development catcher keeps it, for the "Caught mail" page
+        self.maildir = MaildirHandler(maildir) if maildir is not None else None
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802, ARG002
         if address in self.refuse:
@@ -51,14 +56,17 @@ class _Handler:
         with self.lock:
             self.received.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos),
                                           bytes(envelope.original_content or b"")))
+        if self.maildir is not None:
+            await self.maildir.handle_DATA(server, session, envelope)
         return "250 Message accepted"
 
 
 class SmtpCatcher:
-    """aiosmtpd on 127.0.0.1 (its own thread and loop, as aiosmtpd's Controller runs it)."""
+    """aiosmtpd on 127.0.0.1 (its own thread and loop, as aiosmtpd's Controller runs it); with
+    ``maildir``, what it receives is also kept there as ``nrn_kit.mailcatcher`` keeps it."""
 
-    def __init__(self) -> None:
-        self.handler = _Handler()
+    def __init__(self, maildir: Path | None = None) -> None:
+        self.handler = _Handler(maildir)
         self.port = free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
 

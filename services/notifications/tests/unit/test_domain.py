@@ -17,7 +17,7 @@ from notifications.domain.messages import Rendered, build_message, message_id, t
 from notifications.domain.people import Person, may_receive
 from notifications.domain.rules import RULES, FollowUpDue, rules_for
 from notifications.domain.unsubscribe import BadToken, make_token, read_token
-from notifications.domain.zones import STATE_ZONES, next_local_time, valid_zone, zone_for_state
+from notifications.domain.zones import STATE_ZONES, US_ZONES, next_local_time, valid_zone, zone_for_state
 from notifications.render import TEMPLATES, TemplateFailed, render
 
 # ------------------------------------------------------------------ the table
@@ -120,6 +120,7 @@ def test_a_citys_zone_from_its_state_and_a_safe_fallback() -> None:
     assert zone_for_state("MI") == "America/Detroit" and zone_for_state("az") == "America/Phoenix"
     assert zone_for_state(None) == "America/New_York" and zone_for_state("ZZ") == "America/New_York"
     assert all(valid_zone(z) for z in STATE_ZONES.values())
+    assert set(STATE_ZONES.values()) <= set(US_ZONES)  # every default zone has a name people know
     assert not valid_zone("Mars/Olympus") and not valid_zone("../../etc/passwd")
 
 

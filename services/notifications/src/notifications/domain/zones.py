@@ -34,15 +34,23 @@ STATE_ZONES: dict[str, str] = {
 }
 
 # Offered on the preferences page: the US zones, by the names people know them by.
+# Every zone of STATE_ZONES is here, so a person's default zone always has a name.
 US_ZONES: dict[str, str] = {
-    "America/New_York": "Eastern (New York, Detroit, Atlanta)",
+    "America/New_York": "Eastern (New York, Atlanta, Boston)",
+    "America/Detroit": "Eastern (Michigan)",
+    "America/Indiana/Indianapolis": "Eastern (Indiana)",
     "America/Chicago": "Central (Chicago, Houston, St. Louis)",
     "America/Denver": "Mountain (Denver, Albuquerque)",
+    "America/Boise": "Mountain (Idaho)",
     "America/Phoenix": "Arizona (Phoenix, no daylight saving)",
     "America/Los_Angeles": "Pacific (Los Angeles, Seattle)",
     "America/Anchorage": "Alaska (Anchorage)",
     "Pacific/Honolulu": "Hawaii (Honolulu)",
-    "America/Puerto_Rico": "Atlantic (Puerto Rico, U.S. Virgin Islands)",
+    "America/Puerto_Rico": "Atlantic (Puerto Rico)",
+    "America/St_Thomas": "Atlantic (U.S. Virgin Islands)",
+    "Pacific/Guam": "Chamorro (Guam)",
+    "Pacific/Saipan": "Chamorro (Northern Mariana Islands)",
+    "Pacific/Pago_Pago": "Samoa (American Samoa)",
 }
 
 
