@@ -26,6 +26,7 @@ bench: install
 	.venv/bin/python -m bench.accounts
 	.venv/bin/python -m bench.peer
 	.venv/bin/python -m bench.webhooks
+	.venv/bin/python -m bench.notifications
 
 schemas: install
 	.venv/bin/python -m nrn_contracts schemas

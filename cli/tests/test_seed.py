@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from nrn_cli import seed_content as content
+from nrn_kit.testing import eventually
 from nrn_cli.main import _seed_admin
 from nrn_cli.seed import SeedError, demo_password, development_admin, seed
 
@@ -72,7 +73,15 @@ def test_an_unreachable_gateway_is_a_clear_error() -> None:
 
 
 @pytest.fixture
-async def platform(nrn_infra, test_id: str) -> AsyncIterator[dict[str, str]]:  # noqa: ANN001
+def smtp():  # noqa: ANN201
+    """A real SMTP server on loopback: what the demo e-mailed."""
+    testing = pytest.importorskip("notifications.testing", reason="the seed needs the notifications service")
+    with testing.smtp_catcher() as catcher:
+        yield catcher
+
+
+@pytest.fixture
+async def platform(nrn_infra, test_id: str, smtp) -> AsyncIterator[dict[str, str]]:  # noqa: ANN001
     pytest.importorskip("library.app", reason="the seed needs the library service")
     from nrn_cli.system import running_system
 
@@ -84,6 +93,7 @@ async def platform(nrn_infra, test_id: str) -> AsyncIterator[dict[str, str]]:  #
         "gateway": {"write_rate_capacity": 1000, "upstream_read_timeout": 15.0},
         "requests311": {"sla_sweep_interval_seconds": 0},
         "peer": {"hold_sweep_interval_seconds": 0},
+        "notifications": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "sender_poll_seconds": 0.1},
     }
     async with running_system(kafka_bootstrap_servers=nrn_infra.kafka_bootstrap_servers,
                               mongodb_uri=nrn_infra.mongodb_uri, prefix=f"s{test_id}", common=common,
@@ -129,7 +139,7 @@ async def snapshot(gateway: str) -> dict[str, Any]:
         }
 
 
-async def test_seed_loads_the_demo_data_once_through_the_api(platform: dict[str, str]) -> None:
+async def test_seed_loads_the_demo_data_once_through_the_api(platform: dict[str, str], smtp) -> None:  # noqa: ANN001
     steps: list[tuple[int, int, str]] = []
 
     def run(progress=None) -> Any:  # noqa: ANN001
@@ -147,6 +157,14 @@ async def test_seed_loads_the_demo_data_once_through_the_api(platform: dict[str,
     assert steps[0][0] == 0 and steps[-1][0] == steps[-1][1] and [s[0] for s in steps] == sorted(s[0] for s in steps)
     assert {login.email for login in first.logins} >= {content.demo_email(s["name"]) for s in content.STAFF}
     assert len(first.cities) == 3
+    # the demo told people what happened: the first official has notices and e-mails, the tour says where
+    assert any("unread notification" in line for line in first.tour) and "/staff/mail/caught" in first.tour[-1]
+    official = content.demo_email(content.OFFICIALS[0]["name"])
+
+    async def verified_mail() -> bool:
+        return any(str(r.message["Subject"]).startswith("Your account is verified") for r in smtp.to(official))
+
+    await eventually(verified_mail)
 
     seen = await snapshot(platform["gateway"])
     assert seen["eligible"] >= 3

@@ -188,6 +188,8 @@ def _run_seed(urls: dict[str, str], admin: tuple[str, str, bool], state_dir: Pat
     for note in report.notes:
         print(f"  note: {note}", flush=True)
     print("demo logins (development only):\n" + report.logins_text(), flush=True)
+    for line in report.tour:
+        print(f"  look: {line}", flush=True)
     if show:
         print(f"  (the generated administrator is kept in {state_dir / ADMIN_FILE}; set NRN_BOOTSTRAP_ADMIN_EMAIL "
               "and NRN_BOOTSTRAP_ADMIN_PASSWORD to choose your own)", flush=True)

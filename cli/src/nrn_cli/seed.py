@@ -83,6 +83,7 @@ class SeedReport:
     cities: dict[str, str] = field(default_factory=dict)  # city_id -> "Name, ST" of the demo officials
     questions: dict[str, str] = field(default_factory=dict)  # question key -> status reached
     notes: list[str] = field(default_factory=list)  # things left as found (someone changed them)
+    tour: list[str] = field(default_factory=list)  # where to look first
 
     @property
     def changed(self) -> bool:
@@ -178,7 +179,7 @@ class _Seeder:
         self.passwords: dict[str, str] = {}  # email -> password
         self.city_of: dict[str, dict[str, Any]] = {}  # official key -> city summary
         self.total = (2 + len(content.STAFF) + len(content.OFFICIALS) + 1 + len(content.QUESTIONS)
-                      + len(content.RESOURCES) + len(content.programs(today)) + 2 + 3)
+                      + len(content.RESOURCES) + len(content.programs(today)) + 2 + 3 + 1)
         self.done = 0
         self.http: httpx.AsyncClient
 
@@ -219,6 +220,8 @@ class _Seeder:
                 self.step(f"seed: programme ({spec['agency']})")
             await self.peer_network()
             await self.searchable()
+            await self.notified()
+            self.step("seed: notifications and e-mails")
             self.step("seed: done")
         return self.report
 
@@ -699,6 +702,22 @@ class _Seeder:
             await self.call(step, "POST", "/introductions", as_=pm, expect=(201,), allow=(409,), json=body)
             self.report.created["introductions"] += 1
         self.step("seed: peer introduction offered")
+    async def notified(self) -> None:
+        """The demo's events reach notifications like any others: wait until the first demo official
+        has their notices, so the header's count and the caught e-mails are there at the first look."""
+        official = content.OFFICIALS[0]["key"]
+        email = self.email_of(official)
+        step = "wait for the demo official's notifications"
+
+        async def arrived() -> int:
+            body = (await self.call(step, "GET", "/notices", as_=email, params={"limit": 1})).json()
+            return len(body.get("items", [])) and body.get("unread", 0)
+
+        unread = await self.eventually(step, arrived, "notifications (is the notifications service running?)")
+        self.report.tour += [
+            f"{content.OFFICIALS[0]['name']} has {unread} unread notification(s): the count is in the page header",
+            "every e-mail the demo sent was caught locally: sign in as staff, then Mail → caught mail "
+            "(/staff/mail/caught)"]
 
     async def searchable(self) -> None:
         """The library indexes what it publishes within a moment; wait so the pages show it at once."""

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 import pytest
-from gateway.testing import Platform, walk_routes
+from gateway.testing import Platform, eventually, walk_routes
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,19 @@ OPEN = {
     ("GET", "/api/v1/clearinghouse/programs"), ("GET", "/api/v1/library/items/{item_id}/related"),
     ("GET", "/api/v1/library/resources/{resource_id}"), ("GET", "/api/v1/library/answers/{request_id}"),
     ("GET", "/api/v1/clearinghouse/programs/{program_id}"),
+    # one's own notices and notification preferences
+    ("GET", "/api/v1/notices"), ("GET", "/api/v1/notices/unread-count"), ("POST", "/api/v1/notices/read-all"),
+    ("GET", "/api/v1/notification-preferences"), ("PUT", "/api/v1/notification-preferences"),
 }
+
+
+async def their_notice(platform: Platform, headers: dict[str, str]) -> str:
+    """The id of a notice of the other city's official (their question's receipt)."""
+    async def receipt() -> str | None:
+        items = (await platform.http.get("/api/v1/notices", headers=headers)).json().get("items", [])
+        return next((n["id"] for n in items if "We received" in n["title"]), None)
+
+    return await eventually(receipt)
 
 
 def resolve(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +97,8 @@ async def test_an_official_walks_every_route_with_another_citys_ids(platform: Pl
     ids = {"city_id": "oh-youngstown", "request_id": theirs["id"], "account_id": other["account_id"],
            "resource_id": f"qa-{theirs['id']}", "item_id": f"qa-{theirs['id']}", "role": "reviewer",
            "transition": "publish", "program_id": "p-unknown", "partner_id": "ptn-unknown",
-           "expert_id": other["account_id"], "search_id": "s-unknown"}
+           "expert_id": other["account_id"], "search_id": "s-unknown",
+           "notice_id": await their_notice(platform, youngstown)}
     body_values = {"city_id": "oh-youngstown", "expert_id": other["account_id"], "version": before["version"],
                    "duplicate_of": theirs["id"], "request_id": theirs["id"]}
     app = platform.apps["gateway"]
@@ -139,6 +152,8 @@ async def test_an_official_walks_every_page_with_another_citys_ids(platform: Pla
     ids = {"city_id": "oh-youngstown", "request_id": theirs["id"], "account_id": other["account_id"],
            "resource_id": f"qa-{theirs['id']}", "item_id": f"qa-{theirs['id']}", "program_id": "p-unknown",
            "role": "reviewer", "transition": "publish", "action": "triage"}
+    notice = await their_notice(platform, youngstown)
+    ids.update(notice_id=notice, mail_id=notice, key="x", index="0")
 
     app = platform.apps["gateway"]
     async with httpx.AsyncClient(base_url=platform.gateway, timeout=30.0) as browser:

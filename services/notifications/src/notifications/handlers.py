@@ -481,7 +481,8 @@ async def follow_up_not_needed(tx: Tx, request_id: str, state: str) -> None:
 async def send_digests(deps: Deps, *, limit: int = 500) -> int:
     """Build the daily digest of everyone whose digest time has come; returns how many were built."""
     now = deps.clock()
-    cursor = deps.db[repo.PEOPLE].find({"digest_due_at": {"$lte": now}}, {"_id": 1}).hint(repo.IX_DIGEST_DUE).limit(limit)
+    due, index = repo.digests_due(now)
+    cursor = deps.db[repo.PEOPLE].find(due, {"_id": 1}).hint(index).limit(limit)
     ids = [doc["_id"] async for doc in cursor]
     built = 0
     for start in range(0, len(ids), 64):
@@ -492,17 +493,14 @@ async def send_digests(deps: Deps, *, limit: int = 500) -> int:
     return built
 
 
-def digest_query(person_id: str) -> dict:
-    return {"recipient": person_id, "digest": "pending"}
-
-
 async def _digest_one(tx: Tx, deps: Deps, person_id: str, now: datetime) -> int:
     person = await tx.db[repo.PEOPLE].find_one({"_id": person_id}, session=tx.session)
     if person is None or not person.get("digest_due_at") or person["digest_due_at"] > now:
         return 0  # built meanwhile by another replica
     due = person["digest_due_at"]
-    cursor = tx.db[repo.NOTICES].find(digest_query(person_id), session=tx.session).hint(
-        repo.IX_RECIPIENT_DIGEST).sort("created_at", 1).limit(DIGEST_MAX_ITEMS + 1)
+    pending, index = repo.digest_notices(person_id)
+    cursor = tx.db[repo.NOTICES].find(pending, session=tx.session).hint(index).sort("created_at", 1).limit(
+        DIGEST_MAX_ITEMS + 1)
     notices = [doc async for doc in cursor]
     more = len(notices) > DIGEST_MAX_ITEMS
     notices = notices[:DIGEST_MAX_ITEMS]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from ..deps import api_idempotency_key
-from . import accounts, engagements, library, partners, peer, requests
+from . import accounts, engagements, library, notifications, partners, peer, requests
 
 # Commands' Idempotency-Key is passed on to the services (nrn_kit.idempotency keeps the answers).
 router = APIRouter(dependencies=[Depends(api_idempotency_key)])
@@ -15,3 +15,4 @@ router.include_router(library.router)
 router.include_router(partners.router)
 router.include_router(peer.router)
 router.include_router(engagements.router)
+router.include_router(notifications.router)

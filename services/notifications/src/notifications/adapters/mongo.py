@@ -7,7 +7,11 @@ MongoDB and on the embedded database; the digest's plan is checked with ``explai
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
 
 PEOPLE = "people"  # read model of accounts, plus each person's preferences
 CITIES = "cities"  # read model: name, state, time zone
@@ -51,3 +55,39 @@ INDEXES: dict[str, list[IndexModel]] = {
 # parked when the template fails (kept with its reason and context, retried by staff).
 PENDING, SENDING, SENT, FAILED, PARKED = "pending", "sending", "sent", "failed", "parked"
 MAIL_STATES = (PENDING, SENDING, SENT, FAILED, PARKED)
+
+
+# The daily digest's two queries, shared by the scheduler (handlers.send_digests) and explain_digest.
+
+def digests_due(now: datetime) -> tuple[dict[str, Any], str]:
+    """People whose digest time has come: (filter, index)."""
+    return {"digest_due_at": {"$lte": now}}, IX_DIGEST_DUE
+
+
+def digest_notices(person_id: str) -> tuple[dict[str, Any], str]:
+    """A person's notices waiting for their digest, oldest first: (filter, index)."""
+    return {"recipient": person_id, "digest": "pending"}, IX_RECIPIENT_DIGEST
+
+
+async def explain_digest(db: AsyncDatabase, now: datetime, person_id: str) -> dict[str, dict[str, Any]]:
+    """The planner's choice for both digest queries, without running them (verbosity queryPlanner)."""
+    due, due_index = digests_due(now)
+    pending, pending_index = digest_notices(person_id)
+    return {
+        "people due": await db.command({"explain": {"find": PEOPLE, "filter": due, "projection": {"_id": 1},
+                                                    "hint": due_index, "limit": 500}, "verbosity": "queryPlanner"}),
+        "their notices": await db.command({"explain": {"find": NOTICES, "filter": pending, "sort": {"created_at": 1},
+                                                       "hint": pending_index, "limit": 201},
+                                           "verbosity": "queryPlanner"}),
+    }
+
+
+def plan_stages(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every stage of a winning plan, outermost first."""
+    out, stack = [], [plan]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack += [node["inputStage"]] if "inputStage" in node else []
+        stack += node.get("inputStages", [])
+    return out
