@@ -39,7 +39,7 @@ async def their_notice(platform: Platform, headers: dict[str, str]) -> str:
         items = (await platform.http.get("/api/v1/notices", headers=headers)).json().get("items", [])
         return next((n["id"] for n in items if "We received" in n["title"]), None)
 
-    return await eventually(receipt)
+    return await eventually(receipt, timeout=120)
 
 
 def resolve(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:

@@ -40,11 +40,13 @@ async def city_registered(event: acc.CityRegistered, tx: Tx) -> None:
 @consumer.handles(acc.AccountRegistered)
 async def account_registered(event: acc.AccountRegistered, tx: Tx) -> None:
     await h.remember_account(tx, event)
+    await h.replay_deferred(tx, _deps[tx.db.name], event.account_id)
 
 
 @consumer.handles(acc.AccountVerified)
 async def account_verified(event: acc.AccountVerified, tx: Tx) -> None:
     await h.set_status(tx, event.account_id, "verified")
+    await h.replay_deferred(tx, _deps[tx.db.name], event.account_id)
 
 
 @consumer.handles(acc.AccountDeactivated)
@@ -55,6 +57,7 @@ async def account_deactivated(event: acc.AccountDeactivated, tx: Tx) -> None:
 @consumer.handles(acc.RoleGranted)
 async def role_granted(event: acc.RoleGranted, tx: Tx) -> None:
     await h.grant_role(tx, event)
+    await h.replay_deferred(tx, _deps[tx.db.name], event.account_id)
 
 
 @consumer.handles(acc.RoleRevoked)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from nrn_contracts import EVENT_TYPES
 from nrn_contracts.events import accounts as acc
 from nrn_contracts.events import partners as ptn
 from nrn_contracts.events import peer
@@ -68,11 +69,6 @@ class Deps:
         return base + path
 
 
-class RecipientUnknown(Exception):
-    """The event names a person this service has not heard of yet (accounts' events come on
-    another topic): the consumer retries, then parks the event, which a redrive sends again."""
-
-
 class Invalid(DomainError):
     """Bad input (422), naming the field."""
 
@@ -111,13 +107,15 @@ async def _request(tx: Tx, event: Any) -> RequestRef | None:
     )
 
 
-async def _person(tx: Tx, person_id: str | None, *, required: bool = True) -> dict | None:
-    if not person_id:
-        return None
-    doc = await tx.db[repo.PEOPLE].find_one({"_id": person_id}, session=tx.session)
-    if doc is None and required:
-        raise RecipientUnknown(f"no account {person_id} known yet")
-    return doc
+async def _people(tx: Tx, ids: list[str]) -> tuple[list[dict], list[str]]:
+    """The people of ``ids`` this service knows, and the ids it has not heard of yet."""
+    ids = list(dict.fromkeys(i for i in ids if i))
+    if not ids:
+        return [], []
+    # a document without "kind" holds only what came before AccountRegistered (a status, a role)
+    found = {d["_id"]: d async for d in tx.db[repo.PEOPLE].find({"_id": {"$in": ids}}, session=tx.session)
+             if d.get("kind")}
+    return [found[i] for i in ids if i in found], [i for i in ids if i not in found]
 
 
 async def _with_role(tx: Tx, role: str) -> list[dict]:
@@ -125,38 +123,38 @@ async def _with_role(tx: Tx, role: str) -> list[dict]:
     return [doc async for doc in cursor]
 
 
-async def _recipients(tx: Tx, who: Who, event: Any, request: RequestRef | None) -> list[dict]:
+async def _recipients(tx: Tx, who: Who, event: Any, request: RequestRef | None) -> tuple[list[dict], list[str]]:
+    """Who a row names, and the named people not known yet (accounts' events come on another topic)."""
     if who is Who.account_holder:
-        doc = await _person(tx, event.account_id, required=False)
+        found, missing = await _people(tx, [event.account_id])
         if isinstance(event, acc.MailboxConfirmationRequested | acc.PasswordResetRequested):
             # the link goes to the address the event names (the one being confirmed), whatever we knew
-            base = doc or {"_id": event.account_id, "kind": "", "status": "pending"}
-            return [{**base, "email": event.email, "name": event.name}]
-        if doc is None:
-            raise RecipientUnknown(f"no account {event.account_id} known yet")
-        return [doc]
+            base = found[0] if found else {"_id": event.account_id, "kind": "", "status": "pending"}
+            return [{**base, "email": event.email, "name": event.name}], []
+        return found, missing
     if who is Who.asking_official:
-        return [await _person(tx, request.official_id)] if request and request.official_id else []
+        return await _people(tx, [request.official_id] if request else [])
     if who is Who.assigned_expert:
-        return [await _person(tx, request.expert_id)] if request and request.expert_id else []
+        return await _people(tx, [request.expert_id] if request else [])
     if who is Who.official_and_expert:
-        ids = [i for i in (request.official_id, request.expert_id) if i] if request else []
-        return [await _person(tx, i) for i in dict.fromkeys(ids)]
+        return await _people(tx, [request.official_id, request.expert_id] if request else [])
     if who is Who.triage_leads:
-        return await _with_role(tx, "triage_lead")
+        return await _with_role(tx, "triage_lead"), []
     if who is Who.program_managers:
-        return await _with_role(tx, "program_manager")
+        return await _with_role(tx, "program_manager"), []
     if who is Who.partner_administrators:
-        return [d for d in await _with_role(tx, "partner_administrator") if d.get("partner_id") == event.partner_id]
+        return [d for d in await _with_role(tx, "partner_administrator") if d.get("partner_id") == event.partner_id], []
     raise AssertionError(who)
 
 
 # ------------------------------------------------------------------ the consumer side
 
 
-async def notify(tx: Tx, deps: Deps, event: Any, event_id: str) -> int:
+async def notify(tx: Tx, deps: Deps, event: Any, event_id: str, *, only: str | None = None) -> int:
     """Apply the table's rows for ``event``: notices and messages for everyone the rows and the
-    matrix allow. Returns how many notices were new. Unknown event types do nothing."""
+    matrix allow (``only``: for that person alone). Returns how many notices were new. Unknown
+    event types do nothing. A named person this service has not heard of yet is told later: the
+    event waits in ``deferred`` until their account's events arrive (:func:`replay_deferred`)."""
     rules = rules_for(type(event).type)
     if not rules:
         return 0
@@ -164,7 +162,11 @@ async def notify(tx: Tx, deps: Deps, event: Any, event_id: str) -> int:
     request = await _request(tx, event)
     made = 0
     for rule in rules:
-        docs = [d for d in await _recipients(tx, rule.who, event, request) if d is not None]
+        docs, missing = await _recipients(tx, rule.who, event, request)
+        if only is not None:
+            docs, missing = [d for d in docs if d["_id"] == only], []
+        for person_id in missing:
+            await _defer(tx, event, event_id, person_id, now)
         allowed = [d for d in docs if may_receive(Person.from_document(d), action=rule.action,
                                                   city_id=request.city_id if request else None,
                                                   about_account=getattr(event, "account_id", None),
@@ -400,6 +402,28 @@ async def _digest_due(tx: Tx, deps: Deps, person: dict, now: datetime) -> None:
     due = next_local_time(now, _digest_time(person), _person_zone(person))
     await tx.db[repo.PEOPLE].update_one({"_id": person["_id"]}, {"$min": {"digest_due_at": due}},
                                         session=tx.session)
+
+
+async def _defer(tx: Tx, event: Any, event_id: str, person_id: str, now: datetime) -> None:
+    await tx.db[repo.DEFERRED].update_one({"_id": f"{event_id}:{person_id}"}, {"$setOnInsert": {
+        "person": person_id, "event_id": event_id, "type": type(event).type, "data": event.model_dump(mode="json"),
+        "created_at": now}}, upsert=True, session=tx.session)
+
+
+async def replay_deferred(tx: Tx, deps: Deps, person_id: str) -> int:
+    """Tell a person what happened before this service heard of them. Kept while their account is
+    pending (a verification may still let them read it); dropped once it was told or refused."""
+    person = await tx.db[repo.PEOPLE].find_one({"_id": person_id}, session=tx.session)
+    if person is None or not person.get("kind"):
+        return 0  # AccountRegistered not seen yet: it replays them
+    made = 0
+    cursor = tx.db[repo.DEFERRED].find({"person": person_id}, session=tx.session).hint(repo.IX_DEFERRED_PERSON)
+    for doc in [d async for d in cursor]:
+        cls = FollowUpDue if doc["type"] == FollowUpDue.type else EVENT_TYPES[doc["type"]]
+        made += await notify(tx, deps, cls.model_validate(doc["data"]), doc["event_id"], only=person_id)
+        if person.get("status") != "pending":
+            await tx.db[repo.DEFERRED].delete_one({"_id": doc["_id"]}, session=tx.session)
+    return made
 
 
 # ------------------------------------------------------------------ read models

@@ -20,6 +20,8 @@ CALLS = "calls"  # per request: the calendar event of its call (UID, SEQUENCE, s
 NOTICES = "notices"  # in-page notices, one per (event, recipient, kind): the idempotency key is _id
 MAIL = "mail"  # the outbox of messages: what the sender still has to hand to the SMTP server
 FOLLOW_UPS = "follow_ups"  # 90-day follow-up reminders waiting for their day
+DEFERRED = "deferred"  # events naming a person not known yet, replayed when their account's events come
+DEFERRED_RETENTION_SECONDS = 30 * 24 * 3600  # a pending account never verified: its waiting notices go
 
 IX_ROLES = "roles"
 IX_DIGEST_DUE = "digest_due"
@@ -29,6 +31,7 @@ IX_RECIPIENT_DIGEST = "recipient_digest"
 IX_MAIL_DUE = "state_due"
 IX_MAIL_NEWEST = "state_newest"
 IX_FOLLOW_UP_DUE = "state_due"
+IX_DEFERRED_PERSON = "person"
 
 INDEXES: dict[str, list[IndexModel]] = {
     PEOPLE: [
@@ -49,6 +52,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("state", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)], name=IX_MAIL_NEWEST),
     ],
     FOLLOW_UPS: [IndexModel([("state", ASCENDING), ("due_at", ASCENDING)], name=IX_FOLLOW_UP_DUE)],
+    DEFERRED: [IndexModel([("person", ASCENDING)], name=IX_DEFERRED_PERSON),
+               IndexModel([("created_at", ASCENDING)], name="retention", expireAfterSeconds=DEFERRED_RETENTION_SECONDS)],
 }
 
 # Message states. pending → sending → sent; sending → pending (retry later) → … → failed;
