@@ -26,6 +26,7 @@ from nrn_contracts.events import partners as ptn
 from nrn_contracts.events import peer
 from nrn_contracts.events import requests311 as r311
 from pymongo import DESCENDING
+from pymongo.errors import ConnectionFailure
 
 from nrn_kit.http import DomainError, NotFound
 from nrn_kit.mongo import Store, Tx
@@ -613,9 +614,17 @@ async def mark_read(deps: Deps, person_id: str, notice_id: str) -> dict:
 
 
 async def mark_all_read(deps: Deps, person_id: str) -> int:
-    result = await deps.db[repo.NOTICES].update_many({"recipient": person_id, "read": False},
-                                                     {"$set": {"read": True, "read_at": deps.clock()}})
-    return result.modified_count
+    # A multi-document update is not a retryable write for the driver; this one is idempotent, so a
+    # connection lost on the way is worth one more try rather than an error page.
+    for attempt in (1, 2):
+        try:
+            result = await deps.db[repo.NOTICES].update_many({"recipient": person_id, "read": False},
+                                                             {"$set": {"read": True, "read_at": deps.clock()}})
+            return result.modified_count
+        except ConnectionFailure:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 # ------------------------------------------------------------------ preferences and unsubscribing
