@@ -102,8 +102,7 @@ async def ours(infra, notices: int) -> dict[str, float]:  # noqa: ANN001
                 await asyncio.sleep(0.02)
             elapsed = time.perf_counter() - started
             sent = await runtime.db[repo.MAIL].count_documents({"state": "sent"})
-            sample = await runtime.db[repo.MAIL].find_one({"state": "sent"}, {"_id": 1})
-            size = len((await runtime.db[repo.MAIL].find_one({"_id": sample["_id"]}) or {}).get("raw") or b"")
+            size = len(h.compose(settings, await runtime.db[repo.MAIL].find_one({"state": "sent"}))[0])
             await runtime.client.drop_database(settings.database_name)
     finally:
         await producer.stop()

@@ -36,12 +36,12 @@ from .config import Settings
 from .domain import wording
 from nrn_kit.calendar import Attendee, Invitation, build_ics
 from .domain.kinds import KINDS, Mode, kinds_for, mode_for
-from .domain.messages import Rendered, build_message, message_id, to_bytes
+from .domain.messages import Rendered, compose as compose_message, message_id
 from .domain.people import Person, may_receive
 from .domain.rules import Calendar, FollowUpDue, Rule, Who, rules_for
 from .domain.unsubscribe import BadToken, make_token, read_token
 from .domain.zones import NRN_ZONE, US_ZONES, next_local_time, valid_zone, zone_for_state
-from .render import TemplateFailed, render
+from .render import TemplateFailed, headline, render
 
 Clock = Callable[[], datetime]
 
@@ -358,35 +358,36 @@ async def _tell(tx: Tx, deps: Deps, rule: Rule, event: Any, event_id: str, perso
 
 def _mail_document(deps: Deps, *, key: str, kind: str, template: str, context: dict, person: dict,
                    ics: bytes | None, ics_method: str | None, now: datetime) -> dict:
-    """A message of the outbox, composed now; a template that fails parks it with the reason."""
+    """A message of the outbox. Only its subject and summary are written now (the notice shows
+    them); the sender composes the whole message (:func:`compose`), outside this transaction. A
+    template that fails parks the message with the reason, its context kept to compose it again."""
     doc: dict[str, Any] = {
         "_id": key, "recipient": person["_id"], "to": person.get("email"), "to_name": person.get("name") or "",
         "kind": kind, "template": template, "context": context, "ics": ics, "ics_method": ics_method,
         "message_id": message_id(key, deps.settings.id_domain), "date": now, "attempts": 0,
-        "next_attempt_at": now, "created_at": now, "sent_at": None, "last_error": None, "lease_until": None,
+        "next_attempt_at": now, "created_at": now, "sent_at": None, "last_error": None,
+        "state": repo.PENDING if person.get("email") else repo.FAILED,
     }
+    if not person.get("email"):
+        doc["last_error"] = "no e-mail address is known for this person"
     try:
-        rendered = compose(deps, doc)
+        doc["subject"], doc["_summary"] = headline(template, context)
     except TemplateFailed as exc:
-        doc.update(state=repo.PARKED, last_error=str(exc), raw=None, subject=None,
-                   _summary=f"{KINDS[kind].label}: {context.get('request', {}).get('title') or 'a new notice'}")
-        return doc
-    if not doc["to"]:
-        doc.update(state=repo.FAILED, last_error="no e-mail address is known for this person")
-    else:
-        doc.update(state=repo.PENDING)
-    doc.update(_summary=rendered[1].summary, subject=rendered[1].subject, raw=rendered[0])
+        doc.update(state=repo.PARKED, last_error=str(exc), subject=None,
+                   _summary=f"{KINDS[kind].label if kind in KINDS else 'Notice'}: "
+                            f"{context.get('request', {}).get('title') or 'a new notice'}")
     return doc
 
 
-def compose(deps: Deps, doc: dict) -> tuple[bytes, Rendered]:
-    """The message's bytes from its template and context (TemplateFailed when the template fails)."""
+def compose(settings: Settings, doc: dict) -> tuple[bytes, Rendered]:
+    """The message's bytes from its template and context (TemplateFailed when the template fails).
+    The same document always gives the same bytes."""
     rendered = render(doc["template"], doc["context"])
-    msg = build_message(rendered=rendered, sender=deps.settings.mail_from, to_name=doc.get("to_name") or "",
-                        to_email=doc.get("to") or "undisclosed-recipients@invalid", msg_id=doc["message_id"],
-                        date=doc["date"], unsubscribe_url=doc["context"].get("unsubscribe_url"),
-                        ics=doc.get("ics"), ics_method=doc.get("ics_method"))
-    return to_bytes(msg), rendered
+    raw = compose_message(rendered=rendered, sender=settings.mail_from, to_name=doc.get("to_name") or "",
+                          to_email=doc.get("to") or "undisclosed-recipients@invalid", msg_id=doc["message_id"],
+                          date=doc["date"], unsubscribe_url=doc["context"].get("unsubscribe_url"),
+                          ics=doc.get("ics"), ics_method=doc.get("ics_method"))
+    return raw, rendered
 
 
 def _digest_time(person: dict) -> time:
@@ -755,7 +756,7 @@ async def list_mail(deps: Deps, *, state: str | None, limit: int = 50,
     if before is not None:
         at, mid = before
         query["$or"] = [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": mid}}]
-    cursor = mail.find(query, {"raw": 0, "context": 0, "ics": 0}).hint(repo.IX_MAIL_NEWEST).sort(
+    cursor = mail.find(query, {"context": 0, "ics": 0}).hint(repo.IX_MAIL_NEWEST).sort(
         [("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1)
     docs = [doc async for doc in cursor]
     nxt = (docs[limit - 1]["created_at"], docs[limit - 1]["_id"]) if len(docs) > limit else None
@@ -772,13 +773,13 @@ async def retry_mail(deps: Deps, mail_id: str) -> dict:
         raise Invalid("state", "only a failed or parked message can be sent again")
     now = deps.clock()
     update: dict[str, Any] = {"state": repo.PENDING, "attempts": 0, "next_attempt_at": now, "last_error": None}
-    if doc["state"] == repo.PARKED or doc.get("raw") is None:
+    if doc["state"] == repo.PARKED:
         try:
-            raw, rendered = compose(deps, doc)
+            _, rendered = compose(deps.settings, doc)
         except TemplateFailed as exc:
             await mail.update_one({"_id": mail_id}, {"$set": {"last_error": str(exc)}})
             raise Invalid("template", f"the message still cannot be written: {exc}") from exc
-        update.update(raw=raw, subject=rendered.subject)
+        update.update(subject=rendered.subject)
     if not doc.get("to"):
         raise Invalid("to", "no e-mail address is known for this person")
     doc = await mail.find_one_and_update({"_id": mail_id, "state": doc["state"]}, {"$set": update},

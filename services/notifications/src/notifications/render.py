@@ -39,6 +39,21 @@ def _block(template: jinja2.Template, name: str, context: dict[str, Any]) -> str
     return "".join(template.blocks[name](template.new_context(context))).strip()
 
 
+def headline(name: str, context: dict[str, Any]) -> tuple[str, str]:
+    """(subject, one-line summary) of template ``name``: what the notice shows, without the body."""
+    try:
+        txt = environment().get_template(f"{name}.txt")
+        subject = " ".join(_block(txt, "subject", context).split())
+        summary = " ".join(_block(txt, "summary", context).split())
+    except TemplateFailed:
+        raise
+    except Exception as exc:  # noqa: BLE001 — any error of a template parks its message
+        raise TemplateFailed(f"template {name}: {type(exc).__name__}: {exc}") from exc
+    if not subject:
+        raise TemplateFailed(f"template {name}: the subject is empty")
+    return subject[:250], summary[:500]
+
+
 def render(name: str, context: dict[str, Any]) -> Rendered:
     """Subject, summary, text and HTML of template ``name`` with ``context``."""
     env = environment()

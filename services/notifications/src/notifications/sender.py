@@ -18,7 +18,7 @@ this?", and the server's "250 accepted" and our "mark sent" cannot be one atomic
   acceptance and the mark (one database write): at most the messages in flight at that moment,
   i.e. at most ``SENDER_CONNECTIONS`` messages per crash;
 - a message handed over twice is byte for byte the same, with the same ``Message-ID`` (composed
-  once, when the notice was made), so a receiving server or mail client that removes
+  from what the notice stored, deterministically: ``domain/messages.py``), so a receiving server or mail client that removes
   duplicates by Message-ID (as common mail stores do) shows it once: exactly once "as far as
   the server can tell" means one distinct Message-ID per notice, which the tests check by
   killing the sender between send and mark.
@@ -39,7 +39,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from .adapters import mongo as repo
 from .adapters.smtp import SendError, SmtpConnection
 from .config import Settings
-from .handlers import Clock, _mail_from, system_clock
+from .handlers import Clock, _mail_from, compose, system_clock
+from .render import TemplateFailed
 
 log = logging.getLogger(__name__)
 
@@ -122,17 +123,26 @@ class Sender:
     async def deliver(self, transport: Transport, doc: dict[str, Any]) -> None:
         mail = self.db[repo.MAIL]
         try:
-            reply = await transport.send(doc["raw"], self.envelope_from, [doc["to"]])
+            raw, _ = compose(self.settings, doc)
+        except TemplateFailed as exc:
+            # kept with its reason and context; staff send it again once the template is fixed
+            await mail.update_one({"_id": doc["_id"], "claim": doc["claim"]}, {
+                "$set": {"state": repo.PARKED, "last_error": str(exc)}})
+            log.error("message %s parked: %s", doc["_id"], exc)
+            return
+        try:
+            reply = await transport.send(raw, self.envelope_from, [doc["to"]])
         except SendError as exc:
             await self._failed(doc, str(exc), permanent=exc.permanent)
             return
         if self.after_send is not None:
             await self.after_send(doc)
-        unset = {"context": ""} if doc.get("kind") != "account" else {"context": "", "raw": ""}
-        # the account messages' single-use links do not stay in the database once sent
-        await mail.update_one({"_id": doc["_id"], "claim": doc["claim"]}, {
+        update: dict[str, Any] = {
             "$set": {"state": repo.SENT, "sent_at": self.clock(), "smtp_reply": str(reply)[:500], "last_error": None},
-            "$inc": {"attempts": 1}, "$unset": unset})
+            "$inc": {"attempts": 1}}
+        if doc.get("kind") == "account":
+            update["$unset"] = {"context": ""}  # the single-use links do not stay in the database once sent
+        await mail.update_one({"_id": doc["_id"], "claim": doc["claim"]}, update)
         self.sent += 1
 
     async def _failed(self, doc: dict[str, Any], reason: str, *, permanent: bool) -> None:

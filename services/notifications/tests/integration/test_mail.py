@@ -46,4 +46,4 @@ async def test_confirmation_and_reset_links_arrive_without_unsubscribe(svc, firs
     titles = [n["title"] for n in (await svc.notices("off-1"))["items"]]
     assert titles == ["Your account is verified: you can now ask questions for Flint."]
     sent = await svc.eventually(lambda: svc.db.mail.find_one({"to": "new@flint.example", "state": "sent"}))
-    assert "raw" not in sent and "context" not in sent
+    assert "context" not in sent

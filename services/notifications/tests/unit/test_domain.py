@@ -13,7 +13,7 @@ from icalendar import Calendar
 from notifications import consumers
 from nrn_kit.calendar import Attendee, Invitation, build_ics
 from notifications.domain.kinds import KINDS, Mode, kinds_for, mode_for
-from notifications.domain.messages import Rendered, build_message, message_id, to_bytes
+from notifications.domain.messages import Rendered, compose, message_id
 from notifications.domain.people import Person, may_receive
 from notifications.domain.rules import RULES, FollowUpDue, rules_for
 from notifications.domain.unsubscribe import BadToken, make_token, read_token
@@ -185,14 +185,32 @@ def test_the_message_has_both_parts_and_its_invitation() -> None:
     ics = build_ics(invitation())
     mid = message_id("e1:off-1:calls", "nrn.example")
     assert mid == message_id("e1:off-1:calls", "nrn.example") != message_id("e2:off-1:calls", "nrn.example")
-    raw = to_bytes(build_message(rendered=rendered, sender="NRN <notifications@nrn.example>", to_name="Olive, O",
-                                 to_email="olive@x.org", msg_id=mid, date=datetime(2026, 6, 1, tzinfo=UTC),
-                                 unsubscribe_url="https://nrn.example/u", ics=ics, ics_method="REQUEST"))
-    assert b"\r\n" in raw and b"\n\n" not in raw.replace(b"\r\n", b"")
+    def make(**kw: object) -> bytes:
+        values = dict(rendered=rendered, sender="SC2 National Resource Network <notifications@nrn.example>",
+                      to_name="Olive, O", to_email="olive@x.org", msg_id=mid, date=datetime(2026, 6, 1, tzinfo=UTC),
+                      unsubscribe_url="https://nrn.example/u", ics=ics, ics_method="REQUEST")
+        return compose(**{**values, **kw})
+
+    raw = make()
+    assert raw == make()  # the same message always gives the same bytes (a resend is the same message)
+    assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+    assert max(len(line) for line in raw.split(b"\r\n") if not line.startswith(b"List-Unsubscribe: ")) <= 78
     msg = BytesParser(policy=policy.default).parsebytes(raw)
     assert msg.get_content_type() == "multipart/mixed" and msg["Message-ID"] == mid
     assert [p.get_content_type() for p in msg.walk()] == [
         "multipart/mixed", "multipart/alternative", "text/plain", "text/html", "text/calendar", "application/ics"]
     assert next(p for p in msg.walk() if p.get_content_type() == "text/calendar").get_param("method") == "REQUEST"
-    assert msg["To"].addresses[0].display_name == "Olive, O"
-    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg["To"].addresses[0].display_name == "Olive, O" and msg["To"].addresses[0].addr_spec == "olive@x.org"
+    assert msg["From"].addresses[0].addr_spec == "notifications@nrn.example"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click" and msg["Auto-Submitted"] == "auto-generated"
+    assert msg["Date"].datetime == datetime(2026, 6, 1, tzinfo=UTC) and msg["MIME-Version"] == "1.0"
+    assert msg.get_body(("plain",)).get_content() == "Hello\n" and msg.get_body(("html",)).get_content() == "<p>Hello</p>"
+    attachment = next(msg.iter_attachments())
+    assert attachment.get_filename() == "invitation.ics" and attachment.get_payload(decode=True) == ics
+    # non-ASCII names and subjects are encoded (RFC 2047) and read back as written; no calendar: alternative only
+    plain = BytesParser(policy=policy.default).parsebytes(make(
+        rendered=Rendered(subject="Réunion : “Tiếng Việt” — " + ("long words " * 12).strip(), text="é\n", html="<p>é</p>", summary=""),
+        to_name="Zoë Ñúñez", ics=None, unsubscribe_url=None))
+    assert plain["Subject"] == "Réunion : “Tiếng Việt” — " + ("long words " * 12).strip()
+    assert plain["To"].addresses[0].display_name == "Zoë Ñúñez" and plain["List-Unsubscribe"] is None
+    assert plain.get_content_type() == "multipart/alternative" and plain.get_body(("plain",)).get_content() == "é\n"
