@@ -25,7 +25,7 @@ from nrn_contracts.events import accounts as acc
 from nrn_contracts.events import partners as ptn
 from nrn_contracts.events import peer
 from nrn_contracts.events import requests311 as r311
-from pymongo import DESCENDING
+from pymongo import DESCENDING, UpdateOne
 from pymongo.errors import ConnectionFailure
 
 from nrn_kit.http import DomainError, NotFound
@@ -97,55 +97,73 @@ async def _request(tx: Tx, event: Any) -> RequestRef | None:
         return None
     doc = await tx.db[repo.REQUESTS].find_one({"_id": request_id}, session=tx.session) or {}
     city_id = doc.get("city_id") or getattr(event, "city_id", None)
-    city = await tx.db[repo.CITIES].find_one({"_id": city_id}, session=tx.session) if city_id else None
-    city = city or {}
+    if "city_name" not in doc and city_id:  # the request's city is copied in when it is first heard of
+        doc.update(await _city_fields(tx, city_id))
     return RequestRef(
         id=request_id, title=doc.get("title") or getattr(event, "title", None) or "your question",
-        city_id=city_id, city_name=city.get("name") or "the city",
-        zone=city.get("time_zone") or zone_for_state(city.get("state")),
+        city_id=city_id, city_name=doc.get("city_name") or "the city", zone=doc.get("city_zone") or NRN_ZONE,
         official_id=doc.get("official_id") or getattr(event, "official_id", None),
         expert_id=getattr(event, "expert_id", None) or doc.get("expert_id"),
     )
 
 
-async def _people(tx: Tx, ids: list[str]) -> tuple[list[dict], list[str]]:
-    """The people of ``ids`` this service knows, and the ids it has not heard of yet."""
-    ids = list(dict.fromkeys(i for i in ids if i))
-    if not ids:
-        return [], []
-    # a document without "kind" holds only what came before AccountRegistered (a status, a role)
-    found = {d["_id"]: d async for d in tx.db[repo.PEOPLE].find({"_id": {"$in": ids}}, session=tx.session)
-             if d.get("kind")}
-    return [found[i] for i in ids if i in found], [i for i in ids if i not in found]
+async def _city_fields(tx: Tx, city_id: str) -> dict[str, str]:
+    city = await tx.db[repo.CITIES].find_one({"_id": city_id}, session=tx.session) or {}
+    return {"city_name": city.get("name") or "the city",
+            "city_zone": city.get("time_zone") or zone_for_state(city.get("state"))}
 
 
-async def _with_role(tx: Tx, role: str) -> list[dict]:
-    cursor = tx.db[repo.PEOPLE].find({"roles": role, "status": "verified"}, session=tx.session).hint(repo.IX_ROLES)
-    return [doc async for doc in cursor]
-
-
-async def _recipients(tx: Tx, who: Who, event: Any, request: RequestRef | None) -> tuple[list[dict], list[str]]:
-    """Who a row names, and the named people not known yet (accounts' events come on another topic)."""
+def _named(who: Who, event: Any, request: RequestRef | None) -> list[str]:
+    """The account ids a row names (its roles aside)."""
     if who is Who.account_holder:
-        found, missing = await _people(tx, [event.account_id])
-        if isinstance(event, acc.MailboxConfirmationRequested | acc.PasswordResetRequested):
-            # the link goes to the address the event names (the one being confirmed), whatever we knew
-            base = found[0] if found else {"_id": event.account_id, "kind": "", "status": "pending"}
-            return [{**base, "email": event.email, "name": event.name}], []
-        return found, missing
+        return [event.account_id]
+    if request is None:
+        return []
     if who is Who.asking_official:
-        return await _people(tx, [request.official_id] if request else [])
+        return [request.official_id]
     if who is Who.assigned_expert:
-        return await _people(tx, [request.expert_id] if request else [])
+        return [request.expert_id]
     if who is Who.official_and_expert:
-        return await _people(tx, [request.official_id, request.expert_id] if request else [])
-    if who is Who.triage_leads:
-        return await _with_role(tx, "triage_lead"), []
-    if who is Who.program_managers:
-        return await _with_role(tx, "program_manager"), []
-    if who is Who.partner_administrators:
-        return [d for d in await _with_role(tx, "partner_administrator") if d.get("partner_id") == event.partner_id], []
-    raise AssertionError(who)
+        return [request.official_id, request.expert_id]
+    return []
+
+
+ROLE_OF = {Who.triage_leads: "triage_lead", Who.program_managers: "program_manager",
+           Who.partner_administrators: "partner_administrator"}
+
+
+async def _audience(tx: Tx, rules: list[Rule], event: Any, request: RequestRef | None) -> tuple[dict, dict]:
+    """Everyone the rows may name, in two reads: {id: person} of the named (only those this service
+    knows: a document without "kind" holds only what came before AccountRegistered), and
+    {role: [people]} of the roles."""
+    ids = list(dict.fromkeys(i for rule in rules for i in _named(rule.who, event, request) if i))
+    people = {d["_id"]: d async for d in tx.db[repo.PEOPLE].find({"_id": {"$in": ids}}, session=tx.session)
+              if d.get("kind")} if ids else {}
+    roles = sorted({ROLE_OF[rule.who] for rule in rules if rule.who in ROLE_OF})
+    by_role: dict[str, list[dict]] = {role: [] for role in roles}
+    if roles:
+        cursor = tx.db[repo.PEOPLE].find({"roles": {"$in": roles}, "status": "verified"},
+                                         session=tx.session).hint(repo.IX_ROLES)
+        async for doc in cursor:
+            for role in roles:
+                if role in doc.get("roles", ()):
+                    by_role[role].append(doc)
+    return people, by_role
+
+
+def _recipients(rule: Rule, event: Any, request: RequestRef | None, people: dict,
+                by_role: dict) -> tuple[list[dict], list[str]]:
+    """Who a row names, and the named people not known yet (accounts' events come on another topic)."""
+    if rule.who is Who.partner_administrators:  # of the partner the event is about, no other
+        return [d for d in by_role[ROLE_OF[rule.who]] if d.get("partner_id") == event.partner_id], []
+    if rule.who in ROLE_OF:
+        return by_role[ROLE_OF[rule.who]], []
+    ids = list(dict.fromkeys(i for i in _named(rule.who, event, request) if i))
+    if isinstance(event, acc.MailboxConfirmationRequested | acc.PasswordResetRequested):
+        # the link goes to the address the event names (the one being confirmed), whatever we knew
+        base = people.get(event.account_id) or {"_id": event.account_id, "kind": "", "status": "pending"}
+        return [{**base, "email": event.email, "name": event.name}], []
+    return [people[i] for i in ids if i in people], [i for i in ids if i not in people]
 
 
 # ------------------------------------------------------------------ the consumer side
@@ -155,15 +173,19 @@ async def notify(tx: Tx, deps: Deps, event: Any, event_id: str, *, only: str | N
     """Apply the table's rows for ``event``: notices and messages for everyone the rows and the
     matrix allow (``only``: for that person alone). Returns how many notices were new. Unknown
     event types do nothing. A named person this service has not heard of yet is told later: the
-    event waits in ``deferred`` until their account's events arrive (:func:`replay_deferred`)."""
+    event waits in ``deferred`` until their account's events arrive (:func:`replay_deferred`).
+
+    Reads: the request (one), the people and roles named (two); writes: the notices (one bulk
+    upsert, the idempotency check), then the messages of the new ones (one bulk upsert)."""
     rules = rules_for(type(event).type)
     if not rules:
         return 0
     now = deps.clock()
     request = await _request(tx, event)
-    made = 0
+    people, by_role = await _audience(tx, rules, event, request)
+    told: list[Telling] = []
     for rule in rules:
-        docs, missing = await _recipients(tx, rule.who, event, request)
+        docs, missing = _recipients(rule, event, request, people, by_role)
         if only is not None:
             docs, missing = [d for d in docs if d["_id"] == only], []
         for person_id in missing:
@@ -179,9 +201,8 @@ async def notify(tx: Tx, deps: Deps, event: Any, event_id: str, *, only: str | N
             invitation = await _invitation(tx, deps, rule.calendar, event, request, allowed, now)
             if invitation is None:
                 continue  # nothing on anyone's calendar to change
-        for doc in allowed:
-            made += await _tell(tx, deps, rule, event, event_id, doc, request, invitation, now)
-    return made
+        told += [_telling(deps, rule, event, event_id, doc, request, invitation, now) for doc in allowed]
+    return await _record(tx, deps, told, now)
 
 
 async def _invitation(tx: Tx, deps: Deps, method: Calendar, event: Any, request: RequestRef,
@@ -323,8 +344,19 @@ def _context(deps: Deps, rule: Rule, event: Any, person: dict, request: RequestR
     return ctx
 
 
-async def _tell(tx: Tx, deps: Deps, rule: Rule, event: Any, event_id: str, person: dict,
-                request: RequestRef | None, invitation: tuple[Invitation, bool] | None, now: datetime) -> int:
+@dataclass
+class Telling:
+    """One notice for one person, and its message when it is e-mailed now."""
+
+    key: str
+    person: dict
+    mode: Mode
+    notice: dict | None  # None: e-mail only (a single-use link)
+    mail: dict
+
+
+def _telling(deps: Deps, rule: Rule, event: Any, event_id: str, person: dict, request: RequestRef | None,
+             invitation: tuple[Invitation, bool] | None, now: datetime) -> Telling:
     key = f"{event_id}:{person['_id']}:{rule.kind}"
     kind = KINDS[rule.kind]
     mode = Mode.email_now if kind.security else mode_for(kind, (person.get("prefs") or {}).get("modes", {}).get(kind.key))
@@ -334,26 +366,39 @@ async def _tell(tx: Tx, deps: Deps, rule: Rule, event: Any, event_id: str, perso
     mail = _mail_document(deps, key=key, kind=kind.key, template=rule.template, context=context, person=person,
                           ics=ics, ics_method=invitation[0].method if invitation else None, now=now)
     title = mail.pop("_summary")
-    if rule.in_page:
-        notice = {
-            "_id": key, "recipient": person["_id"], "kind": kind.key, "event_type": type(event).type,
-            "event_id": event_id, "title": title, "link": link_path,
-            "city_id": request.city_id if request else None, "created_at": now, "read": False, "read_at": None,
-            "mode": mode.value, "digest": "pending" if mode is Mode.daily_digest else None,
-        }
-        result = await tx.db[repo.NOTICES].update_one({"_id": key}, {"$setOnInsert": notice}, upsert=True,
-                                                      session=tx.session)
-        if result.upserted_id is None:
-            return 0  # told already: a redelivered or replayed event
-    if mode is Mode.email_now:
-        mail["notice_id"] = key if rule.in_page else None
-        result = await tx.db[repo.MAIL].update_one({"_id": key}, {"$setOnInsert": mail}, upsert=True,
-                                                   session=tx.session)
-        if result.upserted_id is None:
-            return 0
-    elif mode is Mode.daily_digest:
-        await _digest_due(tx, deps, person, now)
-    return 1
+    mail["notice_id"] = key if rule.in_page else None
+    notice = {
+        "_id": key, "recipient": person["_id"], "kind": kind.key, "event_type": type(event).type,
+        "event_id": event_id, "title": title, "link": link_path,
+        "city_id": request.city_id if request else None, "created_at": now, "read": False, "read_at": None,
+        "mode": mode.value, "digest": "pending" if mode is Mode.daily_digest else None,
+    } if rule.in_page else None
+    return Telling(key, person, mode, notice, mail)
+
+
+async def _record(tx: Tx, deps: Deps, told: list[Telling], now: datetime) -> int:
+    """Write what is new: a notice whose key exists was told already (a redelivered or replayed
+    event) and gets no second message."""
+    if not told:
+        return 0
+    with_notice = [t for t in told if t.notice is not None]
+    new = [t for t in told if t.notice is None]
+    if with_notice:
+        result = await tx.db[repo.NOTICES].bulk_write(
+            [UpdateOne({"_id": t.key}, {"$setOnInsert": t.notice}, upsert=True) for t in with_notice],
+            ordered=False, session=tx.session)
+        new += [with_notice[i] for i in sorted(result.upserted_ids)]
+    mails = [t for t in new if t.mode is Mode.email_now]
+    made = len(new) - len(mails)
+    if mails:
+        result = await tx.db[repo.MAIL].bulk_write(
+            [UpdateOne({"_id": t.key}, {"$setOnInsert": t.mail}, upsert=True) for t in mails],
+            ordered=False, session=tx.session)
+        made += len(result.upserted_ids)
+    for t in new:
+        if t.mode is Mode.daily_digest:
+            await _digest_due(tx, deps, t.person, now)
+    return made
 
 
 def _mail_document(deps: Deps, *, key: str, kind: str, template: str, context: dict, person: dict,
@@ -436,9 +481,10 @@ async def remember_city(tx: Tx, event: acc.CityRegistered) -> None:
     zone = event.time_zone if event.time_zone and valid_zone(event.time_zone) else zone_for_state(event.state)
     await tx.db[repo.CITIES].update_one({"_id": event.city_id}, {"$set": {
         "name": event.name, "state": event.state, "time_zone": zone}}, upsert=True, session=tx.session)
-    # officials of the city read times in its zone unless they chose another
-    await tx.db[repo.PEOPLE].update_many({"city_id": event.city_id}, {"$set": {
-        "city_zone": zone, "city_name": event.name}}, session=tx.session)
+    # officials of the city read times in its zone unless they chose another; its requests likewise
+    for collection in (repo.PEOPLE, repo.REQUESTS):
+        await tx.db[collection].update_many({"city_id": event.city_id}, {"$set": {
+            "city_zone": zone, "city_name": event.name}}, session=tx.session)
 
 
 async def remember_account(tx: Tx, event: acc.AccountRegistered) -> None:
@@ -474,8 +520,8 @@ async def mailbox_confirmed(tx: Tx, event: acc.MailboxConfirmed) -> None:
 
 async def remember_request(tx: Tx, event: r311.QuestionSubmitted) -> None:
     await tx.db[repo.REQUESTS].update_one({"_id": event.request_id}, {"$set": {
-        "city_id": event.city_id, "official_id": event.official_id, "title": event.title}},
-        upsert=True, session=tx.session)
+        "city_id": event.city_id, "official_id": event.official_id, "title": event.title,
+        **await _city_fields(tx, event.city_id)}}, upsert=True, session=tx.session)
 
 
 async def remember_expert(tx: Tx, event: r311.ExpertAssigned) -> None:

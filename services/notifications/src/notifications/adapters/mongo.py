@@ -38,7 +38,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("roles", ASCENDING), ("status", ASCENDING)], name=IX_ROLES),
         # only people with a digest waiting carry the field: the scheduler's range is that small
         IndexModel([("digest_due_at", ASCENDING)], name=IX_DIGEST_DUE, sparse=True),
+        IndexModel([("city_id", ASCENDING)], name="city"),  # a city renamed or its zone set
     ],
+    REQUESTS: [IndexModel([("city_id", ASCENDING)], name="city")],
     NOTICES: [
         IndexModel([("recipient", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
                    name=IX_RECIPIENT_NEWEST),
