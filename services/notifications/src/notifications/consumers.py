@@ -91,6 +91,12 @@ async def call_missed(event: r311.CallMissed, tx: Tx) -> None:
     await h.call_outcome(tx, event.request_id, "missed")
 
 
+@consumer.handles(r311.CallRescheduleRequested)
+async def call_released(event: r311.CallRescheduleRequested, tx: Tx) -> None:
+    # the invitation stays open: the booking of a new slot moves it (same UID, higher SEQUENCE)
+    await h.call_outcome(tx, event.request_id, "released")
+
+
 @consumer.handles(r311.RequestClosed)
 async def request_closed(event: r311.RequestClosed, tx: Tx) -> None:
     await h.request_closed(tx, event)

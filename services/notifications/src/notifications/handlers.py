@@ -38,7 +38,7 @@ from nrn_kit.calendar import Attendee, Invitation, build_ics
 from .domain.kinds import KINDS, Mode, kinds_for, mode_for
 from .domain.messages import Rendered, compose as compose_message, message_id
 from .domain.people import Person, may_receive
-from .domain.rules import Calendar, FollowUpDue, Rule, Who, rules_for
+from .domain.rules import OPEN_CALL_STATES, Calendar, FollowUpDue, Rule, Who, rules_for
 from .domain.unsubscribe import BadToken, make_token, read_token
 from .domain.zones import NRN_ZONE, US_ZONES, next_local_time, valid_zone, zone_for_state
 from .render import TemplateFailed, headline, render
@@ -211,7 +211,7 @@ async def _invitation(tx: Tx, deps: Deps, method: Calendar, event: Any, request:
     version), or None when a cancellation finds no open invitation. ``bool``: an update."""
     calls = tx.db[repo.CALLS]
     doc = await calls.find_one({"_id": request.id}, session=tx.session)
-    open_ = doc is not None and doc.get("state") in ("scheduled", "missed")
+    open_ = doc is not None and doc.get("state") in OPEN_CALL_STATES
     if method is Calendar.request:
         if open_:
             uid, sequence, rounds = doc["uid"], doc["sequence"] + 1, doc["round"]
@@ -307,13 +307,10 @@ def _context(deps: Deps, rule: Rule, event: Any, person: dict, request: RequestR
         ctx.update(due=wording.when(event.due_at, zone) if event.due_at else None)
     elif isinstance(event, r311.MemoReturned):
         ctx.update(version=event.version, reason=event.reason)
+    elif isinstance(event, r311.CallRescheduleRequested):
+        ctx.update(reason=event.reason, preferred=list(event.preferred_call_times))
     elif isinstance(event, r311.MemoDelivered):
         ctx.update(short_answer=event.short_answer)
-    elif isinstance(event, (r311.RequestClosed, r311.CallCancelled, r311.CallRescheduleRequested)):
-        ctx.update(why={r311.RequestClosed: "the request was closed",
-                        r311.CallCancelled: "the city cancelled it",
-                        r311.CallRescheduleRequested: "the city asked for another time, and a new invitation follows "
-                                                      "once it is booked"}[type(event)])
     elif isinstance(event, r311.CallSlotsOffered):
         city_zone = request.zone if request else zone
         ctx.update(slots=[f"{wording.when(s.starts_at, city_zone)} ({s.duration_minutes} minutes)" for s in event.slots],
@@ -332,6 +329,9 @@ def _context(deps: Deps, rule: Rule, event: Any, person: dict, request: RequestR
                    attempts=event.attempts, last_error=event.last_error, when=wording.when(event.at, zone))
     elif isinstance(event, r311.ServiceLevelBreached):
         ctx.update(step_label=wording.label(wording.STEP_LABELS, event.step), due=wording.when(event.due_at, zone))
+    if isinstance(event, r311.CallCancelled | r311.RequestClosed):
+        ctx.update(because="the city cancelled it" if isinstance(event, r311.CallCancelled) else "the request was closed",
+                   reason=getattr(event, "reason", None) if isinstance(event, r311.CallCancelled) else None)
     if invitation is not None:
         inv, updated = invitation
         others = [a.name for a in inv.attendees if a.email != person.get("email")]

@@ -87,3 +87,39 @@ async def test_booked_moved_and_cancelled_call_replaces_the_same_calendar_entry(
 async def _booked(svc, at_least: int) -> list:  # noqa: ANN001
     booked = [r for r in svc.smtp.to("olive@flint.example") if "Call booked" in str(r.message["Subject"])]
     return booked if len(booked) >= at_least else []
+
+
+async def test_a_reschedule_moves_the_entry_and_the_citys_cancellation_withdraws_it(svc, first) -> None:
+    start = later(days=3).replace(hour=15, minute=0, second=0)
+    await svc.publish(
+        question_submitted(),
+        r311.ExpertAssigned(request_id="req-1", expert_id="exp-1", by="lead-1", at=later()),
+        r311.CallScheduled(request_id="req-1", call_id="c1", scheduled_for=start, expert_id="exp-1", by="off-1",
+                           at=later()),
+        r311.CallRescheduleRequested(request_id="req-1", call_id="c1", reason="Council meets that day",
+                                     preferred_call_times=("Thursday afternoons",), by="off-1", at=later()))
+    asked = await svc.eventually(lambda: first(svc, "exp-1@nrn.example", "New call time wanted"))
+    text = asked.message.get_body(("plain",)).get_content()
+    assert "Council meets that day" in text and "Thursday afternoons" in text
+    assert "https://nrn.example/staff/requests/req-1" in text
+    booked = await svc.eventually(lambda: first(svc, "olive@flint.example", "Call booked"))
+    uid = str(vevent(invitation(booked))["uid"])
+
+    moved = later(days=6).replace(hour=19, minute=0, second=0)
+    await svc.publish(r311.CallScheduled(request_id="req-1", call_id="c2", scheduled_for=moved, expert_id="exp-1",
+                                         by="off-1", at=later()))
+    update = await svc.eventually(lambda: first(svc, "exp-1@nrn.example", "New time"))
+    ev = vevent(invitation(update))
+    assert (str(ev["uid"]), int(ev["sequence"]), ev["dtstart"].dt) == (uid, 1, moved)
+
+    await svc.publish(r311.CallCancelled(request_id="req-1", call_id="c2", reason="We found the answer in the memo",
+                                         by="off-1", at=later()))
+    cancel = await svc.eventually(lambda: first(svc, "olive@flint.example", "Call cancelled"))
+    cal = invitation(cancel)
+    ev = vevent(cal)
+    assert (str(cal["method"]), str(ev["uid"]), int(ev["sequence"])) == ("CANCEL", uid, 2)
+    assert "the city cancelled it" in cancel.message.get_body(("plain",)).get_content()
+    # closing the request afterwards withdraws nothing more
+    await svc.publish(r311.RequestClosed(request_id="req-1", reason="answered", closed_at=later()))
+    await svc.eventually(lambda: svc.db.follow_ups.find_one({"_id": "req-1"}))
+    assert len([r for r in svc.smtp.to("olive@flint.example") if "cancelled" in str(r.message["Subject"])]) == 1

@@ -93,10 +93,10 @@ RULES: tuple[Rule, ...] = (
     Rule(r311.MemoDelivered,               W.asking_official,       "my_questions",   "memo_delivered"),
     Rule(r311.CallSlotsOffered,            W.asking_official,       "my_questions",   "call_slots_offered"),
     Rule(r311.CallScheduled,               W.official_and_expert,   "calls",          "call_scheduled", calendar=C.request),
-    Rule(r311.RequestClosed,               W.official_and_expert,   "calls",          "call_cancelled", calendar=C.cancel),
-    # the official released the booked call: the invitation is withdrawn (a new time sends a new one)
+    # the city asks for another time: the expert offers new slots; the booking then moves the same entry
+    Rule(r311.CallRescheduleRequested,     W.assigned_expert,       "assignments",    "call_reschedule_requested"),
     Rule(r311.CallCancelled,               W.official_and_expert,   "calls",          "call_cancelled", calendar=C.cancel),
-    Rule(r311.CallRescheduleRequested,     W.official_and_expert,   "calls",          "call_cancelled", calendar=C.cancel),
+    Rule(r311.RequestClosed,               W.official_and_expert,   "calls",          "call_cancelled", calendar=C.cancel),
     Rule(r311.ServiceLevelBreached,        W.program_managers,      "service_levels", "service_level_breached"),
     Rule(FollowUpDue,                      W.asking_official,       "my_questions",   "follow_up_due"),
     Rule(peer.RegistrationConfirmed,       W.account_holder,        "convenings",     "registration_confirmed",
@@ -124,3 +124,5 @@ READ_MODEL_EVENTS: tuple[type, ...] = (
     acc.CityRegistered, acc.AccountRegistered, acc.AccountDeactivated, acc.RoleGranted, acc.RoleRevoked,
     acc.MailboxConfirmed, r311.CallCompleted, r311.CallMissed, r311.RequestReopened, r311.FollowUpRecorded,
 )
+# a call's invitation is open (a later booking moves it, a cancellation withdraws it) in these states
+OPEN_CALL_STATES = ("scheduled", "missed", "released")
