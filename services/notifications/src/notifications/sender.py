@@ -16,7 +16,8 @@ this?", and the server's "250 accepted" and our "mark sent" cannot be one atomic
   lease runs out;
 - a message is handed over again only if the sender died in the window between the server's
   acceptance and the mark (one database write): at most the messages in flight at that moment,
-  i.e. at most ``SENDER_CONNECTIONS`` messages per crash;
+  i.e. at most ``SENDER_CONNECTIONS`` messages per crash; or if the server's "250" came after
+  ``SMTP_TIMEOUT_SECONDS`` (the send counts as failed and is retried): one repeat per such reply;
 - a message handed over twice is byte for byte the same, with the same ``Message-ID`` (composed
   from what the notice stored, deterministically: ``domain/messages.py``), so a receiving server or mail client that removes
   duplicates by Message-ID (as common mail stores do) shows it once: exactly once "as far as
@@ -117,7 +118,11 @@ class Sender:
             while not queue.empty():
                 await self.deliver(transport, queue.get_nowait())
 
-        await asyncio.gather(*(work(t) for t in self.transports))
+        # a TaskGroup, not gather: when this task is cancelled (shutdown), every worker is cancelled
+        # and awaited before the cancellation goes on, so none keeps sending from a dead round
+        async with asyncio.TaskGroup() as group:
+            for transport in self.transports:
+                group.create_task(work(transport))
         return len(batch)
 
     async def deliver(self, transport: Transport, doc: dict[str, Any]) -> None:

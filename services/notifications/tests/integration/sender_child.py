@@ -17,7 +17,8 @@ from notifications.sender import Sender
 
 async def main(uri: str, database: str, port: int, kill_after: int) -> None:
     settings = Settings(mongodb_uri=uri, database_name=database, smtp_host="127.0.0.1", smtp_port=port,
-                        sender_lease_seconds=1, sender_poll_seconds=0.05, sender_connections=4, environment="test")
+                        sender_lease_seconds=1, sender_poll_seconds=0.05, sender_connections=4, environment="test",
+                        smtp_timeout_seconds=120)
     client = AsyncMongoClient(uri, tz_aware=True)
     accepted = 0
 

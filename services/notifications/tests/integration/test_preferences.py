@@ -40,7 +40,7 @@ async def test_unsubscribe_link_and_one_click_post_stop_that_kind_of_mail_only(s
     assert len(svc.smtp.to("olive@flint.example")) == sent_before + 1
     prefs = (await svc.http.get("/preferences", headers=svc.as_("off-1"))).json()
     assert {k["key"]: k["mode"] for k in prefs["kinds"]} == {
-        "account": "email_now", "my_questions": "in_page", "calls": "email_now"}
+        "account": "email_now", "my_questions": "in_page", "calls": "email_now", "convenings": "email_now"}
 
 
 async def test_preferences_refuse_what_a_kind_does_not_offer_naming_the_field(svc) -> None:

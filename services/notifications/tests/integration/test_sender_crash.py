@@ -64,7 +64,10 @@ async def test_task_cancelled_between_send_and_mark(make_settings) -> None:
     """The same in-process: the sender's task is cancelled right after an acceptance."""
     from notifications.sender import Sender
 
-    async with running_service(make_settings, sender_enabled=False, sender_lease_seconds=0.5) as svc:
+    # a long command timeout: a reply that comes late under load would be a second, honest, cause of
+    # repeats (a timeout after the server accepted) that this test does not count
+    async with running_service(make_settings, sender_enabled=False, sender_lease_seconds=0.5,
+                               smtp_timeout_seconds=120) as svc:
         await svc.people()
         await svc.publish(*[question_submitted(f"req-{i}") for i in range(5)])
         await svc.eventually(lambda: _all_pending(svc, 11))
