@@ -148,6 +148,16 @@ async def sign_in(client: httpx.AsyncClient) -> None:
     assert response.status_code == 303
 
 
+async def test_every_page_form_refuses_a_request_without_the_csrf_token() -> None:
+    # more page forms than the default write budget per client: a bucket that does not run dry here
+    app = make_app(write_rate_capacity=1000)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test") as client:
+        await sign_in(client)
+        posts = [path for path, methods in walk_routes(app) if "POST" in methods and not path.startswith("/api/")]
+        assert len(posts) >= 20
+        for path in posts:
+            concrete = re.sub(r"\{\w+\}", "x1", path)
+            response = await client.post(concrete, data={"anything": "1"})
             if path in CSRF_EXEMPT:
                 # no session is used: without a valid signed token it does nothing
                 assert response.status_code == 404, f"{path} answered {response.status_code} without its token"
