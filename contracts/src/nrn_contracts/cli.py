@@ -3,6 +3,7 @@
     nrn-contracts schemas [--out DIR] [--allow-breaking]   write contracts/schemas/<type>.json
     nrn-contracts asyncapi [--out FILE]                    print (or write) the AsyncAPI document
     nrn-contracts check [--dir DIR]                        exit 1 if anything committed is stale or broken
+    nrn-contracts k8s-topics [--out FILE]                  print (or write) the Strimzi KafkaTopic resources
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import asyncapi
+from . import asyncapi, k8s
 from .compat import incompatibilities
 from .schemas import contract_events, default_contracts_dir, dumps, read_committed, schema_for, write_schemas
 
@@ -33,12 +34,15 @@ def main(argv: list[str] | None = None) -> int:
     p_asyncapi.add_argument("--out", type=Path, help="file to write (default: standard output)")
     p_check = sub.add_parser("check", help="check committed schemas and AsyncAPI against the code")
     p_check.add_argument("--dir", type=Path, help="the contracts folder (default: this checkout's)")
+    p_k8s = sub.add_parser("k8s-topics", help="generate the Strimzi KafkaTopic resources from the topic registry")
+    p_k8s.add_argument("--out", type=Path, help="file to write (default: standard output), "
+                                                "e.g. deploy/k8s/base/kafka/topics.yaml")
     args = parser.parse_args(argv)
 
     if args.command == "schemas":
         return _schemas(args.out or _checkout() / SCHEMAS_DIR, allow_breaking=args.allow_breaking)
-    if args.command == "asyncapi":
-        text = asyncapi.dumps(asyncapi.build())
+    if args.command in ("asyncapi", "k8s-topics"):
+        text = asyncapi.dumps(asyncapi.build()) if args.command == "asyncapi" else k8s.dumps(k8s.kafka_topics())
         if args.out is None:
             sys.stdout.write(text)
         else:

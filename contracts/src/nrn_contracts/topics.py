@@ -24,8 +24,20 @@ PARTNERS_TOPIC = "nrn.partners.v1"
 CITIES_LATEST_TOPIC = "nrn.accounts.cities.latest.v1"
 ACCOUNTS_LATEST_TOPIC = "nrn.accounts.accounts.latest.v1"
 
+# Partitions bound how many replicas of a consumer group do useful work (each partition is read by
+# one member), and they cannot be lowered once a topic exists; raising them later moves keys to other
+# partitions, so one aggregate's order holds only for records written after the change. Throughput is
+# nowhere near a partition's limit (deploy/README.md: tens of events a minute at ~300 cities, a few a
+# second at national scale): what partitions buy is consumers that catch up in parallel — a service
+# that starts for the first time, or rebuilds a read model, replays a topic from its start, and the
+# domain topics are kept for ever. 3 lets three replicas of every consumer share the work; the two
+# topics that nearly every service reads and that grow with every city and question get 6, sized
+# for the national scale-out so they never need raising.
 DEFAULT_PARTITIONS = 3
+WIDE_PARTITIONS = 6
 DLQ_SUFFIX = ".dlq"
+# Dead letters are few and read by an operator: one partition keeps them in the order they were parked.
+DLQ_PARTITIONS = 1
 
 DAY_MS = 24 * 3600 * 1000
 # retention_ms None = kept for ever (retention.ms -1). The domain topics are the record the read
@@ -62,10 +74,11 @@ class Topic:
 
 
 def _topic(name: str, *, key: str, owner: str, consumers: tuple[str, ...], description: str,
-           external: bool = True, retention_ms: int | None = FOREVER, compacted: bool = False) -> Topic:
+           external: bool = True, retention_ms: int | None = FOREVER, compacted: bool = False,
+           partitions: int = DEFAULT_PARTITIONS) -> Topic:
     return Topic(
         name=name,
-        partitions=DEFAULT_PARTITIONS,
+        partitions=partitions,
         key=key,
         owner=owner,
         consumers=consumers + (EXTERNAL_CONSUMERS if external else ()),
@@ -89,6 +102,8 @@ TOPICS: dict[str, Topic] = {
             # cities and people (registrants, group members, the contact a city may share).
             consumers=("requests311", "library", "notifications", "engagements", "peer"),
             description="Cities, their indicators and eligibility; accounts, their verification and roles; partners.",
+            # read by five services; grows with every city's indicators and every person
+            partitions=WIDE_PARTITIONS,
         ),
         _topic(
             ACCOUNTS_SECURITY_TOPIC,
@@ -110,6 +125,8 @@ TOPICS: dict[str, Topic] = {
             # peer suggests introductions between cities that asked about the same subject.
             consumers=("library", "notifications", "engagements", "peer"),
             description="311 for Cities: a question's life from submission to memo, call, feedback and close.",
+            # read by four services; the busiest stream (several events per question)
+            partitions=WIDE_PARTITIONS,
         ),
         _topic(
             LIBRARY_TOPIC,
@@ -176,6 +193,11 @@ TOPICS: dict[str, Topic] = {
 def dlq_topic(name: str) -> str:
     """The dead-letter topic beside ``name``."""
     return name + DLQ_SUFFIX
+
+
+def dlq_partitions() -> int:
+    """Partition count of every dead-letter topic."""
+    return DLQ_PARTITIONS
 
 
 def dlq_configs() -> dict[str, str]:

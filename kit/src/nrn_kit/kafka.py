@@ -12,7 +12,7 @@ from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError, Unkno
 from aiokafka.protocol.metadata import MetadataRequest
 
 from nrn_contracts import TOPICS, dlq_topic
-from nrn_contracts.topics import dlq_configs
+from nrn_contracts.topics import dlq_configs, dlq_partitions
 
 from .settings import ServiceSettings
 
@@ -58,7 +58,7 @@ def topic_names(settings: ServiceSettings, logical: list[str] | None = None) -> 
         registered = TOPICS.get(name)
         partitions = settings.topic_partitions or (registered.partitions if registered else 1)
         out.append((settings.topic(name), partitions))
-        out.append((settings.topic(dlq_topic(name)), 1))
+        out.append((settings.topic(dlq_topic(name)), dlq_partitions()))
     return out
 
 
@@ -83,7 +83,7 @@ async def ensure_topics(settings: ServiceSettings, logical: list[str] | None = N
         existing = set(await admin.list_topics())
         configs = topic_configs(settings, logical)
         wanted = [
-            NewTopic(name=name, num_partitions=partitions, replication_factor=1,
+            NewTopic(name=name, num_partitions=partitions, replication_factor=settings.kafka_replication_factor,
                      topic_configs=configs.get(name, {}))
             for name, partitions in topic_names(settings, logical)
             if name not in existing
@@ -119,3 +119,29 @@ async def broker_view(client: AIOKafkaClient, topics: Iterable[str] = ()) -> Bro
     response = await client.send(node, MetadataRequest(list(topics), allow_auto_topic_creation=False))
     missing = frozenset(t[1] for t in response.topics if t[0] == UnknownTopicOrPartitionError.errno)
     return BrokerView(cluster_id=getattr(response, "cluster_id", None) or None, missing=missing)
+
+
+async def create_registry_topics(settings: ServiceSettings, *, attempts: int = 60, delay: float = 2.0) -> list[str]:
+    """Every registry topic and its dead-letter topic, created as the registry says (partitions, retention,
+    compaction) with ``KAFKA_REPLICATION_FACTOR`` replicas; waits up to ``attempts × delay`` seconds for
+    the broker. Returns the physical names; a topic that exists keeps what it has."""
+    import asyncio
+
+    for attempt in range(1, attempts + 1):
+        try:
+            await ensure_topics(settings)
+            return [name for name, _ in topic_names(settings)]
+        except KafkaConnectionError as exc:
+            if attempt == attempts:
+                raise
+            log.info("kafka not ready (%s); retry %d/%d", exc, attempt, attempts)
+            await asyncio.sleep(delay)
+    return []
+
+
+if __name__ == "__main__":  # python -m nrn_kit.kafka: the compose stack's one-shot topic job
+    import asyncio
+
+    _settings = ServiceSettings(service_name="topics")
+    for _name in asyncio.run(create_registry_topics(_settings)):
+        print(f"topic {_name}: present")

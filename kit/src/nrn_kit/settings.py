@@ -75,6 +75,10 @@ class ServiceSettings(BaseSettings):
     kafka_enable_idempotence: bool = False
     kafka_linger_ms: int = 5
     topic_partitions: int | None = None  # overrides the registry's partition count (tests, small deployments)
+    # Replicas of a topic this service creates (nrn_kit.kafka.ensure_topics) when it finds it missing.
+    # 1 for a one-broker stack; on a cluster the same as the KafkaTopic resources (deploy/k8s), so a
+    # service that starts before the topic operator creates a topic makes it exactly as declared.
+    kafka_replication_factor: int = Field(1, ge=1)
 
     # Idempotency-Key (nrn_kit.idempotency): how long an answer is kept, how long an attempt holds
     # its key before a retry may take over, how long a retry waits for the first attempt's answer.
