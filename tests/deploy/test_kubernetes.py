@@ -178,7 +178,12 @@ def test_network_policies_open_only_what_each_service_uses(overlay: str) -> None
         for peer, _ in egress:
             if "ipBlock" in peer:
                 assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"} <= set(peer["ipBlock"]["except"])
+        # a rule without sources would let everyone in
+        assert all(rule.get("from") for rule in policy["spec"]["ingress"]), f"{name}: an ingress rule open to all"
+        assert all(rule.get("to") for rule in policy["spec"]["egress"]), f"{name}: an egress rule open to all"
         sources = [peer for rule in policy["spec"]["ingress"] for peer in rule["from"]]
+        callers = {p["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for p in sources if "podSelector" in p}
+        assert callers == {s for s in service_names() if name in calls(s)}, f"{name}: callers {callers}"
         outside = [p for p in sources if "namespaceSelector" in p and
                    p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] != "monitoring"]
         assert bool(outside) == (name == "gateway"), f"{name}: only the gateway is reachable from outside"
