@@ -63,6 +63,20 @@ def calls(service: str) -> set[str]:
     return out
 
 
+def call_settings(service: str) -> dict[str, str]:
+    """The environment variables that point ``service`` at what it calls, with the in-cluster (and
+    in-compose) address each must hold: ``<OTHER>_URL`` → ``http://<other>:<port>``, and the JWKS."""
+    names = set(service_names())
+    out = {}
+    for field in type(settings(service)).model_fields:
+        other = field[: -len("_url")]
+        if field == "accounts_jwks_url" and service != "accounts":
+            out["ACCOUNTS_JWKS_URL"] = f"http://accounts:{http_port('accounts')}/.well-known/jwks.json"
+        elif field.endswith("_url") and other in names and other != service:
+            out[field.upper()] = f"http://{other}:{http_port(other)}"
+    return out
+
+
 @functools.cache
 def compose() -> dict[str, Any]:
     """docker-compose.yml with YAML merge keys resolved."""

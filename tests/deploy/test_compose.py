@@ -13,7 +13,7 @@ import subprocess
 import jsonschema
 import pytest
 
-from .deployment import ROOT, SCHEMAS, compose, dockerfile, has_outbox, http_port, service_names, settings
+from .deployment import ROOT, SCHEMAS, call_settings, compose, dockerfile, has_outbox, http_port, service_names, settings
 
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|SIGNING_KEY|ENCRYPTION_KEY|TOKEN", re.I)
 
@@ -56,6 +56,18 @@ def test_every_service_runs_in_the_stack_with_its_relay(service: str) -> None:
     assert relay["environment"]["DATABASE_NAME"] == settings(service).database_name
     assert relay["environment"]["RELAY_WATCH_CHANGES"] == "true"
     assert relay["healthcheck"]["test"] == ["CMD", "python", "-m", "nrn_kit.healthcheck", "--metrics"]
+
+
+@pytest.mark.parametrize("service", service_names())
+def test_every_service_is_pointed_at_what_it_calls(service: str) -> None:
+    """Each ``<other>_url`` of a service's settings is set in the stack to that service's address (unset, it
+    would call 127.0.0.1 inside its own container), and the service starts after the ones it calls."""
+    entry = compose()["services"][service]
+    env = {k: str(v) for k, v in entry["environment"].items()}
+    for name, url in call_settings(service).items():
+        assert env.get(name) == url, f"{service}: {name} is {env.get(name)!r}, the stack serves it at {url}"
+        callee = name.removesuffix("_JWKS_URL").removesuffix("_URL").lower()
+        assert callee in entry.get("depends_on", {}), f"{service} calls {callee} but does not wait for it"
 
 
 def test_every_dependency_waits_on_a_condition_that_can_be_met() -> None:

@@ -21,6 +21,7 @@ from .deployment import (
     OVERLAYS,
     ROOT,
     SCHEMAS,
+    call_settings,
     calls,
     container_env,
     has_outbox,
@@ -149,6 +150,22 @@ def test_every_service_has_what_production_needs(overlay: str) -> None:
             "python", "-m", "nrn_kit.relay"]
         assert (renv["SERVICE_NAME"], renv["DATABASE_NAME"], renv["MONGODB_URI"]) == (name, database, env["MONGODB_URI"])
     assert set(mongo_users) == {s for s in service_names() if has_outbox(s)}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_service_is_pointed_at_what_it_calls(overlay: str) -> None:
+    """Each ``<other>_url`` of a service's settings reaches its container (its own env, or a ConfigMap it
+    loads whole) as that service's in-cluster address; unset, it would call 127.0.0.1 in its own pod."""
+    docs = rendered(overlay)
+    deployments, config_maps = of_kind(docs, "Deployment"), of_kind(docs, "ConfigMap")
+    for name in service_names():
+        container = deployments[name]["spec"]["template"]["spec"]["containers"][0]
+        env: dict[str, Any] = {}
+        for source in container.get("envFrom", []):
+            env |= config_maps[source["configMapRef"]["name"]]["data"]
+        env |= container_env(deployments[name])
+        for var, url in call_settings(name).items():
+            assert env.get(var) == url, f"{overlay}: {name}'s {var} is {env.get(var)!r}, the cluster serves it at {url}"
 
 
 def _allowed_egress(policy: dict[str, Any]) -> list[tuple[dict[str, Any], set[int]]]:
