@@ -98,6 +98,18 @@ def test_every_registry_topic_is_declared_as_the_registry_says(overlay: str) -> 
         assert topics[name]["metadata"]["labels"]["strimzi.io/cluster"] == "nrn"
 
 
+def test_the_capacity_plan_sizes_every_registry_topic() -> None:
+    """deploy/README.md's capacity plan has a row for every topic of the registry with its partitions: a
+    topic added later gets its rate and storage estimated, not forgotten."""
+    text = (ROOT / "deploy" / "README.md").read_text()
+    plan = text[text.index("## Capacity plan"):text.index("## Checked without a cluster")]
+    rows = [line for line in plan.splitlines() if line.startswith("| `nrn.")]
+    for name, topic in TOPICS.items():
+        row = next((r for r in rows if f"`{name}`" in r), None)
+        assert row, f"deploy/README.md's capacity plan has no row for {name}"
+        assert f"| {topic.partitions} |" in row, f"{name}: the plan's partitions differ from the registry's {topic.partitions}"
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_kafka_runs_kraft_node_pools_and_mongodb_a_replica_set(overlay: str) -> None:
     docs = rendered(overlay)
