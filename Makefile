@@ -23,6 +23,7 @@ bench: install
 	.venv/bin/python -m bench.gateway
 	.venv/bin/python -m bench.library
 	.venv/bin/python -m bench.requests311
+	.venv/bin/python -m bench.engagements
 	.venv/bin/python -m bench.accounts
 	.venv/bin/python -m bench.peer
 	.venv/bin/python -m bench.webhooks

@@ -94,6 +94,7 @@ async def platform(nrn_infra, test_id: str, smtp) -> AsyncIterator[dict[str, str
         "requests311": {"sla_sweep_interval_seconds": 0},
         "peer": {"hold_sweep_interval_seconds": 0},
         "notifications": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "sender_poll_seconds": 0.1},
+        "engagements": {"orphan_sweep_interval_seconds": 0},
     }
     async with running_system(kafka_bootstrap_servers=nrn_infra.kafka_bootstrap_servers,
                               mongodb_uri=nrn_infra.mongodb_uri, prefix=f"s{test_id}", common=common,
@@ -136,6 +137,11 @@ async def snapshot(gateway: str) -> dict[str, Any]:
             "groups": sorted((g["name"], len(g["members"])) for g in await get("/groups")),
             "terms": sorted(m["term_status"] for g in await get("/groups") for m in g["members"] if m["term_ends_on"]),
             "introductions": [(i["status"], len(i["cities"])) for i in await get("/introductions")],
+            "applications": sorted(a["status"] for q in ("in_review", "decided")
+                                   for a in (await get("/applications", queue=q))["items"]),
+            "rounds": [(r["name"], r["capacity"], r["accepted"]) for r in await get("/rounds")],
+            "engagements": [(e["status"], e["milestones_done"], e["milestones_total"])
+                            for e in (await get("/engagements"))["items"]],
         }
 
 
@@ -194,6 +200,11 @@ async def test_seed_loads_the_demo_data_once_through_the_api(platform: dict[str,
     assert seen["groups"] == sorted((g["name"], 2) for g in content.GROUPS)
     assert seen["terms"] == ["ending_soon", "serving"]
     assert seen["introductions"] == [("offered", 2)]
+    # direct assistance: a round of two places, the first city accepted with its engagement under way
+    # (one of three milestones done), the second in review
+    assert seen["rounds"] == [(content.ROUND["name"], 2, 1)]
+    assert seen["applications"] == ["accepted", "in_review"]
+    assert seen["engagements"] == [("in_progress", 1, 3)]
 
     again = await run()
     assert not again.changed, again.created
@@ -201,7 +212,7 @@ async def test_seed_loads_the_demo_data_once_through_the_api(platform: dict[str,
     assert [(login.email, login.password) for login in again.logins] == [(login.email, login.password) for login in first.logins]
     after = await snapshot(platform["gateway"])
     for key in ("eligible", "staff", "officials", "states", "resources", "programs", "convenings", "groups",
-                "introductions"):
+                "introductions", "applications", "rounds", "engagements"):
         assert after[key] == seen[key], key
     # Versions move only through other services' events (the library publishing an answer), never the seed.
     assert [(t, s) for t, s, _ in after["requests"]] == [(t, s) for t, s, _ in seen["requests"]]

@@ -2,11 +2,12 @@
 would: every change goes through the services' own rules, outboxes and events.
 
 What it creates (see `nrn_cli.seed_content` for the data): staff (a program manager, a triage lead, two
-subject-matter experts, a curator), two verified officials of two eligible cities and one official
+subject-matter experts, a curator, two application reviewers), two verified officials of two eligible cities and one official
 awaiting verification, 311 questions in several states (submitted, awaiting information, assigned,
 memo in review, memo delivered with call slots offered, closed with feedback), published library
-resources labelled "NRN demo content", and a federal clearinghouse of well-known programmes marked as
-demo entries.
+resources labelled "NRN demo content", a federal clearinghouse of well-known programmes marked as
+demo entries, the peer network, and direct assistance (a funding round; one city's application accepted
+with its engagement under way, another's in review).
 
 It converges rather than replays: each thing is looked up first (accounts by email, questions by
 title in their city, resources by title, programmes by name) and only what is missing is created or
@@ -179,7 +180,7 @@ class _Seeder:
         self.passwords: dict[str, str] = {}  # email -> password
         self.city_of: dict[str, dict[str, Any]] = {}  # official key -> city summary
         self.total = (2 + len(content.STAFF) + len(content.OFFICIALS) + 1 + len(content.QUESTIONS)
-                      + len(content.RESOURCES) + len(content.programs(today)) + 2 + 3 + 1)
+                      + len(content.RESOURCES) + len(content.programs(today)) + 2 + 3 + 1 + 3)
         self.done = 0
         self.http: httpx.AsyncClient
 
@@ -219,6 +220,7 @@ class _Seeder:
                 await self.program(spec, programs)
                 self.step(f"seed: programme ({spec['agency']})")
             await self.peer_network()
+            await self.direct_assistance()
             await self.searchable()
             await self.notified()
             self.step("seed: notifications and e-mails")
@@ -718,6 +720,146 @@ class _Seeder:
             f"{content.OFFICIALS[0]['name']} has {unread} unread notification(s): the count is in the page header",
             "every e-mail the demo sent was caught locally: sign in as staff, then Mail → caught mail "
             "(/staff/mail/caught)"]
+
+    # --- direct technical assistance ---------------------------------------------------------------------
+
+    async def direct_assistance(self) -> None:
+        """A funding round of two places; the first demo city accepted with an engagement under way
+        (team, assessment, agreed work plan, one milestone done, an update), the second in review with
+        one of its two scores in. Found again on a second run (the round by name, each city's newest
+        application), moved on only where it stopped."""
+        pm = self.email_of("program_manager")
+        step = "direct assistance: funding round"
+        rounds = (await self.call(step, "GET", "/rounds", as_=pm)).json()
+        found = next((r for r in rounds if r["name"] == content.ROUND["name"]), None)
+        if found is None:
+            found = (await self.call(step, "POST", "/rounds", as_=pm, expect=(201,), json={
+                "name": content.ROUND["name"], "opens_on": str(self.today - timedelta(days=30)),
+                "capacity": content.ROUND["capacity"]})).json()
+            self.report.created["funding rounds"] += 1
+        self.step("seed: direct assistance funding round")
+        await self.reviewers_known()
+        for key, variant, target in (("official_a", "a", "engaged"), ("official_b", "b", "in_review")):
+            await self.application(key, variant, target, found["id"])
+            self.step(f"seed: direct assistance ({target.replace('_', ' ')})")
+
+    async def reviewers_known(self) -> None:
+        """engagements learns reviewers (and cities) from accounts' events; assigning before is refused."""
+        step = "direct assistance: reviewers"
+        wanted = {self.accounts[k]["account_id"] for k in ("reviewer_a", "reviewer_b")}
+
+        async def known() -> bool:
+            staff = (await self.call(step, "GET", "/direct-assistance/staff", as_=self.email_of("program_manager"),
+                                     params={"role": "reviewer"})).json()
+            return wanted <= {s["id"] for s in staff}
+
+        await self.eventually(step, known, "engagements to learn the demo reviewers from accounts' events")
+
+    async def application(self, key: str, variant: str, target: str, round_id: str) -> None:
+        official = self.email_of(key)
+        city = self.city_of[key]
+        step = f"direct assistance: application of {city['name']}"
+        history = (await self.call(step, "GET", "/applications", as_=official)).json()["items"]
+        mine = [a for a in history if a["city_id"] == city["city_id"]]
+        if mine:
+            app = (await self.call(step, "GET", f"/applications/{mine[0]['id']}", as_=self.admin_email)).json()
+            self.report.existing["applications"] += 1
+        else:
+            async def started() -> dict[str, Any] | None:
+                r = await self.call(step, "POST", "/applications", as_=official, expect=(201,), allow=(422,))
+                return r.json() if r.status_code == 201 else None  # the city is not known to engagements yet
+
+            app = await self.eventually(step, started, "engagements to learn the demo city from accounts' events")
+            self.report.created["applications"] += 1
+        for _ in range(MAX_ATTEMPTS):
+            app = (await self.call(step, "GET", f"/applications/{app['id']}", as_=self.admin_email)).json()
+            action = self.next_application_action(app, official, variant, target, round_id)
+            if action is None:
+                break
+            name, actor, method, path, kwargs = action
+            response = await self.call(f"{step}: {name}", method, path, as_=actor, expect=(200, 201, 204),
+                                       allow=(409,), **kwargs)
+            if response.status_code != 409:
+                self.report.created["application steps"] += 1
+        if target == "engaged" and app.get("engagement_id"):
+            await self.engagement(app["engagement_id"], official)
+
+    def next_application_action(self, app: dict[str, Any], official: str, variant: str, target: str,
+                                round_id: str) -> tuple[str, str, str, str, dict[str, Any]] | None:
+        status, v = app["status"], app["version"]
+        lead, pm = self.email_of("triage_lead"), self.email_of("program_manager")
+        reviewers = [self.accounts[k] for k in ("reviewer_a", "reviewer_b")]
+        if status == "draft":
+            fields = {p["field"] for p in app.get("problems", [])}
+            if fields - {"attachments.sponsor_letter"}:
+                return "fill in the form", official, "PATCH", f"/applications/{app['id']}", {
+                    "json": {**content.application_form(self.today, variant), "version": v}}
+            if "attachments.sponsor_letter" in fields:
+                return "attach the sponsor's letter", official, "POST", f"/applications/{app['id']}/attachments", {
+                    "data": {"kind": "sponsor_letter", "version": str(v)},
+                    "files": {"file": ("Letter of commitment.pdf", content.SPONSOR_LETTER, "application/pdf")}}
+            return "submit", official, "POST", f"/applications/{app['id']}/submit", {"json": {"version": v}}
+        if status == "submitted":
+            return "eligibility check", lead, "POST", f"/applications/{app['id']}/screen", {
+                "json": {"outcome": "eligible", "note": "Demo data: meets the distress tests.", "version": v}}
+        if status == "in_review":
+            assigned = {r["reviewer_id"] for r in app.get("reviews", [])}
+            missing = [r for r in reviewers if r["account_id"] not in assigned]
+            if missing:
+                return "assign a reviewer", pm, "POST", f"/applications/{app['id']}/reviewers", {
+                    "json": {"reviewer_id": missing[0]["account_id"], "version": v}}
+            done = {r["reviewer_id"] for r in app.get("reviews", []) if r.get("submitted_at")}
+            pending = [r for r in reviewers if r["account_id"] not in done]
+            if target == "in_review" and done:
+                return None
+            scores = {"need": 4, "commitment": 5, "capacity": 4, "fit": 4, "impact": 4} if variant == "a" else \
+                {"need": 4, "commitment": 3, "capacity": 3, "fit": 4, "impact": 3}
+            return "score", pending[0]["email"], "POST", f"/applications/{app['id']}/scores", {
+                "json": {"scores": scores, "overall": "Demo data: a reviewer's score.", "version": v}}
+        if status == "scored" and target == "engaged":
+            terms = {**content.ENGAGEMENT["terms"], "starts_on": str(self.today + timedelta(days=14))}
+            return "accept", pm, "POST", f"/applications/{app['id']}/decision", {"json": {
+                "decision": "accept", "reason": "A committed sponsor, a clear need and a plan NRN's experts can help "
+                "with (demo).", "terms": terms, "round_id": round_id, "version": v}}
+        if status != ("accepted" if target == "engaged" else "in_review"):
+            self.report.notes.append(f"the application of {app['city_name']} left {status} (target {target})")
+        return None
+
+    async def engagement(self, engagement_id: str, official: str) -> None:
+        pm, expert = self.email_of("program_manager"), self.accounts["housing_expert"]
+        spec = content.ENGAGEMENT
+        step = "direct assistance: engagement"
+        for _ in range(MAX_ATTEMPTS):
+            e = (await self.call(step, "GET", f"/engagements/{engagement_id}", as_=pm)).json()
+            status, v = e["status"], e["version"]
+            if not e["team"] and status in ("opened", "assessed", "planning", "in_progress"):
+                name, actor, path, body = "team", pm, "team", {"team": [
+                    {"member_id": expert["account_id"], "role": "Engagement lead"},
+                    {"name": "Robin Hale", "role": "Land use expert", "kind": "partner_expert",
+                     "organization": "Demo partner organization"}]}
+                method = "PUT"
+            elif status == "opened":
+                name, actor, method, path, body = "assessment", pm, "POST", "assessment", {
+                    **spec["assessment"], "visited_on": str(self.today)}
+            elif status == "assessed":
+                start = date.fromisoformat(e["starts_on"])
+                name, actor, method, path, body = "work plan", pm, "POST", "work-plan", {"milestones": [
+                    {"title": t, "owner": o, "due_on": str(start + timedelta(days=d))} for t, o, d in spec["milestones"]]}
+            elif status == "planning":
+                name, actor, method, path, body = "agree the work plan", official, "POST", "work-plan/agreement", {
+                    "plan_version": e["plan_version"]}
+            elif status == "in_progress" and all(m["status"] == "open" for m in e["milestones"]):
+                name, actor, method, path, body = "a milestone done", pm, "POST", \
+                    f"milestones/{e['milestones'][0]['id']}/complete", {"note": "Demo data."}
+            elif status == "in_progress" and not e["updates"]:
+                name, actor, method, path, body = "status update", pm, "POST", "updates", {
+                    "health": "on_track", "text": spec["update"]}
+            else:
+                return
+            response = await self.call(f"{step}: {name}", method, f"/engagements/{engagement_id}/{path}", as_=actor,
+                                       json={**body, "version": v}, allow=(409,))
+            if response.status_code == 200:
+                self.report.created["engagement steps"] += 1
 
     async def searchable(self) -> None:
         """The library indexes what it publishes within a moment; wait so the pages show it at once."""

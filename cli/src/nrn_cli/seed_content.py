@@ -32,6 +32,10 @@ STAFF: list[dict[str, Any]] = [
      "expertise": ["housing", "land_use"]},
     {"key": "curator", "label": "library curator", "name": "Elena Park", "title": "Knowledge Manager",
      "roles": ["curator"]},
+    {"key": "reviewer_a", "label": "application reviewer", "name": "Alex Kim", "title": "Senior Reviewer",
+     "roles": ["reviewer"]},
+    {"key": "reviewer_b", "label": "application reviewer", "name": "Sam Ortiz", "title": "Reviewer",
+     "roles": ["reviewer"]},
 ]
 
 # `city` is an index into the cities the seed picks from the eligible list (0 and 1 get verified
@@ -762,3 +766,63 @@ GROUPS: list[dict[str, Any]] = [
     {"kind": "steering_committee", "name": "Peer Steering Committee", "topics": [],
      "purpose": "City representatives who steer NRN's peer learning."},
 ]
+
+
+# --- direct technical assistance ----------------------------------------------------------------------
+
+ROUND = {"name": "Direct assistance round (demo)", "capacity": 2}
+
+
+def application_form(today: date, variant: str) -> dict[str, Any]:
+    """A complete application of a demo city (made-up people; the barriers are common ones)."""
+    start = (today + timedelta(days=45)).isoformat()
+    if variant == "a":
+        return {
+            "background": {"lead_official_name": "Dana Whitfield", "lead_official_title": "Deputy Mayor",
+                           "sponsor_name": "Mayor Chris Alvarez", "sponsor_title": "Mayor",
+                           "sponsor_commitment": "The mayor commits the deputy mayor and the planning director for the "
+                                                 "whole engagement, and will bring the resulting plan to council.",
+                           "stakeholders": ["County land bank", "Community foundation", "Downtown business alliance"]},
+            "economic_challenges": {"barriers": {
+                "housing": "About one home in seven is vacant; demolitions lag the new vacancies each year.",
+                "land_use": "Zoning from the 1960s blocks infill housing on the lots the land bank holds."}},
+            "project_management": {"manager_name": "Avery Chen", "manager_title": "Planning Director",
+                                   "manager_email": f"avery.chen@{DEMO_EMAIL_DOMAIN}", "timeline_months": 9,
+                                   "desired_start": start, "local_match": "commit",
+                                   "local_match_source": "The community development block grant's planning line."},
+            "peer_connections": True,
+        }
+    return {
+        "background": {"lead_official_name": "Luis Ortega", "lead_official_title": "Director of Budget and Finance",
+                       "sponsor_name": "Taylor Brooks", "sponsor_title": "City Manager",
+                       "sponsor_commitment": "The city manager commits the finance department's analysts and a "
+                                             "monthly steering meeting with the department heads.",
+                       "stakeholders": ["Chamber of commerce", "Regional workforce board"]},
+        "economic_challenges": {"barriers": {
+            "government_operations_budgets": "A recurring general fund gap near six percent of spending.",
+            "workforce": "Employers report unfilled skilled jobs while unemployment stays above nine percent."}},
+        "project_management": {"manager_name": "Luis Ortega", "manager_title": "Director of Budget and Finance",
+                               "manager_email": f"luis.ortega@{DEMO_EMAIL_DOMAIN}", "timeline_months": 6,
+                               "desired_start": start, "local_match": "hardship",
+                               "hardship_reason": "The city is under state fiscal oversight and cannot commit new "
+                                                  "cash this year; it offers staff time in kind."},
+        "peer_connections": True,
+    }
+
+
+# The sponsor's letter of commitment attached to each demo application (a one-page PDF).
+SPONSOR_LETTER = (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages "
+                  b"/Kids [] /Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
+
+ENGAGEMENT = {
+    "terms": {"title": "Vacant housing and infill zoning (demo)", "budget_cents": 18_000_000, "duration_months": 9,
+              "scope": "A land bank disposition strategy and an infill zoning amendment, with the county land bank."},
+    "assessment": {"barriers": [{"barrier": "housing", "findings": "Vacancy is concentrated in three older wards."},
+                                {"barrier": "land_use", "findings": "Minimum lot sizes block most infill lots."}],
+                   "strengths": ["An active county land bank", "A council majority for infill housing"],
+                   "summary": "Two days on site with the planning department and the land bank (demo)."},
+    "milestones": [("Vacancy and parcel inventory", "City planning department", 60),
+                   ("Land bank disposition strategy", "NRN housing expert", 150),
+                   ("Infill zoning amendment drafted", "City planning department", 240)],
+    "update": "The parcel inventory is done; the land bank has shared its holdings (demo).",
+}
