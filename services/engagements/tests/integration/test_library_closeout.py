@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import httpx
 
-from engagements.testing import FAIR_SCORES, GOOD_SCORES, complete_form, tiny_pdf
+from engagements.testing import FAIR_SCORES, GOOD_SCORES
 from nrn_cli.system import running_system
 from nrn_kit.auth import TokenVerifier
 from nrn_kit.kafka import make_producer

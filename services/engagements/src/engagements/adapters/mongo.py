@@ -388,7 +388,3 @@ def person_ref(doc: dict[str, Any]) -> PersonRef:
 async def staff_with_role(db: AsyncDatabase, role: str) -> list[dict[str, Any]]:
     docs = await db[PEOPLE].find({"roles": role}).hint("roles").limit(500).to_list()
     return sorted((d for d in docs if not d.get("deactivated")), key=lambda d: d.get("name") or "")
-
-
-async def names_of(db: AsyncDatabase, ids: list[str]) -> dict[str, str]:
-    return {d["_id"]: d.get("name") or "" async for d in db[PEOPLE].find({"_id": {"$in": ids}}, {"name": 1})}
