@@ -137,8 +137,8 @@ async def snapshot(gateway: str) -> dict[str, Any]:
             "groups": sorted((g["name"], len(g["members"])) for g in await get("/groups")),
             "terms": sorted(m["term_status"] for g in await get("/groups") for m in g["members"] if m["term_ends_on"]),
             "introductions": [(i["status"], len(i["cities"])) for i in await get("/introductions")],
-            "applications": sorted(a["status"] for q in ("in_review", "decided")
-                                   for a in (await get("/applications", queue=q))["items"]),
+            "applications": sorted([a["status"] for a in (await get("/applications", queue="in_review"))["items"]]
+                                   + [a["status"] for a in (await get("/applications", queue="decided"))["items"]]),
             "rounds": [(r["name"], r["capacity"], r["accepted"]) for r in await get("/rounds")],
             "engagements": [(e["status"], e["milestones_done"], e["milestones_total"])
                             for e in (await get("/engagements"))["items"]],
@@ -151,7 +151,7 @@ async def test_seed_loads_the_demo_data_once_through_the_api(platform: dict[str,
     def run(progress=None) -> Any:  # noqa: ANN001
         # seed() is the synchronous entry point `nrn up` calls: off the loop that serves the platform.
         return asyncio.to_thread(seed, platform, progress=progress, admin_email=ADMIN_EMAIL,
-                                 admin_password=ADMIN_PASSWORD, wait_timeout=120)
+                                 admin_password=ADMIN_PASSWORD, wait_timeout=400)
 
     first = await run(lambda done, total, what: steps.append((done, total, what)))
     assert first.created["staff"] == len(content.STAFF)

@@ -138,3 +138,28 @@ async def test_preview_lists_what_submission_still_needs_and_submit_names_every_
         "field": "project_management.hardship_reason", "label": "Reason for the hardship request",
         "message": "Give the reason for the hardship request.", "anchor": "f-project_management-hardship_reason",
         "section": "Project management"}
+
+
+async def test_a_regional_application_waits_for_its_partner_city_to_confirm(svc):
+    olive, paula, gail = svc.official("off-1"), svc.official("off-3"), svc.official("off-4")
+    app = await svc.draft("off-1", regional={"partner_city_ids": ["city-saginaw"]})
+    refused = await svc.http.post(f"/applications/{app['id']}/submit", headers=olive, json={"version": app["version"]})
+    assert refused.status_code == 422
+    assert [e["message"] for e in refused.json()["errors"]] == [
+        "Saginaw, MI has not confirmed yet: one of its officials must confirm."]
+    # Saginaw's official sees the application naming the city, and confirms; Gary's sees nothing
+    listed = await svc.ok(await svc.http.get("/applications", headers=paula))
+    assert [a["id"] for a in listed["items"]] == [app["id"]]
+    assert (await svc.http.get(f"/applications/{app['id']}", headers=gail)).status_code == 404
+    seen = await svc.ok(await svc.http.get(f"/applications/{app['id']}", headers=paula))
+    assert seen["is_partner_city"] and seen["actions"] == ["confirm_partnership"]
+    edit = await svc.http.patch(f"/applications/{app['id']}", headers=paula, json={"version": seen["version"],
+                                                                                 "peer_connections": False})
+    assert edit.status_code == 403
+    confirmed = await svc.ok(await svc.http.post(f"/applications/{app['id']}/partner-confirmation", headers=paula,
+                                                 json={"version": seen["version"]}))
+    assert confirmed["partner_cities"] == [{"city_id": "city-saginaw", "name": "Saginaw, MI", "confirmed": True}]
+    submitted = await svc.ok(await svc.http.post(f"/applications/{app['id']}/submit", headers=olive,
+                                                 json={"version": confirmed["version"]}))
+    assert submitted["status"] == "submitted"
+    assert await svc.read_topic(app["id"], 2) == ["application_drafted", "application_submitted"]
