@@ -30,7 +30,25 @@ OPEN = {
     # one's own notices and notification preferences
     ("GET", "/api/v1/notices"), ("GET", "/api/v1/notices/unread-count"), ("POST", "/api/v1/notices/read-all"),
     ("GET", "/api/v1/notification-preferences"), ("PUT", "/api/v1/notification-preferences"),
+    # direct assistance: reference data, and starting one's own city's application
+    ("GET", "/api/v1/direct-assistance/barriers"), ("GET", "/api/v1/direct-assistance/form"),
+    ("GET", "/api/v1/direct-assistance/rubric"), ("POST", "/api/v1/applications"),
 }
+UNKNOWN = "x-unknown"  # a path parameter this walk has no id of the other city for
+
+
+async def their_application(platform: Platform, headers: dict[str, str]) -> dict[str, Any] | None:
+    """The other city's draft application (engagements learns the city from accounts' events first)."""
+    from gateway.testing import engagements_installed, eventually
+
+    if not engagements_installed():
+        return None
+
+    async def started() -> dict[str, Any] | None:
+        response = await platform.http.post("/api/v1/applications", headers=headers)
+        return response.json() if response.status_code == 201 else None
+
+    return await eventually(started)
 
 
 async def their_notice(platform: Platform, headers: dict[str, str]) -> str:
@@ -94,11 +112,13 @@ async def test_an_official_walks_every_route_with_another_citys_ids(platform: Pl
     theirs = await platform.submit(youngstown, secret)
     before = (await http.get(f"/api/v1/requests/{theirs['id']}", headers=youngstown)).json()
 
+    application = await their_application(platform, youngstown)
     ids = {"city_id": "oh-youngstown", "request_id": theirs["id"], "account_id": other["account_id"],
            "resource_id": f"qa-{theirs['id']}", "item_id": f"qa-{theirs['id']}", "role": "reviewer",
            "transition": "publish", "program_id": "p-unknown", "partner_id": "ptn-unknown",
            "expert_id": other["account_id"], "search_id": "s-unknown",
-           "notice_id": await their_notice(platform, youngstown)}
+           "notice_id": await their_notice(platform, youngstown),
+           "application_id": application["id"] if application else UNKNOWN}
     body_values = {"city_id": "oh-youngstown", "expert_id": other["account_id"], "version": before["version"],
                    "duplicate_of": theirs["id"], "request_id": theirs["id"]}
     app = platform.apps["gateway"]
@@ -111,7 +131,7 @@ async def test_an_official_walks_every_route_with_another_citys_ids(platform: Pl
         if not route_path.startswith("/api/") or route_path.endswith("openapi.json"):
             continue
         for method in methods - {"HEAD"}:
-            path = re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), route_path)
+            path = re.sub(r"\{(\w+)\}", lambda m: str(ids.get(m.group(1), UNKNOWN)), route_path)
             operation = spec["paths"][route_path][method.lower()]
             params = {p["name"]: ids.get(p["name"], "oh-youngstown") for p in operation.get("parameters", [])
                       if p["in"] == "query" and p["name"] in ("city_id", "eligible_for")}
@@ -133,9 +153,12 @@ async def test_an_official_walks_every_route_with_another_citys_ids(platform: Pl
 
     assert walked >= 60
     assert leaks == []
-    assert reached == []
+    assert reached == [], reached
     after = (await http.get(f"/api/v1/requests/{theirs['id']}", headers=youngstown)).json()
     assert (after["version"], after["status"]) == (before["version"], before["status"])
+    if application:
+        now = (await http.get(f"/api/v1/applications/{application['id']}", headers=youngstown)).json()
+        assert (now["version"], now["status"]) == (application["version"], "draft")
 
 
 async def test_an_official_walks_every_page_with_another_citys_ids(platform: Platform) -> None:
@@ -149,9 +172,11 @@ async def test_an_official_walks_every_page_with_another_citys_ids(platform: Pla
     secret = f"Youngstown confidential {uuid.uuid4().hex[:8]}"
     theirs = await platform.submit(youngstown, secret)
     before = (await http.get(f"/api/v1/requests/{theirs['id']}", headers=youngstown)).json()
+    application = await their_application(platform, youngstown)
     ids = {"city_id": "oh-youngstown", "request_id": theirs["id"], "account_id": other["account_id"],
            "resource_id": f"qa-{theirs['id']}", "item_id": f"qa-{theirs['id']}", "program_id": "p-unknown",
-           "role": "reviewer", "transition": "publish", "action": "triage"}
+           "role": "reviewer", "transition": "publish", "action": "triage", "step": "screen",
+           "app_id": application["id"] if application else UNKNOWN}
     notice = await their_notice(platform, youngstown)
     ids.update(notice_id=notice, mail_id=notice, key="x", index="0")
 
@@ -171,7 +196,7 @@ async def test_an_official_walks_every_page_with_another_citys_ids(platform: Pla
             for method in methods - {"HEAD"}:
                 if route_path in ("/signout", "/signin"):
                     continue  # would end or replace this walk's session
-                path = re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), route_path)
+                path = re.sub(r"\{(\w+)\}", lambda m: str(ids.get(m.group(1), UNKNOWN)), route_path)
                 form = {"csrf_token": token, "version": str(before["version"]), "slot_id": "x", "answer": "x",
                         "rating": "5", "consent": "named", "reason": "x", "topic": "finance_budgets",
                         "expert_id": other["account_id"], "body": "x", "text": "x", "outcome": "acted"}
@@ -191,3 +216,6 @@ async def test_an_official_walks_every_page_with_another_citys_ids(platform: Pla
         assert leaks == []
     after = (await http.get(f"/api/v1/requests/{theirs['id']}", headers=youngstown)).json()
     assert (after["version"], after["status"]) == (before["version"], before["status"])
+    if application:
+        now = (await http.get(f"/api/v1/applications/{application['id']}", headers=youngstown)).json()
+        assert (now["version"], now["status"]) == (application["version"], "draft")
