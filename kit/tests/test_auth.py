@@ -50,6 +50,12 @@ PRINCIPALS: dict[str, Principal] = {
     "partner": Principal("p-1", "partner_member", frozenset(), frozenset(), None, "verified", partner_id="hud"),
     "partner_admin": Principal("p-2", "partner_member", frozenset({"partner_administrator"}), frozenset(), None,
                                "verified", partner_id="hud"),
+    # a pro bono coordinator of the organization, and a professional who signed up as its volunteer and
+    # is not verified yet (the coordinator confirms them in the talent network)
+    "coordinator": Principal("p-4", "partner_member", frozenset({"probono_coordinator"}), frozenset(), None,
+                             "verified", partner_id="hud"),
+    "partner_pending": Principal("p-5", "partner_member", frozenset(), frozenset(), None, "pending",
+                                 partner_id="hud"),
 }
 EVERYONE_ACTIVE = frozenset(PRINCIPALS) - {"official_deactivated"}
 
@@ -97,6 +103,20 @@ ALLOWED_FOR_OWN_CITY: dict[str, frozenset[str]] = {
     "deliverable.review": frozenset({"administrator", "program_manager", "reviewer"}),
     "introduction.manage": frozenset({"administrator", "program_manager", "triage_lead"}),
     "introduction.respond": frozenset({"official"}),
+    # municipal health data: a city's dashboard for its officials and staff
+    "health.catalogue": EVERYONE_ACTIVE,
+    "health.read": frozenset({"official", "administrator", "program_manager", "triage_lead", "sme", "reviewer",
+                              "curator"}),
+    "health.manage": frozenset({"administrator", "program_manager"}),
+    "health.choose": frozenset({"official", "administrator", "program_manager"}),
+    # the pro bono talent network: a volunteer acts on their own profile before the coordinator confirms
+    # them (partner_pending); partner-scoped roles below (test_partner_scoped_actions)
+    "probono.read": EVERYONE_ACTIVE,
+    "probono.volunteer": frozenset({"partner", "partner_admin", "coordinator", "partner_pending"}),
+    "probono.coordinate": frozenset({"administrator", "program_manager"}),
+    "probono.post": frozenset({"official"}),
+    "probono.manage": frozenset({"administrator", "program_manager"}),
+    "probono.council": frozenset({"administrator", "program_manager", "triage_lead"}),
     # partner-scoped: a partner's administrator only when the partner is named (test_partner_scoped_actions)
     "webhook.read": frozenset({"administrator", "program_manager"}),
     "webhook.manage": frozenset({"administrator"}),
@@ -109,9 +129,12 @@ def test_the_table_covers_every_action_of_the_matrix() -> None:
     assert set(ALLOWED_FOR_OWN_CITY) == set(ACTIONS)
 
 
+PARTNER_SCOPED = ("webhook.read", "webhook.manage", "agreement.manage", "probono.coordinate", "probono.council")
+
+
 def _expected(action: str, who: str, city: str | None) -> bool:
-    if who == "partner_admin" and action not in ("webhook.read", "webhook.manage", "agreement.manage"):
-        who = "partner"  # the role adds only the partner-scoped actions (test_partner_scoped_actions)
+    if who in ("partner_admin", "coordinator") and action not in PARTNER_SCOPED:
+        who = "partner"  # the roles add only the partner-scoped actions (test_partner_scoped_actions)
     allowed = who in ALLOWED_FOR_OWN_CITY[action]
     if action in PUBLIC_ACTIONS:
         return allowed  # public data: no city scoping
@@ -148,6 +171,8 @@ ALLOWED_FOR_OWN_PARTNER: dict[str, frozenset[str]] = {
     "webhook.read": frozenset({"administrator", "program_manager", "partner_admin"}),
     "webhook.manage": frozenset({"administrator", "partner_admin"}),
     "agreement.manage": frozenset({"administrator"}),
+    "probono.coordinate": frozenset({"administrator", "program_manager", "coordinator"}),
+    "probono.council": frozenset({"administrator", "program_manager", "triage_lead", "coordinator"}),
 }
 PARTNER_CASES = [
     (action, who, partner)
@@ -180,6 +205,20 @@ def test_partner_roles_need_a_verified_member_and_mean_nothing_elsewhere() -> No
     # the role in a staff or official token gives nothing
     odd = Principal("s", "staff", frozenset({"partner_administrator"}), frozenset(), None, "verified")
     assert not odd.is_partner_admin and not permitted(odd, "webhook.manage", partner_id="hud")
+
+
+def test_a_partner_member_not_verified_yet_acts_only_on_their_own_volunteer_profile() -> None:
+    pending = PRINCIPALS["partner_pending"]
+    authorize(pending, "probono.volunteer")
+    for action in ("convening.register", "deliverable.contribute"):
+        with pytest.raises(Forbidden, match="not verified"):
+            authorize(pending, action)
+    # a coordinator's role does not open the webhooks, nor the other way round
+    assert not permitted(PRINCIPALS["coordinator"], "webhook.read", partner_id="hud")
+    assert not permitted(PRINCIPALS["partner_admin"], "probono.coordinate", partner_id="hud")
+    assert PRINCIPALS["coordinator"].is_probono_coordinator and not PRINCIPALS["partner_admin"].is_probono_coordinator
+    with pytest.raises(Forbidden, match="pro bono coordinator"):
+        authorize(PRINCIPALS["partner"], "probono.coordinate", partner_id="hud")
 
 
 def test_official_of_one_city_is_told_why_another_city_is_refused() -> None:

@@ -148,15 +148,21 @@ TOPICS: dict[str, Topic] = {
         ),
         _topic(
             PEER_TOPIC,
-            # Three aggregates share the topic, each event keyed by its own: a convening with its
-            # registrations and materials, a group (working group or steering committee), an introduction.
-            key="convening_id | working_group_id | introduction_id",
+            # Several aggregates share the topic, each event keyed by its own: a convening with its
+            # registrations and materials, a group (working group or steering committee), an introduction;
+            # a health measure, a health import, a city's health dashboard; a volunteer, a pro bono project
+            # with its matches and hours.
+            key="convening_id | working_group_id | introduction_id | measure_id | import_id | city_id | "
+                "volunteer_id | project_id",
             owner="peer",
             # library publishes convenings, their materials and working groups' deliverables;
-            # notifications tells registrants where they stand (registered, waitlisted, offered, cancelled).
+            # notifications tells registrants where they stand (registered, waitlisted, offered, cancelled),
+            # volunteers and cities about pro bono matches offered and accepted, and cities about hours to approve.
             consumers=("library", "notifications"),
             description="Peer networking: convenings, registrations and waitlists, materials; working groups and "
-                        "the Peer Steering Committee, their members, decisions and deliverables; peer introductions.",
+                        "the Peer Steering Committee, their members, decisions and deliverables; peer introductions; the "
+                        "Peer Health Group's health measures, imports and published city dashboards; the pro bono "
+                        "talent network's volunteers, projects, matches, hours and outcomes.",
         ),
         _topic(
             PARTNERS_TOPIC,

@@ -9,8 +9,11 @@ at most once per 30 s), so no request costs a call to accounts.
 * officials act only for their own city, and only once verified;
 * staff act per role (administrator, program_manager, triage_lead, subject_matter_expert,
   reviewer, curator), for any city;
-* partner members read public things; a partner's administrators (role ``partner_administrator``)
-  manage their own organization's webhook subscriptions, for their own partner only;
+* partner members read public things and act once verified; a partner's administrators (role
+  ``partner_administrator``) manage their own organization's webhook subscriptions, and its pro bono
+  coordinators (role ``probono_coordinator``) confirm its volunteers, for their own partner only; a
+  professional who signed up as a volunteer of an organization is a partner member *not yet verified*:
+  the few actions marked ``unverified_partners`` (their own volunteer profile) are open to them;
 * deactivated accounts can do nothing (they also cannot sign in or refresh).
 """
 
@@ -47,9 +50,12 @@ SUBJECT_MATTER_EXPERT = "subject_matter_expert"
 REVIEWER = "reviewer"
 CURATOR = "curator"
 STAFF_ROLES = frozenset({ADMINISTRATOR, PROGRAM_MANAGER, TRIAGE_LEAD, SUBJECT_MATTER_EXPERT, REVIEWER, CURATOR})
-# A partner member's role: administers the organization's webhook subscriptions.
+# Partner members' roles: administers the organization's webhook subscriptions; confirms the
+# organization's volunteers for the pro bono talent network and sits on its council.
 PARTNER_ADMINISTRATOR = "partner_administrator"
-PARTNER_ROLES = frozenset({PARTNER_ADMINISTRATOR})
+PROBONO_COORDINATOR = "probono_coordinator"
+PARTNER_ROLES = frozenset({PARTNER_ADMINISTRATOR, PROBONO_COORDINATOR})
+PARTNER_ROLE_WORDS = {PARTNER_ADMINISTRATOR: "partner administrator", PROBONO_COORDINATOR: "pro bono coordinator"}
 
 
 class AuthError(_HttpUnauthorized):
@@ -105,6 +111,10 @@ class Principal:
     def is_partner_admin(self) -> bool:
         return self.kind == PARTNER_MEMBER and self.verified and PARTNER_ADMINISTRATOR in self.roles
 
+    @property
+    def is_probono_coordinator(self) -> bool:
+        return self.kind == PARTNER_MEMBER and self.verified and PROBONO_COORDINATOR in self.roles
+
 
 # --- the authorisation matrix ---------------------------------------------------------------
 
@@ -115,7 +125,9 @@ class Rule:
 
     staff_roles: staff holding any of these roles may act, for any city.
     officials: verified officials may act, for their own city only (city_id must be named).
-    partners: partner members may act (public reads).
+    partners: verified partner members may act.
+    unverified_partners: with ``partners``, partner members whose account is not verified yet may act
+        too (a volunteer's own profile, while their organization's coordinator has not confirmed them).
     partner_roles: verified partner members holding any of these roles may act, for their own
         partner only (partner_id must be named).
     everyone: any signed-in, non-deactivated principal may act, verified or not (public data).
@@ -124,6 +136,7 @@ class Rule:
     staff_roles: frozenset[str] = frozenset()
     officials: bool = False
     partners: bool = False
+    unverified_partners: bool = False
     partner_roles: frozenset[str] = frozenset()
     everyone: bool = False
     description: str = ""
@@ -211,11 +224,36 @@ MATRIX: Mapping[str, Rule] = {
     "introduction.manage": Rule(staff_roles=frozenset({ADMINISTRATOR, PROGRAM_MANAGER, TRIAGE_LEAD}),
                                 description="see suggestions, offer introductions, track them to an outcome"),
     "introduction.respond": Rule(officials=True, description="accept or decline an introduction for one's own city"),
+    # municipal health data (peer): the catalogue is public; a city's dashboard is its own officials' and
+    # staff's; the Peer Health Group's member cities choose the measures shown (peer checks membership)
+    "health.catalogue": Rule(everyone=True,
+                             description="read the health measure catalogue and the measures the dashboards show"),
+    "health.read": Rule(staff_roles=_ALL_STAFF, officials=True,
+                        description="read a city's health dashboard (officials: their own city, once published)"),
+    "health.manage": Rule(staff_roles=_MANAGERS,
+                          description="define measures, import health values, name the Peer Health Group, "
+                                      "publish dashboards"),
+    "health.choose": Rule(staff_roles=_MANAGERS, officials=True,
+                          description="choose the measures the dashboards show (officials of the Peer Health "
+                                      "Group's member cities)"),
+    # the pro bono talent network (peer)
+    "probono.read": Rule(everyone=True, description="read the skills list and the talent network's organizations"),
+    "probono.volunteer": Rule(partners=True, unverified_partners=True,
+                              description="register as a volunteer; one's own matches and hours"),
+    "probono.coordinate": Rule(staff_roles=_MANAGERS, partner_roles=frozenset({PROBONO_COORDINATOR}),
+                               description="confirm an organization's volunteers and follow their matches"),
+    "probono.post": Rule(officials=True,
+                         description="post the city's projects, answer matches, approve hours, record outcomes"),
+    "probono.manage": Rule(staff_roles=_MANAGERS,
+                           description="review projects, propose matches, enroll organizations, keep the skills"),
+    "probono.council": Rule(staff_roles=frozenset({ADMINISTRATOR, PROGRAM_MANAGER, TRIAGE_LEAD}),
+                            partner_roles=frozenset({PROBONO_COORDINATOR}),
+                            description="see the talent network's totals per organization and per city"),
     # partner webhook subscriptions (services/partners): a partner's administrators for their own
     # organization; NRN administrators for any, and they alone set what an agreement allows
-    "webhook.read": Rule(staff_roles=_MANAGERS, partner_roles=PARTNER_ROLES,
+    "webhook.read": Rule(staff_roles=_MANAGERS, partner_roles=frozenset({PARTNER_ADMINISTRATOR}),
                          description="read a partner's endpoints, agreement and delivery log"),
-    "webhook.manage": Rule(staff_roles=frozenset({ADMINISTRATOR}), partner_roles=PARTNER_ROLES,
+    "webhook.manage": Rule(staff_roles=frozenset({ADMINISTRATOR}), partner_roles=frozenset({PARTNER_ADMINISTRATOR}),
                            description="register, change, disable endpoints; rotate secrets; replay; test"),
     "agreement.manage": Rule(staff_roles=frozenset({ADMINISTRATOR}),
                              description="set the event types, fields and filters a partner's agreement allows"),
@@ -256,18 +294,21 @@ def authorize(principal: Principal, action: str, *, city_id: str | None = None,
             raise Forbidden("an official may act only for their own city")
         return
     if principal.kind == PARTNER_MEMBER:
-        if rule.partners:
+        if rule.partners and (principal.verified or rule.unverified_partners):
             return
         if rule.partner_roles:
             if not principal.verified:
                 raise Forbidden("the partner member's account is not verified")
             if not principal.roles & rule.partner_roles:
-                raise Forbidden(f"{action} needs the partner administrator role")
+                needed = " or ".join(sorted(PARTNER_ROLE_WORDS.get(r, r) for r in rule.partner_roles))
+                raise Forbidden(f"{action} needs the {needed} role")
             if partner_id is None:
                 raise Forbidden(f"{action} must name the partner it is for")
             if principal.partner_id is None or partner_id != principal.partner_id:
                 raise Forbidden("a partner member may act only for their own organization")
             return
+        if rule.partners:
+            raise Forbidden("the partner member's account is not verified")
         raise Forbidden(f"partner members may not perform {action}")
     raise Forbidden(f"unknown account kind {principal.kind!r}")
 

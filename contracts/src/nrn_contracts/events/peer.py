@@ -6,6 +6,13 @@ convening); a group — a working group or the Peer Steering Committee — with 
 and deliverables (``working_group_id``); a peer introduction between two cities
 (``introduction_id``).
 
+Two further programs share the topic too. The municipal health data of the Peer Health Group: a
+measure of the catalogue (``measure_id``), one import of values (``import_id``: one event per
+import, with its counts, never one per value), a city's dashboard published (``city_id``). The pro
+bono talent network: a volunteer (``volunteer_id``) and a city's project with everything that
+happens on it — its matches, the hours logged on them, its completion (``project_id``, so a
+project's matches and hours stay in order with it).
+
 A registration moves: confirmed | waitlisted → (promoted: a place offered with a hold) → confirmed;
 any of them → cancelled (by the person, by staff, when the hold lapsed, or when the convening was
 cancelled: ``RegistrationCancelled.reason`` says which, one event per registrant).
@@ -14,18 +21,32 @@ cancelled: ``RegistrationCancelled.reason`` says which, one event per registrant
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from ..envelope import Event
 from ..topics import PEER_TOPIC
-from ..values import Id, LongText, Name, Reason, TaxonomyTopic, Text, Title, Url, UtcDateTime, ValueObject
+from ..values import (
+    Id,
+    LongText,
+    Name,
+    Reason,
+    Slug,
+    StateCode,
+    TaxonomyTopic,
+    Text,
+    Title,
+    Url,
+    UtcDateTime,
+    ValueObject,
+)
 
 _T = "org.nationalresourcenetwork.peer."
 _K = {"topic": PEER_TOPIC, "key": "convening_id"}
 _G = {"topic": PEER_TOPIC, "key": "working_group_id"}
 _I = {"topic": PEER_TOPIC, "key": "introduction_id"}
+_P = {"topic": PEER_TOPIC, "key": "project_id"}
 
 ConveningKind = Literal["annual_convening", "working_group", "steering_committee", "webinar"]
 GroupKind = Literal["working_group", "steering_committee"]
@@ -309,5 +330,238 @@ class IntroductionProgressed(Event, type=_T + "introduction_progressed.v1", **_I
     step: Literal["meeting_held", "outcome_recorded"]
     met_on: date | None = None
     outcome: Text | None = None
+    by: Id
+    at: UtcDateTime
+
+
+# ============================================================================ municipal health data
+
+HealthDomain = Literal["health_outcomes", "health_behaviors", "clinical_care", "social_economic", "physical_environment"]
+Direction = Literal["higher_is_better", "lower_is_better"]
+Geography = Literal["city", "county"]
+PeerSet = Literal["population_band", "peer_health_group"]
+Year = Annotated[int, Field(ge=1900, le=2100)]
+Count = Annotated[int, Field(ge=0, le=10_000_000)]
+
+
+class HealthMeasureDefined(Event, type=_T + "health_measure_defined.v1", topic=PEER_TOPIC, key="measure_id"):
+    """A measure of the health catalogue was defined or its definition revised (the shipped catalogue
+    when peer first starts with it, ``by`` null; staff revising one, ``by`` their account)."""
+
+    measure_id: Id
+    domain: HealthDomain
+    name: Name
+    definition: Text
+    unit: Name = Field(description="What a value counts, e.g. 'percent of adults', 'deaths per 100,000 people'")
+    direction: Direction
+    source: Title = Field(description="Where the catalogue expects its values to come from; each value names its own")
+    geography: Geography = Field(description="city: measured for the city itself; county: the county's figure, "
+                                             "shown for the city it contains")
+    by: Id | None = None
+    at: UtcDateTime
+
+
+class HealthIndicatorsLoaded(Event, type=_T + "health_indicators_loaded.v1", topic=PEER_TOPIC, key="import_id"):
+    """Staff imported a CSV of health values (city, measure, year, value, source): one event per import
+    that changed something, with its counts. Re-importing the same file changes nothing and emits nothing."""
+
+    import_id: Id
+    rows: Count
+    created: Count
+    updated: Count
+    unchanged: Count
+    failed: Count
+    cities: Count = Field(description="Cities with a value created or updated")
+    measures: tuple[Id, ...] = Field(default=(), max_length=200, description="Measures with a value created or updated")
+    years: tuple[Year, ...] = Field(default=(), max_length=200)
+    illustrative: Count = Field(default=0, description="Values created or updated whose source is "
+                                                       "'illustrative demo value' (not evidence)")
+    by: Id
+    at: UtcDateTime
+
+
+class HealthDashboardPublished(Event, type=_T + "health_dashboard_published.v1", topic=PEER_TOPIC, key="city_id"):
+    """Staff published a city's health dashboard: its officials see it from now on, as it stands (values
+    keep updating with later imports). Counts are those of the dashboard at publication."""
+
+    city_id: Id
+    latest_year: Year | None = None
+    measures_shown: Count
+    values_shown: Count
+    flagged_better: Count = Field(description="Measures where the city is better than its peers' middle half")
+    flagged_worse: Count = Field(description="Measures where the city is worse than its peers' middle half")
+    peer_set: PeerSet
+    peer_cities: Count
+    illustrative: bool = Field(description="True when a value shown is an illustrative demo value (not evidence)")
+    by: Id
+    at: UtcDateTime
+
+
+# ============================================================================ the pro bono talent network
+
+WorkMode = Literal["remote", "on_site", "either"]
+Hours = Annotated[float, Field(ge=0.25, le=10_000, allow_inf_nan=False, description="hours, in quarter hours at least")]
+
+
+class VolunteerRegistered(Event, type=_T + "volunteer_registered.v1", topic=PEER_TOPIC, key="volunteer_id"):
+    """A professional registered with the talent network for their organization; it waits for the
+    organization's coordinator to confirm them."""
+
+    volunteer_id: Id
+    account_id: Id
+    organization_id: Id = Field(description="The organization's partner_id")
+    skills: tuple[Slug, ...] = Field(max_length=30)
+    hours_per_month: Annotated[int, Field(ge=1, le=200)]
+    available_from: date
+    available_until: date
+    work_mode: WorkMode
+    base_state: StateCode | None = Field(default=None, description="Where the volunteer can work on site from")
+    at: UtcDateTime
+
+
+class VolunteerConfirmed(Event, type=_T + "volunteer_confirmed.v1", topic=PEER_TOPIC, key="volunteer_id"):
+    """The organization's coordinator confirmed the volunteer works for them: they may now be matched."""
+
+    volunteer_id: Id
+    account_id: Id
+    organization_id: Id
+    by: Id
+    at: UtcDateTime
+
+
+class VolunteerUpdated(Event, type=_T + "volunteer_updated.v1", topic=PEER_TOPIC, key="volunteer_id"):
+    """A volunteer changed their skills, hours or availability (the whole new profile)."""
+
+    volunteer_id: Id
+    skills: tuple[Slug, ...] = Field(max_length=30)
+    hours_per_month: Annotated[int, Field(ge=1, le=200)]
+    available_from: date
+    available_until: date
+    work_mode: WorkMode
+    base_state: StateCode | None = None
+    at: UtcDateTime
+
+
+class ProjectPosted(Event, type=_T + "project_posted.v1", **_P):
+    """A city department posted a project for pro bono help; NRN staff review it before it opens."""
+
+    project_id: Id
+    city_id: Id
+    department: Name
+    title: Title
+    problem: Text
+    skills: tuple[Slug, ...] = Field(max_length=30)
+    hours_needed: Annotated[int, Field(ge=1, le=10_000)]
+    starts_on: date
+    ends_on: date
+    work_mode: WorkMode = Field(description="remote, on_site (in the city), or either")
+    on_site_needs: Text | None = None
+    by: Id
+    at: UtcDateTime
+
+
+class ProjectReviewed(Event, type=_T + "project_reviewed.v1", **_P):
+    """Staff reviewed a posted project: opened for matching, returned to the city for changes, or declined."""
+
+    project_id: Id
+    city_id: Id
+    decision: Literal["opened", "returned", "declined"]
+    note: Reason | None = None
+    by: Id
+    at: UtcDateTime
+
+
+class MatchProposed(Event, type=_T + "match_proposed.v1", **_P):
+    """A volunteer was offered to a project (by staff, or by the city from the suggestions), with the
+    matching score and its reasons in words. Both sides accept or decline."""
+
+    match_id: Id
+    project_id: Id
+    city_id: Id
+    volunteer_id: Id
+    account_id: Id = Field(description="The volunteer's account")
+    organization_id: Id
+    project_title: Title | None = None
+    score: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+    reasons: tuple[Reason, ...] = Field(default=(), max_length=10)
+    hours_agreed: Hours
+    proposed_by: Literal["staff", "city"]
+    by: Id
+    at: UtcDateTime
+
+
+class MatchAccepted(Event, type=_T + "match_accepted.v1", **_P):
+    """One side accepted a match; ``status`` is ``accepted`` once both did (the project is then under way)."""
+
+    match_id: Id
+    project_id: Id
+    city_id: Id
+    volunteer_id: Id
+    account_id: Id
+    project_title: Title | None = None
+    side: Literal["volunteer", "city"]
+    status: Literal["awaiting_other", "accepted"]
+    by: Id
+    at: UtcDateTime
+
+
+class MatchDeclined(Event, type=_T + "match_declined.v1", **_P):
+    """One side declined a match (it ends there)."""
+
+    match_id: Id
+    project_id: Id
+    city_id: Id
+    volunteer_id: Id
+    account_id: Id
+    side: Literal["volunteer", "city"]
+    reason: Reason | None = None
+    by: Id
+    at: UtcDateTime
+
+
+class HoursLogged(Event, type=_T + "hours_logged.v1", **_P):
+    """A volunteer logged hours delivered on an accepted match of an active project; the city approves them."""
+
+    entry_id: Id
+    match_id: Id
+    project_id: Id
+    city_id: Id
+    volunteer_id: Id
+    account_id: Id
+    organization_id: Id
+    project_title: Title | None = None
+    worked_on: date
+    hours: Hours
+    note: Text | None = None
+    at: UtcDateTime
+
+
+class HoursReviewed(Event, type=_T + "hours_reviewed.v1", **_P):
+    """The city approved logged hours, or returned them with a note."""
+
+    entry_id: Id
+    match_id: Id
+    project_id: Id
+    city_id: Id
+    volunteer_id: Id
+    account_id: Id
+    organization_id: Id
+    hours: Hours
+    approved: bool
+    note: Reason | None = None
+    by: Id
+    at: UtcDateTime
+
+
+class ProjectCompleted(Event, type=_T + "project_completed.v1", **_P):
+    """The city recorded a project's outcome; approved hours and the organizations that gave them."""
+
+    project_id: Id
+    city_id: Id
+    title: Title
+    outcome: Text
+    hours_approved: Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
+    volunteers: Count
+    organizations: tuple[Id, ...] = Field(default=(), max_length=100)
     by: Id
     at: UtcDateTime
