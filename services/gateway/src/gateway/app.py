@@ -27,6 +27,7 @@ from nrn_kit.telemetry import instrument_app, note_failure, setup_telemetry
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from . import peer_limits
 from .auth import TokenVerifier
 from .cache import TtlCache
 from .clients import Clock, ServiceUnavailable, UpstreamError, build_services
@@ -45,6 +46,8 @@ API_PREFIX = "/api/v1"
 IMPORT_ROUTES = (f"{API_PREFIX}/cities/import", "/staff/cities/import")  # the CSV uploads
 # an application's attachments (engagements' ATTACHMENT_MAX_BYTES), by the API and by the page
 ATTACHMENT_ROUTES = (f"{API_PREFIX}/applications/{{application_id}}/attachments", "/applications/{app_id}/attachments")
+# the Peer Health Group's CSV of health values (peer's HEALTH_IMPORT_MAX_BYTES), by the API and by the page
+HEALTH_IMPORT_ROUTES = (f"{API_PREFIX}/health-data/imports", "/health-data/import")
 MULTIPART_SLACK = 64 * 1024  # the multipart envelope around an upload of max_import_bytes
 
 TITLES = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
@@ -246,7 +249,8 @@ def create_app(
     # The edge's limits (body size per route, JSON shape, slow bodies) before sessions and routes;
     # after the rate limit, so a client over its budget does not even get its body read.
     uploads = {path: settings.max_import_bytes + MULTIPART_SLACK for path in IMPORT_ROUTES} | {
-        path: ATTACHMENT_MAX_BYTES + MULTIPART_SLACK for path in ATTACHMENT_ROUTES}
+        path: ATTACHMENT_MAX_BYTES + MULTIPART_SLACK for path in ATTACHMENT_ROUTES} | {
+        path: peer_limits.HEALTH_IMPORT_MAX_BYTES + MULTIPART_SLACK for path in HEALTH_IMPORT_ROUTES}
     app.add_middleware(EdgeGuard, limits=EdgeLimits.from_settings(settings, uploads),
                        html_paths=lambda path: not path.startswith("/api/"))
     app.add_middleware(

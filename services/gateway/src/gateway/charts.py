@@ -108,3 +108,40 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[tuple[str, float]], *, u
         )
     desc = ", ".join(f"{label}: {value:g}{unit}" for label, value in bars)
     return _frame(chart_id, title, desc, body)
+
+
+def sparkline(chart_id: str, title: str, points: Sequence[tuple[int, float]], *, unit: str = "",
+              band: tuple[float, float] | None = None, decimals: int = 1) -> Markup:
+    """A small trend line of one measure over the years (``points``: (year, value), ascending), for a
+    table cell; ``band`` (low, high) shades the peers' middle half of the latest year. Its title and
+    description say every value in words, so a screen reader reads the trend the eye sees."""
+    w, h, pad = 132, 36, 4
+    desc = "; ".join(f"{year}: {value:,.{decimals}f} {unit}".rstrip() for year, value in points) or "No values yet."
+    if band:
+        desc += f". Peers' middle half in the latest year: {band[0]:,.{decimals}f} to {band[1]:,.{decimals}f}."
+    body: list[str] = []
+    values = [v for _, v in points] + (list(band) if band else [])
+    if points:
+        lo, hi = min(values), max(values)
+        span = (hi - lo) or 1.0
+        years = [y for y, _ in points]
+        y0, y1 = min(years), max(years)
+
+        def x(year: int) -> float:
+            return pad + (w - 2 * pad) * ((year - y0) / (y1 - y0) if y1 > y0 else 0.5)
+
+        def y(value: float) -> float:
+            return h - pad - (h - 2 * pad) * ((value - lo) / span)
+
+        if band:
+            top, bottom = y(band[1]), y(band[0])
+            body.append(f'<rect x="0" y="{top:.1f}" width="{w}" height="{max(bottom - top, 1):.1f}" fill="#dfe8f1"/>')
+        path = " ".join(f"{x(yr):.1f},{y(v):.1f}" for yr, v in points)
+        body.append(f'<polyline fill="none" stroke="{PALETTE[0]}" stroke-width="2" points="{path}"/>')
+        last_year, last = points[-1]
+        body.append(f'<circle cx="{x(last_year):.1f}" cy="{y(last):.1f}" r="3" fill="{PALETTE[0]}"/>')
+    return Markup(
+        f'<svg class="spark" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
+        f'aria-labelledby="{chart_id}-t {chart_id}-d" xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="{chart_id}-t">{escape(title)}</title><desc id="{chart_id}-d">{escape(desc)}</desc>'
+        + "".join(body) + "</svg>")

@@ -104,6 +104,12 @@ async def _peer(ctx: DashboardContext) -> Any:
     return await ctx.services.peer.get_json(f"/cities/{ctx.city_id}/overview", token=ctx.principal.token)
 
 
+async def _health(ctx: DashboardContext) -> Any:
+    """The city's health dashboard in brief: published or not, the latest year, how many measures are
+    better and worse than its peers and the worse ones by name (peer, one call)."""
+    return await ctx.services.peer.get_json(f"/health-data/cities/{ctx.city_id}/summary", token=ctx.principal.token)
+
+
 async def _assistance(ctx: DashboardContext) -> Any:
     """The city's applications for direct assistance and its engagements (engagements, one call)."""
     return await ctx.services.engagements.get_json(f"/cities/{ctx.city_id}/summary", token=ctx.principal.token)
@@ -181,6 +187,8 @@ def default_sections() -> DashboardRegistry:
     registry.add(Section("resources", "Recommended resources", "library", _resources, "partials/section_resources.html", order=30))
     registry.add(Section("peer", "Peer network", "peer", _peer, "partials/section_peer.html", order=40,
                          timeline=_peer_entries))
+    registry.add(Section("health", "Health compared with peer cities", "peer", _health, "partials/section_health.html",
+                         order=45))
     return registry
 
 

@@ -37,3 +37,11 @@ def page_limits() -> dict[str, int]:
             "role": ROLE_MAX, "dietary": DIETARY_MAX, "accessibility": ACCESSIBILITY_MAX, "reason": REASON_MAX,
             "comment": COMMENT_MAX, "summary": SUMMARY_MAX, "body": DELIVERABLE_BODY_MAX, "name": NAME_MAX,
             "link": LINK_MAX, "agenda": AGENDA_MAX, "notes": NOTES_MAX}
+
+# municipal health data
+HEALTH_IMPORT_MAX_BYTES = 10 * 1024 * 1024  # the largest CSV of health values, as peer's setting defaults to
+MEASURE_ID_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+MEASURE_IDS_MAX = 100
+UNIT_MAX = 200
+SOURCE_MAX = 300
+HEALTH_NOTE_MAX = 1_000

@@ -102,6 +102,8 @@ ATTENDED = {"id": "reg-1", "status": "confirmed", "position": None, "hold_until"
 def peer(request: httpx.Request) -> httpx.Response:
     if request.url.path == "/cities/mi-flint/overview":
         return httpx.Response(200, json=PEER_OVERVIEW)
+    if request.url.path == "/health-data/cities/mi-flint/summary":
+        return httpx.Response(200, json={"published": False})
     if request.url.path == "/convenings/past":
         return httpx.Response(200, json=_convening("past", days=-3, registration=ATTENDED))
     if request.url.path == "/convenings/closed":

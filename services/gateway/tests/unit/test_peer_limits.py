@@ -50,8 +50,8 @@ def _body(op: dict[str, Any], defs: dict[str, Any]) -> Any:
     body = op.get("requestBody")
     if body is None:
         return None
-    return {"required": bool(body.get("required")),
-            "schema": constraints(body["content"]["application/json"]["schema"], defs)}
+    (media, content), = body["content"].items()  # JSON, or the multipart of a CSV import
+    return {"required": bool(body.get("required")), "media": media, "schema": constraints(content["schema"], defs)}
 
 
 def _query(op: dict[str, Any], defs: dict[str, Any]) -> Any:

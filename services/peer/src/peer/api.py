@@ -678,3 +678,7 @@ async def city_overview(city_id: str, runtime: RuntimeDep, p: PrincipalDep) -> d
 router.include_router(convenings)
 router.include_router(groups)
 router.include_router(introductions)
+
+from . import api_health  # noqa: E402  (its routes use this module's dependencies)
+
+router.include_router(api_health.router)

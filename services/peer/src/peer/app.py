@@ -15,13 +15,24 @@ from nrn_kit.app import Runtime, ServiceSpec
 from nrn_kit.app import create_app as create_app_from_spec
 from nrn_kit.http import problem
 
-from . import api, consumers
+from . import api, consumers, handlers_health
+from .adapters import health as health_store
 from .adapters.mongo import INDEXES
 from .config import Settings
 from .domain.errors import RuleViolation
 from .handlers import Clock, Deps, expire_holds, system_clock
 
 log = logging.getLogger(__name__)
+MULTIPART_SLACK = 64 * 1024  # the multipart envelope around a health import of the largest size
+
+
+def _indexes() -> dict:
+    """Every program's indexes, one list per collection (health adds one to the cities read model)."""
+    out: dict = {}
+    for part in (INDEXES, health_store.INDEXES):
+        for collection, models in part.items():
+            out.setdefault(collection, []).extend(models)
+    return out
 
 
 async def _sweep_forever(runtime: Runtime) -> None:
@@ -44,6 +55,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         runtime.state["deps"] = Deps(store=runtime.store, clock=clock or system_clock,
                                      hold=timedelta(hours=settings.waitlist_hold_hours),
                                      term_notice=timedelta(days=settings.term_notice_days))
+        # the shipped health catalogue: measures defined once (HealthMeasureDefined), revised when the code's change
+        defined = await handlers_health.sync_catalogue(runtime.state["deps"])
+        if defined:
+            log.info("health catalogue: %d measures defined or revised", defined)
         if settings.hold_sweep_interval_seconds > 0:
             runtime.state["sweep"] = asyncio.create_task(_sweep_forever(runtime), name="hold-sweep")
 
@@ -57,10 +72,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app = create_app_from_spec(ServiceSpec(
         settings=settings,
         title="peer",
-        description="Peer networking: convenings, working groups, the Peer Steering Committee, peer introductions",
+        description="Peer networking: convenings, working groups, the Peer Steering Committee, peer introductions, "
+                    "the Peer Health Group's health dashboards",
         routers=[api.router],
         consumers=[consumers.consumer],
-        indexes=INDEXES,
+        indexes=_indexes(),
+        upload_routes={"/health-data/imports": settings.health_import_max_bytes + MULTIPART_SLACK},
         publishes=[PEER_TOPIC],
         on_start=[start],
         on_stop=[stop],

@@ -26,8 +26,10 @@ consumer = EventConsumer("read-models")
 
 @consumer.handles(acc.CityRegistered)
 async def city_registered(event: acc.CityRegistered, tx: Tx) -> None:
-    await tx.db[repo.CITIES].update_one({"_id": event.city_id}, {"$set": {"name": event.name, "state": event.state}},
-                                        upsert=True, session=tx.session)
+    # population: the health dashboard's peers of a similar size; fips: health imports name cities by it
+    await tx.db[repo.CITIES].update_one({"_id": event.city_id}, {"$set": {
+        "name": event.name, "state": event.state, "population": event.population, "fips": event.fips}},
+        upsert=True, session=tx.session)
 
 
 @consumer.handles(acc.AccountRegistered)

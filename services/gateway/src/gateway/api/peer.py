@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from ..deps import ApiUser, Svc, allow, require_city
+from . import peer_health
 from . import peer_models as m
 from .forward import forward
 
@@ -276,3 +277,6 @@ async def progress(request: Request, iid: Id, body: m.ProgressBody, user: ApiUse
 async def overview(request: Request, city_id: Id, user: ApiUser, svc: Svc) -> Response:
     require_city(user, city_id)
     return await _go(request, svc, user, "GET", f"/cities/{city_id}/overview")
+
+
+router.include_router(peer_health.router)  # the Peer Health Group's municipal health data

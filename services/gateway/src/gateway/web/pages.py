@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends
 
 from ..deps import form_idempotency_key
 from ..security import csrf_protect
-from . import catalogue, credentials, eligibility, engagements, library_pages, metrics, notifications_pages, official, \
-    partner_pages, peer_pages, public, staff
+from . import catalogue, credentials, eligibility, engagements, health_pages, library_pages, metrics, notifications_pages, \
+    official, partner_pages, peer_pages, public, staff
 
 router = APIRouter(dependencies=[Depends(csrf_protect), Depends(form_idempotency_key)], include_in_schema=False)
 router.include_router(public.router)
@@ -23,3 +23,4 @@ router.include_router(catalogue.router)
 router.include_router(peer_pages.router)
 router.include_router(engagements.router)
 router.include_router(notifications_pages.router)
+router.include_router(health_pages.router)

@@ -25,3 +25,12 @@ NOTES_MAX = 20_000
 LINK_MAX = 2_000
 LINK_PATTERN = r"^https?://\S+$"
 ID_MAX = 128
+
+# municipal health data
+HEALTH_IMPORT_MAX_BYTES = 10 * 1024 * 1024  # the default of the setting; the gateway takes the same
+MEASURE_ID_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+MEASURE_IDS_MAX = 100
+UNIT_MAX = 200
+SOURCE_MAX = 300
+HEALTH_NOTE_MAX = 1_000
+
