@@ -15,7 +15,7 @@ from ..charts import sparkline
 from ..clients import ServiceUnavailable, UpstreamError
 from ..deps import PageUser, Svc, allow, require_city
 from ..problems import ProblemError
-from .common import act, problem_text, see_other
+from .common import PageText, act, problem_text, see_other
 from .render import flash, render
 from .staff import _id, staff_only
 
@@ -130,7 +130,7 @@ def _peer_set(value: str | None) -> str:
 
 
 @router.get("/health-data/cities/{city_id}")
-async def dashboard(request: Request, city_id: str, user: PageUser, svc: Svc, peers: str = "population_band") -> Response:
+async def dashboard(request: Request, city_id: str, user: PageUser, svc: Svc, peers: PageText = "population_band") -> Response:
     cid = _id(city_id)
     require_city(user, cid)  # another city's: 404, its existence not even confirmed
     allow(user, "health.read", city_id=cid)
@@ -145,7 +145,7 @@ async def dashboard(request: Request, city_id: str, user: PageUser, svc: Svc, pe
 
 @router.get("/health-data/cities/{city_id}/dashboard.csv")
 async def dashboard_csv(request: Request, city_id: str, user: PageUser, svc: Svc,
-                        peers: str = "population_band") -> Response:
+                        peers: PageText = "population_band") -> Response:
     cid = _id(city_id)
     require_city(user, cid)  # another city's: 404, its existence not even confirmed
     allow(user, "health.read", city_id=cid)
