@@ -38,6 +38,8 @@ OPEN = {
     # the peer network's lists as every official sees them, and one's own registrations and introductions
     ("GET", "/api/v1/convenings"), ("GET", "/api/v1/registrations/mine"), ("GET", "/api/v1/groups"),
     ("GET", "/api/v1/introductions"),
+    # the health measure catalogue (every measure, which are shown, the Peer Health Group's cities)
+    ("GET", "/api/v1/health-data/measures"),
 }
 UNKNOWN = "x-unknown"  # a path parameter this walk has no id of the other city for
 
