@@ -41,6 +41,10 @@ def peer_installed() -> bool:
     return importlib.util.find_spec("peer.app") is not None
 
 
+def partners_installed() -> bool:
+    return importlib.util.find_spec("partners.app") is not None
+
+
 def engagements_installed() -> bool:
     return importlib.util.find_spec("engagements.app") is not None
 
@@ -138,6 +142,7 @@ async def running_platform(kafka_bootstrap_servers: str, mongodb_uri: str, prefi
 
     names = ("accounts", "requests311", *(("library",) if library_installed() else ()),
              *(("peer",) if peer_installed() else ()),
+             *(("partners",) if partners_installed() else ()),
              *(("engagements",) if engagements_installed() else ()),
              *(("notifications",) if notifications_installed() else ()), "gateway")
     no_library = {} if library_installed() else {"library_url": CLOSED_PORT_URL}
@@ -161,6 +166,8 @@ async def running_platform(kafka_bootstrap_servers: str, mongodb_uri: str, prefi
                     "section_timeout": 10.0, **no_library, **no_engagements, **(gateway_overrides or {})},
         "requests311": {"sla_sweep_interval_seconds": 0, **no_library},
         "peer": {"hold_sweep_interval_seconds": 0},
+        # pages and API only: nothing is delivered (an endpoint a test registers is never called)
+        "partners": {"dispatcher_enabled": False},
         "engagements": {"orphan_sweep_interval_seconds": 0},
         "notifications": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port if smtp else 9,
                           "caught_mail_dir": caught.name if caught else None,

@@ -89,7 +89,21 @@ async def test_a_partner_administrator_registers_an_endpoint_and_sees_a_test_del
         await page.goto("/events")
         await page.get_by_text("Question submitted", exact=False).first.click()
         await page.screenshot(path=shots / "partner-08-catalogue-1280.png")
-        for p in (page, phone):
+        # NRN's administrator narrows the agreement: no filtering by topic any more
+        staff = await new_page(browser, platform, problems, **DESKTOP)
+        await sign_in(staff, ADMIN_EMAIL, ADMIN_PASSWORD)
+        await staff.get_by_role("link", name="Partners").click()
+        await staff.get_by_role("link", name=re.compile("Housing and Urban Development")).click()
+        await staff.get_by_label("By topic").uncheck()
+        await staff.get_by_role("button", name="Save the agreement").click()
+        await staff.get_by_text("Agreement saved.").wait_for()
+        assert not await staff.get_by_label("By topic").is_checked()
+        await staff.screenshot(path=shots / "partner-09-staff-agreement-1280.png", full_page=True)
+        staff_phone = await new_page(browser, platform, problems, **PHONE)
+        await sign_in(staff_phone, ADMIN_EMAIL, ADMIN_PASSWORD)
+        await staff_phone.goto(f"/staff/partners/{partner_id}")
+        await staff_phone.screenshot(path=shots / "partner-10-staff-agreement-390.png", full_page=True)
+        for p in (page, phone, staff, staff_phone):
             width = await p.evaluate("document.documentElement.scrollWidth")
-            assert width <= (1280 if p is page else 390), f"the page is {width}px wide"
+            assert width <= (1280 if p in (page, staff) else 390), f"the page is {width}px wide"
         assert problems == []

@@ -166,3 +166,41 @@ async def delivery(request: Request, delivery_id: str, user: PageUser, svc: Svc)
     partner_id = _partner(user)
     detail = await svc.partners.get_json(f"/partners/{partner_id}/deliveries/{_id(delivery_id)}", token=user.token)
     return render(request, "partner/delivery.html", {"nav": "webhooks", "delivery": detail, "states": STATE_LABELS})
+
+
+# --- NRN administrators: partners' agreements ------------------------------------------------------
+
+
+def _staff(user: Principal) -> None:
+    if not user.is_staff or not user.can("webhook.read"):
+        raise ProblemError(403, "Forbidden", "This page is for NRN administrators and program managers.")
+
+
+@router.get("/staff/partners")
+async def staff_partners(request: Request, user: PageUser, svc: Svc) -> Response:
+    _staff(user)
+    partners = await svc.partners.get_json("/partners", token=user.token)
+    return render(request, "partner/staff_partners.html", {"nav": "partners", "partners": partners})
+
+
+@router.get("/staff/partners/{partner_id}")
+async def staff_partner(request: Request, partner_id: str, user: PageUser, svc: Svc) -> Response:
+    _staff(user)
+    overview = await svc.partners.get_json(f"/partners/{_id(partner_id)}", token=user.token)
+    return render(request, "partner/staff_partner.html", {
+        "nav": "partners", "overview": overview, "groups": GROUPS, "can_manage": user.can("agreement.manage")})
+
+
+@router.post("/staff/partners/{partner_id}/agreement")
+async def staff_agreement(request: Request, partner_id: str, user: PageUser, svc: Svc) -> Response:
+    _staff(user)
+    partner_id = _id(partner_id)
+    form = await request.form()
+    types = [v for v in form.getlist("event_types") if isinstance(v, str)] + _list(str(form.get("more_types", "")))
+    version = str(form.get("version", ""))
+    body = {"event_types": types or ["*"], "personal_data": form.get("personal_data") == "yes",
+            "filters": [v for v in form.getlist("filters") if v in ("state", "topic")],
+            "version": int(version) if version.isdigit() else None}
+    _, response = await act(request, svc.partners, "PUT", f"/partners/{partner_id}/agreement", token=user.token,
+                            back=f"/staff/partners/{partner_id}", json=body, success="Agreement saved.")
+    return response
