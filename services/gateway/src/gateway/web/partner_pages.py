@@ -188,7 +188,9 @@ async def staff_partner(request: Request, partner_id: str, user: PageUser, svc: 
     _staff(user)
     overview = await svc.partners.get_json(f"/partners/{_id(partner_id)}", token=user.token)
     return render(request, "partner/staff_partner.html", {
-        "nav": "partners", "overview": overview, "groups": GROUPS, "can_manage": user.can("agreement.manage")})
+        "nav": "partners", "overview": overview, "can_manage": user.can("agreement.manage"),
+        # NRN writes the agreement: "everything" is every public event type, not "your agreement"
+        "groups": [("*", "Every event type of the public topics"), *GROUPS[1:]]})
 
 
 @router.post("/staff/partners/{partner_id}/agreement")
