@@ -47,6 +47,20 @@ def _clock(at: datetime) -> str:
     return f"{(at.hour % 12) or 12}:{at.minute:02d} {'AM' if at.hour < 12 else 'PM'}"
 
 
+def us_date(day: date) -> str:
+    """A calendar date as people in the US write it on a page or in a message: "Tue, Mar 10, 2026"."""
+    return f"{day:%a, %b} {day.day}, {day.year}"
+
+
+def us_datetime(moment: datetime, zone: str | ZoneInfo) -> str:
+    """An instant as a wall clock in ``zone``, written the US way with the zone's abbreviation:
+    "Tue, Mar 10, 2026, 11:00 AM EDT". The abbreviation says which side of a clock change the time
+    is on (1:30 AM EDT and 1:30 AM EST are an hour apart). ``moment`` must be aware."""
+    tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
+    local = moment.astimezone(tz)
+    return f"{us_date(local)}, {_clock(local)} {local.tzname() or tz.key}"
+
+
 def _duration(delta: timedelta) -> str:
     minutes = int(delta.total_seconds()) // 60
     return "an hour" if minutes == 60 else f"{minutes} minutes"

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from nrn_kit.localtime import (
+    us_date,
+    us_datetime,
     AmbiguousLocalTime,
     LocalTimeError,
     NonexistentLocalTime,
@@ -175,3 +177,14 @@ def test_resolve_needs_a_zone_for_a_local_time_and_names_the_fields() -> None:
     with pytest.raises(AmbiguousLocalTime):
         resolve(datetime(2027, 11, 7, 1, 30), NY)
     assert resolve(datetime(2027, 11, 7, 1, 30), NY, fold=1).isoformat() == "2027-11-07T01:30:00-05:00"
+
+
+def test_dates_and_times_are_written_the_us_way_with_the_side_of_a_clock_change() -> None:
+    # the same wall clock twice on the night clocks go back: the abbreviation tells them apart
+    first = datetime(2027, 11, 7, 5, 30, tzinfo=UTC)
+    second = datetime(2027, 11, 7, 6, 30, tzinfo=UTC)
+    assert us_datetime(first, "America/New_York") == "Sun, Nov 7, 2027, 1:30 AM EDT"
+    assert us_datetime(second, "America/New_York") == "Sun, Nov 7, 2027, 1:30 AM EST"
+    assert us_datetime(datetime(2026, 3, 10, 17, 0, tzinfo=UTC), "America/Chicago") == "Tue, Mar 10, 2026, 12:00 PM CDT"
+    assert us_datetime(datetime(2026, 1, 1, 5, 5, tzinfo=UTC), "America/New_York") == "Thu, Jan 1, 2026, 12:05 AM EST"
+    assert us_date(datetime(2031, 11, 14).date()) == "Fri, Nov 14, 2031"

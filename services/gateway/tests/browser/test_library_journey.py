@@ -121,7 +121,7 @@ async def test_a_reader_searches_and_asks_and_a_curator_publishes(platform: Plat
         await reader.get_by_role("button", name="Search").click()
         await reader.get_by_role("link", name="Brownfields Assessment Grants").wait_for()
         listing = await reader.locator("ul.results").inner_text()
-        assert "Fri 14 Nov 2031" in listing and "Only for places in Michigan or Ohio." in listing
+        assert "Fri, Nov 14, 2031" in listing and "Only for places in Michigan or Ohio." in listing
         await reader.screenshot(path=shots / f"library-clearinghouse-{width}.png", full_page=True)
         await reader.context.close()
 

@@ -216,8 +216,8 @@ async def test_the_dashboard_shows_the_citys_peer_network(client) -> None:
     html = (await client.get("/")).text
     section = html.split('id="sec-peer"', 1)[1].split("</section>", 1)[0]
     assert "NRN Annual Convening 2027" in section and "Pat Official: on the waitlist" in section
-    assert "Wed Apr 14 2027, 9:00 AM CDT" in section  # the venue's time, not Eastern
-    assert "Term ends Wed 31 Mar 2027" in section
+    assert "Wed, Apr 14, 2027, 9:00 AM CDT" in section  # the venue's time, not Eastern
+    assert "Term ends Wed, Mar 31, 2027" in section
     assert "1 peer introduction waiting for your city's answer" in section
     assert "cnv-1" not in section.replace('href="/convenings/cnv-1"', "")  # ids only in links
 

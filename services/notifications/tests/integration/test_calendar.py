@@ -47,7 +47,7 @@ async def test_booked_moved_and_cancelled_call_replaces_the_same_calendar_entry(
     assert {str(a) for a in ev.get("attendee")} == {"mailto:olive@flint.example", "mailto:exp-1@nrn.example"}
     assert str(vevent(invitation(booked_expert))["uid"]) == uid
     local = start.astimezone(ZoneInfo("America/Detroit"))
-    assert local.strftime("%H:%M") in booked_official.message.get_body(("plain",)).get_content()
+    assert f"{(local.hour % 12) or 12}:{local:%M %p}" in booked_official.message.get_body(("plain",)).get_content()
 
     # missed, then booked again: the same entry at its new time
     moved = later(days=5).replace(hour=16, minute=30, second=0)

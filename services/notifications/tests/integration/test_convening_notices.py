@@ -30,7 +30,7 @@ async def test_registrants_are_told_where_they_stand_and_nobody_else(svc, first)
         source="/nrn/peer")
     confirmed = await svc.eventually(lambda: first(svc, "off-1@city.example", "You are registered"))
     text = confirmed.message.get_body(("plain",)).get_content()
-    assert "NRN Peer Convening 2027" in text and "08:30 CDT" in text and "/convenings/cnv-1" in text
+    assert "NRN Peer Convening 2027" in text and "8:30 AM CDT" in text and "/convenings/cnv-1" in text
     waitlisted = await svc.eventually(lambda: first(svc, "off-2@city.example", "You are on the waitlist"))
     assert "number 1 on the waitlist" in waitlisted.message.get_body(("plain",)).get_content()
 

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from nrn_contracts import TOPIC_TAXONOMY
+from nrn_kit.localtime import us_date
 
 from ..auth import Principal
 from ..clients import ServiceUnavailable, UpstreamError
@@ -146,7 +147,7 @@ async def replay_since(request: Request, endpoint_id: str, user: PageUser, svc: 
                                token=user.token, back=back, json={"since": since.isoformat()})
     if body is not None:
         count = body.get("queued", 0)
-        flash(request, f"{count} event{'s' if count != 1 else ''} since {since:%a %d %b %Y} will be sent again, in order.",
+        flash(request, f"{count} event{'s' if count != 1 else ''} since {us_date(since)} will be sent again, in order.",
               "success")
     return response
 

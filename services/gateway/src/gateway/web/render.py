@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
-from nrn_kit.localtime import zone_label
+from nrn_kit.localtime import us_date, us_datetime, zone_label
 
 from ..compose import Missing
 from ..security import csrf_token
@@ -43,34 +43,14 @@ EASTERN = ZoneInfo("America/New_York")
 
 
 def _when(value: Any) -> str:
-    """ISO timestamps as a short, unambiguous Eastern date-time ("Sun 07 Nov 2027, 01:30 EST")."""
-    if not value:
-        return ""
-    try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return str(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    local = moment.astimezone(EASTERN)
-    # EDT or EST, not "ET": on the night the clocks go back, 01:30 EDT and 01:30 EST are an hour apart
-    return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
+    """ISO timestamps as an unambiguous Eastern date-time ("Sun, Nov 7, 2027, 1:30 AM EST")."""
+    return when_in(value, EASTERN) if value else ""
 
 
 def venue_time(value: Any, zone: str | None) -> str:
-    """An instant as a venue's wall clock with its zone's abbreviation ("Wed Apr 14 2027, 9:00 AM CDT"):
+    """An instant as a venue's wall clock with its zone's abbreviation ("Wed, Apr 14, 2027, 9:00 AM CDT"):
     a convening's times are the venue's, not NRN's Eastern time."""
-    if not value:
-        return ""
-    try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        tz = ZoneInfo(zone or "America/New_York")
-    except (ValueError, KeyError):
-        return str(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    local = moment.astimezone(tz)
-    return f"{local:%a %b} {local.day} {local.year}, {local:%-I:%M %p} {local.tzname()}"
+    return when_in(value, zone) if value else ""
 
 
 def _moment(value: Any) -> datetime | None:
@@ -96,8 +76,7 @@ def when_in(value: Any, zone: Any = None) -> str:
     moment = _moment(value)
     if moment is None:
         return str(value or "")
-    local = moment.astimezone(_zone(zone))
-    return f"{local:%a, %b} {local.day}, {local.year}, {(local.hour % 12) or 12}:{local:%M} {'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
+    return us_datetime(moment, _zone(zone))
 
 
 def zone_name(zone: Any) -> str:
@@ -106,14 +85,14 @@ def zone_name(zone: Any) -> str:
 
 
 def day(value: Any) -> str:
-    """A calendar date (a deadline, a publication date) the way the site writes dates: "Tue 14 Apr 2026"."""
+    """A calendar date (a deadline, a publication date) the way the site writes dates: "Tue, Apr 14, 2026"."""
     if not value:
         return ""
     try:
         d = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
     except ValueError:
         return str(value)
-    return d.strftime("%a %d %b %Y")
+    return us_date(d)
 
 
 def snippet(hit: Any) -> Markup:

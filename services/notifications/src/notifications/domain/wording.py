@@ -4,7 +4,7 @@ times written in a person's own zone with its abbreviation."""
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from nrn_kit.localtime import us_datetime
 
 # The 311 taxonomy's labels (nrn_contracts.values.TaxonomyTopic), as the pages write them.
 TOPIC_LABELS = {
@@ -26,6 +26,5 @@ def label(table: dict[str, str], code: str | None) -> str:
 
 
 def when(moment: datetime, zone: str) -> str:
-    """'Tue 10 Mar 2026, 11:00 EDT' in ``zone``."""
-    local = moment.astimezone(ZoneInfo(zone))
-    return local.strftime("%a %-d %b %Y, %H:%M ") + (local.tzname() or zone)
+    """'Tue, Mar 10, 2026, 11:00 AM EDT' in ``zone`` (the site's wording, nrn_kit.localtime)."""
+    return us_datetime(moment, zone)
