@@ -36,7 +36,7 @@ router = APIRouter()
 
 Limit = Annotated[int | None, Query(ge=1, le=200)]
 Offset = Annotated[int | None, Query(ge=0, le=1_000_000)]
-Q = Annotated[SingleLine | None, Query(max_length=200)]
+Q = Annotated[SingleLine | None, Query(max_length=100)]
 StateCode = Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")]
 
 PROBLEM = {"content": {"application/problem+json": {}}}
