@@ -90,8 +90,14 @@ def cmd_up(args: argparse.Namespace) -> int:
             env.setdefault("ALLOW_LOOPBACK_ENDPOINTS", "true")
         if not args.secure_cookies:
             env.setdefault("COOKIE_SECURE", "false")  # plain http on localhost
+        def metrics_port(port: int) -> int:
+            # the kit's default (HTTP port + 1000) when free, else any free port: a service whose HTTP
+            # port was moved must not lose its scrape endpoint to a taken or impossible port
+            return port + 1000 if port + 1000 <= 65535 and _port_free(args.host, port + 1000) else free_port(args.host)
+
         def child_of(service) -> Child:  # noqa: ANN001 — built when started: the URLs known by then
             service_env = dict(env, HTTP_HOST=args.host, HTTP_PORT=str(ports[service.name]),
+                               METRICS_PORT=str(metrics_port(ports[service.name])),
                                ACCOUNTS_JWKS_URL=f"{urls['accounts']}/.well-known/jwks.json",
                                ACCOUNTS_URL=urls["accounts"], REQUESTS311_URL=urls["requests311"],
                                LIBRARY_URL=urls["library"], NOTIFICATIONS_URL=urls["notifications"],
