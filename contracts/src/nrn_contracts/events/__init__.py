@@ -2,6 +2,9 @@
 
 from .accounts import (
     AccountDeactivated,
+    AccountInformationRequested,
+    AccountReactivated,
+    AccountRejected,
     AccountRegistered,
     AccountStateChanged,
     AccountVerified,
@@ -84,6 +87,7 @@ from .requests311 import (
     CallSlotsOffered,
     ConsentChanged,
     ExpertAssigned,
+    ExpertUnassigned,
     FeedbackReceived,
     FollowUpRecorded,
     InformationProvided,
@@ -101,6 +105,9 @@ from .requests311 import (
 
 __all__ = [
     "AccountDeactivated",
+    "AccountInformationRequested",
+    "AccountReactivated",
+    "AccountRejected",
     "AccountRegistered",
     "AccountStateChanged",
     "AccountVerified",
@@ -139,6 +146,7 @@ __all__ = [
     "EngagementClosed",
     "EngagementOpened",
     "ExpertAssigned",
+    "ExpertUnassigned",
     "FeedbackReceived",
     "FollowUpRecorded",
     "GroupDecisionRecorded",

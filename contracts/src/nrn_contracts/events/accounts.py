@@ -164,6 +164,41 @@ class AccountDeactivated(Event, type=_T + "account_deactivated.v1", topic=ACCOUN
     at: UtcDateTime
 
 
+class AccountReactivated(Event, type=_T + "account_reactivated.v1", topic=ACCOUNTS_TOPIC, key="account_id"):
+    """A deactivated or rejected account may sign in and act again. ``status`` is what it returns to:
+    ``verified`` when it had been verified before, else ``pending`` (an official to be verified again)."""
+
+    account_id: Id
+    status: Literal["pending", "verified"]
+    reason: Reason | None = None
+    by: Id = Field(description="account_id of the staff member")
+    at: UtcDateTime
+
+
+class AccountRejected(Event, type=_T + "account_rejected.v1", topic=ACCOUNTS_TOPIC, key="account_id"):
+    """Staff refused a pending official's sign-up (for example, they do not work for the city they
+    named). The account cannot sign in; ``reason`` is what the official is told."""
+
+    account_id: Id
+    city_id: Id | None = None
+    reason: Reason
+    by: Id = Field(description="account_id of the staff member")
+    at: UtcDateTime
+
+
+class AccountInformationRequested(
+    Event, type=_T + "account_information_requested.v1", topic=ACCOUNTS_TOPIC, key="account_id"
+):
+    """Staff need more before they can verify a pending official (``message``, e-mailed to them:
+    for example a work telephone number or a colleague who can vouch for them). The account stays pending."""
+
+    account_id: Id
+    city_id: Id | None = None
+    message: Reason
+    by: Id = Field(description="account_id of the staff member")
+    at: UtcDateTime
+
+
 class RoleGranted(Event, type=_T + "role_granted.v1", topic=ACCOUNTS_TOPIC, key="account_id"):
     """A staff account received a role: administrator, program_manager, triage_lead,
     subject_matter_expert (with ``expertise``, the topics it can answer), reviewer or curator.

@@ -100,6 +100,18 @@ class ExpertAssigned(Event, type=_T + "expert_assigned.v1", **_K):
     by: Id
     at: UtcDateTime
     due_at: UtcDateTime | None = None
+    previous_expert_id: Id | None = Field(default=None, description="The expert this one replaces (a reassignment)")
+    reason: Reason | None = Field(default=None, description="Why the request was reassigned")
+
+
+class ExpertUnassigned(Event, type=_T + "expert_unassigned.v1", **_K):
+    """The expert was taken off the request; it waits for another assignment."""
+
+    request_id: Id
+    expert_id: Id
+    reason: Reason
+    by: Id
+    at: UtcDateTime
 
 
 class QuestionDeclined(Event, type=_T + "question_declined.v1", **_K):

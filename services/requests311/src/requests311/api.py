@@ -101,7 +101,48 @@ async def view_response(runtime: Runtime, req: Req, actor: Actor, now: datetime,
         body["print_check"] = await _print_check(runtime, req)
     else:
         body = official_view(req, now).model_dump(mode="json")
+    name_people(body, await repo.people_names(runtime.db, people_in(req)))
     return JSONResponse(body, status_code=status, headers={"ETag": _etag(req.version), **(headers or {})})
+
+
+SYSTEM_NAMES = {"requests311": "NRN (automatic)", "library": "NRN library", "system:bootstrap": "NRN"}
+
+
+def people_in(req: Req) -> set[str]:
+    """Every account id the request names as someone who acted."""
+    ids = {e.actor_id for e in req.timeline} | {n.by for n in req.notes} | {req.official_id}
+    ids |= {x for x in (req.triaged_by, req.expert_id) if x}
+    for m in req.memo_versions:
+        ids |= {m.author_id, *(c.by for c in m.review_comments), *([m.approved_by] if m.approved_by else [])}
+    ids |= {a.by for a in req.assignments} | {i.asked_by for i in req.information_requests}
+    if req.memo_working_copy:
+        ids.add(req.memo_working_copy.by)
+    return ids - set(SYSTEM_NAMES)
+
+
+def name_people(body: dict[str, Any], names: dict[str, str]) -> None:
+    """People by name beside their ids in a request's view (`actor_name`, `by_name`, `author_name`, …):
+    a page shows who acted, never an account id. Someone this service never heard of is "NRN staff"."""
+    def name(account_id: str | None) -> str | None:
+        if not account_id:
+            return None
+        return names.get(account_id) or SYSTEM_NAMES.get(account_id) or "NRN staff"
+
+    for entry in body.get("timeline") or []:
+        entry["actor_name"] = (names.get(entry["actor_id"]) or SYSTEM_NAMES.get(entry["actor_id"])
+                               or ("City official" if entry.get("actor_kind") == "official" else "NRN staff"))
+    body["official_name"] = names.get(body.get("official_id") or "") or None
+    for note in body.get("notes") or []:
+        note["by_name"] = name(note.get("by"))
+    if "triaged_by" in body:
+        body["triaged_by_name"] = name(body.get("triaged_by"))
+    for memo in body.get("memo_versions") or []:
+        memo["author_name"] = name(memo.get("author_id"))
+        memo["approved_by_name"] = name(memo.get("approved_by"))
+        for c in memo.get("review_comments") or []:
+            c["by_name"] = name(c.get("by"))
+    if body.get("memo_working_copy"):
+        body["memo_working_copy"]["by_name"] = name(body["memo_working_copy"].get("by"))
 
 
 async def memo_document(runtime: Runtime, req: Req, *, body: str, version: int,
@@ -158,6 +199,22 @@ class DeclineBody(Body):
 
 class AssignBody(Body):
     expert_id: SingleLine = Field(min_length=1, max_length=128)
+    reason: MultiLine = Field("", max_length=5_000, description="why; required when another expert is replaced")
+
+
+class UnassignBody(Body):
+    reason: MultiLine = Field(min_length=1, max_length=5_000)
+
+
+class SubmitMemoBody(Body):
+    accept_incomplete: bool = Field(False, description="send it although a section is missing or empty "
+                                                       "(the expert confirmed it)")
+
+
+class WorkingCopyBody(Body):
+    body: MultiLine = Field(max_length=memo_rules.MAX_MEMO_CHARS)
+    base_revision: int = Field(0, ge=0, le=1_000_000, description="the working copy's revision the editor "
+                                                                  "started from (0: none)")
 
 
 class MemoBody(Body):
@@ -317,6 +374,9 @@ async def list_requests(
     reference: Annotated[SingleLine | None, Query(max_length=32, pattern=r"^[Nn][Rr][Nn]-[0-9]{4}-[0-9]{1,10}$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[SingleLine | None, Query(max_length=500)] = None,
+    official_id: Annotated[SingleLine | None, Query(max_length=128)] = None,
+    q: Annotated[SingleLine | None, Query(max_length=200)] = None,
+    sort: Literal["newest", "oldest", "due", "urgency"] | None = None,
 ) -> dict[str, Any]:
     actor = actor_of(p)
     statuses = tuple(status or ())
@@ -340,7 +400,7 @@ async def list_requests(
         d.store.db,
         repo.ListQuery(queue=queue, expert_id=expert_id, topic=topic.value if topic else None, city_id=city_id,
                        state=state, statuses=statuses, limit=limit, cursor=cursor,
-                       reference=_normal_reference(reference)),
+                       reference=_normal_reference(reference), official_id=official_id, q=q, sort=sort),
         now)
     return {"items": [_summary_from_doc(doc, now) for doc in docs], "next_cursor": next_cursor}
 
@@ -373,6 +433,8 @@ def _summary_from_doc(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
         "memo_delivered_at": _iso(max((m["delivered_at"] for m in doc.get("memo_versions") or []
                                        if m.get("delivered_at")), default=None)),
         "closed_at": _iso(doc.get("closed_at")),
+        "expert_name": doc.get("expert_name"), "next_due_step": doc.get("next_due_step") if due else None,
+        "official_id": doc.get("official_id"),
     }
 
 
@@ -436,7 +498,7 @@ async def decline(request_id: str, body: DeclineBody, p: PrincipalDep, runtime: 
 
 @router.get("/requests/{request_id}/expert-suggestions", tags=["triage"])
 async def expert_suggestions(request_id: str, p: PrincipalDep, runtime: RuntimeDep,
-                             limit: Annotated[int, Query(ge=1, le=50)] = 5) -> list[dict[str, Any]]:
+                             limit: Annotated[int, Query(ge=1, le=200)] = 5) -> list[dict[str, Any]]:
     actor = actor_of(p)
     staff_only(actor)
     d = deps(runtime)
@@ -448,7 +510,15 @@ async def expert_suggestions(request_id: str, p: PrincipalDep, runtime: RuntimeD
 @router.post("/requests/{request_id}/assign", tags=["triage"])
 async def assign(request_id: str, body: AssignBody, p: PrincipalDep, runtime: RuntimeDep,
                  if_match: IfMatch = None) -> JSONResponse:
-    return await _run(runtime, p, h.assign, request_id, if_match, body, expert_id=body.expert_id)
+    return await _run(runtime, p, h.assign, request_id, if_match, body, expert_id=body.expert_id,
+                      reason=body.reason)
+
+
+@router.post("/requests/{request_id}/unassign", tags=["triage"])
+async def unassign(request_id: str, body: UnassignBody, p: PrincipalDep, runtime: RuntimeDep,
+                   if_match: IfMatch = None) -> JSONResponse:
+    """Take the expert off (with the reason); the request waits for another assignment."""
+    return await _run(runtime, p, h.unassign, request_id, if_match, body, reason=body.reason)
 
 
 @router.post("/requests/{request_id}/memo/preview", tags=["memo"])
@@ -480,10 +550,23 @@ async def draft_memo(request_id: str, body: MemoBody, p: PrincipalDep, runtime: 
     return response
 
 
+@router.put("/requests/{request_id}/memo/working-copy", tags=["memo"])
+async def autosave_memo(request_id: str, body: WorkingCopyBody, p: PrincipalDep, runtime: RuntimeDep,
+                        if_match: IfMatch = None) -> dict[str, Any]:
+    """The editor's autosave: the memo as typed, kept without making a version or moving the request's
+    version. 409 `working_copy_changed` when it was saved elsewhere since `base_revision`."""
+    actor = actor_of(p)
+    d = deps(runtime)
+    req, copy = await h.autosave_memo(d, request_id, actor=actor, version=expected_version(if_match, body.version),
+                                      body=body.body, base_revision=body.base_revision)
+    return {"version": req.version, "revision": copy.revision, "saved_at": copy.saved_at.isoformat()}
+
+
 @router.post("/requests/{request_id}/memo/submit", tags=["memo"])
 async def submit_memo(request_id: str, p: PrincipalDep, runtime: RuntimeDep, if_match: IfMatch = None,
-                      body: Body | None = None) -> JSONResponse:
-    return await _run(runtime, p, h.submit_memo, request_id, if_match, body or Body())
+                      body: SubmitMemoBody | None = None) -> JSONResponse:
+    body = body or SubmitMemoBody()
+    return await _run(runtime, p, h.submit_memo, request_id, if_match, body, accept_incomplete=body.accept_incomplete)
 
 
 @router.post("/requests/{request_id}/memo/approve", tags=["memo"])

@@ -19,7 +19,7 @@ from . import api, consumers
 from .adapters.mongo import INDEXES
 from .config import Settings
 from .domain.errors import RuleViolation
-from .handlers import Clock, Deps, ensure_metrics, sweep_service_levels, system_clock
+from .handlers import Clock, Deps, ensure_metrics, ensure_queue_fields, sweep_service_levels, system_clock
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         runtime.state["deps"] = Deps(store=runtime.store, clock=clock or system_clock,
                                      levels=settings.service_levels)
         await ensure_metrics(runtime.state["deps"])
+        if await ensure_queue_fields(runtime.state["deps"]):
+            log.info("queue sort and search fields added to requests written before they existed")
         runtime.state["http"] = httpx.AsyncClient(timeout=settings.similar_timeout_seconds)
         if settings.sla_sweep_interval_seconds > 0:
             runtime.state["sweep"] = asyncio.create_task(_sweep_forever(runtime), name="sla-sweep")
@@ -75,6 +77,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         extra = {}
         if getattr(exc, "actual", None) is not None:
             extra["current_version"] = exc.actual  # type: ignore[attr-defined]
+        if getattr(exc, "current_revision", None) is not None:
+            extra["current_revision"] = exc.current_revision  # type: ignore[attr-defined]
         errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
         return problem(exc.status, exc.title, exc.detail, code=exc.rule.replace("_", "-"),
                        instance=request.url.path, field=exc.field, rule=exc.rule, errors=errors, **extra)

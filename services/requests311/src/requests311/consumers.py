@@ -76,6 +76,13 @@ async def account_deactivated(event: acc.AccountDeactivated, tx: Tx) -> None:
         {"_id": event.account_id}, {"$set": {"deactivated": True}}, session=tx.session)
 
 
+@consumer.handles(acc.AccountReactivated)
+async def account_reactivated(event: acc.AccountReactivated, tx: Tx) -> None:
+    # an expert whose account was reactivated can be assigned again
+    await tx.db[repo.EXPERTS].update_one(
+        {"_id": event.account_id}, {"$set": {"deactivated": False}}, session=tx.session)
+
+
 @consumer.handles(lib.ResourcePublished, lib.ResourceUpdated)
 async def answer_published(event: lib.ResourcePublished | lib.ResourceUpdated, tx: Tx) -> None:
     if not event.source_request_id:

@@ -30,7 +30,17 @@ from .domain.errors import InvalidInput, NotFound, RuleViolation, VersionConflic
 from .domain.metrics import aggregate as metrics_aggregate
 from .domain.metrics import apply as fold_fact
 from .domain.metrics import delta as metrics_delta
-from .domain.model import Actor, Consent, DeclineReason, ExpertRef, FollowUpOutcome, QuestionDraft, Topic, Urgency
+from .domain.model import (
+    Actor,
+    Consent,
+    DeclineReason,
+    ExpertRef,
+    FollowUpOutcome,
+    QuestionDraft,
+    Topic,
+    Urgency,
+    WorkingCopy,
+)
 from .domain.request import CallParty, Request
 
 log = logging.getLogger(__name__)
@@ -104,6 +114,25 @@ async def ensure_metrics(deps: Deps) -> None:
         result = await rebuild_metrics(deps)
         if result["requests"]:
             log.info("program metrics rebuilt from %d requests' facts", result["requests"])
+
+
+async def ensure_queue_fields(deps: Deps) -> int:
+    """At start: requests written before the queue kept its sort and search fields get them (each
+    rewritten as a background fact, so no person's version moves). Returns how many were rewritten."""
+    done = 0
+    async for doc in deps.store.db[repo.REQUESTS].find({"search_terms": {"$exists": False}}, {"_id": 1}):
+        async def fn(tx: Tx, rid: str = doc["_id"]) -> None:
+            repository = repo.RequestRepository(tx.db, tx.session)
+            req = await repository.get(rid)
+            if req is not None:
+                await repository.save(req, expected_version=req.version, now=deps.now(), by_person=False)
+
+        try:
+            await deps.store.transaction(fn)
+            done += 1
+        except (repo.RevisionMoved, VersionConflict):
+            continue  # written meanwhile by a command, which stored the fields itself
+    return done
 
 
 def visible_to(req: Request, actor: Actor) -> bool:
@@ -213,15 +242,48 @@ async def decline(deps: Deps, rid: str, *, actor: Actor, version: int | None, re
     return await act(deps, rid, actor=actor, expected_version=version, action=action)
 
 
-async def assign(deps: Deps, rid: str, *, actor: Actor, version: int | None, expert_id: str) -> Request:
+async def assign(deps: Deps, rid: str, *, actor: Actor, version: int | None, expert_id: str,
+                 reason: str = "") -> Request:
     async def action(r: Request, now: datetime, tx: Tx) -> None:
         expert = await repo.get_expert(tx.db, expert_id, tx.session)
         if expert is None or not expert.active:
-            raise InvalidInput("expert_unknown_or_inactive", f"{expert_id} is not an active expert",
+            raise InvalidInput("expert_unknown_or_inactive", "that person is not an active expert",
                                field="expert_id")
-        r.assign(actor=actor, now=now, expert=ExpertRef(id=expert.id, name=expert.name))
+        r.assign(actor=actor, now=now, expert=ExpertRef(id=expert.id, name=expert.name), reason=reason)
 
     return await act(deps, rid, actor=actor, expected_version=version, action=action)
+
+
+async def unassign(deps: Deps, rid: str, *, actor: Actor, version: int | None, reason: str) -> Request:
+    return await act(deps, rid, actor=actor, expected_version=version,
+                     action=lambda r, now, tx: r.unassign(actor=actor, now=now, reason=reason))
+
+
+async def autosave_memo(deps: Deps, rid: str, *, actor: Actor, version: int | None, body: str,
+                        base_revision: int) -> tuple[Request, WorkingCopy]:
+    """Keep the memo as typed (the editor's autosave) without moving the request's version: the
+    other forms of the page stay valid. Refused when the version moved (someone acted on the request)
+    or the working copy was saved elsewhere since `base_revision`."""
+    now = deps.now()
+
+    async def fn(tx: Tx) -> tuple[Request, WorkingCopy]:
+        repository = repo.RequestRepository(tx.db, tx.session)
+        req = await repository.get(rid)
+        if req is None or not visible_to(req, actor):
+            raise NotFound("request_not_found", f"no request {rid}", field="request_id")
+        if version is None:
+            raise VersionRequired()
+        req.ensure_version(version)
+        copy = req.autosave_memo(actor=actor, now=now, body=body, base_revision=base_revision)
+        await repository.save(req, expected_version=version, now=now, by_person=False)
+        return req, copy
+
+    for _ in range(RACE_RETRIES):
+        try:
+            return await deps.store.transaction(fn)
+        except repo.RevisionMoved:
+            continue
+    return await deps.store.transaction(fn)
 
 
 async def draft_memo(deps: Deps, rid: str, *, actor: Actor, version: int | None, body: str) -> Request:
@@ -229,9 +291,11 @@ async def draft_memo(deps: Deps, rid: str, *, actor: Actor, version: int | None,
                      action=lambda r, now, tx: r.draft_memo(actor=actor, now=now, body=body))
 
 
-async def submit_memo(deps: Deps, rid: str, *, actor: Actor, version: int | None) -> Request:
+async def submit_memo(deps: Deps, rid: str, *, actor: Actor, version: int | None,
+                      accept_incomplete: bool = False) -> Request:
     return await act(deps, rid, actor=actor, expected_version=version,
-                     action=lambda r, now, tx: r.submit_memo(actor=actor, now=now))
+                     action=lambda r, now, tx: r.submit_memo(actor=actor, now=now,
+                                                             accept_incomplete=accept_incomplete))
 
 
 async def approve_memo(deps: Deps, rid: str, *, actor: Actor, version: int | None) -> Request:

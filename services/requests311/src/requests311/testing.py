@@ -111,7 +111,10 @@ class Scenario:
                       explanation="This is a legal question; we referred you to the state AG.")
         elif action is Action.assign:
             expert = EXPERT_2 if r.expert_id == EXPERT.id else EXPERT
-            r.assign(actor=LEAD, now=self.tick(), expert=ExpertRef(id=expert.id, name=expert.name))
+            r.assign(actor=LEAD, now=self.tick(), expert=ExpertRef(id=expert.id, name=expert.name),
+                     reason="Rebalancing workload" if r.expert_id else "")
+        elif action is Action.unassign:
+            r.unassign(actor=LEAD, now=self.tick(), reason="The expert is on leave this month.")
         elif action is Action.draft_memo:
             r.draft_memo(actor=self.expert_actor(), now=self.tick(), body=memo_body())
         elif action is Action.submit_memo:

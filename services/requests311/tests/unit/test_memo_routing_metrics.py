@@ -67,10 +67,12 @@ EXPERTS = [
 ]
 
 
-def test_routing_prefers_topic_then_lowest_workload():
+def test_routing_offers_every_active_expert_topic_matches_first_then_lowest_workload():
     out = suggest_experts("housing", EXPERTS)
-    assert [s.expert_id for s in out] == ["b", "a", "e"]  # Dan is inactive; Eve is at capacity, so last
-    assert all(s.matches_topic for s in out) and out[-1].over_capacity
+    # Dan is inactive; Eve is at capacity, so last of the matches; Cat covers another topic but is offered
+    assert [s.expert_id for s in out] == ["b", "a", "e", "c"]
+    assert [s.matches_topic for s in out] == [True, True, True, False] and out[2].over_capacity
+    assert out[3].reason == "does not cover housing, 0 open request(s)" and out[0].expertise == ["finance_budgets", "housing"]
 
 
 def test_routing_falls_back_to_everyone_when_no_one_covers_the_topic():

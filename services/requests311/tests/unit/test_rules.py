@@ -139,7 +139,10 @@ def test_memo_without_every_section_cannot_go_to_review():
     sc.req.draft_memo(actor=EXPERT, now=sc.tick(), body="# Memo\n\n## Question\n\nWhat?\n\n## Short answer\n\nYes.")
     with pytest.raises(InvalidInput) as err:
         sc.req.submit_memo(actor=EXPERT, now=sc.tick())
-    assert err.value.rule == "memo_sections_required" and "next_steps" in err.value.detail
+    assert err.value.rule == "memo_sections_required" and "next steps" in err.value.detail
+    sc.req.submit_memo(actor=EXPERT, now=sc.tick(), accept_incomplete=True)  # the expert confirmed it
+    assert sc.req.status is Status.memo_in_review
+    assert "knowingly without: options, resources, next steps" in sc.req.timeline[-1].summary
 
 
 def test_returning_needs_comments_and_keeps_them_on_the_version():

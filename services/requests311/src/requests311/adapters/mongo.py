@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
@@ -19,7 +19,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ..domain.errors import InvalidInput, VersionConflict
 from ..domain.metrics import RequestFacts
-from ..domain.model import CityRef
+from ..domain import search
+from ..domain.model import TOPIC_LABELS, CityRef
 from ..domain.request import Request
 from ..domain.routing import ExpertProfile
 from ..domain.states import EXPERT_WORKLOAD, OPEN, Status
@@ -44,6 +45,9 @@ IX_RISK = "next_at_risk"
 IX_BREACH = "next_breach_check"
 IX_FOLLOW_UP = "follow_up_pending"
 IX_REFERENCE = "reference"
+IX_SEARCH = "search_submitted"
+IX_URGENCY = "urgency_due"
+IX_DUE_SORT = "due_sort"
 
 _NEWEST = [("submitted_at", DESCENDING), ("_id", DESCENDING)]
 
@@ -59,6 +63,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("next_at_risk_at", ASCENDING), ("next_due_at", ASCENDING)], name=IX_RISK),
         IndexModel([("next_breach_check_at", ASCENDING)], name=IX_BREACH),
         IndexModel([("follow_up_pending_at", ASCENDING)], name=IX_FOLLOW_UP),
+        IndexModel([("search_terms", ASCENDING), *_NEWEST], name=IX_SEARCH),
+        IndexModel([("urgency_rank", ASCENDING), ("due_sort_at", ASCENDING), ("_id", ASCENDING)], name=IX_URGENCY),
+        IndexModel([("due_sort_at", ASCENDING), ("_id", ASCENDING)], name=IX_DUE_SORT),
         IndexModel([("published.resource_id", ASCENDING)], name="published_resource"),
         IndexModel([("reference", ASCENDING)], name=IX_REFERENCE, sparse=True),
     ],
@@ -71,6 +78,10 @@ QUEUES = ("new", "awaiting_information", "in_review", "by_expert", "due_soon", "
 # ---------------------------------------------------------------------------- documents
 
 
+URGENCY_RANK = {"urgent": 0, "soon": 1, "routine": 2}
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)  # sorts after every due date: requests with no clock running
+
+
 def to_document(req: Request, now: datetime) -> dict[str, Any]:
     doc = req.model_dump(mode="python")
     doc["_id"] = req.id
@@ -78,6 +89,12 @@ def to_document(req: Request, now: datetime) -> dict[str, Any]:
     doc["follow_up_pending_at"] = (
         req.follow_up_due_at if req.status is Status.closed and req.follow_up is None else None
     )
+    # the queue's sorts and keyword search are index ranges too (no nulls in a sort key, no regex scan)
+    doc["urgency_rank"] = URGENCY_RANK.get(req.urgency, 2)
+    doc["due_sort_at"] = doc["next_due_at"] or NEVER
+    doc["search_terms"] = search.terms([
+        req.title, req.question, req.city_name, req.us_state, req.reference, req.id,
+        TOPIC_LABELS.get(req.topic, ""), req.expert_name])
     return doc
 
 
@@ -145,6 +162,17 @@ class ListQuery:
     limit: int = 20
     cursor: str | None = None
     reference: str | None = None
+    official_id: str | None = None
+    q: str | None = None  # keyword search: every word must be among the request's search terms
+    sort: str | None = None  # newest (default) | oldest | due | urgency; due_soon/overdue/follow_up_due keep theirs
+
+
+SORTS: dict[str, list[tuple[str, int]]] = {
+    "newest": _NEWEST,
+    "oldest": [("submitted_at", ASCENDING), ("_id", ASCENDING)],
+    "due": [("due_sort_at", ASCENDING), ("_id", ASCENDING)],
+    "urgency": [("urgency_rank", ASCENDING), ("due_sort_at", ASCENDING), ("_id", ASCENDING)],
+}
 
 
 def _encode_cursor(values: list[Any]) -> str:
@@ -201,6 +229,19 @@ def plan(q: ListQuery, now: datetime) -> tuple[dict[str, Any], list[tuple[str, i
     if q.expert_id:
         f["expert_id"] = q.expert_id
         hint = IX_EXPERT
+    if q.official_id:
+        f["official_id"] = q.official_id  # an official's questions: within their city's range
+    if q.sort in ("due", "urgency") and not (q.city_id or q.expert_id):
+        hint = IX_URGENCY if q.sort == "urgency" else IX_DUE_SORT
+    if q.sort:
+        if q.sort not in SORTS:
+            raise InvalidInput("unknown_sort", f"sort must be one of {', '.join(SORTS)}", field="sort")
+        sort = SORTS[q.sort]
+    if q.q:
+        wanted = search.words(q.q)[:10]
+        if wanted:
+            f["search_terms"] = {"$all": wanted}
+            hint = IX_SEARCH
     if q.reference:
         f["reference"] = q.reference.upper()
         hint = IX_REFERENCE
@@ -237,6 +278,7 @@ _SUMMARY_FIELDS = {
     "id": 1, "reference": 1, "version": 1, "status": 1, "title": 1, "topic": 1, "urgency": 1, "city_id": 1, "city_name": 1,
     "us_state": 1, "expert_id": 1, "submitted_at": 1, "next_due_at": 1, "next_at_risk_at": 1, "paused": 1,
     "memo_versions.delivered_at": 1, "closed_at": 1,
+    "expert_name": 1, "next_due_step": 1, "official_id": 1, "urgency_rank": 1, "due_sort_at": 1,
 }
 
 
@@ -308,6 +350,19 @@ async def official_name(db: AsyncDatabase, official_id: str) -> tuple[str, str]:
     """(name, job title) of an official as accounts registered them; ("", "") when not heard of."""
     doc = await db[OFFICIALS].find_one({"_id": official_id}) or {}
     return doc.get("name") or "", doc.get("title") or ""
+
+
+async def people_names(db: AsyncDatabase, ids: set[str]) -> dict[str, str]:
+    """Names of staff and officials by account id, from the read models of accounts' events."""
+    wanted = sorted(i for i in ids if i)
+    if not wanted:
+        return {}
+    out: dict[str, str] = {}
+    for collection in (OFFICIALS, EXPERTS):
+        async for doc in db[collection].find({"_id": {"$in": wanted}}, {"name": 1}):
+            if doc.get("name"):
+                out[doc["_id"]] = doc["name"]
+    return out
 
 
 async def list_experts(db: AsyncDatabase, topic: str | None = None) -> list[ExpertProfile]:
@@ -382,6 +437,6 @@ async def counter(db: AsyncDatabase, name: str) -> int:
 __all__ = [
     "CITIES", "COUNTERS", "EXPERTS", "FACTS", "INDEXES", "METRICS", "OPEN", "QUEUES", "REQUESTS", "ListQuery",
     "RequestRepository", "add_to_totals", "adjust_workload", "all_facts", "due_for_breach_check", "explain",
-    "get_city", "get_expert", "list_experts", "list_requests", "load_facts", "plan", "queue_counts", "read_totals",
+    "get_city", "get_expert", "list_experts", "people_names", "list_requests", "load_facts", "plan", "queue_counts", "read_totals",
     "replace_totals", "save_facts",
 ]

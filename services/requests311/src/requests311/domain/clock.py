@@ -30,8 +30,22 @@ class SlaStatus(StrEnum):
     overdue = "overdue"
 
 
+class UrgentLevels(BaseModel):
+    """Shorter allowances for a question marked more pressing; a step left out keeps the routine one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    acknowledge_business_days: float | None = Field(None, gt=0)
+    memo_business_days: float | None = Field(None, gt=0)
+    call_business_days: float | None = Field(None, gt=0)
+
+
 class ServiceLevels(BaseModel):
-    """Service levels are configuration: the service's settings carry one of these."""
+    """Service levels are configuration: the service's settings carry one of these.
+
+    The allowances are for a routine question; an `urgent` one gets shorter acknowledge, memo and call
+    clocks (and a `soon` one its own, when configured), as the official asked or triage decided.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -39,11 +53,20 @@ class ServiceLevels(BaseModel):
     memo_business_days: float = Field(10, gt=0)
     call_business_days: float = Field(5, gt=0)
     response_after_reopen_business_days: float = Field(1, gt=0)
+    soon: UrgentLevels = UrgentLevels()  # as routine unless configured
+    urgent: UrgentLevels = UrgentLevels(acknowledge_business_days=0.5, memo_business_days=4, call_business_days=2)
     # a step is "at risk" once this share of its allowance has been used
     at_risk_fraction: float = Field(0.75, gt=0, lt=1)
     timezone: str = "America/New_York"
 
-    def budget(self, step: Step) -> float:
+    def budget(self, step: Step, urgency: str = "routine") -> float:
+        """Business days allowed for `step` of a question of this urgency (routine, soon, urgent)."""
+        faster = {"soon": self.soon, "urgent": self.urgent}.get(urgency)
+        if faster is not None:
+            value = {Step.acknowledge: faster.acknowledge_business_days, Step.memo: faster.memo_business_days,
+                     Step.call: faster.call_business_days}.get(step)
+            if value is not None:
+                return value
         return {
             Step.acknowledge: self.acknowledge_business_days,
             Step.memo: self.memo_business_days,

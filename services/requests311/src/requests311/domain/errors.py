@@ -52,3 +52,19 @@ class VersionConflict(RuleViolation):
         )
         self.expected = expected
         self.actual = actual
+
+
+class WorkingCopyChanged(RuleViolation):
+    """The memo's working copy was saved from elsewhere (another tab or person) since this editor loaded it."""
+
+    status = 409
+    title = "The memo changed"
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(
+            "working_copy_changed",
+            f"the memo was saved elsewhere since you opened it (save {actual}, you started from {expected}); "
+            "reload to see it before you go on",
+            field="base_revision",
+        )
+        self.current_revision = actual

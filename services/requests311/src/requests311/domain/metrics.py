@@ -114,6 +114,9 @@ def apply(facts: RequestFacts | None, event: Event) -> RequestFacts | None:
     elif isinstance(event, ev.ExpertAssigned):
         if facts.status == "triaged":
             facts.status = "assigned"
+    elif isinstance(event, ev.ExpertUnassigned):
+        if facts.status in ("assigned", "memo_drafted", "memo_returned"):
+            facts.status = "triaged"
     elif kind in _STATUS:
         facts.status = _STATUS[kind]
     step = _COMPLETES.get(kind)

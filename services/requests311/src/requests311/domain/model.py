@@ -232,6 +232,18 @@ class Assignment(BaseModel):
     expert_name: str
     by: str
     at: datetime
+    reason: str | None = None  # why the previous expert was replaced
+
+
+class WorkingCopy(BaseModel):
+    """The memo as the expert is typing it, saved as they go (autosave): not a version yet. Saving a
+    draft makes it one. `revision` counts the saves, so two editors of one memo cannot overwrite each
+    other unknowingly."""
+
+    body: str
+    by: str
+    saved_at: datetime
+    revision: int
 
 
 class PublicRecord(BaseModel):

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from . import memo as memo_rules
 from .clock import Pause, ServiceLevels, SlaStatus, Step, StepClock, StepView, evaluate
-from .errors import InvalidInput, InvalidTransition, NotPermitted, VersionConflict
+from .errors import InvalidInput, InvalidTransition, NotPermitted, VersionConflict, WorkingCopyChanged
 from .model import (
     Actor,
     Assignment,
@@ -44,6 +44,7 @@ from .model import (
     TimelineEntry,
     Topic,
     Urgency,
+    WorkingCopy,
 )
 from .states import RESUME, RULES, STAY, TRANSITIONS, Action, Status
 
@@ -64,6 +65,7 @@ PERMISSIONS: dict[Action, frozenset[Role | str]] = {
     Action.provide_information: frozenset({R.official}),
     Action.decline: frozenset({R.triage_lead, R.program_manager}),
     Action.assign: frozenset({R.triage_lead, R.program_manager}),
+    Action.unassign: frozenset({R.triage_lead, R.program_manager}),
     Action.draft_memo: frozenset({"assigned_expert"}),
     Action.submit_memo: frozenset({"assigned_expert"}),
     Action.approve_memo: frozenset({R.reviewer, R.program_manager}),
@@ -153,6 +155,7 @@ class Request(BaseModel):
     expert_name: str | None = None
     assignments: list[Assignment] = Field(default_factory=list)
     memo_versions: list[MemoVersion] = Field(default_factory=list)
+    memo_working_copy: WorkingCopy | None = None
     call_slots: list[CallSlot] = Field(default_factory=list)
     calls: list[Call] = Field(default_factory=list)
     declined: Decline | None = None
@@ -255,8 +258,22 @@ class Request(BaseModel):
     # ------------------------------------------------------------------ clock
     def _start_clock(self, step: Step, now: datetime) -> None:
         self.clocks[step] = StepClock(
-            step=step, started_at=now, budget_business_days=self.service_levels.budget(step)
+            step=step, started_at=now, budget_business_days=self.service_levels.budget(step, self.urgency)
         )
+
+    def _rebudget(self) -> list[str]:
+        """After the urgency changed: the running clocks take the allowances of the new urgency (a step
+        already completed keeps what it had). Returns what changed, in words, for the timeline."""
+        changed = []
+        for clock in self.clocks.values():
+            if not clock.open:
+                continue
+            budget = self.service_levels.budget(clock.step, self.urgency)
+            if budget != clock.budget_business_days:
+                clock.budget_business_days = budget
+                changed.append(f"{clock.step.value.replace('_', ' ')} {budget:g} business day"
+                               + ("" if budget == 1 else "s"))
+        return changed
 
     def _complete_clock(self, step: Step, now: datetime) -> None:
         clock = self.clocks.get(step)
@@ -307,7 +324,9 @@ class Request(BaseModel):
             v.due_at for v in running
             if v.due_at is not None and not self.clocks[v.step].breach_raised
         ]
+        next_step = min(((v.due_at, v.step.value) for v in running if v.due_at is not None), default=(None, None))[1]
         return {
+            "next_due_step": next_step,
             "next_due_at": min(due, default=None),
             "next_at_risk_at": min(risk, default=None),
             "next_breach_check_at": min(unbreached, default=None),
@@ -380,15 +399,18 @@ class Request(BaseModel):
         note = _text(note, "note", required=False)
         previous = self.topic
         self.topic = topic
-        if urgency is not None:
-            self.urgency = urgency.value
         self.triaged_by, self.triaged_at = actor.id, now
         self._complete_clock(Step.acknowledge, now)
+        budgets: list[str] = []
+        if urgency is not None and urgency.value != self.urgency:
+            self.urgency = urgency.value
+            budgets = self._rebudget()  # urgent questions run on shorter memo and call clocks
         if note:
             self.notes.append(Note(by=actor.id, at=now, text=note))
         self._move(target)
-        changed = f" (topic changed from {TOPIC_LABELS[previous]})" if previous != topic else ""
-        self._log(now, "triaged", actor, f"Triaged as {TOPIC_LABELS[topic]}{changed}")
+        said = ([f"topic changed from {TOPIC_LABELS[previous]}"] if previous != topic else []) + (
+            [f"marked {self.urgency}: {', '.join(budgets)}"] if budgets else [])
+        self._log(now, "triaged", actor, f"Triaged as {TOPIC_LABELS[topic]}" + (f" ({'; '.join(said)})" if said else ""))
         self._raise(ev.QuestionTriaged(
             **self._by(actor, now), topic=topic.value, urgency=self.urgency, notes=note or None,
         ))
@@ -446,17 +468,38 @@ class Request(BaseModel):
             **self._by(actor, now), reason=reason.value, referral=explanation or None, duplicate_of=duplicate_of,
         ))
 
-    def assign(self, *, actor: Actor, now: datetime, expert: ExpertRef) -> None:
+    def assign(self, *, actor: Actor, now: datetime, expert: ExpertRef, reason: str = "") -> None:
+        """Make `expert` responsible for the memo; replacing another expert (a reassignment) needs a reason."""
         target = self._guard(Action.assign, actor)
         if expert.id == self.expert_id:
             raise InvalidInput("expert_already_assigned", "this expert is already assigned", field="expert_id")
+        previous, previous_name = self.expert_id, self.expert_name
+        reason = _text(reason, "reason", limit=5_000, required=previous is not None)
         self.expert_id, self.expert_name = expert.id, expert.name
-        self.assignments.append(Assignment(expert_id=expert.id, expert_name=expert.name, by=actor.id, at=now))
+        self.assignments.append(Assignment(expert_id=expert.id, expert_name=expert.name, by=actor.id, at=now,
+                                           reason=reason or None))
         self._move(target)
         self._log(now, "expert_assigned", actor, f"Expert assigned: {expert.name or expert.id}")
+        if previous is not None:
+            self._log(now, "expert_reassigned", actor,
+                      f"Reassigned from {previous_name or 'the previous expert'}: {reason}", public=False)
         memo_clock = self.clocks.get(Step.memo)
         due = evaluate(memo_clock, self.pauses, now, self.service_levels).due_at if memo_clock else None
-        self._raise(ev.ExpertAssigned(**self._by(actor, now), expert_id=expert.id, due_at=due))
+        self._raise(ev.ExpertAssigned(**self._by(actor, now), expert_id=expert.id, due_at=due,
+                                      previous_expert_id=previous, reason=reason or None))
+
+    def unassign(self, *, actor: Actor, now: datetime, reason: str) -> None:
+        """Take the expert off the request (ill, conflicted, wrong expertise); it waits for another."""
+        target = self._guard(Action.unassign, actor)
+        if self.expert_id is None:
+            raise InvalidInput("no_expert_assigned", "no expert is assigned to this request", field="expert_id")
+        reason = _text(reason, "reason", limit=5_000)
+        expert_id, name = self.expert_id, self.expert_name
+        self.expert_id, self.expert_name = None, None
+        self._move(target)
+        self._log(now, "expert_unassigned", actor, f"{name or 'The expert'} taken off the request: {reason}",
+                  public=False)
+        self._raise(ev.ExpertUnassigned(**self._by(actor, now), expert_id=expert_id, reason=reason))
 
     # ------------------------------------------------------------------ 3. memo
     @property
@@ -477,6 +520,7 @@ class Request(BaseModel):
             word_count=checked.word_count, flags=checked.flags,
         )
         self.memo_versions.append(version)
+        self.memo_working_copy = None  # saved as a version now
         self._move(target)
         self._log(now, "memo_drafted", actor, f"Memo version {version.number} drafted", public=False)
         self._raise(ev.MemoDrafted(
@@ -485,19 +529,34 @@ class Request(BaseModel):
         ))
         return checked
 
-    def submit_memo(self, *, actor: Actor, now: datetime) -> None:
+    def autosave_memo(self, *, actor: Actor, now: datetime, body: str, base_revision: int) -> WorkingCopy:
+        """Keep what the expert is typing (the editor saves as they go). Not a version and not an event:
+        "Save draft" makes the version. `base_revision` is the working copy's revision the editor started
+        from (0: none); another save since then is refused (409 `working_copy_changed`) rather than lost."""
+        self._guard(Action.draft_memo, actor)
+        body = _text(body, "body", limit=memo_rules.MAX_MEMO_CHARS, required=False)
+        current = self.memo_working_copy.revision if self.memo_working_copy else 0
+        if base_revision != current:
+            raise WorkingCopyChanged(base_revision, current)
+        self.memo_working_copy = WorkingCopy(body=body, by=actor.id, saved_at=now, revision=current + 1)
+        return self.memo_working_copy
+
+    def submit_memo(self, *, actor: Actor, now: datetime, accept_incomplete: bool = False) -> None:
+        """Send the latest version for review. A memo missing a section (or with one left empty) is
+        refused unless the expert confirms it (`accept_incomplete`): the reviewer then sees what was missing."""
         target = self._guard(Action.submit_memo, actor)
         memo = self.current_memo
         assert memo is not None  # memo_drafted implies a version
         checked = memo_rules.check(memo.body)
-        if not checked.complete:
-            missing = ", ".join(s.value for s in checked.missing_sections + checked.empty_sections)
+        gaps = ", ".join(s.value.replace("_", " ") for s in checked.missing_sections + checked.empty_sections)
+        if not checked.complete and not accept_incomplete:
             raise InvalidInput("memo_sections_required",
-                               f"the memo needs every section before review; missing or empty: {missing}",
+                               f"the memo needs every section before review; missing or empty: {gaps}",
                                field="body")
         memo.state, memo.submitted_at = "in_review", now
         self._move(target)
-        self._log(now, "memo_submitted", actor, f"Memo version {memo.number} sent for review", public=False)
+        self._log(now, "memo_submitted", actor, f"Memo version {memo.number} sent for review"
+                  + (f", knowingly without: {gaps}" if gaps else ""), public=False)
 
     def approve_memo(self, *, actor: Actor, now: datetime) -> None:
         target = self._guard(Action.approve_memo, actor)

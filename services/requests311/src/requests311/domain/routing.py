@@ -25,30 +25,30 @@ class Suggestion(BaseModel):
     matches_topic: bool
     over_capacity: bool
     reason: str
+    expertise: list[str] = []
+    capacity: int | None = None
 
 
 def suggest_experts(topic: str, experts: Iterable[ExpertProfile], *, limit: int = 5) -> list[Suggestion]:
-    """Experts for `topic`, least loaded first.
-
-    Experts with the topic's expertise come first; when nobody covers the topic, every
-    active expert is offered, still least loaded first, so triage is never left with an
-    empty list. Experts at or over capacity sink to the end rather than vanish: the lead
-    may know something the numbers do not.
+    """Every active expert for `topic`: those with the topic's expertise first, each group least loaded
+    first, so triage can pick anyone and sees the workload beside each name. Experts at or over capacity
+    sink to the end of their group rather than vanish: the lead may know something the numbers do not.
     """
     active = [e for e in experts if e.active]
-    matching = [e for e in active if topic in e.expertise]
-    pool = matching or active
 
     def over(e: ExpertProfile) -> bool:
         return e.capacity is not None and e.open_requests >= e.capacity
 
-    ranked = sorted(pool, key=lambda e: (over(e), e.open_requests, e.name.lower(), e.id))
+    ranked = sorted(active, key=lambda e: (topic not in e.expertise, over(e), e.open_requests, e.name.lower(), e.id))
+    nobody = not any(topic in e.expertise for e in active)
     out = []
     for e in ranked[:limit]:
         match = topic in e.expertise
-        reason = (f"covers {topic}" if match else f"nobody covers {topic}; general pick") + (
+        reason = (f"covers {topic}" if match else (f"nobody covers {topic}; general pick" if nobody
+                                                   else f"does not cover {topic}")) + (
             f", {e.open_requests} open request(s)"
         ) + (", at capacity" if over(e) else "")
         out.append(Suggestion(expert_id=e.id, name=e.name, open_requests=e.open_requests,
-                              matches_topic=match, over_capacity=over(e), reason=reason))
+                              matches_topic=match, over_capacity=over(e), reason=reason,
+                              expertise=sorted(e.expertise), capacity=e.capacity))
     return out

@@ -33,6 +33,7 @@ class Action(StrEnum):
     provide_information = "provide_information"
     decline = "decline"
     assign = "assign"
+    unassign = "unassign"
     draft_memo = "draft_memo"
     submit_memo = "submit_memo"
     approve_memo = "approve_memo"
@@ -70,6 +71,9 @@ TRANSITIONS: dict[Action, dict[Status, Status | str | None]] = {
     Action.decline: {S.submitted: S.declined, S.triaged: S.declined, S.awaiting_information: S.declined},
     Action.assign: {S.triaged: S.assigned, S.assigned: STAY, S.memo_drafted: STAY, S.memo_returned: STAY,
                     S.reopened: STAY},
+    # the expert is taken off; the request waits for another (a reopened request stays reopened)
+    Action.unassign: {S.assigned: S.triaged, S.memo_drafted: S.triaged, S.memo_returned: S.triaged,
+                      S.reopened: STAY},
     Action.draft_memo: {S.assigned: S.memo_drafted, S.memo_drafted: S.memo_drafted,
                         S.memo_returned: S.memo_drafted, S.reopened: S.memo_drafted},
     Action.submit_memo: {S.memo_drafted: S.memo_in_review},
@@ -101,6 +105,7 @@ RULES: dict[Action, str] = {
     Action.provide_information: "information_only_provided_when_requested",
     Action.decline: "decline_only_before_assignment",
     Action.assign: "assign_only_after_triage_and_before_review",
+    Action.unassign: "unassign_only_an_assigned_request_before_review",
     Action.draft_memo: "memo_drafted_only_when_assigned_or_returned",
     Action.submit_memo: "only_a_drafted_memo_goes_to_review",
     Action.approve_memo: "only_a_memo_in_review_is_approved",

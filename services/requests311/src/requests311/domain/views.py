@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from .clock import StepView
 from .model import (
+    Assignment,
     Call,
     CallSlot,
     Decline,
@@ -23,6 +24,7 @@ from .model import (
     Note,
     PublicRecord,
     TimelineEntry,
+    WorkingCopy,
 )
 from .model import Role
 from .request import PERMISSIONS, Request
@@ -96,6 +98,8 @@ class StaffRequestView(OfficialRequestView):
     triaged_by: str | None
     triaged_at: datetime | None
     memo_versions: list[MemoVersion]
+    memo_working_copy: WorkingCopy | None = None  # the editor's autosave, newer than the latest version
+    assignments: list[Assignment] = []
     all_call_slots: list[CallSlot]
     notes: list[Note]
 
@@ -172,4 +176,5 @@ def staff_view(req: Request, now: datetime) -> StaffRequestView:
         actions=[a.value for a in _open_now(req, now) if PERMISSIONS[a] - {Role.official}],
         expert_id=req.expert_id, triaged_by=req.triaged_by, triaged_at=req.triaged_at,
         memo_versions=list(req.memo_versions), all_call_slots=list(req.call_slots), notes=list(req.notes),
+        memo_working_copy=req.memo_working_copy, assignments=list(req.assignments),
     )
