@@ -66,6 +66,7 @@ ALLOWED_FOR_OWN_CITY: dict[str, frozenset[str]] = {
     "city.import": frozenset({"administrator", "program_manager"}),
     "eligibility.exception": frozenset({"administrator", "program_manager"}),
     "account.read": frozenset({"administrator", "program_manager", "triage_lead"}),
+    "account.contact": frozenset({"administrator", "program_manager", "triage_lead", "sme", "reviewer"}),
     "account.verify": frozenset({"administrator", "program_manager"}),
     "account.manage": frozenset({"administrator"}),
     "role.grant": frozenset({"administrator"}),

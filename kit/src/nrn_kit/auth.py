@@ -153,9 +153,13 @@ MATRIX: Mapping[str, Rule] = {
     "account.read": Rule(
         staff_roles=frozenset({ADMINISTRATOR, PROGRAM_MANAGER, TRIAGE_LEAD}), description="list and read accounts"
     ),
-    "account.verify": Rule(staff_roles=_MANAGERS, description="verify a pending account"),
+    "account.contact": Rule(
+        staff_roles=_ALL_STAFF - {CURATOR},
+        description="read an official's contact card (name, title, e-mail, phone, city) to answer their request",
+    ),
+    "account.verify": Rule(staff_roles=_MANAGERS, description="verify, reject or question a pending account"),
     "account.manage": Rule(
-        staff_roles=frozenset({ADMINISTRATOR}), description="create staff and partners, deactivate accounts"
+        staff_roles=frozenset({ADMINISTRATOR}), description="create staff and partners, deactivate and reactivate accounts"
     ),
     "role.grant": Rule(staff_roles=frozenset({ADMINISTRATOR}), description="grant or revoke staff roles"),
     # 311 for Cities

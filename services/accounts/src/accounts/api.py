@@ -22,6 +22,7 @@ from nrn_kit.idempotency import IDEMPOTENT
 from . import handlers as h
 from .adapters import AccountRepo, CityRepo, ExceptionRequestRepo, PartnerRepo
 from .domain.cities import City, Eligibility, ExceptionRecord, Indicator, explain_eligibility
+from .domain.city_csv import COLUMN_HELP, REQUIRED_COLUMNS, template_csv
 from .domain.exception_requests import NewExceptionRequest
 from .domain.places import sections_matching
 from .domain.errors import AuthenticationFailed, DomainRuleError, NotFound
@@ -382,13 +383,35 @@ async def city_overview(
 
 
 @router.post("/cities/import", tags=["cities"], dependencies=[IDEMPOTENT])
-async def import_cities(svc: Svc, principal: Bearer, file: Annotated[UploadFile, File()]) -> h.ImportReport:
+async def import_cities(svc: Svc, principal: Bearer, file: Annotated[UploadFile, File()],
+                        dry_run: bool = False) -> h.ImportReport:
+    """Import (or with ``dry_run=true`` only report what an import would do: nothing is written)."""
     authorize(principal, "city.import")
     data = await file.read(svc.settings.max_import_bytes + 1)
     if len(data) > svc.settings.max_import_bytes:
         raise DomainRuleError(f"the file is larger than {svc.settings.max_import_bytes} bytes", field="file")
     await h.active_actor(svc, principal.account_id)
-    return await h.import_cities(svc, data, by=principal.account_id)
+    return await h.import_cities(svc, data, by=principal.account_id, dry_run=dry_run)
+
+
+class ImportColumn(BaseModel):
+    name: str
+    required: bool
+    meaning: str
+
+
+class ImportFormat(BaseModel):
+    columns: list[ImportColumn]
+    template_csv: str
+    max_bytes: int
+
+
+@router.get("/cities/import/format", tags=["cities"])
+async def import_format(svc: Svc) -> ImportFormat:
+    """The CSV import's exact columns, what each holds, and a template file with an example row."""
+    return ImportFormat(columns=[ImportColumn(name=c, required=c in REQUIRED_COLUMNS, meaning=m)
+                                 for c, m in COLUMN_HELP.items()],
+                        template_csv=template_csv(), max_bytes=svc.settings.max_import_bytes)
 
 
 @router.post("/cities/{city_id}/exception", tags=["cities"], dependencies=[IDEMPOTENT])
@@ -484,7 +507,7 @@ async def list_accounts(
     svc: Svc,
     principal: Bearer,
     kind: Literal["official", "staff", "partner_member"] | None = None,
-    status: Literal["pending", "verified", "deactivated"] | None = None,
+    status: Literal["pending", "verified", "deactivated", "rejected"] | None = None,
     city_id: Annotated[SingleLine | None, Query(max_length=128)] = None,
     partner_id: Annotated[SingleLine | None, Query(max_length=128)] = None,
     role: StaffRole | None = None,
@@ -530,6 +553,56 @@ async def get_account(account_id: str, svc: Svc, principal: Bearer) -> AccountOu
 async def verify_account(account_id: str, svc: Svc, principal: Bearer) -> AccountOut:
     authorize(principal, "account.verify")
     return await account_out(svc, await h.verify_account(svc, account_id, by=principal.account_id))
+
+
+@router.post("/accounts/{account_id}/reject", tags=["accounts"], dependencies=[IDEMPOTENT])
+async def reject_account(account_id: str, body: h.WithReason, svc: Svc, principal: Bearer) -> AccountOut:
+    """Refuse a pending official's sign-up; the reason is e-mailed to them (AccountRejected)."""
+    authorize(principal, "account.verify")
+    return await account_out(svc, await h.reject_account(svc, account_id, body, by=principal.account_id))
+
+
+@router.post("/accounts/{account_id}/information-requests", tags=["accounts"], dependencies=[IDEMPOTENT])
+async def request_account_information(account_id: str, body: h.WithMessage, svc: Svc,
+                                      principal: Bearer) -> AccountOut:
+    """Ask a pending official for more before verifying them (AccountInformationRequested, e-mailed)."""
+    authorize(principal, "account.verify")
+    return await account_out(svc, await h.request_account_information(svc, account_id, body,
+                                                                      by=principal.account_id))
+
+
+@router.post("/accounts/{account_id}/reactivate", tags=["accounts"], dependencies=[IDEMPOTENT])
+async def reactivate_account(account_id: str, svc: Svc, principal: Bearer,
+                             body: h.OptionalReason | None = None) -> AccountOut:
+    """A deactivated or rejected account may sign in again (AccountReactivated)."""
+    authorize(principal, "account.manage")
+    return await account_out(svc, await h.reactivate_account(svc, account_id, body or h.OptionalReason(),
+                                                             by=principal.account_id))
+
+
+class ContactCard(BaseModel):
+    account_id: str
+    kind: str
+    name: str
+    title: str | None
+    email: str
+    phone: str | None
+    city_id: str | None
+    city_name: str | None
+    status: str
+    email_at_city_domain: bool | None
+
+
+@router.get("/accounts/{account_id}/contact", tags=["accounts"])
+async def contact_card(account_id: str, svc: Svc, principal: Bearer) -> ContactCard:
+    """How to reach someone who asked the network for help: staff answering a request call them."""
+    if account_id != principal.account_id:
+        authorize(principal, "account.contact")
+    account = await AccountRepo(svc.db).get(account_id)
+    if account is None:
+        raise NotFound(f"no account {account_id}", field="account_id")
+    out = await account_out(svc, account, with_decisions=False)
+    return ContactCard(**out.model_dump(include=set(ContactCard.model_fields)))
 
 
 @router.post("/accounts/{account_id}/deactivate", tags=["accounts"], dependencies=[IDEMPOTENT])

@@ -412,6 +412,50 @@ async def deactivate_account(svc: Services, account_id: str, cmd: WithReason, *,
     return await svc.store.transaction(fn)
 
 
+class WithMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str = Field(min_length=1, max_length=5_000)
+
+
+class OptionalReason(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(None, max_length=5_000)
+
+
+async def _decide(svc: Services, account_id: str, by: str, decide: Callable[[Account, datetime], None], *,
+                  revoke_tokens: bool = False) -> Account:
+    """One staff decision on an account, in a transaction with its events."""
+    now = svc.clock()
+
+    async def fn(tx: Tx) -> Account:
+        await active_actor(svc, by, tx)
+        repo = AccountRepo(tx.db, tx.session)
+        account = await _load_account(repo, account_id)
+        decide(account, now)
+        await repo.save(account)
+        if revoke_tokens:
+            await SecurityRepo(tx.db, tx.session).revoke_account_tokens(account.account_id, now)
+        _emit_all(tx, account)
+        return account
+
+    return await svc.store.transaction(fn)
+
+
+async def reject_account(svc: Services, account_id: str, cmd: WithReason, *, by: str) -> Account:
+    return await _decide(svc, account_id, by, lambda a, now: people.reject_account(a, by=by, reason=cmd.reason, at=now),
+                         revoke_tokens=True)
+
+
+async def request_account_information(svc: Services, account_id: str, cmd: WithMessage, *, by: str) -> Account:
+    return await _decide(svc, account_id, by,
+                         lambda a, now: people.request_information(a, by=by, message=cmd.message, at=now))
+
+
+async def reactivate_account(svc: Services, account_id: str, cmd: OptionalReason, *, by: str) -> Account:
+    return await _decide(svc, account_id, by,
+                         lambda a, now: people.reactivate_account(a, by=by, reason=cmd.reason, at=now))
+
+
 async def grant_role(svc: Services, account_id: str, cmd: GrantRole, *, by: str) -> Account:
     now = svc.clock()
 
@@ -484,6 +528,7 @@ async def bootstrap_admin(svc: Services, email: str, password: str) -> Account |
 class RowReport(BaseModel):
     line: int
     city_id: str | None = None
+    city: str | None = None  # the row's name and state as written
     outcome: str
     changed: list[str] = Field(default_factory=list)
     errors: list[dict[str, str | None]] = Field(default_factory=list)
@@ -496,14 +541,17 @@ class ImportReport(BaseModel):
     failed: int = 0
     rows: list[RowReport] = Field(default_factory=list)
     file_errors: list[dict[str, Any]] = Field(default_factory=list)
+    dry_run: bool = False  # a preview: nothing was written
 
 
 def _failed(err: RowError) -> RowReport:
-    return RowReport(line=err.line, outcome="failed", errors=[{"field": err.field, "reason": err.reason}])
+    return RowReport(line=err.line, city=err.city, outcome="failed", errors=[{"field": err.field, "reason": err.reason}])
 
 
-async def import_cities(svc: Services, data: bytes, *, by: str | None = None) -> ImportReport:
+async def import_cities(svc: Services, data: bytes, *, by: str | None = None, dry_run: bool = False) -> ImportReport:
     """Validate every row, apply the good ones in batches; importing the same file again is a no-op.
+    With ``dry_run`` the report says what would change (the same outcomes, fields and errors) and
+    nothing is written or published.
 
     Raises DomainRuleError (422, field ``file``, ``columns`` as written) when the file as a whole is
     refused (see ``nrn_kit.csvio``): nothing of it is applied.
@@ -513,7 +561,7 @@ async def import_cities(svc: Services, data: bytes, *, by: str | None = None) ->
     except CsvRefused as refused:
         raise DomainRuleError(f"The file was not imported: {refused.reason}.", field="file",
                               extra={"columns": list(refused.columns)} if refused.columns else None) from None
-    report = ImportReport()
+    report = ImportReport(dry_run=dry_run)
     reports: list[RowReport] = []
     for err in parsed.errors:
         if err.line == 1:
@@ -541,22 +589,23 @@ async def import_cities(svc: Services, data: bytes, *, by: str | None = None) ->
                     outcome = apply_row(existing, row, now)
                 except DomainRuleError as exc:
                     out.append(
-                        RowReport(line=row.line, city_id=row.city_id, outcome="failed",
+                        RowReport(line=row.line, city_id=row.city_id, city=f"{row.name}, {row.state}", outcome="failed",
                                   errors=[{"field": exc.field, "reason": exc.detail}])
                     )
                     continue
                 if outcome.outcome != "unchanged":
                     changed[outcome.city.city_id] = outcome.city
                     by_id[outcome.city.city_id] = outcome.city
-                    for event in outcome.events:
+                    for event in () if dry_run else outcome.events:
                         tx.emit(event)
                     if outcome.events:
                         _emit_latest_state(tx, outcome.city)
                 out.append(
-                    RowReport(line=row.line, city_id=outcome.city_id, outcome=outcome.outcome,
-                              changed=list(outcome.changed))
+                    RowReport(line=row.line, city_id=outcome.city_id, city=f"{row.name}, {row.state}",
+                              outcome=outcome.outcome, changed=list(outcome.changed))
                 )
-            await repo.save_many(list(changed.values()))
+            if not dry_run:
+                await repo.save_many(list(changed.values()))
             return out
 
         reports.extend(await svc.store.transaction(fn))
@@ -725,6 +774,8 @@ async def sign_in(svc: Services, email: str, password: str, *, client: str = "un
         raise AuthenticationFailed(INVALID_CREDENTIALS, field="username")
     if account.status == AccountStatus.DEACTIVATED:
         raise Forbidden("the account is deactivated")
+    if account.status == AccountStatus.REJECTED:
+        raise Forbidden("this sign-up was not accepted; the e-mail we sent says why and whom to contact")
     if attempts is not None:
         await security.clear_attempts(key)
     return await _issue_pair(svc, security, account, now, family=None)
@@ -754,7 +805,7 @@ async def refresh(svc: Services, raw: str) -> TokenPair:
             reuse_family.append(record.family_id)
             return None
         account = await AccountRepo(tx.db, tx.session).get(record.account_id)
-        if account is None or account.status == AccountStatus.DEACTIVATED:
+        if account is None or not account.active:
             raise TokenInvalid("the account is no longer active", field="refresh_token")
         return await _issue_pair(svc, security, account, now, family=record.family_id)
 

@@ -56,6 +56,50 @@ KNOWN_COLUMNS = frozenset(
 )
 MAX_ROWS = 50_000
 
+# What each column holds, for the import page and its downloadable template (one source: a column
+# added above without a line here fails a test).
+COLUMN_HELP: dict[str, str] = {
+    "name": "City name as the Census Bureau writes it (required)",
+    "state": "Two-letter USPS state code, e.g. MI (required)",
+    "state_fips": "Two-digit state FIPS code",
+    "fips_place_code": "Seven-digit Census place code; rows are matched on it first, then on state and name",
+    "geonames_id": "GeoNames id of the place",
+    "population": "Residents, a whole number (required for a new city)",
+    "population_year": "Year of the population figure",
+    "population_source": "Where the population figure comes from",
+    "unemployment_rate": "Unemployment rate in percent, e.g. 10.2 (BLS LAUS)",
+    "unemployment_year": "Year of the unemployment rate (required with it)",
+    "unemployment_source": "Source of the unemployment rate (required with it)",
+    "adult_poverty_rate": "Share of adults in poverty in percent (Census ACS)",
+    "adult_poverty_year": "Year of the poverty rate (required with it)",
+    "adult_poverty_source": "Source of the poverty rate (required with it)",
+    "population_change_2000_2010": "Population change 2000-2010 in percent; a loss is negative, e.g. -18.1",
+    "population_change_year": "Year of the population change (2010 when left blank)",
+    "population_change_source": "Source of the population change (required with it)",
+    "official_email_domains": "The city's e-mail domains, separated by ; (officials at them are verified "
+                              "once they confirm their mailbox)",
+}
+TEMPLATE_EXAMPLE: dict[str, str] = {
+    "name": "Flint", "state": "MI", "state_fips": "26", "fips_place_code": "2629000", "population": "102434",
+    "population_year": "2010", "population_source": "Census 2010", "unemployment_rate": "10.2",
+    "unemployment_year": "2013", "unemployment_source": "BLS LAUS", "adult_poverty_rate": "41.2",
+    "adult_poverty_year": "2012", "adult_poverty_source": "ACS 2008-2012", "population_change_2000_2010": "-18.1",
+    "population_change_year": "2010", "population_change_source": "Census 2000 and 2010",
+    "official_email_domains": "cityofflint.com",
+}
+
+
+def template_csv() -> str:
+    """The file to start from: every column in its usual order and one example row."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(list(COLUMN_HELP))
+    writer.writerow([TEMPLATE_EXAMPLE.get(c, "") for c in COLUMN_HELP])
+    return out.getvalue()
+
 
 class CityRow(BaseModel):
     """A validated row: only the cells the file filled in are set (None = not supplied)."""
@@ -86,6 +130,7 @@ class RowError:
     line: int
     field: str | None
     reason: str
+    city: str | None = None  # the row's name and state as written, to find it in the file
 
 
 @dataclass
@@ -230,15 +275,16 @@ def parse_city_csv(data: bytes | str) -> ParsedFile:
         if isinstance(item, CsvRowError):
             out.errors.append(RowError(item.line, item.column, item.reason))
             continue
+        label = ", ".join(v for v in (item.cells.get("name"), item.cells.get("state")) if v) or None
         try:
             row = _row(item.line, item.cells)
         except _RowInvalid as bad:
-            out.errors.append(RowError(item.line, bad.field, bad.reason))
+            out.errors.append(RowError(item.line, bad.field, bad.reason, label))
             continue
         keys = [k for k in (row.fips_place_code, row.city_id) if k]
         dup = next((seen[k] for k in keys if k in seen), None)
         if dup is not None:
-            out.errors.append(RowError(item.line, None, f"the same city as line {dup}"))
+            out.errors.append(RowError(item.line, None, f"the same city as line {dup}", label))
             continue
         for k in keys:
             seen[k] = item.line

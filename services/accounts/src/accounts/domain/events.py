@@ -82,6 +82,20 @@ def account_deactivated(account: Account, *, by: str, reason: str, at: datetime)
     return c.AccountDeactivated(account_id=account.account_id, reason=reason, by=by, at=at)
 
 
+def account_rejected(account: Account, *, by: str, reason: str, at: datetime) -> c.AccountRejected:
+    return c.AccountRejected(account_id=account.account_id, city_id=account.city_id, reason=reason, by=by, at=at)
+
+
+def account_information_requested(account: Account, *, by: str, message: str,
+                                  at: datetime) -> c.AccountInformationRequested:
+    return c.AccountInformationRequested(account_id=account.account_id, city_id=account.city_id, message=message,
+                                         by=by, at=at)
+
+
+def account_reactivated(account: Account, *, by: str, reason: str | None, at: datetime) -> c.AccountReactivated:
+    return c.AccountReactivated(account_id=account.account_id, status=str(account.status), reason=reason, by=by, at=at)
+
+
 def role_granted(account: Account, role: str, *, by: str, at: datetime) -> c.RoleGranted:
     expertise = tuple(account.expertise) if role == "subject_matter_expert" else ()
     return c.RoleGranted(account_id=account.account_id, role=str(role), expertise=expertise, by=by, at=at)

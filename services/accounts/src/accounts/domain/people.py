@@ -28,6 +28,7 @@ class AccountStatus(StrEnum):
     PENDING = "pending"
     VERIFIED = "verified"
     DEACTIVATED = "deactivated"
+    REJECTED = "rejected"  # a pending official staff refused; cannot sign in (reactivated: pending again)
 
 
 class StaffRole(StrEnum):
@@ -96,7 +97,7 @@ class Account(BaseModel):
 
     @property
     def active(self) -> bool:
-        return self.status != AccountStatus.DEACTIVATED
+        return self.status not in (AccountStatus.DEACTIVATED, AccountStatus.REJECTED)
 
 
 class Partner(BaseModel):
@@ -294,6 +295,8 @@ def verify_account(account: Account, *, by: str, at: datetime, city: City | None
         raise InvalidTransition(f"account {account.account_id} is already verified")
     if account.status == AccountStatus.DEACTIVATED:
         raise InvalidTransition(f"account {account.account_id} is deactivated; it cannot be verified")
+    if account.status == AccountStatus.REJECTED:
+        raise InvalidTransition(f"account {account.account_id} was rejected; reactivate it before verifying it")
     if account.kind == AccountKind.OFFICIAL and city is not None:
         eligibility = explain_eligibility(city)
         if not eligibility.eligible:
@@ -357,3 +360,45 @@ def revoke_role(account: Account, role: StaffRole, *, by: str, at: datetime) -> 
         account.expertise = []
     account.decisions.append(Decision(action="role_revoked", by=by, at=at, detail=str(role)))
     account._events.append(ev.role_revoked(account, role, by=by, at=at))
+
+
+def _reason(text: str | None, what: str, field: str = "reason") -> str:
+    text = (text or "").strip()
+    if not text:
+        raise DomainRuleError(f"{what} needs a written reason", field=field)
+    return text
+
+
+def reject_account(account: Account, *, by: str, reason: str, at: datetime) -> None:
+    """Refuse a pending official (they do not work for the city they named, ...). The reason is what
+    the official is told; the account can no longer sign in. Reactivating it makes it pending again."""
+    reason = _reason(reason, "rejecting a sign-up")
+    if account.kind != AccountKind.OFFICIAL or account.status != AccountStatus.PENDING:
+        raise InvalidTransition(f"only an official waiting for verification can be rejected; this account is "
+                                f"{account.status}")
+    account.status = AccountStatus.REJECTED
+    account.decisions.append(Decision(action="rejected", by=by, at=at, detail=reason))
+    account._events.append(ev.account_rejected(account, by=by, reason=reason, at=at))
+
+
+def request_information(account: Account, *, by: str, message: str, at: datetime) -> None:
+    """Ask a pending official for more before verifying them (e-mailed to them); they stay pending."""
+    message = _reason(message, "asking for more information", field="message")
+    if account.kind != AccountKind.OFFICIAL or account.status != AccountStatus.PENDING:
+        raise InvalidTransition(f"only an official waiting for verification can be asked for more; this account "
+                                f"is {account.status}")
+    account.decisions.append(Decision(action="information_requested", by=by, at=at, detail=message))
+    account._events.append(ev.account_information_requested(account, by=by, message=message, at=at))
+
+
+def reactivate_account(account: Account, *, by: str, reason: str | None, at: datetime) -> None:
+    """A deactivated or rejected account may sign in again: verified if it had been verified, else
+    pending (an official is then verified again by staff)."""
+    if account.status not in (AccountStatus.DEACTIVATED, AccountStatus.REJECTED):
+        raise InvalidTransition(f"account {account.account_id} is {account.status}; only a deactivated or rejected "
+                                "account can be reactivated")
+    reason = (reason or "").strip() or None
+    account.status = AccountStatus.VERIFIED if account.verified_at is not None else AccountStatus.PENDING
+    account.deactivated_at = account.deactivated_by = account.deactivation_reason = None
+    account.decisions.append(Decision(action="reactivated", by=by, at=at, detail=reason))
+    account._events.append(ev.account_reactivated(account, by=by, reason=reason, at=at))
