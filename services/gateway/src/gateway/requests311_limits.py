@@ -38,11 +38,13 @@ INFORMATION_QUESTION_MAX = 10_000  # a request for information
 INFORMATION_ANSWER_MAX = 10_000  # the city's answer to it
 DECLINE_EXPLANATION_MAX = 10_000
 ID_MAX = 128  # expert_id, duplicate_of (requests311 sets a length only)
+ASSIGN_REASON_MAX = 5_000  # why an expert is replaced or taken off (required for those)
 
 # --- memo --------------------------------------------------------------------------------------------
 MEMO_MAX = 100_000  # requests311.domain.memo.MAX_MEMO_CHARS (drafts and previews)
 RETURN_COMMENTS_MAX = 50  # comments returning a memo (at least one not blank)
 RETURN_COMMENT_MAX = 10_000  # each
+WORKING_COPY_REVISION_MAX = 1_000_000  # the autosave's base_revision
 
 # --- call --------------------------------------------------------------------------------------------
 SLOTS_MAX = 10  # per offer
@@ -69,8 +71,10 @@ EXPERT_CAPACITY_MAX = 1_000
 # --- queries ---------------------------------------------------------------------------------------------
 LIST_LIMIT_MAX = 100
 CURSOR_MAX = 500
-SUGGESTIONS_LIMIT_MAX = 50
+SUGGESTIONS_LIMIT_MAX = 200
 MEMO_VERSION_MAX = 10_000  # requests311.api.MAX_MEMO_VERSION
+SEARCH_MAX = 200  # the queue's keyword search
+SORTS = ("newest", "oldest", "due", "urgency")
 STATE_PATTERN = r"^[A-Z]{2}$"  # USPS code, upper case
 
 

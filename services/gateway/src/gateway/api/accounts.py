@@ -19,7 +19,9 @@ from .forward import forward
 from .models import (
     Id,
     MemberCreate,
+    MessageIn,
     OfficialSignup,
+    OptionalReasonIn,
     PasswordChange,
     PartnerCreate,
     ReasonIn,
@@ -166,7 +168,7 @@ async def me(user: ApiUser, svc: Svc) -> JSONResponse:
 async def list_accounts(
     request: Request, user: ApiUser, svc: Svc,
     kind: Annotated[str | None, Query(pattern=r"^(official|staff|partner_member)$")] = None,
-    status: Annotated[str | None, Query(pattern=r"^(pending|verified|deactivated)$")] = None,
+    status: Annotated[str | None, Query(pattern=r"^(pending|verified|deactivated|rejected)$")] = None,
     city_id: Annotated[SingleLine | None, Query(max_length=128)] = None,
     partner_id: Annotated[SingleLine | None, Query(max_length=128)] = None,
     role: Role | None = None,
@@ -191,6 +193,40 @@ async def get_account(request: Request, account_id: Id, user: ApiUser, svc: Svc)
 async def verify_account(request: Request, account_id: Id, user: ApiUser, svc: Svc) -> Response:
     allow(user, "account.verify")
     return await forward(request, svc.accounts, "POST", f"/accounts/{account_id}/verify", principal=user)
+
+
+@router.get("/accounts/{account_id}/contact", tags=["staff: accounts"],
+            summary="How to reach an official about their request (staff answering it, or oneself)", responses=ERRORS)
+async def contact_card(request: Request, account_id: Id, user: ApiUser, svc: Svc) -> Response:
+    if account_id != user.account_id:
+        allow(user, "account.contact")
+    return await forward(request, svc.accounts, "GET", f"/accounts/{account_id}/contact", principal=user)
+
+
+@router.post("/accounts/{account_id}/reject", tags=["staff: accounts"],
+             summary="Refuse a pending official's sign-up, with the reason they are told", responses=ERRORS)
+async def reject_account(request: Request, account_id: Id, body: ReasonIn, user: ApiUser, svc: Svc) -> Response:
+    allow(user, "account.verify")
+    return await forward(request, svc.accounts, "POST", f"/accounts/{account_id}/reject", principal=user,
+                         json=body.out())
+
+
+@router.post("/accounts/{account_id}/information-requests", tags=["staff: accounts"],
+             summary="Ask a pending official for more before verifying them", responses=ERRORS)
+async def request_account_information(request: Request, account_id: Id, body: MessageIn, user: ApiUser,
+                                      svc: Svc) -> Response:
+    allow(user, "account.verify")
+    return await forward(request, svc.accounts, "POST", f"/accounts/{account_id}/information-requests",
+                         principal=user, json=body.out())
+
+
+@router.post("/accounts/{account_id}/reactivate", tags=["staff: accounts"],
+             summary="Let a deactivated or rejected account sign in again", responses=ERRORS)
+async def reactivate_account(request: Request, account_id: Id, user: ApiUser, svc: Svc,
+                             body: OptionalReasonIn | None = None) -> Response:
+    allow(user, "account.manage")
+    return await forward(request, svc.accounts, "POST", f"/accounts/{account_id}/reactivate", principal=user,
+                         json=body.out() if body is not None else {})
 
 
 @router.post("/accounts/{account_id}/deactivate", tags=["staff: accounts"], summary="Deactivate an account", responses=ERRORS)
@@ -325,15 +361,23 @@ async def city_dashboard(request: Request, city_id: Id, user: ApiUser, svc: Svc)
     })
 
 
-@router.post("/cities/import", tags=["staff: cities"], summary="Import cities from CSV (multipart `file`)", responses=ERRORS)
-async def import_cities(request: Request, user: ApiUser, svc: Svc, file: Annotated[UploadFile, File()]) -> Response:
+@router.get("/cities/import/format", tags=["cities"], summary="The city CSV's columns and a template file")
+async def import_format(request: Request, svc: Svc) -> Response:
+    return await forward(request, svc.accounts, "GET", "/cities/import/format", principal=None)
+
+
+@router.post("/cities/import", tags=["staff: cities"],
+             summary="Import cities from CSV (multipart `file`); `dry_run=true` reports what would change", responses=ERRORS)
+async def import_cities(request: Request, user: ApiUser, svc: Svc, file: Annotated[UploadFile, File()],
+                        dry_run: bool = False) -> Response:
     allow(user, "city.import")
     limit = request.app.state.settings.max_import_bytes
     content = await file.read(limit + 1)
     if len(content) > limit:
         raise ProblemError(413, "Too large", f"file: at most {limit // (1024 * 1024)} MiB", field="file")
     files = {"file": (file.filename or "cities.csv", content, file.content_type or "text/csv")}
-    return await forward(request, svc.accounts, "POST", "/cities/import", principal=user, files=files)
+    return await forward(request, svc.accounts, "POST", "/cities/import", principal=user, files=files,
+                         params={"dry_run": "true"} if dry_run else None)
 
 
 @router.post("/cities/{city_id}/exception", tags=["staff: cities"], summary="Grant an eligibility exception", responses=ERRORS)

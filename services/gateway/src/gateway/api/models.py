@@ -70,7 +70,15 @@ class PasswordChange(Body):
 
 
 class ReasonIn(Body):
-    reason: Annotated[MultiLine, Field(min_length=1, max_length=4000)]
+    reason: Annotated[MultiLine, Field(min_length=1, max_length=5000)]  # accounts' WithReason
+
+
+class OptionalReasonIn(Body):
+    reason: Annotated[MultiLine, Field(max_length=5000)] | None = None
+
+
+class MessageIn(Body):
+    message: Annotated[MultiLine, Field(min_length=1, max_length=5000)]
 
 
 class RoleGrant(Body):
@@ -169,6 +177,23 @@ class DeclineIn(Versioned):
 
 class AssignIn(Versioned):
     expert_id: Annotated[SingleLine, Field(min_length=1, max_length=R.ID_MAX)]
+    # why: required (not blank) when another expert is replaced, which requests311 knows
+    reason: Annotated[MultiLine, Field(max_length=R.ASSIGN_REASON_MAX)] | None = None
+
+
+class UnassignIn(Versioned):
+    reason: Annotated[MultiLine, Field(min_length=1, max_length=R.ASSIGN_REASON_MAX), NotBlank]
+
+
+class SubmitMemoIn(Versioned):
+    # send it although a section is missing or empty (the expert confirmed it)
+    accept_incomplete: bool = False
+
+
+class WorkingCopyIn(Versioned):
+    # the editor's autosave: what is typed, blank included (requests311 checks the length only)
+    body: Annotated[MultiLine, Field(max_length=R.MEMO_MAX)]
+    base_revision: Annotated[int, Field(ge=0, le=R.WORKING_COPY_REVISION_MAX)] = 0
 
 
 class MemoBody(Body):

@@ -85,6 +85,9 @@ async def list_requests(
     limit: Annotated[int | None, Query(ge=1, le=R.LIST_LIMIT_MAX)] = None,
     cursor: Annotated[SingleLine | None, Query(max_length=R.CURSOR_MAX)] = None,
     reference: Annotated[SingleLine | None, Query(max_length=R.REFERENCE_MAX, pattern=R.REFERENCE_PATTERN)] = None,
+    official_id: Annotated[SingleLine | None, Query(max_length=R.ID_MAX)] = None,
+    q: Annotated[SingleLine | None, Query(max_length=R.SEARCH_MAX)] = None,
+    sort: Literal["newest", "oldest", "due", "urgency"] | None = None,
 ) -> Response:
     if not user.is_staff:
         if city_id is not None:
@@ -94,7 +97,8 @@ async def list_requests(
         queue, expert_id = None, None
     params: list[tuple[str, Any]] = [(k, v) for k, v in (
         ("queue", queue), ("expert_id", expert_id), ("topic", topic), ("city_id", city_id), ("state", state),
-        ("limit", limit), ("cursor", cursor), ("reference", reference)) if v is not None]
+        ("limit", limit), ("cursor", cursor), ("reference", reference), ("official_id", official_id), ("q", q),
+        ("sort", sort)) if v is not None]
     params += [("status", s) for s in status or []]
     page = await svc.requests311.get_json("/requests", token=user.token, params=params)
     if not user.is_staff and isinstance(page, dict):
@@ -172,10 +176,13 @@ _action("triage", m.TriageIn, "Triage: confirm topic and urgency", gate="request
 _action("information-requests", m.InformationRequestIn, "Ask the city for more information", staff=True)
 _action("information", m.InformationIn, "The official answers a request for information")
 _action("decline", m.DeclineIn, "Decline a question", gate="request.triage")
-_action("assign", m.AssignIn, "Assign an expert", gate="request.assign")
+_action("assign", m.AssignIn, "Assign an expert (replacing one needs a reason)", gate="request.assign")
+_action("unassign", m.UnassignIn, "Take the expert off the request, with the reason", gate="request.assign")
 _action("memo/preview", m.MemoBody, "Preview a memo draft (no state change)", staff=True)
 _action("memo/drafts", m.MemoDraftIn, "Save a new memo version", gate="memo.draft", status_code=201)
-_action("memo/submit", m.Versioned, "Submit the memo for review", gate="memo.draft", optional=True)
+_action("memo/working-copy", m.WorkingCopyIn, "Autosave the memo as typed (no version made, no version moved)",
+        gate="memo.draft", method="PUT")
+_action("memo/submit", m.SubmitMemoIn, "Submit the memo for review", gate="memo.draft", optional=True)
 _action("memo/approve", m.Versioned, "Approve the memo", gate="memo.review", optional=True)
 _action("memo/return", m.MemoReturnIn, "Return the memo with comments", gate="memo.review")
 _action("memo/deliver", m.Versioned, "Deliver the approved memo to the city", staff=True, optional=True)
