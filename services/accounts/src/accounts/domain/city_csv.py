@@ -78,6 +78,9 @@ COLUMN_HELP: dict[str, str] = {
     "population_change_source": "Source of the population change (required with it)",
     "official_email_domains": "The city's e-mail domains, separated by ; (officials at them are verified "
                               "once they confirm their mailbox)",
+    "latitude": "Latitude of the city in decimal degrees, e.g. 43.0125 (with longitude)",
+    "longitude": "Longitude in decimal degrees, e.g. -83.6875 (west is negative)",
+    "time_zone": "IANA time zone, e.g. America/Detroit (found from the coordinates when left blank)",
 }
 TEMPLATE_EXAMPLE: dict[str, str] = {
     "name": "Flint", "state": "MI", "state_fips": "26", "fips_place_code": "2629000", "population": "102434",
@@ -85,7 +88,8 @@ TEMPLATE_EXAMPLE: dict[str, str] = {
     "unemployment_year": "2013", "unemployment_source": "BLS LAUS", "adult_poverty_rate": "41.2",
     "adult_poverty_year": "2012", "adult_poverty_source": "ACS 2008-2012", "population_change_2000_2010": "-18.1",
     "population_change_year": "2010", "population_change_source": "Census 2000 and 2010",
-    "official_email_domains": "cityofflint.com",
+    "official_email_domains": "cityofflint.com", "latitude": "43.0125", "longitude": "-83.6875",
+    "time_zone": "America/Detroit",
 }
 
 
