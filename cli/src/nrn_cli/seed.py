@@ -506,8 +506,10 @@ class _Seeder:
                 return "pick the call slot", official, "call/schedule", {"slot_id": soon[0]["id"]}
             lead_time = 3 + 3 * sum(1 for s in view.get("all_call_slots", []) if s.get("withdrawn"))
             starts = (now + timedelta(seconds=min(lead_time, 30))).replace(microsecond=0)
+            # seconds from now, whatever the hour: the demo holds the call at once
             return "offer a call slot", expert["email"], "call-slots", {
-                "slots": [{"starts_at": starts.isoformat(), "duration_minutes": 30}]}
+                "slots": [{"starts_at": starts.isoformat(), "duration_minutes": 30}],
+                "outside_business_hours_confirmed": True}
         if status == "call_scheduled":
             if _aware(view["calls"][-1]["starts_at"]) > now:
                 return "wait for the call to start", expert["email"], "", {}

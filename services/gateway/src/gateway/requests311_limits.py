@@ -50,6 +50,7 @@ WORKING_COPY_REVISION_MAX = 1_000_000  # the autosave's base_revision
 SLOTS_MAX = 10  # per offer
 SLOT_MINUTES_MIN, SLOT_MINUTES_MAX = 15, 120
 SLOT_ID_MAX = 32
+MEETING_MAX = 500  # how to join the call: a dial-in number or a video link
 TIME_ZONE_MAX = 64  # an IANA name (America/Argentina/ComodRivadavia is 32)
 CALL_SUMMARY_MAX = 10_000
 NEXT_STEPS_MAX = 50

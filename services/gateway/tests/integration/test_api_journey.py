@@ -127,7 +127,8 @@ async def test_staff_work_a_request_to_a_delivered_memo_and_a_booked_call(platfo
     page = await http.get(f"/api/v1/requests/{rid}/memo.html", headers=official)
     assert page.status_code == 200 and page.headers["content-security-policy"] == MEMO_CSP
     starts = (datetime.now(timezone.utc) + timedelta(days=3)).replace(microsecond=0).isoformat()
-    offered = await act(expert_h, "call-slots", {"slots": [{"starts_at": starts, "duration_minutes": 30}]})
+    offered = await act(expert_h, "call-slots", {"slots": [{"starts_at": starts, "duration_minutes": 30}],
+                                                 "outside_business_hours_confirmed": True})
     slot_id = (await http.get(f"/api/v1/requests/{rid}", headers=official)).json()["call_slots"][0]["id"]
     assert offered
     await act(official, "call/schedule", {"slot_id": slot_id})

@@ -247,6 +247,9 @@ class Slot(BaseModel):
 
 class SlotsBody(Body):
     slots: list[Slot] = Field(min_length=1, max_length=10)
+    meeting: str = Field("", max_length=500, description="how to join: a dial-in number or a video link")
+    outside_business_hours_confirmed: bool = Field(
+        False, description="offer slots outside the city's business hours (otherwise 422 slot_outside_business_hours)")
 
 
 class PickBody(Body):
@@ -637,7 +640,8 @@ async def offer_slots(request_id: str, body: SlotsBody, p: PrincipalDep, runtime
                       zone_field=f"slots.{i}.time_zone")
               for i, s in enumerate(body.slots)]
     return await _run(runtime, p, h.offer_slots, request_id, if_match, body,
-                      slots=[(at, s.duration_minutes) for at, s in zip(starts, body.slots, strict=True)])
+                      slots=[(at, s.duration_minutes) for at, s in zip(starts, body.slots, strict=True)],
+                      meeting=body.meeting, outside_hours_confirmed=body.outside_business_hours_confirmed)
 
 
 @router.post("/requests/{request_id}/call/schedule", tags=["call"])

@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def start(runtime: Runtime) -> None:
         assert runtime.store is not None
         runtime.state["deps"] = Deps(store=runtime.store, clock=clock or system_clock,
-                                     levels=settings.service_levels)
+                                     levels=settings.service_levels, call_hours=settings.call_hours)
         await ensure_metrics(runtime.state["deps"])
         if await ensure_queue_fields(runtime.state["deps"]):
             log.info("queue sort and search fields added to requests written before they existed")

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from nrn_kit.settings import ServiceSettings
 
 from .domain.clock import ServiceLevels
+from .domain.model import CallHours
 
 
 class Settings(ServiceSettings):
@@ -26,6 +27,10 @@ class Settings(ServiceSettings):
     library_url: str = "http://127.0.0.1:8003"
     library_similar_path: str = "/questions/similar"
     similar_timeout_seconds: float = Field(1.5, gt=0)
+
+    # Call slots outside these hours of the city's weekdays (or on a federal holiday) are offered only when
+    # the offerer confirms it: CALL_HOURS='{"start": "08:30", "end": "17:30"}'.
+    call_hours: CallHours = Field(default_factory=CallHours)
 
     # The zone of the dates printed on memos (HTML and PDF): the one the gateway's pages use.
     document_timezone: str = "America/New_York"

@@ -32,6 +32,7 @@ from .domain.metrics import apply as fold_fact
 from .domain.metrics import delta as metrics_delta
 from .domain.model import (
     Actor,
+    CallHours,
     Consent,
     DeclineReason,
     ExpertRef,
@@ -66,6 +67,7 @@ class Deps:
     store: Store
     clock: Clock = system_clock
     levels: ServiceLevels = ServiceLevels()
+    call_hours: CallHours | None = None  # None: slots at any hour (tests of other things)
 
     def now(self) -> datetime:
         # BSON keeps milliseconds: truncate once so what we compare is what we store
@@ -314,9 +316,12 @@ async def deliver_memo(deps: Deps, rid: str, *, actor: Actor, version: int | Non
 
 
 async def offer_slots(deps: Deps, rid: str, *, actor: Actor, version: int | None,
-                      slots: list[tuple[datetime, int]]) -> Request:
+                      slots: list[tuple[datetime, int]], meeting: str = "",
+                      outside_hours_confirmed: bool = False) -> Request:
     return await act(deps, rid, actor=actor, expected_version=version,
-                     action=lambda r, now, tx: r.offer_slots(actor=actor, now=now, slots=slots))
+                     action=lambda r, now, tx: r.offer_slots(actor=actor, now=now, slots=slots, meeting=meeting,
+                                                             call_hours=deps.call_hours,
+                                                             outside_hours_confirmed=outside_hours_confirmed))
 
 
 async def pick_slot(deps: Deps, rid: str, *, actor: Actor, version: int | None, slot_id: str) -> Request:

@@ -27,8 +27,10 @@ async def delivered(svc) -> tuple[str, int, dict[str, str]]:
 
 
 async def offer(svc, rid: str, v: int, expert: dict[str, str], *slots: dict):  # noqa: ANN201
+    # the night the clocks change is a Sunday: outside business hours, so the offer says it means it
     return await svc.http.post(f"/requests/{rid}/call-slots",
-                               json={"slots": [{"duration_minutes": 30, **s} for s in slots], "version": v},
+                               json={"slots": [{"duration_minutes": 30, **s} for s in slots], "version": v,
+                                     "outside_business_hours_confirmed": True},
                                headers=expert)
 
 

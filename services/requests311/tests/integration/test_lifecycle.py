@@ -109,6 +109,11 @@ async def test_the_whole_lifecycle(svc):
     start = svc.clock.now + timedelta(days=2)
     slots = [{"starts_at": (start + timedelta(days=i)).isoformat(), "duration_minutes": 30} for i in range(3)]
     r = await svc.http.post(f"/requests/{rid}/call-slots", json={"slots": slots, "version": v}, headers=expert)
+    assert r.status_code == 422 and r.json()["rule"] == "slot_outside_business_hours", r.text  # the third: a Saturday
+    assert r.json()["field"] == "slots.2.starts_at" and "Saturday is a weekend day" in r.json()["detail"]
+    r = await svc.http.post(f"/requests/{rid}/call-slots", json={
+        "slots": slots, "version": v, "outside_business_hours_confirmed": True,
+        "meeting": "Video: https://meet.example.org/nrn-flint"}, headers=expert)
     assert r.status_code == 200, r.text
     v = r.json()["version"]
     offered = (await svc.http.get(f"/requests/{rid}", headers=official)).json()["call_slots"]
@@ -116,6 +121,7 @@ async def test_the_whole_lifecycle(svc):
     r = await svc.http.post(f"/requests/{rid}/call/schedule", json={"slot_id": offered[0]["id"], "version": v},
                             headers=official)
     assert r.status_code == 200 and r.json()["status"] == "call_scheduled"
+    assert r.json()["calls"][-1]["meeting"] == "Video: https://meet.example.org/nrn-flint"  # the city sees how to join
     v = r.json()["version"]
     svc.clock.now = start + timedelta(minutes=45)
     r = await svc.http.post(f"/requests/{rid}/call/missed", json={"missed_by": "official", "version": v},

@@ -12,7 +12,7 @@ from requests311.domain import search
 from requests311.domain.clock import ServiceLevels, Step
 from requests311.domain.errors import InvalidInput, InvalidTransition, NotPermitted, WorkingCopyChanged
 from requests311.domain.model import ExpertRef, Topic, Urgency
-from requests311.domain.states import Status
+from requests311.domain.states import Action, Status
 from requests311.domain.views import staff_view
 from requests311.testing import EXPERT, EXPERT_2, LEAD, LEVELS, OFFICIAL, PM, REVIEWER, new_request, scenario_at
 
@@ -150,3 +150,58 @@ def test_people_are_named_never_shown_as_ids():
 
 def test_an_unknown_urgency_in_old_documents_keeps_routine_allowances():
     assert LEVELS.budget(Step.memo, "whatever") == 10
+
+
+# ---------------------------------------------------------------- calls
+
+
+def test_slots_outside_the_citys_business_hours_need_a_confirmation():
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from requests311.domain.model import CallHours
+
+    sc = scenario_at(Status.memo_delivered)
+    sc.req.city_time_zone = "America/Chicago"  # the city's own zone: hours are read there
+    hours = CallHours()
+    central = ZoneInfo("America/Chicago")
+    tuesday = datetime(2025, 3, 11, 9, 30, tzinfo=central)  # 10:30 in New York
+    assert sc.req.outside_call_hours(tuesday, 30, hours) is None
+    assert sc.req.outside_call_hours(tuesday.replace(hour=8), 30, hours) == (
+        "08:30–09:00 CDT is not within 09:00–17:00 city time")
+    assert "16:45–17:15 CDT" in sc.req.outside_call_hours(tuesday.replace(hour=16, minute=45), 30, hours)
+    assert sc.req.outside_call_hours(tuesday + timedelta(days=4), 30, hours) == "Saturday is a weekend day"
+    assert "federal holiday" in sc.req.outside_call_hours(datetime(2025, 5, 26, 10, tzinfo=central), 30, hours)
+    with pytest.raises(InvalidInput) as err:
+        sc.req.offer_slots(actor=EXPERT, now=sc.tick(), slots=[(tuesday, 30), (tuesday.replace(hour=7), 30)],
+                           call_hours=hours)
+    assert err.value.rule == "slot_outside_business_hours" and err.value.field == "slots.1.starts_at"
+    assert err.value.detail == ("slot 2 (Tue 11 Mar 2025, 07:30 CDT) is outside the city's business hours "
+                                "(07:30–08:00 CDT is not within 09:00–17:00 city time); confirm to offer it anyway")
+    offered = sc.req.offer_slots(actor=EXPERT, now=sc.tick(), slots=[(tuesday, 30), (tuesday.replace(hour=7), 30)],
+                                 call_hours=hours, outside_hours_confirmed=True, meeting="Dial 1-800-555-0100, code 42")
+    assert [s.meeting for s in offered] == ["Dial 1-800-555-0100, code 42"] * 2
+    call = sc.req.pick_slot(actor=OFFICIAL, now=sc.tick(), slot_id=offered[-1].id)  # offered in time order
+    assert call.meeting == "Dial 1-800-555-0100, code 42"
+    assert sc.req.timeline[-1].summary == "Call scheduled for Tue 11 Mar 2025, 09:30 CDT"  # the city's time
+
+
+def test_staff_move_or_cancel_a_booked_call_with_a_reason():
+    sc = scenario_at(Status.call_scheduled)
+    sc.req.pull_events()
+    with pytest.raises(InvalidInput) as err:
+        sc.req.reschedule_call(actor=EXPERT, now=sc.tick(), reason="")
+    assert err.value.field == "reason"
+    sc.req.reschedule_call(actor=EXPERT, now=sc.tick(), reason="I am called to testify that day")
+    [event] = sc.req.pull_events()
+    assert isinstance(event, ev.CallRescheduleRequested) and event.by == EXPERT.id
+    assert sc.req.status is Status.memo_delivered and sc.req.calls[-1].outcome == "reschedule_requested"
+    assert sc.req.timeline[-1].summary == "NRN asked to move the call: I am called to testify that day"
+    sc.perform(Action.pick_slot)
+    sc.req.cancel_call(actor=PM, now=sc.tick(), reason="The city's memo answers it; no call needed")
+    assert sc.req.calls[-1].outcome == "cancelled" and sc.req.status is Status.memo_delivered
+    with pytest.raises(NotPermitted):
+        other = scenario_at(Status.call_scheduled)
+        other.req.cancel_call(actor=EXPERT_2, now=other.tick(), reason="Not my request")
+    with pytest.raises(NotPermitted):
+        other.req.cancel_call(actor=REVIEWER, now=other.tick(), reason="Not my role")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
 from typing import Literal
 
@@ -182,6 +182,17 @@ class CallSlot(BaseModel):
     offered_at: datetime
     withdrawn: bool = False  # a newer offer replaces the slots not yet picked
     taken: bool = False
+    meeting: str | None = None  # how to join: a dial-in number or a video link, as the expert wrote it
+
+
+class CallHours(BaseModel):
+    """When calls are offered without a second thought: weekdays that are not federal holidays, between
+    `start` and `end` in the city's own time (a slot outside them needs the offerer's confirmation)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: time = time(9, 0)
+    end: time = time(17, 0)
 
 
 class Call(BaseModel):
@@ -192,7 +203,8 @@ class Call(BaseModel):
     scheduled_by: str
     scheduled_at: datetime
     outcome: Literal["scheduled", "completed", "missed", "reschedule_requested", "cancelled"] = "scheduled"
-    change_reason: str | None = None  # the official's words when they asked to reschedule or cancel
+    change_reason: str | None = None  # why it was moved or cancelled (the official's or staff's words)
+    meeting: str | None = None  # how to join, from the slot
     summary: str | None = None
     next_steps: list[str] = Field(default_factory=list)
     missed_by: str | None = None

@@ -12,18 +12,21 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from nrn_contracts import Event
 from nrn_contracts.events import requests311 as ev
 from pydantic import BaseModel, Field, PrivateAttr
 
 from . import memo as memo_rules
+from .calendar import is_business_day
 from .clock import Pause, ServiceLevels, SlaStatus, Step, StepClock, StepView, evaluate
 from .errors import InvalidInput, InvalidTransition, NotPermitted, VersionConflict, WorkingCopyChanged
 from .model import (
     Actor,
     Assignment,
     Call,
+    CallHours,
     CallSlot,
     CityRef,
     Consent,
@@ -75,8 +78,8 @@ PERMISSIONS: dict[Action, frozenset[Role | str]] = {
     Action.pick_slot: frozenset({R.official, R.triage_lead, R.program_manager}),
     Action.complete_call: frozenset({"assigned_expert", R.program_manager}),
     Action.miss_call: frozenset({"assigned_expert", R.program_manager}),
-    Action.reschedule_call: frozenset({R.official}),
-    Action.cancel_call: frozenset({R.official}),
+    Action.reschedule_call: frozenset({R.official, "assigned_expert", R.program_manager, R.triage_lead}),
+    Action.cancel_call: frozenset({R.official, "assigned_expert", R.program_manager, R.triage_lead}),
     Action.close: frozenset({"assigned_expert", R.program_manager, R.triage_lead}),
     Action.give_feedback: frozenset({R.official}),
     Action.record_follow_up: frozenset({R.official, R.program_manager, R.triage_lead}),
@@ -244,10 +247,7 @@ class Request(BaseModel):
 
     def _local(self, at: datetime) -> str:
         """An instant as people read it in a timeline: the city's time zone when known (else the service's), named."""
-        from zoneinfo import ZoneInfo
-
-        zone = ZoneInfo(self.city_time_zone) if self.city_time_zone else self.service_levels.calendar.tz
-        local = at.astimezone(zone)
+        local = at.astimezone(self.call_zone)
         # as people in the US read a time: "Thu, Dec 3, 2026, 2:00 PM CST"
         hour = f"{(local.hour % 12) or 12}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
         return f"{local:%a, %b} {local.day}, {local.year}, {hour} {local.tzname()}"
@@ -605,8 +605,32 @@ class Request(BaseModel):
         ))
 
     # ------------------------------------------------------------------ 4. call
-    def offer_slots(self, *, actor: Actor, now: datetime, slots: list[tuple[datetime, int]]) -> list[CallSlot]:
+    @property
+    def call_zone(self) -> ZoneInfo:
+        """Where the call is read: the city's time zone when accounts gave one, else the service's."""
+        return ZoneInfo(self.city_time_zone) if self.city_time_zone else self.service_levels.calendar.tz
+
+    def outside_call_hours(self, starts_at: datetime, minutes: int, hours: CallHours) -> str | None:
+        """Why a slot falls outside the city's business hours (weekend, federal holiday, too early or
+        late in the city's time), or None when it is within them."""
+        local = starts_at.astimezone(self.call_zone)
+        end = local + timedelta(minutes=minutes)
+        if local.weekday() >= 5:
+            return f"{local:%A} is a weekend day"
+        if not is_business_day(local.date()):
+            return f"{local:%A %d %B} is a federal holiday"
+        if local.time() < hours.start or end.date() != local.date() or end.time() > hours.end:
+            return (f"{local:%H:%M}–{end:%H:%M} {local.tzname()} is not within {hours.start:%H:%M}–{hours.end:%H:%M} "
+                    "city time")
+        return None
+
+    def offer_slots(self, *, actor: Actor, now: datetime, slots: list[tuple[datetime, int]], meeting: str = "",
+                    call_hours: CallHours | None = None, outside_hours_confirmed: bool = False) -> list[CallSlot]:
+        """Offer the city call slots (replacing those not picked). With `call_hours`, a slot outside the
+        city's business hours is refused (422 `slot_outside_business_hours`) unless the offerer confirmed
+        it. `meeting`: how to join (a dial-in number or a video link), shown to the city with the call."""
         self._guard(Action.offer_slots, actor)
+        meeting = _text(meeting, "meeting", limit=500, required=False)
         if not slots:
             raise InvalidInput("slots_required", "offer at least one call slot", field="slots")
         if len(slots) > MAX_SLOTS_PER_OFFER:
@@ -631,13 +655,21 @@ class Request(BaseModel):
                                    f"({self._local(starts_at)}); offer each time once",
                                    field=f"slots.{i}.starts_at")
             first_at[instant] = i
+        if call_hours is not None and not outside_hours_confirmed:
+            for i, (starts_at, minutes) in enumerate(slots):
+                why = self.outside_call_hours(starts_at, minutes, call_hours)
+                if why:
+                    raise InvalidInput("slot_outside_business_hours",
+                                       f"slot {i + 1} ({self._local(starts_at)}) is outside the city's business "
+                                       f"hours ({why}); confirm to offer it anyway", field=f"slots.{i}.starts_at")
         for s in self.call_slots:
             if not s.taken:
                 s.withdrawn = True
         first = len(self.call_slots) + 1
         offered = [
             # kept in UTC, as read back from the database: the response to the offer and later reads agree
-            CallSlot(id=f"s{first + i}", starts_at=st, duration_minutes=m, offered_by=actor.id, offered_at=now)
+            CallSlot(id=f"s{first + i}", starts_at=st, duration_minutes=m, offered_by=actor.id, offered_at=now,
+                     meeting=meeting or None)
             for i, (st, m) in enumerate(sorted((at.astimezone(UTC), m) for at, m in slots))
         ]
         self.call_slots += offered
@@ -660,7 +692,7 @@ class Request(BaseModel):
             raise InvalidInput("slot_in_the_past", "that slot has already started", field="slot_id")
         slot.taken = True
         call = Call(id=f"c{len(self.calls) + 1}", slot_id=slot.id, starts_at=slot.starts_at, duration_minutes=slot.duration_minutes,
-                    scheduled_by=actor.id, scheduled_at=now)
+                    scheduled_by=actor.id, scheduled_at=now, meeting=slot.meeting)
         self.calls.append(call)
         self._move(target)
         self._log(now, "call_scheduled", actor, f"Call scheduled for {self._local(slot.starts_at)}")
@@ -702,7 +734,8 @@ class Request(BaseModel):
 
     def _release_call(self, action: Action, actor: Actor, now: datetime, reason: str) -> Call:
         target = self._guard(action, actor)
-        reason = _text(reason, "reason", limit=2_000, required=False)
+        # staff moving or cancelling the city's call owe the city a reason; the city need not give one
+        reason = _text(reason, "reason", limit=2_000, required=actor.is_staff)
         call = self.calls[-1]
         if call.starts_at <= now:
             raise InvalidTransition(RULES[action], "the call has already started")
@@ -721,16 +754,18 @@ class Request(BaseModel):
         call = self._release_call(Action.reschedule_call, actor, now, reason)
         if times:
             self.preferred_call_times = times
+        who = "NRN" if actor.is_staff else "The city"
         self._log(now, "call_reschedule_requested", actor,
-                  "The city asked to move the call" + (f": {call.change_reason}" if call.change_reason else ""))
+                  f"{who} asked to move the call" + (f": {call.change_reason}" if call.change_reason else ""))
         self._raise(ev.CallRescheduleRequested(request_id=self.id, call_id=call.id, reason=call.change_reason,
                                                preferred_call_times=tuple(times), by=actor.id, at=now))
 
     def cancel_call(self, *, actor: Actor, now: datetime, reason: str = "") -> None:
         """The official no longer wants the call; the memo stands."""
         call = self._release_call(Action.cancel_call, actor, now, reason)
+        who = "NRN" if actor.is_staff else "The city"
         self._log(now, "call_cancelled", actor,
-                  "The city cancelled the call" + (f": {call.change_reason}" if call.change_reason else ""))
+                  f"{who} cancelled the call" + (f": {call.change_reason}" if call.change_reason else ""))
         self._raise(ev.CallCancelled(request_id=self.id, call_id=call.id, reason=call.change_reason, by=actor.id,
                                      at=now))
 
