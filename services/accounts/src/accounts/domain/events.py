@@ -58,6 +58,13 @@ def exception_revoked(city: City, record: ExceptionRecord) -> c.EligibilityExcep
     return c.EligibilityExceptionRevoked(city_id=city.city_id, reason=record.reason, by=record.by, at=record.at)
 
 
+def public_status(account: Account) -> str:
+    """The account's status in the contracts' words (pending, verified, deactivated). Widening that enum
+    would break the events' consumers, so to other services a rejected sign-up is deactivated: it cannot
+    act. Every event that carries a status takes it from here."""
+    return "deactivated" if account.status == "rejected" else str(account.status)
+
+
 def account_registered(account: Account) -> c.AccountRegistered:
     return c.AccountRegistered(
         account_id=account.account_id,
@@ -67,7 +74,7 @@ def account_registered(account: Account) -> c.AccountRegistered:
         title=account.title,
         city_id=account.city_id,
         partner_id=account.partner_id,
-        status=account.status.value,
+        status=public_status(account),
     )
 
 
@@ -93,7 +100,8 @@ def account_information_requested(account: Account, *, by: str, message: str,
 
 
 def account_reactivated(account: Account, *, by: str, reason: str | None, at: datetime) -> c.AccountReactivated:
-    return c.AccountReactivated(account_id=account.account_id, status=str(account.status), reason=reason, by=by, at=at)
+    return c.AccountReactivated(account_id=account.account_id, status=public_status(account), reason=reason, by=by,
+                                at=at)
 
 
 def role_granted(account: Account, role: str, *, by: str, at: datetime) -> c.RoleGranted:
