@@ -134,6 +134,15 @@ def city_detail(city: City) -> CityDetail:
     )
 
 
+# Who decided, for people: the system's own deciders have names too.
+SYSTEM_NAMES = {"system:official-email-domain": "NRN (the city's official e-mail domain)",
+                "system:bootstrap": "NRN (set-up)"}
+
+
+class DecisionOut(Decision):
+    by_name: str | None = None  # the staff member's name (pages never show an account id)
+
+
 class AccountOut(BaseModel):
     account_id: str
     kind: str
@@ -160,7 +169,7 @@ class AccountOut(BaseModel):
     email_at_city_domain: bool | None
     # officials: the city as people name it ("Flint, MI"), for pages that show accounts
     city_name: str | None = None
-    decisions: list[Decision] | None = None
+    decisions: list[DecisionOut] | None = None
 
     @classmethod
     def of(cls, account: Account, *, with_decisions: bool = False, city: City | None = None) -> AccountOut:
@@ -174,15 +183,23 @@ class AccountOut(BaseModel):
             email_at_city_domain=email_at_city_domain(account, city),
             city_name=f"{city.name}, {city.state}" if city is not None else None,
         )
-        return cls(**data, decisions=account.decisions if with_decisions else None)
+        decisions = [DecisionOut(**d.model_dump()) for d in account.decisions] if with_decisions else None
+        return cls(**data, decisions=decisions)
 
 
 async def accounts_out(svc: h.Services, accounts: list[Account], *, with_decisions: bool = False) -> list[AccountOut]:
     """Accounts with what the verification queue shows about each address (the officials' cities
-    read in one query)."""
+    read in one query), and with decisions, who took each by name."""
     city_ids = sorted({a.city_id for a in accounts if a.city_id})
     cities = (await CityRepo(svc.db).get_many(city_ids, []))[0] if city_ids else {}
-    return [AccountOut.of(a, with_decisions=with_decisions, city=cities.get(a.city_id or "")) for a in accounts]
+    out = [AccountOut.of(a, with_decisions=with_decisions, city=cities.get(a.city_id or "")) for a in accounts]
+    if with_decisions:
+        deciders = [d.by for o in out for d in o.decisions or []]
+        names = {**SYSTEM_NAMES, **await AccountRepo(svc.db).names(deciders)}
+        for o in out:
+            for d in o.decisions or []:
+                d.by_name = names.get(d.by) or "NRN staff"
+    return out
 
 
 async def account_out(svc: h.Services, account: Account, *, with_decisions: bool = True) -> AccountOut:
@@ -591,6 +608,16 @@ class ContactCard(BaseModel):
     city_name: str | None
     status: str
     email_at_city_domain: bool | None
+
+
+@router.get("/people/names", tags=["accounts"])
+async def people_names(svc: Svc, principal: Bearer,
+                       ids: Annotated[list[str], Query(max_length=200)]) -> dict[str, str]:
+    """Staff pages name who decided (an exception, a review): account id → name, for staff who work
+    with officials' records. Ids not found are left out."""
+    authorize(principal, "account.contact")
+    return {**{i: SYSTEM_NAMES[i] for i in ids if i in SYSTEM_NAMES},
+            **await AccountRepo(svc.db).names([i[:128] for i in ids])}
 
 
 @router.get("/accounts/{account_id}/contact", tags=["accounts"])

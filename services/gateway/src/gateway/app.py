@@ -37,6 +37,7 @@ from .engagements_limits import ATTACHMENT_MAX_BYTES
 from .problems import ProblemError, problem_body, problem_response
 from .security import FormExpired, RateLimiter, RateLimitMiddleware, SecurityHeadersMiddleware, wait_in_words
 from .web.kept import keep_form
+from .web.common import SERVICE_WORDS, words
 from .web.render import make_templates, render
 
 log = logging.getLogger(__name__)
@@ -85,10 +86,24 @@ def _error(request: Request, body: dict[str, Any], headers: dict[str, str] | Non
     return render(
         request,
         "error.html",
-        {"status": status, "title": body.get("title", "Error"), "detail": body.get("detail")},
+        {"status": status, "title": body.get("title", "Error"), "detail": page_detail(status, body)},
         status_code=status,
         headers=headers,
     )
+
+
+def page_detail(status: int, body: dict[str, Any]) -> str | None:
+    """What an error page says: never a service's name, a role or permission code, or an id."""
+    if status == 403:
+        return "Your account does not have the role this page needs. If it should, ask an administrator."
+    if status == 404:
+        return "There is nothing here, or it is not something your account can see."
+    if status in (502, 503, 504):
+        part = SERVICE_WORDS.get(str(body.get("service") or ""), "")
+        return (f"The {part} part of the site" if part else "This part of the site") + (
+            " is not available right now. Please try again shortly.")
+    detail = body.get("detail")
+    return words(str(detail)) if detail else None
 
 
 def install_error_handlers(app: FastAPI) -> None:

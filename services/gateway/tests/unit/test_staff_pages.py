@@ -117,17 +117,18 @@ async def test_a_city_link_filters_to_that_city(staff) -> None:
     assert 'href="/staff/queue?queue=all&amp;city_id=mi-flint"' in page.text
     page = await staff.get("/staff/queue", params={"queue": "all", "city_id": "mi-flint"})
     assert staff.asked[-1] == {"limit": "50", "city_id": "mi-flint"}
-    assert "<strong>Flint, MI</strong>" in page.text and "mi-flint</strong>" not in page.text  # the name, never the id
+    assert "questions from <strong>Flint, MI</strong>" in page.text and "mi-flint</strong>" not in page.text  # the city by name, never its id
 
 
 async def test_workload_per_expert_busiest_first_and_one_experts_requests(staff) -> None:
     page = await staff.get("/staff/queue")
     table = page.text[page.text.index("Experts and their workload"):]
     assert table.index("Bea &lt;Busy&gt;") < table.index("Lee Light")  # the busiest first, names escaped
-    assert "Finance budgets, Workforce" in table and "<td>7</td>" in table and "<td>8</td>" in table
+    assert "Finance and budgets, Workforce" in table
+    assert '<td data-label="Open questions">7</td>' in table and '<td data-label="Capacity">8</td>' in table
     page = await staff.get("/staff/queue", params={"expert_id": "exp-busy"})
     assert staff.asked[-1] == {"limit": "50", "queue": "by_expert", "expert_id": "exp-busy"}
-    assert "assigned to <strong>Bea &lt;Busy&gt;</strong>" in page.text
+    assert "questions assigned to <strong>Bea &lt;Busy&gt;</strong>" in page.text
 
 
 async def test_nonsense_filters_are_dropped_not_forwarded(staff) -> None:
@@ -143,15 +144,41 @@ async def test_officials_cannot_open_the_queue() -> None:
         assert (await client.get("/staff/queue")).status_code == 403
 
 
-async def test_metrics_page_reads_the_running_totals_in_two_calls() -> None:
+async def test_metrics_page_reads_the_running_totals_in_three_calls() -> None:
     async with make_client([]) as client:
         await sign_in(client, "pm")
         client.paths.clear()
         page = await client.get("/staff/metrics")
         assert page.status_code == 200
-        assert sorted(client.paths) == ["/metrics", "/service-levels"]  # no paging through requests
-        numbers = page.text[page.text.index("Requests per topic per month"):]
-        assert "<th scope=\"col\">2026-10</th><th scope=\"col\">2026-11</th>" in numbers
-        assert "<th scope=\"row\">housing</th><td>1</td><td>1</td>" in numbers
-        assert "<li>2026-10: 100.0 %</li>" in page.text and "2026-11: " not in page.text.split("On-time rate")[1]
-        assert "<li>Target (business days): 8.0</li>" in page.text  # the configured level, not a constant
+        assert sorted(client.paths) == ["/metrics", "/service-levels", "/topics"]  # no paging through requests
+        numbers = page.text[page.text.index("Questions per topic per month</caption>"):]
+        assert "<th scope=\"col\">Oct 2026</th><th scope=\"col\">Nov 2026</th>" in numbers
+        assert "<th scope=\"row\">Housing</th><td>1</td><td>1</td>" in numbers  # topics by name
+        on_time = page.text.split("On-time rate by month</caption>")[1]
+        assert "<th scope=\"row\">Oct 2026</th><td>0</td><td>0</td><td>100.0 %</td>" in on_time
+        assert "<th scope=\"row\">Target (business days)</th><td>8.0</td>" in page.text  # the configured level
+        # a range of months, and every table as CSV for the same months
+        page = await client.get("/staff/metrics", params={"start": "2026-11", "end": "2026-11"})
+        assert "<option value=\"2026-11\" selected>Nov 2026</option>" in page.text
+        csv = await client.get("/staff/metrics/topics-by-month.csv", params={"start": "2026-11", "end": "2026-11"})
+        assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+        assert csv.text.splitlines() == ["topic,2026-11", "Housing,1", "Finance and budgets,1"]
+        by_topic = (await client.get("/staff/metrics/by-topic.csv")).text.splitlines()
+        assert by_topic[:3] == ["topic,questions", "Housing,2", "Finance and budgets,1"]
+        assert (await client.get("/staff/metrics/nope.csv")).status_code == 404
+
+
+def test_charts_have_whole_ticks_labelled_zero_bars_and_no_crowded_labels() -> None:
+    from gateway.charts import bar_chart, hbar_chart, line_chart, scale
+
+    assert scale(2) == (2.0, [0.0, 1.0, 2.0])  # never "0.5 questions"
+    assert scale(7) == (8.0, [0.0, 2.0, 4.0, 6.0, 8.0])
+    assert scale(4.75, integer=False) == (5.0, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    assert scale(0) == (1.0, [0.0, 1.0])
+    svg = str(bar_chart("c", "T", [("Jan 2026", 0.0), ("Feb 2026", 3.0)]))
+    assert ">0</text>" in svg and ">3</text>" in svg and 'height="1.5"' in svg  # the zero bar shows, labelled
+    months = [f"M{i:02d} 2026" for i in range(24)]
+    svg = str(line_chart("l", "T", months, {"a": [1.0] * 24}))
+    assert svg.count('text-anchor="middle">M') < 24  # thinned so labels do not overlap
+    svg = str(hbar_chart("h", "T", [("Government operations and a very long topic name", 0.0)]))
+    assert "…" in svg and ">0</text>" in svg

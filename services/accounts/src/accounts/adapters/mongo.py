@@ -214,6 +214,14 @@ class AccountRepo:
     async def save(self, account: Account) -> None:
         await self.col.replace_one({"_id": account.account_id}, self.to_doc(account), session=self.session)
 
+    async def names(self, ids: list[str]) -> dict[str, str]:
+        """Names by account id (ids not found are left out)."""
+        wanted = sorted({i for i in ids if i})
+        if not wanted:
+            return {}
+        cursor = self.col.find({"_id": {"$in": wanted}}, {"name": 1}, session=self.session)
+        return {d["_id"]: d.get("name") or "" async for d in cursor}
+
     async def count_active_admins(self) -> int:
         return await self.col.count_documents(
             {"kind": "staff", "status": "verified", "roles": "administrator"}, session=self.session

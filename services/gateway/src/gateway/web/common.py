@@ -3,6 +3,7 @@ safe redirects, Markdown rendering."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -45,12 +46,36 @@ def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+# What a part of the site is called for people (a page never names a service).
+SERVICE_WORDS = {"accounts": "accounts and cities", "requests311": "311 questions", "library": "library",
+                 "notifications": "notifications", "engagements": "direct assistance", "peer": "peer network",
+                 "partners": "partner connections"}
+_CODE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
+
+def words(text: str) -> str:
+    """A service's sentence as a person reads it: codes such as memo_in_review or duplicate_of in words."""
+    return _CODE.sub(lambda m: m.group(0).replace("_", " "), text)
+
+
 def problem_text(exc: UpstreamError | ServiceUnavailable) -> str:
+    """A refusal in one plain sentence: never a service name, a role or permission code, or an id."""
     if isinstance(exc, ServiceUnavailable):
-        return f"The {exc.service} service is not available right now. Please try again in a moment."
+        part = SERVICE_WORDS.get(exc.service, "this part of the site")
+        return f"The {part} part of the site is not available right now. Please try again in a moment."
     body = exc.problem()
-    detail = body.get("detail") or body.get("title") or "The request was refused."
-    return str(detail)
+    rule = str(body.get("rule") or body.get("code") or "")
+    if exc.status in (401, 403):
+        return ("Your account does not have the role this needs. If it should, ask an administrator."
+                if exc.status == 403 else "Please sign in again.")
+    if exc.status == 404:
+        return "That item no longer exists, or it is not one you can see."
+    if rule in ("version_mismatch", "version-mismatch"):
+        return ("Someone else changed this while you had it open. The page now shows the latest; "
+                "check it and try again.")
+    detail = str(body.get("detail") or body.get("title") or "The request was refused.")
+    detail = words(detail)
+    return detail[:1].upper() + detail[1:]
 
 
 def problem_field(exc: UpstreamError) -> str | None:

@@ -7,8 +7,22 @@ from fastapi import APIRouter, Depends
 
 from ..deps import form_idempotency_key
 from ..security import csrf_protect
-from . import catalogue, credentials, eligibility, engagements, health_pages, library_pages, metrics, notifications_pages, \
-    official, partner_pages, peer_pages, public, staff
+from . import (
+    catalogue,
+    credentials,
+    eligibility,
+    engagements,
+    health_pages,
+    library_pages,
+    metrics,
+    notifications_pages,
+    official,
+    partner_pages,
+    peer_pages,
+    public,
+    staff,
+    staff_accounts,
+)
 
 router = APIRouter(dependencies=[Depends(csrf_protect), Depends(form_idempotency_key)], include_in_schema=False)
 router.include_router(public.router)
@@ -16,6 +30,7 @@ router.include_router(eligibility.router)
 router.include_router(credentials.router)
 router.include_router(official.router)
 router.include_router(staff.router)
+router.include_router(staff_accounts.router)
 router.include_router(metrics.router)
 router.include_router(library_pages.router)
 router.include_router(partner_pages.router)

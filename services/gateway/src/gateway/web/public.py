@@ -16,6 +16,7 @@ from ..problems import ProblemError
 from .dashboard_page import render_dashboard
 from .eligibility import city_id_or_404, find_cities, standing_html
 from .kept import KEPT
+from .navigation import landing
 from .render import flash, render
 
 router = APIRouter()
@@ -26,7 +27,7 @@ async def home(request: Request, user: MaybePageUser, svc: Svc) -> Response:
     if user is None:
         return render(request, "index.html", {"nav": "home"})
     if user.is_staff:
-        return see_other("/staff/queue")
+        return see_other(landing(user))  # each role starts where its work is
     if not user.city_id:
         return render(request, "index.html", {"nav": "home"})
     return await render_dashboard(request, user, svc, user.city_id)

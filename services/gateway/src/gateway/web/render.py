@@ -17,6 +17,7 @@ from nrn_kit.localtime import us_date, us_datetime, zone_label
 
 from ..compose import Missing
 from ..security import csrf_token
+from .navigation import nav_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -33,6 +34,10 @@ def make_templates() -> Jinja2Templates:
     env.filters["snippet"] = snippet
     env.filters["venue_time"] = venue_time
     env.filters["label"] = lambda v: str(v or "").replace("_", " ").capitalize()
+    env.filters["missing_reason"] = missing_reason
+    env.filters["topic_name"] = lambda value, labels: labels.get(value) or str(value or "").replace("_", " ").capitalize()
+    env.filters["in_zone"] = in_zone
+    env.globals["age"] = age
     # Every form's Idempotency-Key (deps.form_idempotency_key): a fresh one each time a form is drawn.
     env.globals["new_key"] = lambda: uuid.uuid4().hex
     return templates
@@ -45,6 +50,43 @@ EASTERN = ZoneInfo("America/New_York")
 def _when(value: Any) -> str:
     """ISO timestamps as an unambiguous Eastern date-time ("Sun, Nov 7, 2027, 1:30 AM EST")."""
     return when_in(value, EASTERN) if value else ""
+
+
+def _moment(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def in_zone(value: Any, zone: str | None) -> str:
+    """An instant as the wall clock of `zone` with its abbreviation ("Tue 11 Mar 2025, 09:30 CDT"), the
+    way every staff page writes times; US Eastern when no zone is given."""
+    moment = _moment(value)
+    if moment is None:
+        return str(value or "")
+    try:
+        tz = ZoneInfo(zone) if zone else EASTERN
+    except (ValueError, KeyError):
+        tz = EASTERN
+    local = moment.astimezone(tz)
+    return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
+
+
+def age(value: Any, now: datetime | None = None) -> str:
+    """How long ago, in the largest whole unit ("3 days", "5 hours", "12 minutes")."""
+    at = _moment(value)
+    if at is None:
+        return ""
+    seconds = max(0, int(((now or datetime.now(timezone.utc)) - at).total_seconds()))
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'' if n == 1 else 's'}"
+    return "just now"
 
 
 def venue_time(value: Any, zone: str | None) -> str:
@@ -121,6 +163,17 @@ def snippet(hit: Any) -> Markup:
     return Markup("".join(out))
 
 
+def missing_reason(missing: Missing) -> str:
+    """Why part of a page could not be shown, in words (never the service's name or its status code)."""
+    if missing.status in (401, 403):
+        return "your roles do not include it"
+    if missing.status == 404:
+        return "it was not found"
+    if missing.reason == "timed out":
+        return "it took too long to answer"
+    return "that part of the site is not answering"
+
+
 def flash(request: Request, text: str, kind: str = "success") -> None:
     request.session.setdefault("flashes", []).append({"kind": kind, "text": text})
 
@@ -140,6 +193,7 @@ def render(
     ctx.setdefault("user_name", getattr(request.state, "person_name", None) if ctx["user"] is not None else None)
     ctx.setdefault("nav", None)
     ctx.setdefault("person", getattr(request.state, "person", None) if ctx["user"] is not None else None)
+    ctx["nav_items"] = nav_for(ctx["user"])
     ctx["csrf"] = csrf_token(request.session)
     ctx["flashes"] = request.session.pop("flashes", []) if "flashes" in request.session else []
     ctx["missing"] = missing or []
