@@ -98,6 +98,9 @@ def line_chart(chart_id: str, title: str, periods: Sequence[str], series: Mappin
     the legend from `legend(series)`."""
     if not periods or not series:
         return _empty(chart_id, title)
+    if len(periods) <= 3:
+        # too few points for lines (equal values would hide each other): a bar per series in each period
+        return grouped_bar_chart(chart_id, title, periods, series, unit=unit, integer=integer)
     top, ticks = scale(max((max(v) if v else 0) for v in series.values()), integer=integer)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     n = len(periods)
@@ -113,6 +116,32 @@ def line_chart(chart_id: str, title: str, periods: Sequence[str], series: Mappin
             body.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>{escape(name)}, {escape(period)}: '
                 f'{escape(_number(float(v), unit))}</title></circle>')
+    desc = "; ".join(f"{name}: " + ", ".join(f"{p} {_number(float(v), unit)}" for p, v in zip(periods, vals))
+                     for name, vals in series.items())
+    return _frame(chart_id, title, desc, body)
+
+
+def grouped_bar_chart(chart_id: str, title: str, periods: Sequence[str], series: Mapping[str, Sequence[float]], *,
+                      unit: str = "", integer: bool = True) -> Markup:
+    """One group per period, one bar per series in its legend colour, each labelled with its value."""
+    top, ticks = scale(max((max(v) if v else 0) for v in series.values()), integer=integer)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    n, k = len(periods), max(1, len(series))
+    slot = plot_w / n
+    bar_w = min(40.0, slot * 0.8 / k)
+    xs = [LEFT + slot * (i + 0.5) for i in range(n)]
+    body = _axes(top, ticks, unit) + _x_labels(periods, xs, slot)
+    for j, (name, values) in enumerate(series.items()):
+        colour = PALETTE[j % len(PALETTE)]
+        for x, value, period in zip(xs, values, periods):
+            bx = x - bar_w * k / 2 + bar_w * j
+            h = max(plot_h * (min(float(value), top) / top), 1.5)
+            body.append(f'<rect x="{bx:.1f}" y="{HEIGHT - BOTTOM - h:.1f}" width="{bar_w - 2:.1f}" height="{h:.1f}" '
+                        f'fill="{colour}"><title>{escape(name)}, {escape(period)}: {escape(_number(float(value), unit))}'
+                        f"</title></rect>")
+            if bar_w >= 14:
+                body.append(f'<text x="{bx + bar_w / 2 - 1:.1f}" y="{HEIGHT - BOTTOM - h - 5:.1f}" text-anchor="middle">'
+                            f"{escape(_number(float(value), unit))}</text>")
     desc = "; ".join(f"{name}: " + ", ".join(f"{p} {_number(float(v), unit)}" for p, v in zip(periods, vals))
                      for name, vals in series.items())
     return _frame(chart_id, title, desc, body)

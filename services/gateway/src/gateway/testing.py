@@ -9,6 +9,7 @@ import functools
 import importlib.util
 import re
 import uuid
+from datetime import datetime, timedelta, timezone
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,15 +86,17 @@ class Platform:
         assert response.status_code == 201, response.text
         return {**response.json()["account"], "password": STAFF_PASSWORD}
 
-    async def sign_up_official(self, city_id: str, name: str = "Pat Official") -> dict:
+    async def sign_up_official(self, city_id: str, name: str = "Pat Official", phone: str | None = None) -> dict:
         email = f"{name.lower().replace(' ', '.')}.{uuid.uuid4().hex[:6]}@example.org"
         response = await self.http.post("/api/v1/accounts", json={
-            "name": name, "title": "Deputy Mayor", "email": email, "city_id": city_id, "password": OFFICIAL_PASSWORD})
+            "name": name, "title": "Deputy Mayor", "email": email, "city_id": city_id, "password": OFFICIAL_PASSWORD,
+            **({"phone": phone} if phone else {})})
         assert response.status_code == 201, response.text
         return {**response.json(), "password": OFFICIAL_PASSWORD}
 
-    async def verified_official(self, admin: dict[str, str], city_id: str, name: str = "Pat Official") -> tuple[dict, dict[str, str]]:
-        account = await self.sign_up_official(city_id, name)
+    async def verified_official(self, admin: dict[str, str], city_id: str, name: str = "Pat Official",
+                                phone: str | None = None) -> tuple[dict, dict[str, str]]:
+        account = await self.sign_up_official(city_id, name, phone)
         response = await self.http.post(f"/api/v1/accounts/{account['account_id']}/verify", headers=admin)
         assert response.status_code == 200, response.text
         return account, await self.auth(account["email"], OFFICIAL_PASSWORD)
@@ -334,3 +337,139 @@ async def sign_in(page, email: str, password: str) -> None:  # noqa: ANN001
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_load_state("networkidle")
+
+
+# --- a staff desk: one person per staff role, a verified official, questions in any status ------------
+
+
+@dataclass
+class Person:
+    account_id: str
+    name: str
+    email: str
+    password: str
+    headers: dict[str, str]
+
+
+@dataclass
+class Desk:
+    """The people of a help desk day on a running platform (the API is used to set the scene; the tests
+    then act through the pages)."""
+
+    platform: Platform
+    admin: Person
+    lead: Person      # triage lead
+    expert: Person    # subject-matter expert in finance and housing
+    expert2: Person   # subject-matter expert in broadband
+    pm: Person        # program manager and memo reviewer
+    curator: Person
+    official: Person  # a verified official of Gary, IN (Central time)
+
+    def by_role(self) -> dict[str, Person]:
+        return {"administrator": self.admin, "triage_lead": self.lead, "subject_matter_expert": self.expert,
+                "program_manager": self.pm, "curator": self.curator}
+
+    async def act(self, who: Person, rid: str, suffix: str, body: dict[str, Any] | None = None,
+                  expect: int = 200, method: str = "POST") -> dict[str, Any]:
+        """One action on a request through the API, on its current version."""
+        response = None
+        for _ in range(5):
+            current = (await self.platform.http.get(f"/api/v1/requests/{rid}", headers=who.headers)).json()
+            response = await self.platform.http.request(method, f"/api/v1/requests/{rid}/{suffix}", headers=who.headers,
+                                                        json={**(body or {}), "version": current["version"]})
+            if not (response.status_code == 409 and response.json().get("rule") == "version_mismatch"):
+                break
+        assert response is not None and response.status_code == expect, f"{suffix}: {response.text}"
+        return response.json()
+
+    async def ask(self, title: str, topic: str = "finance_budgets", urgency: str = "routine") -> str:
+        async def attempt() -> dict | None:
+            response = await self.platform.http.post("/api/v1/requests", headers=self.official.headers, json={
+                "title": title, "question": f"{title} We need options other cities have tried, with their costs.",
+                "topic": topic, "urgency": urgency, "consent": "anonymous",
+                "preferred_call_times": ["Weekday mornings"]})
+            if response.status_code in (403, 422) and "city" in response.text:
+                return None
+            assert response.status_code == 201, response.text
+            return response.json()
+
+        return (await eventually(attempt))["id"]
+
+    async def to_status(self, title: str, status: str, *, topic: str = "finance_budgets", urgency: str = "routine",
+                        call_in: timedelta | None = None) -> str:
+        """A new question driven through the API to `status` (submitted … call_scheduled, closed)."""
+        order = ["submitted", "triaged", "assigned", "memo_drafted", "memo_in_review", "memo_returned",
+                 "memo_approved", "memo_delivered", "call_scheduled", "closed"]
+        rid = await self.ask(title, topic, urgency)
+        steps = order[1: order.index(status) + 1]
+        for step in steps:
+            if step == "triaged":
+                await self.act(self.lead, rid, "triage", {"topic": topic, "urgency": urgency})
+            elif step == "assigned":
+                await self.act(self.lead, rid, "assign", {"expert_id": self.expert.account_id})
+            elif step == "memo_drafted":
+                await self.act(self.expert, rid, "memo/drafts", {"body": memo_text()}, expect=201)
+            elif step == "memo_in_review":
+                await self.act(self.expert, rid, "memo/submit", {})
+            elif step == "memo_returned":
+                await self.act(self.pm, rid, "memo/return", {"comments": [
+                    "Add an example from a Midwestern city of Flint's size.", "Name the state program office."]})
+            elif step == "memo_approved":
+                if "memo_returned" in steps:
+                    await self.act(self.expert, rid, "memo/drafts", {"body": memo_text()}, expect=201)
+                    await self.act(self.expert, rid, "memo/submit", {})
+                await self.act(self.pm, rid, "memo/approve", {})
+            elif step == "memo_delivered":
+                await self.act(self.pm, rid, "memo/deliver", {})
+            elif step == "call_scheduled":
+                starts = (datetime.now(timezone.utc) + (call_in or timedelta(days=3))).replace(microsecond=0)
+                await self.act(self.expert, rid, "call-slots", {
+                    "slots": [{"starts_at": starts.isoformat(), "duration_minutes": 30}],
+                    "outside_business_hours_confirmed": True, "meeting": "Video: https://meet.example.org/nrn"})
+                view = (await self.platform.http.get(f"/api/v1/requests/{rid}", headers=self.official.headers)).json()
+                await self.act(self.official, rid, "call/schedule", {"slot_id": view["call_slots"][0]["id"]})
+            elif step == "closed":
+                await self.act(self.pm, rid, "close", {"note": "Answered by the memo."})
+        return rid
+
+
+# A city in Central time (its zone named, as a file from the Census with coordinates would give it), so the
+# desk's call times read differently in the city and at NRN's Eastern office.
+DESK_CITY = "in-gary"
+DESK_CITIES_CSV = (
+    "name,state,population,population_year,population_source,population_change_2000_2010,population_change_source,"
+    "time_zone\nGary,IN,80294,2010,Census 2010,-21.9,Census 2000 and 2010,America/Chicago\n"
+    "Flint,MI,102434,2010,Census 2010,-18.1,Census 2000 and 2010,America/Detroit\n")
+
+
+async def staff_desk(platform: Platform) -> Desk:
+    """Cities imported, one staff member per role, a verified official of Gary, IN (Central time);
+    requests311 has heard of them all (it learns people and cities from accounts' events)."""
+    admin_h = await platform.admin()
+    await platform.import_cities(admin_h)
+    response = await platform.http.post("/api/v1/cities/import", headers=admin_h,
+                                        files={"file": ("zones.csv", DESK_CITIES_CSV.encode(), "text/csv")})
+    assert response.status_code == 200 and not response.json()["failed"], response.text
+    me = (await platform.http.get("/api/v1/me", headers=admin_h)).json()
+
+    async def staff(name: str, roles: list[str], expertise: list[str] | None = None) -> Person:
+        made = await platform.create_staff(admin_h, name, roles, expertise)
+        return Person(made["account_id"], name, made["email"], made["password"],
+                      await platform.auth(made["email"], made["password"]))
+
+    lead = await staff("Lee Lead", ["triage_lead"])
+    expert = await staff("Erin Expert", ["subject_matter_expert"], ["finance_budgets", "housing"])
+    expert2 = await staff("Bo Broadband", ["subject_matter_expert"], ["broadband"])
+    pm = await staff("Pat Manager", ["program_manager", "reviewer"])
+    curator = await staff("Cora Curator", ["curator"])
+    account, official_h = await platform.verified_official(admin_h, DESK_CITY, "Olive Official", "219-555-0142")
+    official = Person(account["account_id"], "Olive Official", account["email"], OFFICIAL_PASSWORD, official_h)
+    admin = Person(me["account_id"], "Administrator", ADMIN_EMAIL, ADMIN_PASSWORD, admin_h)
+    await platform.city_known_to_requests311(official_h, DESK_CITY)
+
+    async def experts_known() -> bool:
+        found = (await platform.http.get("/api/v1/experts", headers=lead.headers)).json()
+        return {expert.account_id, expert2.account_id} <= {e["id"] for e in found if e.get("active")}
+
+    await eventually(experts_known)
+    return Desk(platform, admin, lead, expert, expert2, pm, curator, official)

@@ -54,6 +54,11 @@ async def account_deactivated(event: acc.AccountDeactivated, tx: Tx) -> None:
     await h.set_status(tx, event.account_id, "deactivated")
 
 
+@consumer.handles(acc.AccountReactivated)
+async def account_reactivated(event: acc.AccountReactivated, tx: Tx) -> None:
+    await h.set_status(tx, event.account_id, event.status)  # told again from now on
+
+
 @consumer.handles(acc.RoleGranted)
 async def role_granted(event: acc.RoleGranted, tx: Tx) -> None:
     await h.grant_role(tx, event)

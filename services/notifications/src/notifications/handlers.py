@@ -298,6 +298,10 @@ def _context(deps: Deps, rule: Rule, event: Any, person: dict, request: RequestR
                    reset_url=deps.url("/forgot-password"))
     elif isinstance(event, acc.AccountVerified):
         ctx.update(city_name=person.get("city_name"))
+    elif isinstance(event, acc.AccountInformationRequested):
+        ctx.update(message=event.message, city_name=person.get("city_name"))
+    elif isinstance(event, acc.AccountRejected):
+        ctx.update(reason=event.reason, city_name=person.get("city_name"))
     elif isinstance(event, r311.QuestionSubmitted):
         ctx.update(topic_label=wording.label(wording.TOPIC_LABELS, event.topic),
                    urgency_label=wording.label(wording.URGENCY_LABELS, event.urgency))

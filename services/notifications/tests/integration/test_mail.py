@@ -47,3 +47,18 @@ async def test_confirmation_and_reset_links_arrive_without_unsubscribe(svc, firs
     assert titles == ["Your account is verified: you can now ask questions for Flint."]
     sent = await svc.eventually(lambda: svc.db.mail.find_one({"to": "new@flint.example", "state": "sent"}))
     assert "context" not in sent
+
+
+async def test_a_pending_official_is_asked_for_more_then_told_why_the_sign_up_was_refused(svc, first) -> None:
+    at = later(hours=0)
+    await svc.publish(
+        acc.AccountInformationRequested(account_id="off-1", city_id="mi-flint", by="adm-1", at=at,
+                                        message="Please send your city hall phone number."),
+        acc.AccountRejected(account_id="off-1", city_id="mi-flint", by="adm-1", at=at,
+                            reason="The city clerk says you do not work for Flint."))
+    asked = await svc.eventually(lambda: first(svc, "olive@flint.example", "needs more"))
+    refused = await svc.eventually(lambda: first(svc, "olive@flint.example", "could not verify"))
+    assert "Please send your city hall phone number." in asked.message.get_body(("plain",)).get_content()
+    assert "Reply to this e-mail" in asked.message.get_body(("html",)).get_content()
+    assert "The city clerk says you do not work for Flint." in refused.message.get_body(("plain",)).get_content()
+    assert asked.message["List-Unsubscribe"] is None  # account messages cannot be turned off

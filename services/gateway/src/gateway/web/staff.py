@@ -297,6 +297,9 @@ ACTIONS: dict[str, tuple[str, Any, str]] = {
 MEMO_ACTIONS = ("draft", "approve", "return")
 
 
+MULTIPLE = {"starts_at", "roles", "expertise"}  # fields a form may send several times
+
+
 def _typed(form: Any) -> dict[str, Any]:
     """What the person typed and chose, to put back into the form the service refused."""
     out: dict[str, Any] = {}
@@ -304,7 +307,7 @@ def _typed(form: Any) -> dict[str, Any]:
         if key in ("csrf_token", "idempotency_key", "version"):
             continue
         values = [str(v) for v in form.getlist(key)]
-        out[key] = values if len(values) > 1 or key == "starts_at" else values[0]
+        out[key] = values if len(values) > 1 or key in MULTIPLE else values[0]
     return out
 
 
@@ -327,7 +330,7 @@ async def staff_action(request: Request, request_id: str, action: str, user: Pag
         await svc.requests311.request("POST", f"/requests/{rid}/{suffix}", token=user.token, json=payload)
     except (UpstreamError, ServiceUnavailable) as exc:
         flash(request, problem_text(exc), "error")
-        kept = {"action": action, "values": _typed(form),
+        kept = {"action": action, "typed": _typed(form),
                 "field": problem_field(exc) if isinstance(exc, UpstreamError) else None}
         if memo:
             return await memo_page(request, user, svc, rid, kept=kept, status_code=_status(exc))
@@ -447,7 +450,7 @@ async def send_for_review(request: Request, rid: str, user: Principal, svc: Any,
                                       json={"version": version, "accept_incomplete": bool(problems)})
     except (UpstreamError, ServiceUnavailable) as exc:
         flash(request, problem_text(exc), "error")
-        return await memo_page(request, user, svc, rid, kept={"action": "draft", "values": _typed(form)},
+        return await memo_page(request, user, svc, rid, kept={"action": "draft", "typed": _typed(form)},
                                status_code=_status(exc))
     flash(request, "Memo sent for review.", "success")
     return see_other(f"/staff/requests/{rid}/memo")
@@ -461,8 +464,8 @@ async def memo_page(request: Request, user: Principal, svc: Any, rid: str, *, ke
     copy = view.get("memo_working_copy")
     restored = None
     kept = kept or {}
-    if kept.get("values", {}).get("body") is not None:
-        body = kept["values"]["body"]
+    if kept.get("typed", {}).get("body") is not None:
+        body = kept["typed"]["body"]
     elif copy and (latest is None or (_aware(copy.get("saved_at")) or datetime.min.replace(tzinfo=UTC))
                    > (_aware(latest.get("drafted_at")) or datetime.min.replace(tzinfo=UTC))):
         body, restored = copy.get("body") or "", copy  # what was typed since the last saved version

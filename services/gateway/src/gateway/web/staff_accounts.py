@@ -98,7 +98,7 @@ async def create_staff(request: Request, user: PageUser, svc: Svc) -> Response:
         response = await svc.accounts.request("POST", "/accounts/staff", token=user.token, json=payload)
     except (UpstreamError, ServiceUnavailable) as exc:
         flash(request, problem_text(exc), "error")
-        kept = {"values": _typed(form), "field": problem_field(exc) if isinstance(exc, UpstreamError) else None}
+        kept = {"typed": _typed(form), "field": problem_field(exc) if isinstance(exc, UpstreamError) else None}
         return await _new_staff_page(request, user, svc, kept=kept,
                                      status_code=exc.status if isinstance(exc, UpstreamError) else 503)
     account = response.json()["account"]
@@ -154,7 +154,7 @@ async def account_action(request: Request, account_id: str, action: str, user: P
         await svc.accounts.request(method, f"/accounts/{aid}/{suffix}", token=user.token, json=build(form))
     except (UpstreamError, ServiceUnavailable) as exc:
         flash(request, problem_text(exc), "error")
-        return await _account_page(request, user, svc, aid, kept={"action": action, "values": _typed(form)},
+        return await _account_page(request, user, svc, aid, kept={"action": action, "typed": _typed(form)},
                                    status_code=exc.status if isinstance(exc, UpstreamError) else 503)
     flash(request, message, "success")
     return see_other(back if back.startswith("/staff/accounts") else f"/staff/accounts/{aid}")
@@ -364,7 +364,7 @@ async def grant_exception(request: Request, city_id: str, user: PageUser, svc: S
         await svc.accounts.request("POST", path, token=user.token, json={"reason": str(form.get("reason") or "")})
     except (UpstreamError, ServiceUnavailable) as exc:
         flash(request, problem_text(exc), "error")
-        return await _city_page(request, user, svc, cid, kept={"values": _typed(form)},
+        return await _city_page(request, user, svc, cid, kept={"typed": _typed(form)},
                                 status_code=exc.status if isinstance(exc, UpstreamError) else 503)
     flash(request, "Exception revoked." if revoke else "Exception granted.", "success")
     return see_other(f"/staff/cities/{cid}")

@@ -85,6 +85,9 @@ RULES: tuple[Rule, ...] = (
     Rule(acc.PasswordResetRequested,       W.account_holder,        "account",        "reset_password", action=None, in_page=False),
     Rule(acc.PasswordChanged,              W.account_holder,        "account",        "password_changed", action=None),
     Rule(acc.AccountVerified,              W.account_holder,        "account",        "account_verified", action=None),
+    Rule(acc.AccountInformationRequested,  W.account_holder,        "account",        "account_information_requested",
+         action=None),
+    Rule(acc.AccountRejected,              W.account_holder,        "account",        "account_rejected", action=None),
     Rule(r311.QuestionSubmitted,           W.asking_official,       "my_questions",   "question_received"),
     Rule(r311.QuestionSubmitted,           W.triage_leads,          "new_questions",  "new_question"),
     Rule(r311.InformationRequested,        W.asking_official,       "my_questions",   "information_requested"),
@@ -121,7 +124,8 @@ def rules_for(event_type: str) -> list[Rule]:
 # Events that only keep notifications' read models true (people, cities, requests, calls)
 # but tell nobody anything themselves.
 READ_MODEL_EVENTS: tuple[type, ...] = (
-    acc.CityRegistered, acc.AccountRegistered, acc.AccountDeactivated, acc.RoleGranted, acc.RoleRevoked,
+    acc.CityRegistered, acc.AccountRegistered, acc.AccountDeactivated, acc.AccountReactivated, acc.RoleGranted,
+    acc.RoleRevoked,
     acc.MailboxConfirmed, r311.CallCompleted, r311.CallMissed, r311.RequestReopened, r311.FollowUpRecorded,
 )
 # a call's invitation is open (a later booking moves it, a cancellation withdraws it) in these states
