@@ -173,6 +173,12 @@ def plausible(f: Field, *, today: date | None = None) -> str:
         return "person@example.org"
     if kind == "date":
         return ((today or date.today()) + timedelta(days=30)).isoformat()
+    if kind == "datetime-local":  # a browser offers only a date and a time here
+        return f"{((today or date.today()) + timedelta(days=30)).isoformat()}T10:00"
+    if kind == "time":
+        return "10:00"
+    if kind == "month":
+        return ((today or date.today()) + timedelta(days=30)).isoformat()[:7]
     if a.get("pattern") and a.get("placeholder"):
         return a["placeholder"]  # a field with a pattern shows an example of it
     if kind == "number":
@@ -227,7 +233,7 @@ def fill(form: Form, *, minimal: bool = False, values: dict[str, str | list[str]
                 checked = boxes[:1]
             data += [(name, b.value) for b in checked[:1]]
             continue
-        if not checked and (any(b.group_required for b in boxes) or (not minimal and len(boxes) > 1)):
+        if not checked and (any(b.group_required or b.required for b in boxes) or (not minimal and len(boxes) > 1)):
             checked = boxes[:1]
         elif not checked and not minimal and len(boxes) == 1 and name not in ("delete",):
             checked = boxes  # a lone option box (e.g. "Applications accepted at any time"), ticked
@@ -258,3 +264,26 @@ def refusal(response: httpx.Response) -> str:
 
     found = re.findall(r'class="(?:notice error|field-error)"[^>]*>(.*?)</', response.text, flags=re.S)
     return f"{response.status_code}: " + " | ".join(" ".join(x.split()) for x in found)
+
+
+async def signed_in(base_url: str, email: str, password: str) -> httpx.AsyncClient:
+    """A browser-like client signed in through the sign-in page's own form."""
+    client = httpx.AsyncClient(base_url=base_url, timeout=30.0)
+    page = await client.get("/signin")
+    r = await submit(client, form_to(page.text, "/signin"), values={"username": email, "password": password})
+    assert r.status_code == 303, refusal(r)
+    return client
+
+
+async def accepted(client: httpx.AsyncClient, response: httpx.Response, what: str) -> str:
+    """The form's answer was "done": a redirect to a page that says so. Returns where it went."""
+    assert response.status_code == 303, f"{what}: the service refused the form as offered — {refusal(response)}"
+    target = response.headers["location"]
+    page = await client.get(target)
+    assert page.status_code == 200 and 'class="notice success"' in page.text, f"{what}: {refusal(page)}"
+    return target
+
+
+def post_forms(html: str) -> list[Form]:
+    """The page's forms that change something (not sign-out)."""
+    return [f for f in forms(html) if f.method == "post" and f.action not in ("/signout",)]

@@ -17,32 +17,15 @@ import httpx
 import pytest
 
 from gateway.testing import Platform, eventually, library_installed
-from gateway.testing_forms import form_to, forms, refusal, submit
+from gateway.testing_forms import accepted, form_to, post_forms, submit
+from gateway.testing_forms import signed_in as _signed_in
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(not library_installed(), reason="the library service is not installed")]
 
 
 async def signed_in(platform: Platform, email: str, password: str) -> httpx.AsyncClient:
-    """A browser-like client signed in through the sign-in page's own form."""
-    client = httpx.AsyncClient(base_url=platform.gateway, timeout=30.0)
-    page = await client.get("/signin")
-    r = await submit(client, form_to(page.text, "/signin"), values={"username": email, "password": password})
-    assert r.status_code == 303, refusal(r)
-    return client
-
-
-async def accepted(client: httpx.AsyncClient, response: httpx.Response, what: str) -> str:
-    """The form's answer was "done": a redirect to a page that says so. Returns where it went."""
-    assert response.status_code == 303, f"{what}: the library refused the form as offered — {refusal(response)}"
-    target = response.headers["location"]
-    page = await client.get(target)
-    assert page.status_code == 200 and 'class="notice success"' in page.text, f"{what}: {refusal(page)}"
-    return target
-
-
-def page_forms(html: str) -> list:
-    return [f for f in forms(html) if f.method == "post" and f.action not in ("/signout",)]
+    return await _signed_in(platform.gateway, email, password)
 
 
 async def test_every_curation_form_is_accepted_as_offered(platform: Platform) -> None:
@@ -83,7 +66,7 @@ async def _resources(client: httpx.AsyncClient, platform: Platform, admin: dict[
         edit = form_to(page.text, f"/staff/curation/resources/{rid}")
         await accepted(client, await submit(client, edit, minimal=True), "edit resource, unchanged")
         page = await client.get(f"/staff/curation/resources/{rid}")
-        steps = [f for f in page_forms(page.text) if f.action.startswith(f"/staff/curation/resources/{rid}/")
+        steps = [f for f in post_forms(page.text) if f.action.startswith(f"/staff/curation/resources/{rid}/")
                  and not f.action.endswith(("/archive", "/return"))]
         if not steps:
             break
@@ -113,20 +96,20 @@ async def _programs(client: httpx.AsyncClient) -> None:
             assert program["content"]["eligibility"]["states"] == ["MI", "OH"]
             assert program["content"]["deadlines"] and program["limits"]
     page = await client.get("/staff/curation/programs")
-    retire = [f for f in page_forms(page.text) if f.action.endswith("/retire")]
+    retire = [f for f in post_forms(page.text) if f.action.endswith("/retire")]
     assert retire
     await accepted(client, await submit(client, retire[0]), "retire program")
 
 
 async def _synonyms(client: httpx.AsyncClient) -> None:
     page = await client.get("/staff/curation/synonyms")
-    add = [f for f in page_forms(page.text) if "group_id" not in f.field_names()][0]
+    add = [f for f in post_forms(page.text) if "group_id" not in f.field_names()][0]
     await accepted(client, await submit(client, add, values={"phrases": "rehab, rehabilitation"}), "add synonyms")
     page = await client.get("/staff/curation/synonyms")
-    group = [f for f in page_forms(page.text) if "group_id" in f.field_names()][0]
+    group = [f for f in post_forms(page.text) if "group_id" in f.field_names()][0]
     await accepted(client, await submit(client, group, button="Save"), "save synonyms as offered")
     page = await client.get("/staff/curation/synonyms")
-    group = [f for f in page_forms(page.text) if "group_id" in f.field_names()][0]
+    group = [f for f in post_forms(page.text) if "group_id" in f.field_names()][0]
     await accepted(client, await submit(client, group, button="Delete"), "delete synonyms")
 
 

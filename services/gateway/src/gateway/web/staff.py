@@ -389,12 +389,18 @@ async def offer_slots(request: Request, rid: str, user: Principal, svc: Any, for
     try:
         await svc.requests311.request("POST", f"/requests/{rid}/call-slots", token=user.token, json=payload)
     except (UpstreamError, ServiceUnavailable) as exc:
-        flash(request, problem_text(exc), "error")
+        body = exc.problem() if isinstance(exc, UpstreamError) else {}
+        match = re.fullmatch(r"slots\.(\d+)\.(\w+)", str(body.get("field") or ""))
+        if match and not body.get("rule") and int(match.group(1)) < len(numbers):
+            # the service's own words name its fields ("slots.1.starts_at"): say which time of the form
+            what = "a date and a time" if match.group(2) == "starts_at" else "a length from 15 to 120 minutes"
+            flash(request, f"Time {numbers[int(match.group(1))]}: enter {what}.", "error")
+        else:
+            flash(request, problem_text(exc), "error")
         pending: dict[str, Any] = {"starts_at": [str(v) for v in form.getlist("starts_at")[:SLOT_FIELDS]],
                                    "duration_minutes": str(form.get("duration_minutes") or "30")[:8],
                                    "meeting": payload["meeting"], "time_zone": zone, "choices": {},
                                    "outside_hours": False}
-        body = exc.problem() if isinstance(exc, UpstreamError) else {}
         match = re.fullmatch(r"slots\.(\d+)\.starts_at", str(body.get("field") or ""))
         if match and body.get("choices") and int(match.group(1)) < len(numbers):
             pending["choices"][str(numbers[int(match.group(1))])] = [
