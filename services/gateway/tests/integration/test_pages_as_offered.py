@@ -302,6 +302,54 @@ async def test_city_forms_are_accepted_as_offered(desk: Desk) -> None:
         await admin.aclose()
 
 
+# Downloads are not pages to read; the words every page shows are checked by cli/tests/test_page_words.py.
+DOWNLOADS = (".pdf", ".csv", ".ics")
+MAX_PAGES = 70
+
+
+def links(html: str) -> list[str]:
+    return [h.replace("&amp;", "&") for h in re.findall(r'<a\s[^>]*href="(/[^"#]*)', html)]
+
+
+@pytest.mark.parametrize("role", ["triage_lead", "subject_matter_expert", "program_manager", "curator",
+                                  "administrator", "official"])
+async def test_every_link_a_page_offers_opens_for_the_person_it_was_offered_to(desk: Desk, role: str) -> None:
+    """Each role starts where its work is and walks every link its pages offer (two of each kind of page):
+    none answers "not allowed", fails or sends the person to sign in. A link shown to someone whose roles
+    do not open it (a check-in list, "Manage account", "Schedule a convening") fails here."""
+    who = desk.official if role == "official" else desk.by_role()[role]
+    client = await browser(desk, who)
+    landing = {"triage_lead": "/staff/queue?queue=new", "subject_matter_expert": "/staff/queue?queue=mine",
+               "program_manager": "/staff/queue?queue=in_review", "curator": "/staff/curation",
+               "administrator": "/staff/accounts?status=pending", "official": "/"}[role]
+    try:
+        home = await client.get("/")
+        assert home.status_code in (200, 303) and (home.headers.get("location") or "/") == landing, home.headers
+        queue: list[tuple[str, str]] = [(landing, "sign-in")]
+        seen: set[str] = set()
+        per_kind: dict[str, int] = {}
+        problems: list[str] = []
+        while queue and len(seen) < MAX_PAGES:
+            path, offered_on = queue.pop(0)
+            kind = pattern(path.split("?")[0]) + ("?" + "&".join(sorted(k.split("=")[0] for k in path.split("?")[1].split("&")))
+                                                 if "?" in path else "")
+            if path in seen or per_kind.get(kind, 0) >= 2 or path.startswith(("/api/", "/static/", "/signin", "/signout")):
+                continue
+            seen.add(path)
+            per_kind[kind] = per_kind.get(kind, 0) + 1
+            response = await client.get(path, follow_redirects=True)  # "/" takes staff to their landing page
+            if response.status_code != 200 or response.url.path == "/signin":
+                problems.append(f"{path} (offered on {offered_on}) answered {response.status_code} at {response.url.path}")
+                continue
+            if path.split("?")[0].endswith(DOWNLOADS) or "html" not in response.headers.get("content-type", ""):
+                continue
+            queue += [(link, path) for link in links(response.text) if link not in seen]
+        assert not problems, "\n".join(problems)
+        assert len(seen) >= 5, seen
+    finally:
+        await client.aclose()
+
+
 def test_every_form_the_pages_offered_was_sent() -> None:
     """Runs last: each form seen on a visited page was submitted as offered and accepted."""
     assert WALK.offered, "the walks ran first"
