@@ -135,7 +135,7 @@ def city_detail(city: City) -> CityDetail:
 
 
 # Who decided, for people: the system's own deciders have names too.
-SYSTEM_NAMES = {"system:official-email-domain": "NRN (the city's official e-mail domain)",
+SYSTEM_NAMES = {"system:official-email-domain": "NRN (the city's official email domain)",
                 "system:bootstrap": "NRN (set-up)"}
 
 
@@ -612,7 +612,7 @@ class ContactCard(BaseModel):
 
 @router.get("/people/names", tags=["accounts"])
 async def people_names(svc: Svc, principal: Bearer,
-                       ids: Annotated[list[str], Query(max_length=200)]) -> dict[str, str]:
+                       ids: Annotated[list[Annotated[SingleLine, Field(max_length=128)]], Query(max_length=200)]) -> dict[str, str]:
     """Staff pages name who decided (an exception, a review): account id → name, for staff who work
     with officials' records. Ids not found are left out."""
     authorize(principal, "account.contact")

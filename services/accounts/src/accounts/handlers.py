@@ -414,12 +414,12 @@ async def deactivate_account(svc: Services, account_id: str, cmd: WithReason, *,
 
 class WithMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    message: str = Field(min_length=1, max_length=5_000)
+    message: MultiLine = Field(min_length=1, max_length=5_000)
 
 
 class OptionalReason(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str | None = Field(None, max_length=5_000)
+    reason: MultiLine | None = Field(None, max_length=5_000)
 
 
 async def _decide(svc: Services, account_id: str, by: str, decide: Callable[[Account, datetime], None], *,
@@ -775,7 +775,7 @@ async def sign_in(svc: Services, email: str, password: str, *, client: str = "un
     if account.status == AccountStatus.DEACTIVATED:
         raise Forbidden("the account is deactivated")
     if account.status == AccountStatus.REJECTED:
-        raise Forbidden("this sign-up was not accepted; the e-mail we sent says why and whom to contact")
+        raise Forbidden("this sign-up was not accepted; the email we sent says why and whom to contact")
     if attempts is not None:
         await security.clear_attempts(key)
     return await _issue_pair(svc, security, account, now, family=None)

@@ -247,7 +247,7 @@ class Slot(BaseModel):
 
 class SlotsBody(Body):
     slots: list[Slot] = Field(min_length=1, max_length=10)
-    meeting: str = Field("", max_length=500, description="how to join: a dial-in number or a video link")
+    meeting: SingleLine = Field("", max_length=500, description="how to join: a dial-in number or a video link")
     outside_business_hours_confirmed: bool = Field(
         False, description="offer slots outside the city's business hours (otherwise 422 slot_outside_business_hours)")
 

@@ -236,7 +236,7 @@ class Slot(Body):
 
 class CallSlotsIn(Versioned):
     slots: Annotated[list[Slot], Field(min_length=1, max_length=R.SLOTS_MAX)]
-    meeting: Annotated[str, Field(max_length=R.MEETING_MAX)] = ""  # how to join: dial-in number or video link
+    meeting: Annotated[SingleLine, Field(max_length=R.MEETING_MAX)] = ""  # how to join: dial-in number or video link
     # slots outside the city's business hours are offered only when the offerer says so
     outside_business_hours_confirmed: bool = False
 

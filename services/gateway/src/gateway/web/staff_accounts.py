@@ -102,7 +102,7 @@ async def create_staff(request: Request, user: PageUser, svc: Svc) -> Response:
         return await _new_staff_page(request, user, svc, kept=kept,
                                      status_code=exc.status if isinstance(exc, UpstreamError) else 503)
     account = response.json()["account"]
-    flash(request, f"{account['name']} can now sign in: we e-mailed them a link to set their password.", "success")
+    flash(request, f"{account['name']} can now sign in: we emailed them a link to set their password.", "success")
     return see_other(f"/staff/accounts/{account['account_id']}")
 
 
@@ -127,9 +127,9 @@ async def account_page(request: Request, account_id: str, user: PageUser, svc: S
 ACCOUNT_ACTIONS: dict[str, tuple[str, str, Any, str, str]] = {
     "verify": ("POST", "verify", lambda f: None, "account.verify", "Account verified."),
     "ask": ("POST", "information-requests", lambda f: {"message": str(f.get("message") or "")}, "account.verify",
-            "We e-mailed them your question; the account stays waiting for verification."),
+            "We emailed them your question; the account stays waiting for verification."),
     "reject": ("POST", "reject", lambda f: {"reason": str(f.get("reason") or "")}, "account.verify",
-               "Sign-up refused; we e-mailed them the reason."),
+               "Sign-up refused; we emailed them the reason."),
     "deactivate": ("POST", "deactivate", lambda f: {"reason": str(f.get("reason") or "")}, "account.manage",
                    "Account deactivated."),
     "reactivate": ("POST", "reactivate", lambda f: {"reason": str(f.get("reason") or "").strip() or None},
