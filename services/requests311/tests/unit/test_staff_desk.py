@@ -168,22 +168,23 @@ def test_slots_outside_the_citys_business_hours_need_a_confirmation():
     tuesday = datetime(2025, 3, 11, 9, 30, tzinfo=central)  # 10:30 in New York
     assert sc.req.outside_call_hours(tuesday, 30, hours) is None
     assert sc.req.outside_call_hours(tuesday.replace(hour=8), 30, hours) == (
-        "08:30–09:00 CDT is not within 09:00–17:00 city time")
-    assert "16:45–17:15 CDT" in sc.req.outside_call_hours(tuesday.replace(hour=16, minute=45), 30, hours)
+        "8:30 AM–9:00 AM CDT is not within 9:00 AM–5:00 PM city time")
+    assert "4:45 PM–5:15 PM CDT" in sc.req.outside_call_hours(tuesday.replace(hour=16, minute=45), 30, hours)
     assert sc.req.outside_call_hours(tuesday + timedelta(days=4), 30, hours) == "Saturday is a weekend day"
     assert "federal holiday" in sc.req.outside_call_hours(datetime(2025, 5, 26, 10, tzinfo=central), 30, hours)
     with pytest.raises(InvalidInput) as err:
         sc.req.offer_slots(actor=EXPERT, now=sc.tick(), slots=[(tuesday, 30), (tuesday.replace(hour=7), 30)],
                            call_hours=hours)
     assert err.value.rule == "slot_outside_business_hours" and err.value.field == "slots.1.starts_at"
-    assert err.value.detail == ("slot 2 (Tue 11 Mar 2025, 07:30 CDT) is outside the city's business hours "
-                                "(07:30–08:00 CDT is not within 09:00–17:00 city time); confirm to offer it anyway")
+    assert err.value.detail == ("slot 2 (Tue, Mar 11, 2025, 7:30 AM CDT) is outside the city's business hours "
+                                "(7:30 AM–8:00 AM CDT is not within 9:00 AM–5:00 PM city time); confirm to offer it "
+                                "anyway")
     offered = sc.req.offer_slots(actor=EXPERT, now=sc.tick(), slots=[(tuesday, 30), (tuesday.replace(hour=7), 30)],
                                  call_hours=hours, outside_hours_confirmed=True, meeting="Dial 1-800-555-0100, code 42")
     assert [s.meeting for s in offered] == ["Dial 1-800-555-0100, code 42"] * 2
     call = sc.req.pick_slot(actor=OFFICIAL, now=sc.tick(), slot_id=offered[-1].id)  # offered in time order
     assert call.meeting == "Dial 1-800-555-0100, code 42"
-    assert sc.req.timeline[-1].summary == "Call scheduled for Tue 11 Mar 2025, 09:30 CDT"  # the city's time
+    assert sc.req.timeline[-1].summary == "Call scheduled for Tue, Mar 11, 2025, 9:30 AM CDT"  # the city's time
 
 
 def test_staff_move_or_cancel_a_booked_call_with_a_reason():

@@ -50,6 +50,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("cities", "Cities", "/staff/cities", staff_may("city.import", "eligibility.exception", "account.read")),
     NavItem("metrics", "Metrics", "/staff/metrics", staff_may("metrics.read")),
     NavItem("peer", "Peer network", "/staff/convenings", staff_may("convening.attendance")),
+    NavItem("mail", "Mail", "/staff/mail", lambda u: u.is_staff),  # messages sent, any staff (notifications_pages)
     # partner organizations
     NavItem("webhooks", "Webhooks", "/partner/webhooks", lambda u: u.is_partner and u.is_partner_admin),
     NavItem("events", "Event catalogue", "/events", partner),

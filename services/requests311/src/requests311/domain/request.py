@@ -9,7 +9,7 @@ decides due dates, so a later configuration change is not retroactive.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -123,6 +123,11 @@ def _text(value: str, field: str, *, limit: int = MAX_TEXT, required: bool = Tru
     if len(value) > limit:
         raise InvalidInput(f"{field}_too_long", f"{field} is longer than {limit} characters", field=field)
     return value
+
+
+def _clock(t: datetime | time) -> str:
+    """A time of day as people in the US write it: 9:00 AM, 5:30 PM."""
+    return f"{(t.hour % 12) or 12}:{t.minute:02d} {'AM' if t.hour < 12 else 'PM'}"
 
 
 class Request(BaseModel):
@@ -249,8 +254,7 @@ class Request(BaseModel):
         """An instant as people read it in a timeline: the city's time zone when known (else the service's), named."""
         local = at.astimezone(self.call_zone)
         # as people in the US read a time: "Thu, Dec 3, 2026, 2:00 PM CST"
-        hour = f"{(local.hour % 12) or 12}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
-        return f"{local:%a, %b} {local.day}, {local.year}, {hour} {local.tzname()}"
+        return f"{local:%a, %b} {local.day}, {local.year}, {_clock(local)} {local.tzname()}"
 
     def _by(self, actor: Actor, now: datetime) -> dict[str, Any]:
         return {"request_id": self.id, "by": actor.id, "at": now}
@@ -618,10 +622,10 @@ class Request(BaseModel):
         if local.weekday() >= 5:
             return f"{local:%A} is a weekend day"
         if not is_business_day(local.date()):
-            return f"{local:%A %d %B} is a federal holiday"
+            return f"{local:%A, %B} {local.day} is a federal holiday"
         if local.time() < hours.start or end.date() != local.date() or end.time() > hours.end:
-            return (f"{local:%H:%M}–{end:%H:%M} {local.tzname()} is not within {hours.start:%H:%M}–{hours.end:%H:%M} "
-                    "city time")
+            return (f"{_clock(local)}–{_clock(end)} {local.tzname()} is not within "
+                    f"{_clock(hours.start)}–{_clock(hours.end)} city time")
         return None
 
     def offer_slots(self, *, actor: Actor, now: datetime, slots: list[tuple[datetime, int]], meeting: str = "",
