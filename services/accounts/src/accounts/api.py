@@ -391,8 +391,7 @@ async def city_overview(
         account = await AccountRepo(svc.db).get(principal.account_id)
         if account is None or not account.active:
             raise AuthenticationFailed("the account no longer exists or is deactivated")
-        holders = AccountHolders(items=[AccountOut.of(account, with_decisions=True, city=city)], total=1,
-                                 restricted=True)
+        holders = AccountHolders(items=[await account_out(svc, account)], total=1, restricted=True)  # as /me
     return CityOverview(city=city_detail(city), account_holders=holders)
 
 

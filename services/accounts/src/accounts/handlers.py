@@ -596,10 +596,11 @@ async def import_cities(svc: Services, data: bytes, *, by: str | None = None, dr
                 if outcome.outcome != "unchanged":
                     changed[outcome.city.city_id] = outcome.city
                     by_id[outcome.city.city_id] = outcome.city
-                    for event in () if dry_run else outcome.events:
-                        tx.emit(event)
-                    if outcome.events:
-                        _emit_latest_state(tx, outcome.city)
+                    if not dry_run:  # a preview publishes nothing, its city's latest state included
+                        for event in outcome.events:
+                            tx.emit(event)
+                        if outcome.events:
+                            _emit_latest_state(tx, outcome.city)
                 out.append(
                     RowReport(line=row.line, city_id=outcome.city_id, city=f"{row.name}, {row.state}",
                               outcome=outcome.outcome, changed=list(outcome.changed))

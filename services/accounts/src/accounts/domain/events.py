@@ -162,7 +162,7 @@ def city_state(city: City, at: datetime) -> c.CityStateChanged:
 
 def account_state(account: Account, at: datetime) -> c.AccountStateChanged:
     return c.AccountStateChanged(
-        account_id=account.account_id, kind=account.kind.value, status=account.status.value,
+        account_id=account.account_id, kind=account.kind.value, status=public_status(account),
         city_id=account.city_id, partner_id=account.partner_id, roles=tuple(sorted(str(r) for r in account.roles)),
         as_of=at,
     )
