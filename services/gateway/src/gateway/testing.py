@@ -307,7 +307,11 @@ async def new_page(browser, platform: Platform, problems: list[str], **options):
     context = await browser.new_context(base_url=platform.gateway, **options)
     page = await context.new_page()
     # A CSP violation or a script error is a bug of the page, not noise.
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    # A refused form answers with its 4xx and the form kept (the response handler below still counts
+    # a missing static file): the browser's "Failed to load resource" for that page is not a fault.
+    page.on("console", lambda m: problems.append(f"console {m.type} on {page.url}: {m.text}")
+            if m.type == "error" and not m.text.startswith("Failed to load resource: the server responded with a "
+                                                           "status of 4") else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 500 or (
         r.status == 404 and "/static/" in r.url) else None)

@@ -74,7 +74,7 @@ async def test_the_whole_journey_through_the_pages(platform: Platform, browser, 
 
     # --- the official asks a question ----------------------------------------------------------------
     await sign_in(official, email, password)
-    await official.get_by_role("heading", name=re.compile("Flint")).wait_for()
+    await official.get_by_role("heading", level=1, name=re.compile("Flint")).wait_for()
     await official.screenshot(path=shots / "03-official-dashboard-phone.png", full_page=True)
     official_api = await platform.auth(email, password)
     await platform.city_known_to_requests311(official_api, "mi-flint")
@@ -140,26 +140,34 @@ async def test_the_whole_journey_through_the_pages(platform: Platform, browser, 
     await staff.get_by_role("button", name="Deliver the memo to the city").click()
     await staff.get_by_text("Memo delivered to the city.").wait_for()
     slot = (datetime.now() + timedelta(days=4)).replace(hour=14, minute=0, second=0, microsecond=0)
+    while slot.weekday() >= 5:  # a weekday afternoon: within the city's business hours
+        slot += timedelta(days=1)
     gap, twice = next_clock_changes()
 
     # The first slot is typed inside the spring-forward gap: refused, saying what the clocks do, the form kept.
     await staff.goto(f"/staff/requests/{request_id}")
-    await staff.get_by_label("Slot 1").fill(f"{gap}T02:30")
-    await staff.get_by_label("Slot 2").fill(slot.strftime("%Y-%m-%dT%H:%M"))
-    await staff.get_by_role("button", name="Offer these slots").click()
+    await staff.get_by_label("Time 1").fill(f"{gap}T02:30")
+    await staff.get_by_label("Time 2").fill(slot.strftime("%Y-%m-%dT%H:%M"))
+    await staff.get_by_role("button", name="Offer these times").click()
     await staff.get_by_text("does not exist in Eastern time").wait_for()
-    assert await staff.get_by_label("Slot 2").input_value() == slot.strftime("%Y-%m-%dT%H:%M")
+    assert await staff.get_by_label("Time 2").input_value() == slot.strftime("%Y-%m-%dT%H:%M")
     await staff.screenshot(path=shots / "07a-slot-that-does-not-exist.png", full_page=True)
     # Then 1:30 AM on the night the clocks go back: the page asks which of the two is meant.
-    await staff.get_by_label("Slot 1").fill(f"{twice}T01:30")
-    await staff.get_by_role("button", name="Offer these slots").click()
+    await staff.get_by_label("Time 1").fill(f"{twice}T01:30")
+    await staff.get_by_role("button", name="Offer these times").click()
     await staff.get_by_text("Which one?").wait_for()
     await staff.screenshot(path=shots / "07b-slot-which-one.png", full_page=True)
     await staff.set_viewport_size(PHONE["viewport"])
     await staff.screenshot(path=shots / "07b-slot-which-one-phone.png", full_page=True)
     await staff.set_viewport_size(DESKTOP["viewport"])
     await staff.get_by_label(re.compile(r"1:30 AM EST .*the second time")).check()
-    await staff.get_by_role("button", name="Offer these slots").click()
+    await staff.get_by_role("button", name="Offer these times").click()
+    # 1:30 AM on a Sunday is outside the city's business hours: offered only once confirmed, the choice kept
+    await staff.get_by_text("outside the city's business hours").first.wait_for()
+    assert await staff.get_by_label("Time 1").input_value() == f"{twice}T01:30"
+    await staff.screenshot(path=shots / "07c-slot-outside-hours.png", full_page=True)
+    await staff.get_by_label("Yes, offer these times outside the city's business hours").check()
+    await staff.get_by_role("button", name="Offer these times").click()
     await staff.get_by_text("Call slots offered to the city.").wait_for()
     # (offered while the library published the answer in the background: no "reload and retry" any more)
 
@@ -203,4 +211,4 @@ async def test_the_whole_journey_through_the_pages(platform: Platform, browser, 
         assert response is not None and response.status == 200, path
         await staff.screenshot(path=shots / name, full_page=True)
 
-    assert problems == []
+    assert problems == [], "\n".join(problems)

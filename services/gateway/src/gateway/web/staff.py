@@ -391,16 +391,22 @@ async def offer_slots(request: Request, rid: str, user: Principal, svc: Any, for
     except (UpstreamError, ServiceUnavailable) as exc:
         body = exc.problem() if isinstance(exc, UpstreamError) else {}
         match = re.fullmatch(r"slots\.(\d+)\.(\w+)", str(body.get("field") or ""))
-        if match and not body.get("rule") and int(match.group(1)) < len(numbers):
+        if match and int(match.group(1)) < len(numbers):
             # the service's own words name its fields ("slots.1.starts_at"): say which time of the form
-            what = "a date and a time" if match.group(2) == "starts_at" else "a length from 15 to 120 minutes"
-            flash(request, f"Time {numbers[int(match.group(1))]}: enter {what}.", "error")
+            if body.get("code") == "invalid-input":  # not a date and time at all: what to enter
+                what = "a date and a time" if match.group(2) == "starts_at" else "a length from 15 to 120 minutes"
+                flash(request, f"Time {numbers[int(match.group(1))]}: enter {what}.", "error")
+            else:  # a time in the clocks' gap, one that happens twice, one outside business hours: why
+                flash(request, f"Time {numbers[int(match.group(1))]}: {problem_text(exc)}", "error")
         else:
             flash(request, problem_text(exc), "error")
         pending: dict[str, Any] = {"starts_at": [str(v) for v in form.getlist("starts_at")[:SLOT_FIELDS]],
                                    "duration_minutes": str(form.get("duration_minutes") or "30")[:8],
                                    "meeting": payload["meeting"], "time_zone": zone, "choices": {},
-                                   "outside_hours": False}
+                                   "outside_hours": False,
+                                   # which of a twice-happening time was chosen stays chosen on the next try
+                                   "folds": {str(n): str(form.get(f"fold-{n}")) for n in numbers
+                                             if str(form.get(f"fold-{n}") or "") in ("0", "1")}}
         match = re.fullmatch(r"slots\.(\d+)\.starts_at", str(body.get("field") or ""))
         if match and body.get("choices") and int(match.group(1)) < len(numbers):
             pending["choices"][str(numbers[int(match.group(1))])] = [
