@@ -19,7 +19,7 @@ Time zones come from the IANA database through :mod:`zoneinfo`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -42,9 +42,12 @@ __all__ = [
 Fold = Literal[0, 1]
 
 
-def _clock(at: datetime) -> str:
-    """'1:30 AM' — the way people in the US read a time."""
+def us_time(at: datetime | time) -> str:
+    """A time of day as people in the US read it: '1:30 AM', '5:00 PM'."""
     return f"{(at.hour % 12) or 12}:{at.minute:02d} {'AM' if at.hour < 12 else 'PM'}"
+
+
+_clock = us_time
 
 
 def us_date(day: date) -> str:

@@ -49,6 +49,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("accounts", "Accounts", "/staff/accounts", staff_may("account.read")),
     NavItem("cities", "Cities", "/staff/cities", staff_may("city.import", "eligibility.exception", "account.read")),
     NavItem("metrics", "Metrics", "/staff/metrics", staff_may("metrics.read")),
+    NavItem("partners", "Partners", "/staff/partners", staff_may("webhook.read")),
     NavItem("peer", "Peer network", "/staff/convenings", staff_may("convening.attendance")),
     NavItem("mail", "Mail", "/staff/mail", lambda u: u.is_staff),  # messages sent, any staff (notifications_pages)
     # partner organizations

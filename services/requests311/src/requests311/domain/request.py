@@ -9,13 +9,14 @@ decides due dates, so a later configuration change is not retroactive.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from nrn_contracts import Event
 from nrn_contracts.events import requests311 as ev
+from nrn_kit.localtime import us_datetime, us_time
 from pydantic import BaseModel, Field, PrivateAttr
 
 from . import memo as memo_rules
@@ -123,11 +124,6 @@ def _text(value: str, field: str, *, limit: int = MAX_TEXT, required: bool = Tru
     if len(value) > limit:
         raise InvalidInput(f"{field}_too_long", f"{field} is longer than {limit} characters", field=field)
     return value
-
-
-def _clock(t: datetime | time) -> str:
-    """A time of day as people in the US write it: 9:00 AM, 5:30 PM."""
-    return f"{(t.hour % 12) or 12}:{t.minute:02d} {'AM' if t.hour < 12 else 'PM'}"
 
 
 class Request(BaseModel):
@@ -252,9 +248,7 @@ class Request(BaseModel):
 
     def _local(self, at: datetime) -> str:
         """An instant as people read it in a timeline: the city's time zone when known (else the service's), named."""
-        local = at.astimezone(self.call_zone)
-        # as people in the US read a time: "Thu, Dec 3, 2026, 2:00 PM CST"
-        return f"{local:%a, %b} {local.day}, {local.year}, {_clock(local)} {local.tzname()}"
+        return us_datetime(at, self.call_zone)  # "Thu, Dec 3, 2026, 2:00 PM CST"
 
     def _by(self, actor: Actor, now: datetime) -> dict[str, Any]:
         return {"request_id": self.id, "by": actor.id, "at": now}
@@ -624,8 +618,8 @@ class Request(BaseModel):
         if not is_business_day(local.date()):
             return f"{local:%A, %B} {local.day} is a federal holiday"
         if local.time() < hours.start or end.date() != local.date() or end.time() > hours.end:
-            return (f"{_clock(local)}–{_clock(end)} {local.tzname()} is not within "
-                    f"{_clock(hours.start)}–{_clock(hours.end)} city time")
+            return (f"{us_time(local)}–{us_time(end)} {local.tzname()} is not within "
+                    f"{us_time(hours.start)}–{us_time(hours.end)} city time")
         return None
 
     def offer_slots(self, *, actor: Actor, now: datetime, slots: list[tuple[datetime, int]], meeting: str = "",
