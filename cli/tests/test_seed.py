@@ -160,6 +160,10 @@ async def test_seed_loads_the_demo_data_once_through_the_api(platform: dict[str,
     assert first.created["resources"] == len(content.RESOURCES)
     assert first.created["programmes"] == len(content.programs(date.today()))
     assert first.notes == []
+    # municipal health data: every eligible city's illustrative values, the group's choice, one dashboard published
+    per_city = len(content.HEALTH_MEASURES) * len(content.HEALTH_YEARS)
+    assert first.created["health values"] >= 3 * per_city and first.created["health values"] % per_city == 0
+    assert first.created["health dashboards published"] == 1 and first.created["peer health group"] == 1
     assert steps[0][0] == 0 and steps[-1][0] == steps[-1][1] and [s[0] for s in steps] == sorted(s[0] for s in steps)
     assert {login.email for login in first.logins} >= {content.demo_email(s["name"]) for s in content.STAFF}
     assert len(first.cities) == 3

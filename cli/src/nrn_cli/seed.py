@@ -179,8 +179,9 @@ class _Seeder:
         self.accounts: dict[str, dict[str, Any]] = {}  # content key -> account
         self.passwords: dict[str, str] = {}  # email -> password
         self.city_of: dict[str, dict[str, Any]] = {}  # official key -> city summary
+        self.cities: list[dict[str, Any]] = []  # the eligible cities, most populous first
         self.total = (2 + len(content.STAFF) + len(content.OFFICIALS) + 1 + len(content.QUESTIONS)
-                      + len(content.RESOURCES) + len(content.programs(today)) + 2 + 3 + 1 + 3)
+                      + len(content.RESOURCES) + len(content.programs(today)) + 2 + 3 + 1 + 3 + 1)
         self.done = 0
         self.http: httpx.AsyncClient
 
@@ -193,6 +194,7 @@ class _Seeder:
         async with httpx.AsyncClient(base_url=self.gateway, timeout=limits) as self.http:
             self.progress(0, self.total, "seed: starting")
             cities = await self.eligible_cities()
+            self.cities = cities
             self.step("seed: cities are eligible")
             await self.token(self.admin_email, step="sign in as the administrator")
             self.report.logins.append(Login("administrator", "Administrator", self.admin_email,
@@ -220,6 +222,7 @@ class _Seeder:
                 await self.program(spec, programs)
                 self.step(f"seed: programme ({spec['agency']})")
             await self.peer_network()
+            await self.health_data()
             await self.direct_assistance()
             await self.searchable()
             await self.notified()
@@ -706,6 +709,48 @@ class _Seeder:
             await self.call(step, "POST", "/introductions", as_=pm, expect=(201,), allow=(409,), json=body)
             self.report.created["introductions"] += 1
         self.step("seed: peer introduction offered")
+    async def health_data(self) -> None:
+        """Illustrative health values for the eligible cities (imported until peer knows every city; a
+        re-import changes nothing), the Peer Health Group (demo) named, its choice of measures, and the
+        first demo official's city dashboard published."""
+        pm = self.email_of("program_manager")
+        step = "health data: import"
+        data = content.health_csv(self.cities)
+
+        async def imported() -> dict[str, Any] | None:
+            r = await self.call(step, "POST", "/health-data/imports", as_=pm,
+                                files={"file": ("demo-health.csv", data, "text/csv")})
+            report = r.json()
+            if report.get("created") or report.get("updated"):
+                self.report.created["health values"] += report["created"] + report["updated"]
+            return report if not report.get("failed") else None  # peer learns cities from accounts' events
+
+        await self.eventually(step, imported, "peer to know every demo city")
+        step = "health data: the Peer Health Group"
+        catalogue = (await self.call(step, "GET", "/health-data/measures", as_=pm)).json()
+        groups = {g["name"]: g for g in (await self.call(step, "GET", "/groups", as_=pm)).json()}
+        group = groups.get(content.PEER_HEALTH_GROUP)
+        if group and (catalogue.get("group") or {}).get("id") != group["id"]:
+            await self.call(step, "PUT", "/health-data/group", as_=pm, json={"group_id": group["id"]})
+            self.report.created["peer health group"] += 1
+        shown = sorted(m["id"] for m in catalogue["measures"] if m["shown"])
+        if not catalogue["selection"]["chosen"] or shown != sorted(content.HEALTH_MEASURES):
+            await self.call(step, "PUT", "/health-data/selection", as_=pm, json={
+                "measure_ids": list(content.HEALTH_MEASURES),
+                "note": "The group's demo choice: twelve measures across the five domains."})
+            self.report.created["health measure choices"] += 1
+        step = "health data: publish"
+        city = self.city_of["official_a"]
+        published = {c["city_id"]: c for c in (await self.call(step, "GET", "/health-data/cities", as_=pm)).json()}
+        if not (published.get(city["city_id"]) or {}).get("published_at"):
+            await self.call(step, "POST", f"/health-data/cities/{city['city_id']}/publish", as_=pm,
+                            json={"peer_set": "population_band"})
+            self.report.created["health dashboards published"] += 1
+        self.report.tour.append(f"{city['name']}'s health dashboard (Peer network → Health data) compares "
+                                f"{len(content.HEALTH_MEASURES)} measures with cities of a similar size "
+                                "(illustrative demo values)")
+        self.step("seed: municipal health data")
+
     async def notified(self) -> None:
         """The demo's events reach notifications like any others: wait until the first demo official
         has their notices, so the header's count and the caught e-mails are there at the first look."""

@@ -765,7 +765,50 @@ GROUPS: list[dict[str, Any]] = [
                              "grants with local partners.\n"}},
     {"kind": "steering_committee", "name": "Peer Steering Committee", "topics": [],
      "purpose": "City representatives who steer NRN's peer learning."},
+    {"kind": "working_group", "name": "Peer Health Group (demo)", "topics": ["health"],
+     "purpose": "Cities comparing their health measures with their peers' and choosing what the dashboards show."},
 ]
+PEER_HEALTH_GROUP = "Peer Health Group (demo)"
+
+# --- municipal health data (illustrative: made-up values, marked so wherever shown) ----------------------
+
+HEALTH_SOURCE = "illustrative demo value"
+HEALTH_YEARS = (2019, 2020, 2021, 2022, 2023)
+# measure -> (low, high) of the made-up values, within what the measure can be; the group's demo choice
+HEALTH_MEASURES: dict[str, tuple[float, float]] = {
+    "life_expectancy": (70.0, 79.0), "obesity": (28.0, 45.0), "diabetes": (9.0, 18.0),
+    "high_blood_pressure": (28.0, 42.0), "smoking": (14.0, 28.0), "physical_inactivity": (20.0, 38.0),
+    "uninsured": (6.0, 20.0), "dental_care": (45.0, 65.0), "children_in_poverty": (20.0, 50.0),
+    "unemployment": (4.0, 12.0), "violent_crime": (300.0, 1800.0), "park_access": (40.0, 95.0),
+}
+
+
+def health_value(city_id: str, measure: str, year: int) -> float:
+    """A made-up but stable value: the same city, measure and year always give the same figure (so a
+    second seed changes nothing), drifting a little from year to year."""
+    import hashlib
+
+    low, high = HEALTH_MEASURES[measure]
+    digest = hashlib.sha256(f"{city_id}|{measure}".encode()).digest()
+    base = low + (high - low) * digest[0] / 255
+    drift = (high - low) * 0.02 * ((digest[1] % 5) - 2) * (year - HEALTH_YEARS[0])
+    return round(min(high, max(low, base + drift)), 1)
+
+
+def health_csv(cities: list[dict[str, Any]]) -> bytes:
+    """The demo values of every city, one row per city, measure and year (the import's long format)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["city", "state", "fips", "measure", "year", "value", "source"])
+    for c in cities:
+        for measure in HEALTH_MEASURES:
+            for year in HEALTH_YEARS:
+                w.writerow([c["name"], c["state"], c.get("fips_place_code") or c.get("fips") or "", measure, year,
+                            health_value(c["city_id"], measure, year), HEALTH_SOURCE])
+    return out.getvalue().encode()
 
 
 # --- direct technical assistance ----------------------------------------------------------------------
