@@ -113,7 +113,7 @@ async def test_staff_load_health_values_and_a_city_reads_its_dashboard_on_a_phon
     assert f"0 new values, 0 changed, {good} unchanged, 3 refused." in await staff.content()
 
     # --- staff record the Peer Health Group's choice of measures
-    await staff.get_by_role("link", name="The measure catalogue and the measures the dashboards show").click()
+    await staff.get_by_role("link", name="The health measures and the ones the dashboards show").click()
     assert "Until the Peer Health Group chooses, the dashboards show every measure." in await staff.content()
     await _both_widths(staff, shots, "measures")
     await staff.set_viewport_size(DESKTOP["viewport"])

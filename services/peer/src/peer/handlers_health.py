@@ -205,7 +205,7 @@ async def choose_measures(deps: Deps, measure_ids: list[str], *, actor: Actor, n
         known = await store.measures(tx.db, tx.session)
         unknown = [m for m in measure_ids if m not in known]
         if unknown:
-            raise InvalidInput("unknown_measure", f"{unknown[0]!r} is not a measure of the catalogue",
+            raise InvalidInput("unknown_measure", f"{unknown[0]!r} is not one of the health measures",
                                field="measure_ids")
         doc.update(measure_ids=list(dict.fromkeys(measure_ids)), chosen_by=actor.id, chosen_by_city=actor.city_id,
                    chosen_at=now, note=note.strip())

@@ -72,7 +72,7 @@ def _json(body: BaseModel) -> dict:
     return body.model_dump(mode="json", exclude_unset=True)
 
 
-@router.get("/health-data/measures", tags=[HEALTH], summary="The measure catalogue and the measures shown",
+@router.get("/health-data/measures", tags=[HEALTH], summary="The health measures and the ones the dashboards show",
             responses=ERRORS)
 async def catalogue(request: Request, user: ApiUser, svc: Svc) -> Response:
     allow(user, "health.catalogue")

@@ -102,7 +102,7 @@ def parse_health_csv(data: bytes | str, measures: Mapping[str, Measure], resolve
         try:
             measure = by_name.get(cells.get("measure", "").casefold())
             if measure is None:
-                raise _Bad("measure", f"{cells.get('measure', '')!r} is not a measure of the catalogue")
+                raise _Bad("measure", f"{cells.get('measure', '')!r} is not one of the health measures")
             year = _year(cells.get("year", ""))
             value = _number(cells.get("value", ""), measure) if cells.get("value") else None
             if value is None:
