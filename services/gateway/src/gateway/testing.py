@@ -309,7 +309,7 @@ async def new_page(browser, platform: Platform, problems: list[str], **options):
     # A CSP violation or a script error is a bug of the page, not noise.
     # A refused form answers with its 4xx and the form kept (the response handler below still counts
     # a missing static file): the browser's "Failed to load resource" for that page is not a fault.
-    page.on("console", lambda m: problems.append(f"console {m.type} on {page.url}: {m.text}")
+    page.on("console", lambda m: problems.append(f"console {m.type} on {page.url} ({m.location.get('url')}:{m.location.get('lineNumber')}): {m.text}")
             if m.type == "error" and not m.text.startswith("Failed to load resource: the server responded with a "
                                                            "status of 4") else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
