@@ -551,7 +551,7 @@ RESOURCES: list[dict[str, Any]] = [
 
 # --- clearinghouse ------------------------------------------------------------------------------------
 
-DEMO_PROGRAM_NOTES = ("Demo entry (NRN demo content): eligibility is summarised in general terms; confirm current "
+DEMO_PROGRAM_NOTES = ("Demo entry (NRN demo content): eligibility is summarized in general terms; confirm current "
                       "rules, funding and deadlines at the agency's site before relying on it.")
 DEMO_PROGRAM_TAGS = ["demo entry", "check deadline at source"]
 DEMO_DEADLINE_LABEL = "Next application deadline (demo date: check the source)"

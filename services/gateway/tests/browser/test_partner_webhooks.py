@@ -84,7 +84,7 @@ async def test_a_partner_administrator_registers_an_endpoint_and_sees_a_test_del
         await phone.get_by_role("heading", name="Delivery log").wait_for()
         await phone.screenshot(path=shots / "partner-06-endpoint-390.png", full_page=True)
         await phone.goto("/events")
-        await phone.get_by_role("heading", name="Event catalogue").wait_for()
+        await phone.get_by_role("heading", name="Event catalog").wait_for()
         await phone.screenshot(path=shots / "partner-07-catalogue-390.png")
         await page.goto("/events")
         await page.get_by_text("Question submitted", exact=False).first.click()

@@ -54,7 +54,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("mail", "Mail", "/staff/mail", lambda u: u.is_staff),  # messages sent, any staff (notifications_pages)
     # partner organizations
     NavItem("webhooks", "Webhooks", "/partner/webhooks", lambda u: u.is_partner and u.is_partner_admin),
-    NavItem("events", "Event catalogue", "/events", partner),
+    NavItem("events", "Event catalog", "/events", partner),
     # city officials
     NavItem("home", "My city", "/", official),
     NavItem("ask", "Ask a question", "/requests/new", official),
