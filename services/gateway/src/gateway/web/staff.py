@@ -393,7 +393,9 @@ async def offer_slots(request: Request, rid: str, user: Principal, svc: Any, for
         match = re.fullmatch(r"slots\.(\d+)\.(\w+)", str(body.get("field") or ""))
         if match and int(match.group(1)) < len(numbers):
             # the service's own words name its fields ("slots.1.starts_at"): say which time of the form
-            if body.get("code") == "invalid-input":  # not a date and time at all: what to enter
+            if body.get("rule") == "slot_outside_business_hours":  # the service names the slot and why
+                flash(request, problem_text(exc), "error")
+            elif body.get("code") == "invalid-input":  # not a date and time at all: what to enter
                 what = "a date and a time" if match.group(2) == "starts_at" else "a length from 15 to 120 minutes"
                 flash(request, f"Time {numbers[int(match.group(1))]}: enter {what}.", "error")
             else:  # a time in the clocks' gap, one that happens twice, one outside business hours: why
