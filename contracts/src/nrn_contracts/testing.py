@@ -2,6 +2,7 @@
 
     example(QuestionSubmitted, request_id="r-1", topic="housing")   # one full, valid event
     strategy(QuestionSubmitted)                                      # hypothesis strategy of valid events
+    refused_by_event(ConveningBody, "title", ConveningScheduled, "title")  # [] when the event takes it all
 
 Because the samples come from the schema and are then validated by the model, they also
 check that the committed schema and the model agree. ``strategy`` needs ``hypothesis``
@@ -10,7 +11,10 @@ check that the committed schema and the model agree. ``strategy`` needs ``hypoth
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .envelope import Event
 from .schemas import schema_for
@@ -48,6 +52,73 @@ def strategy(cls: type[E]) -> SearchStrategy[E]:
     """Hypothesis strategy of valid instances, drawn from the event's JSON Schema."""
     schema = schema_for(cls)
     return _strategy(schema, schema).map(cls.model_validate)
+
+
+def refused_by_event(api: type[BaseModel], field: str, event: type[BaseModel], event_field: str,
+                     carry: Callable[[Any], Any] = lambda value: value) -> list[str]:
+    """What an API body's ``field`` accepts and the ``event_field`` it is published in refuses: ``[]`` when none.
+
+    An event model that refuses what the route took fails inside the handler, after the 422 stage: a 500 for
+    the person and nothing done. The probes are the edge values of the API field (its shortest and longest
+    text, plain, with a line break, with a tab, in two-byte letters; its lowest and highest integer), each
+    kept only when the API field takes it; ``carry`` is what the handler does on the way (a join, a suffix).
+    Lists are probed through one item. Each refusal reads ``"<value> (<length>): <the event's reason>"``.
+    Raises ValueError when the API field takes none of the probes (a check that would try nothing).
+    """
+    api_type, event_type = _field_adapter(api, field), _field_adapter(event, event_field)
+    probes = [value for value in _edge_values(api_type) if _accepts(api_type, value)]
+    if not probes:
+        raise ValueError(f"{api.__name__}.{field} takes none of the edge values: nothing would be compared")
+    refused = []
+    for value in probes:
+        try:
+            event_type.validate_python(carry(value))
+        except ValidationError as exc:
+            shown = value if not isinstance(value, str) else f"{value[:12]!r}… ({len(value)})"
+            refused.append(f"{shown}: {exc.errors()[0]['msg']}")
+    return refused
+
+
+def _field_adapter(model: type[BaseModel], field: str) -> TypeAdapter[Any]:
+    info = model.model_fields[field]
+    return TypeAdapter(Annotated[info.annotation, info])  # type: ignore[name-defined]
+
+
+def _accepts(adapter: TypeAdapter[Any], value: Any) -> bool:
+    try:
+        adapter.validate_python(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def _edge_values(adapter: TypeAdapter[Any]) -> list[Any]:
+    root = adapter.json_schema()
+    s = _resolve(root, root)
+    branches = _non_null(s.get("anyOf", [s]))
+    out: list[Any] = []
+    for branch in branches:
+        b = _resolve(branch, root)
+        wrap = b.get("type") == "array"
+        if wrap:
+            b = _resolve(b["items"], root)
+        for value in _edges_of(b):
+            out.append([value] if wrap else value)
+    return out
+
+
+def _edges_of(s: Schema) -> list[Any]:
+    if s.get("type") == "integer":
+        return [v for v in (s.get("minimum"), s.get("maximum")) if v is not None] or [0, 2**31 - 1]
+    if s.get("type") != "string" or "enum" in s or "const" in s or "format" in s:
+        return []
+    values: list[Any] = []
+    for n in sorted({max(s.get("minLength", 1), 1), s.get("maxLength", 1_000_000)}):
+        values += ["x" * n, ("a\nb" + "x" * n)[:n], ("a\tb" + "x" * n)[:n], "é" * n]
+    if s.get("pattern") in _PATTERN_EXAMPLES:  # "x"s rarely match a pattern: its example, as is and lengthened
+        sample = _PATTERN_EXAMPLES[s["pattern"]]
+        values += [sample, sample.ljust(s.get("maxLength", len(sample)), "x")]
+    return values
 
 
 def _resolve(schema: Schema, root: Schema) -> Schema:

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from nrn_contracts.values import TOPIC_TAXONOMY
+from nrn_contracts.values import TOPIC_TAXONOMY, MultiLine, SingleLine, TimeZoneName, Url
 from nrn_kit.app import Runtime, get_runtime
 from nrn_kit.auth import Principal, authorize, permitted, principal_dependency
 from nrn_kit.idempotency import IDEMPOTENT
@@ -62,26 +62,26 @@ class Body(BaseModel):
 
 
 class SessionBody(Body):
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    title: str = Field(min_length=1, max_length=L.TITLE_MAX)
+    id: SingleLine = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    title: SingleLine = Field(min_length=1, max_length=L.TITLE_MAX)
     starts_at: datetime = Field(description="the venue's wall-clock time (no offset), or an instant with one")
     ends_at: datetime
-    track: str = Field("", max_length=L.NAME_MAX)
-    room: str = Field("", max_length=L.NAME_MAX)
-    speakers: list[Annotated[str, Field(min_length=1, max_length=L.NAME_MAX)]] = Field(
+    track: SingleLine = Field("", max_length=L.NAME_MAX)
+    room: SingleLine = Field("", max_length=L.NAME_MAX)
+    speakers: list[Annotated[SingleLine, Field(min_length=1, max_length=L.NAME_MAX)]] = Field(
         default_factory=list, max_length=L.SPEAKERS_MAX)
-    description: str = Field("", max_length=L.SUMMARY_MAX)
+    description: MultiLine = Field("", max_length=L.SUMMARY_MAX)
 
 
 class ConveningBody(Body):
     kind: Literal["annual_convening", "working_group", "steering_committee", "webinar"] = "annual_convening"
-    title: str = Field(min_length=3, max_length=L.TITLE_MAX)
-    description: str = Field("", max_length=L.DESCRIPTION_MAX)
+    title: SingleLine = Field(min_length=3, max_length=L.TITLE_MAX)
+    description: MultiLine = Field("", max_length=L.DESCRIPTION_MAX)
     topics: list[Topic] = Field(default_factory=list, max_length=11)  # type: ignore[valid-type]
-    host_city_id: str | None = Field(None, max_length=L.ID_MAX)
-    venue: str = Field("", max_length=L.VENUE_MAX)
-    address: str = Field("", max_length=L.ADDRESS_MAX)
-    timezone: str = Field(min_length=1, max_length=64, description="the venue's IANA zone, e.g. America/Chicago")
+    host_city_id: SingleLine | None = Field(None, max_length=L.ID_MAX)
+    venue: SingleLine = Field("", max_length=L.VENUE_MAX)
+    address: SingleLine = Field("", max_length=L.ADDRESS_MAX)
+    timezone: TimeZoneName = Field(description="the venue's IANA zone, e.g. America/Chicago")
     starts_at: datetime = Field(description="the venue's wall-clock time (no offset), or an instant with one")
     ends_at: datetime
     capacity: int = Field(ge=1, le=L.CAPACITY_MAX)
@@ -106,14 +106,14 @@ class ConveningBody(Body):
 
 
 class CancelBody(Body):
-    reason: str = Field(min_length=1, max_length=L.REASON_MAX)
+    reason: MultiLine = Field(min_length=1, max_length=L.REASON_MAX)
 
 
 class RegisterBody(Body):
-    role: str = Field("", max_length=L.ROLE_MAX)
-    dietary_needs: str = Field("", max_length=L.DIETARY_MAX)
-    accessibility_needs: str = Field("", max_length=L.ACCESSIBILITY_MAX)
-    session_ids: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=L.SESSIONS_MAX)
+    role: SingleLine = Field("", max_length=L.ROLE_MAX)
+    dietary_needs: SingleLine = Field("", max_length=L.DIETARY_MAX)
+    accessibility_needs: MultiLine = Field("", max_length=L.ACCESSIBILITY_MAX)
+    session_ids: list[Annotated[SingleLine, Field(max_length=64)]] = Field(default_factory=list, max_length=L.SESSIONS_MAX)
 
 
 class AttendanceBody(Body):
@@ -122,15 +122,15 @@ class AttendanceBody(Body):
 
 class FeedbackBody(Body):
     rating: int = Field(ge=1, le=5)
-    comment: str = Field("", max_length=L.FEEDBACK_COMMENT_MAX)
+    comment: MultiLine = Field("", max_length=L.FEEDBACK_COMMENT_MAX)
 
 
 class MaterialBody(Body):
     kind: Literal["slides", "recording", "notes", "other"]
-    title: str = Field(min_length=3, max_length=L.TITLE_MAX)
-    summary: str = Field("", max_length=L.SUMMARY_MAX)
-    body: str = Field("", max_length=L.MATERIAL_BODY_MAX)
-    link: str | None = Field(None, max_length=L.LINK_MAX, pattern=L.LINK_PATTERN)
+    title: SingleLine = Field(min_length=3, max_length=L.TITLE_MAX)
+    summary: MultiLine = Field("", max_length=L.SUMMARY_MAX)
+    body: MultiLine = Field("", max_length=L.MATERIAL_BODY_MAX)
+    link: Url | None = None  # at most LINK_MAX characters, LINK_PATTERN
 
 
 def _local(at: datetime | None, c: Convening) -> str | None:
@@ -335,60 +335,60 @@ async def sweep(runtime: RuntimeDep, p: PrincipalDep) -> dict[str, int]:
 
 class GroupBody(Body):
     kind: Literal["working_group", "steering_committee"] = "working_group"
-    name: str = Field(min_length=3, max_length=L.NAME_MAX)
-    purpose: str = Field("", max_length=L.DESCRIPTION_MAX)
+    name: SingleLine = Field(min_length=3, max_length=L.NAME_MAX)
+    purpose: MultiLine = Field("", max_length=L.DESCRIPTION_MAX)
     topics: list[Topic] = Field(default_factory=list, max_length=11)  # type: ignore[valid-type]
 
 
 class MemberBody(Body):
     member_kind: Literal["city", "official", "partner_expert"]
-    member_id: str = Field(min_length=1, max_length=L.ID_MAX)
-    organization: str = Field("", max_length=L.NAME_MAX)
+    member_id: SingleLine = Field(min_length=1, max_length=L.ID_MAX)
+    organization: SingleLine = Field("", max_length=L.NAME_MAX)
     term_starts_on: date | None = None
     term_ends_on: date | None = None
 
 
 class LeaveBody(Body):
     member_kind: Literal["city", "official", "partner_expert"]
-    member_id: str = Field(min_length=1, max_length=L.ID_MAX)
-    reason: str = Field("", max_length=L.REASON_MAX)
+    member_id: SingleLine = Field(min_length=1, max_length=L.ID_MAX)
+    reason: MultiLine = Field("", max_length=L.REASON_MAX)
 
 
 class MeetingBody(Body):
-    title: str = Field(min_length=3, max_length=L.TITLE_MAX)
+    title: SingleLine = Field(min_length=3, max_length=L.TITLE_MAX)
     starts_at: datetime = Field(description="wall-clock time in `timezone` (no offset), or an instant with one")
-    timezone: str = Field("America/New_York", max_length=64)
-    agenda: str = Field("", max_length=L.AGENDA_MAX)
+    timezone: TimeZoneName = "America/New_York"
+    agenda: MultiLine = Field("", max_length=L.AGENDA_MAX)
 
 
 class NotesBody(Body):
-    notes: str | None = Field(None, max_length=L.NOTES_MAX)
-    agenda: str | None = Field(None, max_length=L.AGENDA_MAX)
+    notes: MultiLine | None = Field(None, max_length=L.NOTES_MAX)
+    agenda: MultiLine | None = Field(None, max_length=L.AGENDA_MAX)
 
 
 class DecisionBody(Body):
-    summary: str = Field(min_length=1, max_length=L.COMMENT_MAX)
+    summary: MultiLine = Field(min_length=1, max_length=L.COMMENT_MAX)
     decided_on: date
 
 
 class DeliverableBody(Body):
-    title: str = Field(min_length=3, max_length=L.TITLE_MAX)
-    summary: str = Field("", max_length=L.SUMMARY_MAX)
+    title: SingleLine = Field(min_length=3, max_length=L.TITLE_MAX)
+    summary: MultiLine = Field("", max_length=L.SUMMARY_MAX)
     topics: list[Topic] = Field(default_factory=list, max_length=11)  # type: ignore[valid-type]
-    body: str = Field("", max_length=L.DELIVERABLE_BODY_MAX)
+    body: MultiLine = Field("", max_length=L.DELIVERABLE_BODY_MAX)
 
 
 class DraftBody(Body):
-    body: str = Field(min_length=1, max_length=L.DELIVERABLE_BODY_MAX)
+    body: MultiLine = Field(min_length=1, max_length=L.DELIVERABLE_BODY_MAX)
 
 
 class CommentBody(Body):
-    body: str = Field(min_length=1, max_length=L.COMMENT_MAX)
+    body: MultiLine = Field(min_length=1, max_length=L.COMMENT_MAX)
 
 
 class ReviewBody(Body):
     approve: bool
-    note: str = Field("", max_length=L.COMMENT_MAX)
+    note: MultiLine = Field("", max_length=L.COMMENT_MAX)
 
 
 def group_view(g: Group, d: h.Deps, *, deliverables: list[Deliverable] | None = None) -> dict[str, Any]:
@@ -541,16 +541,16 @@ async def review(did: str, body: ReviewBody, runtime: RuntimeDep, p: PrincipalDe
 
 
 class OfferBody(Body):
-    city_id: str = Field(min_length=1, max_length=L.ID_MAX)
-    other_city_id: str = Field(min_length=1, max_length=L.ID_MAX)
+    city_id: SingleLine = Field(min_length=1, max_length=L.ID_MAX)
+    other_city_id: SingleLine = Field(min_length=1, max_length=L.ID_MAX)
     reason_kind: Literal["similar_questions", "shared_barriers", "peer_connections", "staff"] = "staff"
-    reason: str = Field(min_length=1, max_length=L.REASON_MAX)
+    reason: MultiLine = Field(min_length=1, max_length=L.REASON_MAX)
 
 
 class AnswerBody(Body):
     accepted: bool
     shares: list[Literal["contact", "barriers", "questions", "note"]] = Field(default_factory=list, max_length=4)
-    note: str = Field("", max_length=L.COMMENT_MAX)
+    note: MultiLine = Field("", max_length=L.COMMENT_MAX)
 
     @field_validator("shares")
     @classmethod
@@ -560,7 +560,7 @@ class AnswerBody(Body):
 
 class ProgressBody(Body):
     met_on: date | None = None
-    outcome: str | None = Field(None, max_length=L.COMMENT_MAX)
+    outcome: SingleLine | None = Field(None, max_length=L.COMMENT_MAX)
 
 
 async def intro_view(runtime: Runtime, i: Introduction, p: Principal) -> dict[str, Any]:

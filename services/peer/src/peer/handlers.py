@@ -104,12 +104,18 @@ def _agenda(c: Convening) -> tuple[ev.AgendaSession, ...]:
                  for s in c.sessions)
 
 
+_LOCATION_MAX = 200  # nrn_contracts.values.Name, the type of the events' location
+
+
 async def _location(tx: Tx, c: Convening) -> str | None:
     host = await repo.city(tx.db, c.host_city_id, tx.session)
     where = [c.venue] if c.venue else []
     if host and host.get("name"):
         where.append(f"{host['name']}, {host.get('state', '')}".rstrip(", "))
-    return ", ".join(where) or None
+    joined = ", ".join(where)
+    # The event's location is a Name (at most 200 characters) and a venue may take all of them: the venue
+    # alone then (the host city still travels as host_city_id), never an event that fails validation.
+    return (joined if len(joined) <= _LOCATION_MAX else c.venue) or None
 
 
 async def schedule_convening(deps: Deps, *, actor: Actor, draft: ConveningDraft) -> Convening:

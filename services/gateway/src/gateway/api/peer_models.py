@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from nrn_contracts.values import TOPIC_TAXONOMY
+from nrn_contracts.values import TOPIC_TAXONOMY, MultiLine, SingleLine, TimeZoneName, Url
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .. import peer_limits as P
@@ -20,26 +20,26 @@ class Body(BaseModel):
 
 
 class SessionBody(Body):
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    title: str = Field(min_length=1, max_length=P.TITLE_MAX)
+    id: SingleLine = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    title: SingleLine = Field(min_length=1, max_length=P.TITLE_MAX)
     starts_at: datetime = Field(description="the venue's wall-clock time (no offset), or an instant with one")
     ends_at: datetime
-    track: str = Field("", max_length=P.NAME_MAX)
-    room: str = Field("", max_length=P.NAME_MAX)
-    speakers: list[Annotated[str, Field(min_length=1, max_length=P.NAME_MAX)]] = Field(
+    track: SingleLine = Field("", max_length=P.NAME_MAX)
+    room: SingleLine = Field("", max_length=P.NAME_MAX)
+    speakers: list[Annotated[SingleLine, Field(min_length=1, max_length=P.NAME_MAX)]] = Field(
         default_factory=list, max_length=P.SPEAKERS_MAX)
-    description: str = Field("", max_length=P.SUMMARY_MAX)
+    description: MultiLine = Field("", max_length=P.SUMMARY_MAX)
 
 
 class ConveningBody(Body):
     kind: Literal["annual_convening", "working_group", "steering_committee", "webinar"] = "annual_convening"
-    title: str = Field(min_length=3, max_length=P.TITLE_MAX)
-    description: str = Field("", max_length=P.DESCRIPTION_MAX)
+    title: SingleLine = Field(min_length=3, max_length=P.TITLE_MAX)
+    description: MultiLine = Field("", max_length=P.DESCRIPTION_MAX)
     topics: list[Topic] = Field(default_factory=list, max_length=11)  # type: ignore[valid-type]
-    host_city_id: str | None = Field(None, max_length=P.ID_MAX)
-    venue: str = Field("", max_length=P.VENUE_MAX)
-    address: str = Field("", max_length=P.ADDRESS_MAX)
-    timezone: str = Field(min_length=1, max_length=64, description="the venue's IANA zone, e.g. America/Chicago")
+    host_city_id: SingleLine | None = Field(None, max_length=P.ID_MAX)
+    venue: SingleLine = Field("", max_length=P.VENUE_MAX)
+    address: SingleLine = Field("", max_length=P.ADDRESS_MAX)
+    timezone: TimeZoneName = Field(description="the venue's IANA zone, e.g. America/Chicago")
     starts_at: datetime = Field(description="the venue's wall-clock time (no offset), or an instant with one")
     ends_at: datetime
     capacity: int = Field(ge=1, le=P.CAPACITY_MAX)
@@ -51,14 +51,14 @@ class ConveningBody(Body):
 
 
 class CancelBody(Body):
-    reason: str = Field(min_length=1, max_length=P.REASON_MAX)
+    reason: MultiLine = Field(min_length=1, max_length=P.REASON_MAX)
 
 
 class RegisterBody(Body):
-    role: str = Field("", max_length=P.ROLE_MAX)
-    dietary_needs: str = Field("", max_length=P.DIETARY_MAX)
-    accessibility_needs: str = Field("", max_length=P.ACCESSIBILITY_MAX)
-    session_ids: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=P.SESSIONS_MAX)
+    role: SingleLine = Field("", max_length=P.ROLE_MAX)
+    dietary_needs: SingleLine = Field("", max_length=P.DIETARY_MAX)
+    accessibility_needs: MultiLine = Field("", max_length=P.ACCESSIBILITY_MAX)
+    session_ids: list[Annotated[SingleLine, Field(max_length=64)]] = Field(default_factory=list, max_length=P.SESSIONS_MAX)
 
 
 class AttendanceBody(Body):
@@ -67,86 +67,86 @@ class AttendanceBody(Body):
 
 class FeedbackBody(Body):
     rating: int = Field(ge=1, le=5)
-    comment: str = Field("", max_length=P.FEEDBACK_COMMENT_MAX)
+    comment: MultiLine = Field("", max_length=P.FEEDBACK_COMMENT_MAX)
 
 
 class MaterialBody(Body):
     kind: Literal["slides", "recording", "notes", "other"]
-    title: str = Field(min_length=3, max_length=P.TITLE_MAX)
-    summary: str = Field("", max_length=P.SUMMARY_MAX)
-    body: str = Field("", max_length=P.MATERIAL_BODY_MAX)
-    link: str | None = Field(None, max_length=P.LINK_MAX, pattern=P.LINK_PATTERN)
+    title: SingleLine = Field(min_length=3, max_length=P.TITLE_MAX)
+    summary: MultiLine = Field("", max_length=P.SUMMARY_MAX)
+    body: MultiLine = Field("", max_length=P.MATERIAL_BODY_MAX)
+    link: Url | None = None  # at most LINK_MAX characters, LINK_PATTERN
 
 
 class GroupBody(Body):
     kind: Literal["working_group", "steering_committee"] = "working_group"
-    name: str = Field(min_length=3, max_length=P.NAME_MAX)
-    purpose: str = Field("", max_length=P.DESCRIPTION_MAX)
+    name: SingleLine = Field(min_length=3, max_length=P.NAME_MAX)
+    purpose: MultiLine = Field("", max_length=P.DESCRIPTION_MAX)
     topics: list[Topic] = Field(default_factory=list, max_length=11)  # type: ignore[valid-type]
 
 
 class MemberBody(Body):
     member_kind: Literal["city", "official", "partner_expert"]
-    member_id: str = Field(min_length=1, max_length=P.ID_MAX)
-    organization: str = Field("", max_length=P.NAME_MAX)
+    member_id: SingleLine = Field(min_length=1, max_length=P.ID_MAX)
+    organization: SingleLine = Field("", max_length=P.NAME_MAX)
     term_starts_on: date | None = None
     term_ends_on: date | None = None
 
 
 class LeaveBody(Body):
     member_kind: Literal["city", "official", "partner_expert"]
-    member_id: str = Field(min_length=1, max_length=P.ID_MAX)
-    reason: str = Field("", max_length=P.REASON_MAX)
+    member_id: SingleLine = Field(min_length=1, max_length=P.ID_MAX)
+    reason: MultiLine = Field("", max_length=P.REASON_MAX)
 
 
 class MeetingBody(Body):
-    title: str = Field(min_length=3, max_length=P.TITLE_MAX)
+    title: SingleLine = Field(min_length=3, max_length=P.TITLE_MAX)
     starts_at: datetime = Field(description="wall-clock time in `timezone` (no offset), or an instant with one")
-    timezone: str = Field("America/New_York", max_length=64)
-    agenda: str = Field("", max_length=P.AGENDA_MAX)
+    timezone: TimeZoneName = "America/New_York"
+    agenda: MultiLine = Field("", max_length=P.AGENDA_MAX)
 
 
 class NotesBody(Body):
-    notes: str | None = Field(None, max_length=P.NOTES_MAX)
-    agenda: str | None = Field(None, max_length=P.AGENDA_MAX)
+    notes: MultiLine | None = Field(None, max_length=P.NOTES_MAX)
+    agenda: MultiLine | None = Field(None, max_length=P.AGENDA_MAX)
 
 
 class DecisionBody(Body):
-    summary: str = Field(min_length=1, max_length=P.COMMENT_MAX)
+    summary: MultiLine = Field(min_length=1, max_length=P.COMMENT_MAX)
     decided_on: date
 
 
 class DeliverableBody(Body):
-    title: str = Field(min_length=3, max_length=P.TITLE_MAX)
-    summary: str = Field("", max_length=P.SUMMARY_MAX)
+    title: SingleLine = Field(min_length=3, max_length=P.TITLE_MAX)
+    summary: MultiLine = Field("", max_length=P.SUMMARY_MAX)
     topics: list[Topic] = Field(default_factory=list, max_length=11)  # type: ignore[valid-type]
-    body: str = Field("", max_length=P.DELIVERABLE_BODY_MAX)
+    body: MultiLine = Field("", max_length=P.DELIVERABLE_BODY_MAX)
 
 
 class DraftBody(Body):
-    body: str = Field(min_length=1, max_length=P.DELIVERABLE_BODY_MAX)
+    body: MultiLine = Field(min_length=1, max_length=P.DELIVERABLE_BODY_MAX)
 
 
 class CommentBody(Body):
-    body: str = Field(min_length=1, max_length=P.COMMENT_MAX)
+    body: MultiLine = Field(min_length=1, max_length=P.COMMENT_MAX)
 
 
 class ReviewBody(Body):
     approve: bool
-    note: str = Field("", max_length=P.COMMENT_MAX)
+    note: MultiLine = Field("", max_length=P.COMMENT_MAX)
 
 
 class OfferBody(Body):
-    city_id: str = Field(min_length=1, max_length=P.ID_MAX)
-    other_city_id: str = Field(min_length=1, max_length=P.ID_MAX)
+    city_id: SingleLine = Field(min_length=1, max_length=P.ID_MAX)
+    other_city_id: SingleLine = Field(min_length=1, max_length=P.ID_MAX)
     reason_kind: Literal["similar_questions", "shared_barriers", "peer_connections", "staff"] = "staff"
-    reason: str = Field(min_length=1, max_length=P.REASON_MAX)
+    reason: MultiLine = Field(min_length=1, max_length=P.REASON_MAX)
 
 
 class AnswerBody(Body):
     accepted: bool
     shares: list[Literal["contact", "barriers", "questions", "note"]] = Field(default_factory=list, max_length=4)
-    note: str = Field("", max_length=P.COMMENT_MAX)
+    note: MultiLine = Field("", max_length=P.COMMENT_MAX)
 
     @field_validator("shares")
     @classmethod
@@ -156,4 +156,4 @@ class AnswerBody(Body):
 
 class ProgressBody(Body):
     met_on: date | None = None
-    outcome: str | None = Field(None, max_length=P.COMMENT_MAX)
+    outcome: SingleLine | None = Field(None, max_length=P.COMMENT_MAX)
