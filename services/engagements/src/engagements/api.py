@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from nrn_contracts.values import MultiLine, SingleLine, Version
 from nrn_kit.app import Runtime, get_runtime
 from nrn_kit.auth import STAFF_ROLES, Principal, authorize, principal_dependency
 from nrn_kit.http import problem
@@ -33,7 +34,7 @@ principal = principal_dependency(lambda request: request.app.state.runtime.verif
 PrincipalDep = Annotated[Principal, Depends(principal)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
-Id = Annotated[str, Field(min_length=1, max_length=128)]
+Id = Annotated[SingleLine, Field(min_length=1, max_length=128)]
 
 APPLICATION_QUEUES = Literal["screening", "in_review", "awaiting_decision", "waitlisted", "decided", "mine"]
 ENGAGEMENT_VIEWS = Literal["active", "overdue", "check_in_due", "closing", "closed"]
@@ -98,22 +99,22 @@ def eng_response(runtime: Runtime, e: Engagement, actor: Actor) -> JSONResponse:
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(None, ge=0, description="the version you act on (or If-Match)")
+    version: Version | None = Field(None, description="the version you act on (or If-Match)")
 
 
 class DraftBody(f.ApplicationForm):
     """A save: any part of the form (a field set to null is emptied; a barrier set to null is untaken)."""
 
-    version: int | None = Field(None, ge=0, description="the version the form was loaded at (or If-Match)")
+    version: Version | None = Field(None, description="the version the form was loaded at (or If-Match)")
 
 
 class WithdrawBody(Body):
-    reason: str = Field("", max_length=REASON_MAX)
+    reason: MultiLine = Field("", max_length=REASON_MAX)
 
 
 class ScreenBody(Body):
     outcome: Literal["eligible", "not_eligible"]
-    note: str = Field("", max_length=REASON_MAX)
+    note: MultiLine = Field("", max_length=REASON_MAX)
 
 
 class ReviewerBody(Body):
@@ -121,21 +122,21 @@ class ReviewerBody(Body):
 
 
 class ConflictBody(Body):
-    reason: str = Field(min_length=1, max_length=REASON_MAX)
+    reason: MultiLine = Field(min_length=1, max_length=REASON_MAX)
 
 
 class ScoreBody(Body):
-    scores: dict[Annotated[str, Field(max_length=40)], Annotated[int, Field(ge=1, le=5)]] = Field(max_length=20)
-    comments: dict[Annotated[str, Field(max_length=40)], Annotated[str, Field(max_length=2_000)]] = Field(
+    scores: dict[Annotated[SingleLine, Field(max_length=40)], Annotated[int, Field(ge=1, le=5)]] = Field(max_length=20)
+    comments: dict[Annotated[SingleLine, Field(max_length=40)], Annotated[MultiLine, Field(max_length=2_000)]] = Field(
         default_factory=dict, max_length=20)
-    overall: str = Field("", max_length=REASON_MAX)
+    overall: MultiLine = Field("", max_length=REASON_MAX)
 
 
 class TermsBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=300)
-    scope: str = Field(min_length=1, max_length=5_000)
+    title: SingleLine = Field(min_length=1, max_length=300)
+    scope: MultiLine = Field(min_length=1, max_length=5_000)
     budget_cents: int = Field(ge=BUDGET_CENTS[0], le=BUDGET_CENTS[1], description="US dollars in integer cents")
     duration_months: int = Field(ge=DURATION_MONTHS[0], le=DURATION_MONTHS[1])
     starts_on: date
@@ -144,7 +145,7 @@ class TermsBody(BaseModel):
 
 class DecisionBody(Body):
     decision: Literal["accept", "waitlist", "decline"]
-    reason: str = Field(min_length=1, max_length=REASON_MAX, description="the city reads it")
+    reason: MultiLine = Field(min_length=1, max_length=REASON_MAX, description="the city reads it")
     terms: TermsBody | None = None
     round_id: Id | None = None
 
@@ -152,7 +153,7 @@ class DecisionBody(Body):
 class RoundBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: SingleLine = Field(min_length=1, max_length=200)
     opens_on: date
     closes_on: date | None = None
     capacity: int = Field(ge=1, le=MAX_CAPACITY)
@@ -168,10 +169,10 @@ class TeamMemberBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     member_id: Id | None = None
-    name: str = Field("", max_length=200)
-    role: str = Field(min_length=1, max_length=200)
+    name: SingleLine = Field("", max_length=200)
+    role: SingleLine = Field(min_length=1, max_length=200)
     kind: Literal["staff", "partner_expert"] = "staff"
-    organization: str = Field("", max_length=200)
+    organization: SingleLine = Field("", max_length=200)
 
 
 class TeamBody(Body):
@@ -182,23 +183,23 @@ class FindingBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     barrier: Barrier
-    findings: str = Field(min_length=1, max_length=5_000)
+    findings: MultiLine = Field(min_length=1, max_length=5_000)
 
 
 class AssessmentBody(Body):
     visited_on: date
     barriers: list[FindingBody] = Field(min_length=1, max_length=len(Barrier))
-    strengths: list[Annotated[str, Field(max_length=2_000)]] = Field(default_factory=list, max_length=20)
-    summary: str = Field("", max_length=10_000)
+    strengths: list[Annotated[MultiLine, Field(max_length=2_000)]] = Field(default_factory=list, max_length=20)
+    summary: MultiLine = Field("", max_length=10_000)
 
 
 class MilestoneBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: Id | None = None
-    title: str = Field(min_length=1, max_length=300)
-    description: str = Field("", max_length=5_000)
-    owner: str = Field(min_length=1, max_length=200)
+    title: SingleLine = Field(min_length=1, max_length=300)
+    description: MultiLine = Field("", max_length=5_000)
+    owner: SingleLine = Field(min_length=1, max_length=200)
     due_on: date
 
 
@@ -207,36 +208,36 @@ class PlanBody(Body):
 
 
 class CommentBody(Body):
-    text: str = Field(min_length=1, max_length=REASON_MAX)
+    text: MultiLine = Field(min_length=1, max_length=REASON_MAX)
     milestone_id: Id | None = None
 
 
 class AgreeBody(Body):
-    plan_version: int = Field(ge=1)
+    plan_version: int = Field(ge=1, le=2**31 - 1)
 
 
 class MilestoneDoneBody(Body):
-    note: str = Field("", max_length=REASON_MAX)
+    note: MultiLine = Field("", max_length=REASON_MAX)
 
 
 class UpdateBody(Body):
     health: Literal["on_track", "at_risk", "off_track"]
-    text: str = Field(min_length=1, max_length=REASON_MAX)
+    text: MultiLine = Field(min_length=1, max_length=REASON_MAX)
 
 
 class RiskBody(Body):
     risk_id: Id | None = None
-    description: str = Field(min_length=1, max_length=REASON_MAX)
+    description: MultiLine = Field(min_length=1, max_length=REASON_MAX)
     likelihood: Literal["low", "medium", "high"]
     impact: Literal["low", "medium", "high"]
-    mitigation: str = Field("", max_length=REASON_MAX)
+    mitigation: MultiLine = Field("", max_length=REASON_MAX)
     status: Literal["open", "closed"] = "open"
 
 
 class PartnerBody(Body):
-    name: str = Field(min_length=1, max_length=200)
-    organization: str = Field("", max_length=200)
-    role: str = Field("", max_length=200)
+    name: SingleLine = Field(min_length=1, max_length=200)
+    organization: SingleLine = Field("", max_length=200)
+    role: SingleLine = Field("", max_length=200)
 
 
 class OutcomeBody(BaseModel):
@@ -244,17 +245,17 @@ class OutcomeBody(BaseModel):
 
     milestone_id: Id
     result: Literal["met", "partly_met", "not_met"]
-    note: str = Field("", max_length=2_000)
+    note: MultiLine = Field("", max_length=2_000)
 
 
 class CloseOutBody(Body):
     outcome: Literal["completed", "ended_early"] = "completed"
     outcomes: list[OutcomeBody] = Field(default_factory=list, max_length=30)
-    final_report: str = Field(min_length=1, max_length=REPORT_MAX)
+    final_report: MultiLine = Field(min_length=1, max_length=REPORT_MAX)
 
 
 class CancelBody(Body):
-    reason: str = Field(min_length=1, max_length=REASON_MAX)
+    reason: MultiLine = Field(min_length=1, max_length=REASON_MAX)
 
 
 class ConfirmBody(Body):
@@ -262,7 +263,7 @@ class ConfirmBody(Body):
 
 
 class CheckInBody(Body):
-    notes: str = Field(min_length=1, max_length=REASON_MAX)
+    notes: MultiLine = Field(min_length=1, max_length=REASON_MAX)
 
 
 # ---------------------------------------------------------------------------- reference
@@ -317,7 +318,7 @@ async def start(p: PrincipalDep, runtime: RuntimeDep) -> JSONResponse:
 
 @router.get("/applications", tags=["applications"])
 async def list_applications(p: PrincipalDep, runtime: RuntimeDep, queue: APPLICATION_QUEUES | None = None,
-                            city_id: Annotated[str | None, Query(max_length=128)] = None,
+                            city_id: Annotated[SingleLine | None, Query(max_length=128)] = None,
                             limit: Annotated[int, Query(ge=1, le=100)] = 50) -> dict[str, Any]:
     """An official: the city's applications (and those naming it as a partner), newest first — its
     reapply history. Staff: a queue (oldest submission first), or one city's history."""
@@ -370,7 +371,7 @@ async def upload(application_id: str, p: PrincipalDep, runtime: RuntimeDep,
                  file: Annotated[UploadFile, File(description="PDF, Word, Excel, PNG or JPEG; the type is read "
                                                               "from the content")],
                  kind: Annotated[Literal["sponsor_letter", "budget", "other"], Form()],
-                 version: Annotated[int | None, Form(ge=0)] = None, if_match: IfMatch = None) -> JSONResponse:
+                 version: Annotated[Version | None, Form()] = None, if_match: IfMatch = None) -> JSONResponse:
     actor = await caller(p, runtime)
     d = deps(runtime)
     data = await file.read(d.attachment_max_bytes + 1)
@@ -389,7 +390,7 @@ async def download(application_id: str, attachment_id: str, p: PrincipalDep, run
 
 @router.delete("/applications/{application_id}/attachments/{attachment_id}", tags=["applications"])
 async def remove(application_id: str, attachment_id: str, p: PrincipalDep, runtime: RuntimeDep,
-                 version: Annotated[int | None, Query(ge=0)] = None, if_match: IfMatch = None) -> JSONResponse:
+                 version: Annotated[Version | None, Query()] = None, if_match: IfMatch = None) -> JSONResponse:
     actor = await caller(p, runtime)
     app = await h.remove_attachment(deps(runtime), application_id, actor=actor,
                                     version=expected_version(if_match, version), attachment_id=attachment_id)
@@ -544,7 +545,7 @@ async def round_waitlist(round_id: str, p: PrincipalDep, runtime: RuntimeDep,
 
 @router.get("/engagements", tags=["engagements"])
 async def list_engagements(p: PrincipalDep, runtime: RuntimeDep, view: ENGAGEMENT_VIEWS | None = None,
-                           city_id: Annotated[str | None, Query(max_length=128)] = None,
+                           city_id: Annotated[SingleLine | None, Query(max_length=128)] = None,
                            limit: Annotated[int, Query(ge=1, le=100)] = 50) -> dict[str, Any]:
     """An official: the city's engagements. Staff: `view` = active (default), overdue (a milestone past
     due), check_in_due (6-month check-in due), closing, closed; or one city's."""

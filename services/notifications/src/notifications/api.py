@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from nrn_contracts.values import SingleLine
 from nrn_kit.app import Runtime, get_runtime
 from nrn_kit.auth import ADMINISTRATOR, Principal, principal_dependency
 from nrn_kit.http import DomainError, Forbidden, NotFound
@@ -61,7 +62,7 @@ def _uncursor(text: str | None) -> tuple[datetime, str] | None:
 
 @router.get("/notices")
 async def list_notices(p: PrincipalDep, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=100)] = 20,
-                       cursor: Annotated[str | None, Query(max_length=500)] = None,
+                       cursor: Annotated[SingleLine | None, Query(max_length=500)] = None,
                        unread: bool = False) -> dict[str, Any]:
     signed_in(p)
     d = deps(runtime)
@@ -96,10 +97,13 @@ async def read_one(notice_id: Annotated[str, Path(max_length=600)], p: Principal
 
 class PreferencesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    modes: dict[str, str] | None = Field(default=None, max_length=50,
-                                         description="kind of notice → email_now | daily_digest | in_page")
-    digest_time: str | None = Field(default=None, max_length=5, description="HH:MM, 24-hour, in time_zone")
-    time_zone: str | None = Field(default=None, max_length=64, description="IANA zone, e.g. America/Chicago")
+    # Text refuses control characters (nrn_contracts.values); which kinds, modes, times and zones are valid
+    # the handler says, with the person's own kinds of notice in the message.
+    modes: dict[Annotated[SingleLine, Field(max_length=64)],
+                Annotated[SingleLine, Field(max_length=32)]] | None = Field(
+        default=None, max_length=50, description="kind of notice → email_now | daily_digest | in_page")
+    digest_time: SingleLine | None = Field(default=None, max_length=5, description="HH:MM, 24-hour, in time_zone")
+    time_zone: SingleLine | None = Field(default=None, max_length=64, description="IANA zone, e.g. America/Chicago")
 
 
 @router.get("/preferences")
@@ -137,7 +141,7 @@ async def unsubscribe(token: Token, runtime: RuntimeDep) -> dict[str, Any]:
 async def list_mail(p: PrincipalDep, runtime: RuntimeDep,
                     state: Annotated[str | None, Query(pattern="^(pending|sending|sent|failed|parked)$")] = None,
                     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                    cursor: Annotated[str | None, Query(max_length=500)] = None) -> dict[str, Any]:
+                    cursor: Annotated[SingleLine | None, Query(max_length=500)] = None) -> dict[str, Any]:
     staff_only(p)
     items, counts, nxt = await h.list_mail(deps(runtime), state=state, limit=limit, before=_uncursor(cursor))
     return {"items": items, "counts": counts, "next_cursor": _cursor(nxt)}

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from nrn_contracts.values import MultiLine, SingleLine, Version
 from nrn_kit.app import Runtime, get_runtime
 from nrn_kit.auth import Principal, authorize, principal_dependency
 from nrn_kit.idempotency import IDEMPOTENT
@@ -23,7 +24,11 @@ principal = principal_dependency(lambda request: request.app.state.runtime.verif
 PrincipalDep = Annotated[Principal, Depends(principal)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
-_Pattern = Annotated[str, Field(min_length=1, max_length=200)]
+# Text refuses control characters (nrn_contracts.values); which URLs, states, topics and event types are
+# valid the handlers say.
+_Pattern = Annotated[SingleLine, Field(min_length=1, max_length=200)]
+_State = Annotated[SingleLine, Field(max_length=2)]
+_Topic = Annotated[SingleLine, Field(max_length=64)]
 
 
 def deps(runtime: Runtime) -> h.Deps:
@@ -33,24 +38,24 @@ def deps(runtime: Runtime) -> h.Deps:
 class EndpointIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    url: str = Field(min_length=1, max_length=2000, description="https://… where deliveries are POSTed")
-    description: str | None = Field(None, max_length=500)
+    url: SingleLine = Field(min_length=1, max_length=2000, description="https://… where deliveries are POSTed")
+    description: MultiLine | None = Field(None, max_length=500)
     event_types: list[_Pattern] = Field(min_length=1, max_length=100,
                                         description="types or patterns, e.g. org.nationalresourcenetwork.requests311.*")
-    states: list[Annotated[str, Field(max_length=2)]] = Field(default_factory=list, max_length=60)
-    topics: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=20)
+    states: list[_State] = Field(default_factory=list, max_length=60)
+    topics: list[_Topic] = Field(default_factory=list, max_length=20)
 
 
 class EndpointPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    url: str | None = Field(None, min_length=1, max_length=2000)
-    description: str | None = Field(None, max_length=500)
+    url: SingleLine | None = Field(None, min_length=1, max_length=2000)
+    description: MultiLine | None = Field(None, max_length=500)
     event_types: list[_Pattern] | None = Field(None, min_length=1, max_length=100)
-    states: list[Annotated[str, Field(max_length=2)]] | None = Field(None, max_length=60)
-    topics: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=20)
+    states: list[_State] | None = Field(None, max_length=60)
+    topics: list[_Topic] | None = Field(None, max_length=20)
     enabled: bool | None = None
-    version: int | None = Field(None, ge=1)
+    version: Version | None = Field(None, ge=1)
 
 
 class RotateIn(BaseModel):
@@ -70,11 +75,12 @@ class AgreementIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     event_types: list[_Pattern] = Field(min_length=1, max_length=200)
-    fields: dict[Annotated[str, Field(max_length=200)], list[Annotated[str, Field(max_length=64)]]] | None = Field(
+    fields: dict[Annotated[SingleLine, Field(max_length=200)],
+                 list[Annotated[SingleLine, Field(max_length=64)]]] | None = Field(
         None, description="per event type, the fields allowed (a type not named keeps every field)")
     personal_data: bool = Field(False, description="officials' personal data (names, e-mails, ids, their own words)")
     filters: list[Literal["state", "topic"]] = Field(default_factory=lambda: list(FILTERS))
-    version: int | None = Field(None, ge=0, description="the version this change is based on")
+    version: Version | None = Field(None, description="the version this change is based on")
 
 
 def _now(runtime: Runtime) -> datetime:

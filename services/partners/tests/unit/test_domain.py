@@ -143,7 +143,9 @@ def test_settings_refuse_loopback_and_development_secrets_in_production() -> Non
 
 
 @pytest.mark.parametrize("url", ["http://partner.example/x", "https://10.0.0.1/x", "https://localhost/x",
-                                 "https://u:p@partner.example/x", "https://partner.example:99999/x", "/relative"])
+                                 "https://u:p@partner.example/x", "https://partner.example:99999/x", "/relative",
+                                 "https://partner.example/a b", "https://partner.example/a\tb",
+                                 "https://partner.example/x\u00a0y"])
 def test_urls_refused(url: str) -> None:
     with pytest.raises(InvalidInput) as info:
         check_url(url, allow_loopback=False)

@@ -113,7 +113,8 @@ class RegisterBody(Body):
     role: SingleLine = Field("", max_length=L.ROLE_MAX)
     dietary_needs: SingleLine = Field("", max_length=L.DIETARY_MAX)
     accessibility_needs: MultiLine = Field("", max_length=L.ACCESSIBILITY_MAX)
-    session_ids: list[Annotated[SingleLine, Field(max_length=64)]] = Field(default_factory=list, max_length=L.SESSIONS_MAX)
+    session_ids: list[Annotated[SingleLine, Field(max_length=64)]] = Field(default_factory=list,
+                                                                        max_length=L.SESSIONS_MAX)
 
 
 class AttendanceBody(Body):

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from nrn_contracts.values import MultiLine, SingleLine, single_line
 
 from .model import BARRIER_LABELS, Barrier, CityRef
 
@@ -47,15 +49,18 @@ def _clean_list(value: Any) -> Any:
     return value
 
 
-Short = Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_blank_to_none)]
-Text2k = Annotated[Annotated[str, Field(max_length=2_000)] | None, BeforeValidator(_blank_to_none)]
-Text5k = Annotated[Annotated[str, Field(max_length=5_000)] | None, BeforeValidator(_blank_to_none)]
+# Text refuses control characters (nrn_contracts.values): names and titles are one line, the longer answers
+# keep their line breaks.
+Short = Annotated[Annotated[SingleLine, Field(max_length=200)] | None, BeforeValidator(_blank_to_none)]
+Text2k = Annotated[Annotated[MultiLine, Field(max_length=2_000)] | None, BeforeValidator(_blank_to_none)]
+Text5k = Annotated[Annotated[MultiLine, Field(max_length=5_000)] | None, BeforeValidator(_blank_to_none)]
 # A chosen barrier's narrative: "" means chosen, not yet described.
-Narrative = Annotated[str, BeforeValidator(_strip), Field(max_length=5_000)]
-Stakeholder = Annotated[str, Field(min_length=1, max_length=300)]
+Narrative = Annotated[MultiLine, BeforeValidator(_strip), Field(max_length=5_000)]
+Stakeholder = Annotated[SingleLine, Field(min_length=1, max_length=300)]
 CityId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
-Email = Annotated[Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None,
-                  BeforeValidator(_blank_to_none)]
+# The pattern's \s refuses line breaks but not NUL and the other control characters: single_line does.
+Email = Annotated[Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+                            AfterValidator(single_line)] | None, BeforeValidator(_blank_to_none)]
 LocalMatch = Literal["commit", "hardship"]
 
 

@@ -14,7 +14,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from nrn_contracts.values import MultiLine, SingleLine, single_line
+from nrn_contracts.values import Version as _Version
 
 from .. import engagements_limits as E
 from ..deps import ApiUser, Svc, allow, require_staff
@@ -42,9 +45,10 @@ class _In(BaseModel):
         return self.model_dump(mode="json", exclude_unset=True)
 
 
-Version = Annotated[int | None, Field(ge=0, description="the version you act on (or If-Match)")]
-Short = Annotated[str, Field(max_length=E.SHORT_MAX)]
-Reason = Annotated[str, Field(max_length=E.REASON_MAX)]
+Version = Annotated[_Version | None, Field(description="the version you act on (or If-Match)")]
+# Text refuses control characters (nrn_contracts.values, as engagements' own models do)
+Short = Annotated[SingleLine, Field(max_length=E.SHORT_MAX)]
+Reason = Annotated[MultiLine, Field(max_length=E.REASON_MAX)]
 Barrier = Literal["government_operations_budgets", "economic_development", "land_use", "transportation", "workforce",
                   "community_development", "housing", "public_safety"]
 Level = Literal["low", "medium", "high"]
@@ -59,24 +63,25 @@ class Background(_In):
     population: int | None = Field(None, ge=E.POPULATION_MIN, le=E.POPULATION_MAX)
     sponsor_name: Short | None = None
     sponsor_title: Short | None = None
-    sponsor_commitment: Annotated[str, Field(max_length=E.TEXT5K_MAX)] | None = None
-    stakeholders: Annotated[list[Annotated[str, Field(min_length=1, max_length=E.STAKEHOLDER_MAX)]],
+    sponsor_commitment: Annotated[MultiLine, Field(max_length=E.TEXT5K_MAX)] | None = None
+    stakeholders: Annotated[list[Annotated[SingleLine, Field(min_length=1, max_length=E.STAKEHOLDER_MAX)]],
                             Field(max_length=E.STAKEHOLDERS_MAX)] | None = None
 
 
 class EconomicChallenges(_In):
-    barriers: dict[Barrier, Annotated[str, Field(max_length=E.NARRATIVE_MAX)] | None] | None = None
+    barriers: dict[Barrier, Annotated[MultiLine, Field(max_length=E.NARRATIVE_MAX)] | None] | None = None
 
 
 class ProjectManagement(_In):
     manager_name: Short | None = None
     manager_title: Short | None = None
-    manager_email: Annotated[str, Field(max_length=E.EMAIL_MAX, pattern=E.EMAIL_PATTERN)] | None = None
+    manager_email: Annotated[str, Field(max_length=E.EMAIL_MAX, pattern=E.EMAIL_PATTERN),
+                             AfterValidator(single_line)] | None = None
     timeline_months: int | None = Field(None, ge=E.TIMELINE_MONTHS[0], le=E.TIMELINE_MONTHS[1])
     desired_start: date | None = None
     local_match: Literal["commit", "hardship"] | None = None
-    local_match_source: Annotated[str, Field(max_length=E.TEXT2K_MAX)] | None = None
-    hardship_reason: Annotated[str, Field(max_length=E.TEXT5K_MAX)] | None = None
+    local_match_source: Annotated[MultiLine, Field(max_length=E.TEXT2K_MAX)] | None = None
+    hardship_reason: Annotated[MultiLine, Field(max_length=E.TEXT5K_MAX)] | None = None
 
 
 class Regional(_In):
@@ -93,7 +98,7 @@ class DraftIn(_In):
     project_management: ProjectManagement | None = None
     regional: Regional | None = None
     peer_connections: bool | None = None
-    exception_request: Annotated[str, Field(max_length=E.TEXT5K_MAX)] | None = None
+    exception_request: Annotated[MultiLine, Field(max_length=E.TEXT5K_MAX)] | None = None
     version: Version = None
 
 
@@ -114,25 +119,25 @@ class ScreenIn(VersionIn):
 
 
 class ReviewerIn(VersionIn):
-    reviewer_id: Annotated[str, Field(min_length=1, max_length=E.ID_MAX)]
+    reviewer_id: Annotated[SingleLine, Field(min_length=1, max_length=E.ID_MAX)]
 
 
 class ConflictIn(VersionIn):
-    reason: Annotated[str, Field(min_length=1, max_length=E.REASON_MAX)]
+    reason: Annotated[MultiLine, Field(min_length=1, max_length=E.REASON_MAX)]
 
 
 class ScoresIn(VersionIn):
-    scores: dict[Annotated[str, Field(max_length=E.CRITERION_ID_MAX)],
+    scores: dict[Annotated[SingleLine, Field(max_length=E.CRITERION_ID_MAX)],
                  Annotated[int, Field(ge=E.SCORE_MIN, le=E.SCORE_MAX)]] = Field(max_length=E.CRITERIA_MAX)
-    comments: dict[Annotated[str, Field(max_length=E.CRITERION_ID_MAX)],
-                   Annotated[str, Field(max_length=E.CRITERION_COMMENT_MAX)]] = Field(
+    comments: dict[Annotated[SingleLine, Field(max_length=E.CRITERION_ID_MAX)],
+                   Annotated[MultiLine, Field(max_length=E.CRITERION_COMMENT_MAX)]] = Field(
         default_factory=dict, max_length=E.CRITERIA_MAX)
     overall: Reason = ""
 
 
 class TermsIn(_In):
-    title: Annotated[str, Field(min_length=1, max_length=E.TITLE_MAX)]
-    scope: Annotated[str, Field(min_length=1, max_length=E.SCOPE_MAX)]
+    title: Annotated[SingleLine, Field(min_length=1, max_length=E.TITLE_MAX)]
+    scope: Annotated[MultiLine, Field(min_length=1, max_length=E.SCOPE_MAX)]
     budget_cents: int = Field(ge=E.BUDGET_CENTS[0], le=E.BUDGET_CENTS[1], description="US dollars in integer cents")
     duration_months: int = Field(ge=E.DURATION_MONTHS[0], le=E.DURATION_MONTHS[1])
     starts_on: date
@@ -141,13 +146,13 @@ class TermsIn(_In):
 
 class DecisionIn(VersionIn):
     decision: Literal["accept", "waitlist", "decline"]
-    reason: Annotated[str, Field(min_length=1, max_length=E.REASON_MAX, description="the city reads it")]
+    reason: Annotated[MultiLine, Field(min_length=1, max_length=E.REASON_MAX, description="the city reads it")]
     terms: TermsIn | None = None
-    round_id: Annotated[str, Field(min_length=1, max_length=E.ID_MAX)] | None = None
+    round_id: Annotated[SingleLine, Field(min_length=1, max_length=E.ID_MAX)] | None = None
 
 
 class RoundIn(_In):
-    name: Annotated[str, Field(min_length=1, max_length=E.ROUND_NAME_MAX)]
+    name: Annotated[SingleLine, Field(min_length=1, max_length=E.ROUND_NAME_MAX)]
     opens_on: date
     closes_on: date | None = None
     capacity: int = Field(ge=1, le=E.CAPACITY_MAX)
@@ -161,11 +166,11 @@ class CapacityIn(_In):
 
 
 class TeamMemberIn(_In):
-    member_id: Annotated[str, Field(min_length=1, max_length=E.ID_MAX)] | None = None
-    name: Annotated[str, Field(max_length=E.SHORT_MAX)] = ""
-    role: Annotated[str, Field(min_length=1, max_length=E.SHORT_MAX)]
+    member_id: Annotated[SingleLine, Field(min_length=1, max_length=E.ID_MAX)] | None = None
+    name: Annotated[SingleLine, Field(max_length=E.SHORT_MAX)] = ""
+    role: Annotated[SingleLine, Field(min_length=1, max_length=E.SHORT_MAX)]
     kind: Literal["staff", "partner_expert"] = "staff"
-    organization: Annotated[str, Field(max_length=E.SHORT_MAX)] = ""
+    organization: Annotated[SingleLine, Field(max_length=E.SHORT_MAX)] = ""
 
 
 class TeamIn(VersionIn):
@@ -174,22 +179,22 @@ class TeamIn(VersionIn):
 
 class FindingIn(_In):
     barrier: Barrier
-    findings: Annotated[str, Field(min_length=1, max_length=E.FINDINGS_MAX)]
+    findings: Annotated[MultiLine, Field(min_length=1, max_length=E.FINDINGS_MAX)]
 
 
 class AssessmentIn(VersionIn):
     visited_on: date
     barriers: list[FindingIn] = Field(min_length=1, max_length=len(E.BARRIERS))
-    strengths: list[Annotated[str, Field(max_length=E.STRENGTH_MAX)]] = Field(default_factory=list,
+    strengths: list[Annotated[MultiLine, Field(max_length=E.STRENGTH_MAX)]] = Field(default_factory=list,
                                                                              max_length=E.STRENGTHS_MAX)
-    summary: Annotated[str, Field(max_length=E.ASSESSMENT_SUMMARY_MAX)] = ""
+    summary: Annotated[MultiLine, Field(max_length=E.ASSESSMENT_SUMMARY_MAX)] = ""
 
 
 class MilestoneIn(_In):
-    id: Annotated[str, Field(min_length=1, max_length=E.ID_MAX)] | None = None
-    title: Annotated[str, Field(min_length=1, max_length=E.MILESTONE_TITLE_MAX)]
-    description: Annotated[str, Field(max_length=E.MILESTONE_DESCRIPTION_MAX)] = ""
-    owner: Annotated[str, Field(min_length=1, max_length=E.OWNER_MAX)]
+    id: Annotated[SingleLine, Field(min_length=1, max_length=E.ID_MAX)] | None = None
+    title: Annotated[SingleLine, Field(min_length=1, max_length=E.MILESTONE_TITLE_MAX)]
+    description: Annotated[MultiLine, Field(max_length=E.MILESTONE_DESCRIPTION_MAX)] = ""
+    owner: Annotated[SingleLine, Field(min_length=1, max_length=E.OWNER_MAX)]
     due_on: date
 
 
@@ -198,12 +203,12 @@ class PlanIn(VersionIn):
 
 
 class CommentIn(VersionIn):
-    text: Annotated[str, Field(min_length=1, max_length=E.REASON_MAX)]
-    milestone_id: Annotated[str, Field(min_length=1, max_length=E.ID_MAX)] | None = None
+    text: Annotated[MultiLine, Field(min_length=1, max_length=E.REASON_MAX)]
+    milestone_id: Annotated[SingleLine, Field(min_length=1, max_length=E.ID_MAX)] | None = None
 
 
 class AgreeIn(VersionIn):
-    plan_version: int = Field(ge=1)
+    plan_version: int = Field(ge=1, le=2**31 - 1)
 
 
 class MilestoneDoneIn(VersionIn):
@@ -212,12 +217,12 @@ class MilestoneDoneIn(VersionIn):
 
 class UpdateIn(VersionIn):
     health: Literal["on_track", "at_risk", "off_track"]
-    text: Annotated[str, Field(min_length=1, max_length=E.REASON_MAX)]
+    text: Annotated[MultiLine, Field(min_length=1, max_length=E.REASON_MAX)]
 
 
 class RiskIn(VersionIn):
-    risk_id: Annotated[str, Field(min_length=1, max_length=E.ID_MAX)] | None = None
-    description: Annotated[str, Field(min_length=1, max_length=E.REASON_MAX)]
+    risk_id: Annotated[SingleLine, Field(min_length=1, max_length=E.ID_MAX)] | None = None
+    description: Annotated[MultiLine, Field(min_length=1, max_length=E.REASON_MAX)]
     likelihood: Level
     impact: Level
     mitigation: Reason = ""
@@ -225,25 +230,25 @@ class RiskIn(VersionIn):
 
 
 class PartnerIn(VersionIn):
-    name: Annotated[str, Field(min_length=1, max_length=E.SHORT_MAX)]
-    organization: Annotated[str, Field(max_length=E.SHORT_MAX)] = ""
-    role: Annotated[str, Field(max_length=E.SHORT_MAX)] = ""
+    name: Annotated[SingleLine, Field(min_length=1, max_length=E.SHORT_MAX)]
+    organization: Annotated[SingleLine, Field(max_length=E.SHORT_MAX)] = ""
+    role: Annotated[SingleLine, Field(max_length=E.SHORT_MAX)] = ""
 
 
 class OutcomeIn(_In):
-    milestone_id: Annotated[str, Field(min_length=1, max_length=E.ID_MAX)]
+    milestone_id: Annotated[SingleLine, Field(min_length=1, max_length=E.ID_MAX)]
     result: Literal["met", "partly_met", "not_met"]
-    note: Annotated[str, Field(max_length=E.OUTCOME_NOTE_MAX)] = ""
+    note: Annotated[MultiLine, Field(max_length=E.OUTCOME_NOTE_MAX)] = ""
 
 
 class CloseOutIn(VersionIn):
     outcome: Literal["completed", "ended_early"] = "completed"
     outcomes: list[OutcomeIn] = Field(default_factory=list, max_length=E.OUTCOMES_MAX)
-    final_report: Annotated[str, Field(min_length=1, max_length=E.REPORT_MAX)]
+    final_report: Annotated[MultiLine, Field(min_length=1, max_length=E.REPORT_MAX)]
 
 
 class CancelIn(VersionIn):
-    reason: Annotated[str, Field(min_length=1, max_length=E.REASON_MAX)]
+    reason: Annotated[MultiLine, Field(min_length=1, max_length=E.REASON_MAX)]
 
 
 class ConfirmIn(VersionIn):
@@ -251,7 +256,7 @@ class ConfirmIn(VersionIn):
 
 
 class CheckInIn(VersionIn):
-    notes: Annotated[str, Field(min_length=1, max_length=E.REASON_MAX)]
+    notes: Annotated[MultiLine, Field(min_length=1, max_length=E.REASON_MAX)]
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
@@ -325,7 +330,7 @@ async def start(request: Request, user: ApiUser, svc: Svc) -> Response:
 async def list_applications(
     request: Request, user: ApiUser, svc: Svc,
     queue: Literal["screening", "in_review", "awaiting_decision", "waitlisted", "decided", "mine"] | None = None,
-    city_id: Annotated[str | None, Query(max_length=E.ID_MAX)] = None,
+    city_id: Annotated[SingleLine | None, Query(max_length=E.ID_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=E.LIST_LIMIT_MAX)] = 50,
 ) -> Response:
     if user.is_staff:
@@ -359,7 +364,7 @@ async def upload(request: Request, application_id: m.Id, user: ApiUser, svc: Svc
                  file: Annotated[UploadFile, File(description="PDF, Word, Excel, PNG or JPEG; the type is read "
                                                               "from the content")],
                  kind: Annotated[Literal["sponsor_letter", "budget", "other"], Form()],
-                 version: Annotated[int | None, Form(ge=0)] = None) -> Response:
+                 version: Annotated[_Version | None, Form()] = None) -> Response:
     _official_scope(user, "application.submit")
     data = await file.read(E.ATTACHMENT_MAX_BYTES + 1)
     form = {"kind": kind, **({"version": str(version)} if version is not None else {})}
@@ -382,7 +387,7 @@ async def download(request: Request, application_id: m.Id, attachment_id: m.Id, 
 @router.delete("/applications/{application_id}/attachments/{attachment_id}", tags=[APPS],
                summary="Remove an attachment from the draft", responses=ERRORS)
 async def remove(request: Request, application_id: m.Id, attachment_id: m.Id, user: ApiUser, svc: Svc,
-                 version: Annotated[int | None, Query(ge=0)] = None) -> Response:
+                 version: Annotated[_Version | None, Query()] = None) -> Response:
     _official_scope(user, "application.submit")
     return await forward(request, svc.engagements, "DELETE", f"/applications/{application_id}/attachments/"
                          f"{attachment_id}", principal=user, params={"version": version})
@@ -477,7 +482,7 @@ async def waitlist(request: Request, round_id: m.Id, user: ApiUser, svc: Svc,
 async def list_engagements(
     request: Request, user: ApiUser, svc: Svc,
     view: Literal["active", "overdue", "check_in_due", "closing", "closed"] | None = None,
-    city_id: Annotated[str | None, Query(max_length=E.ID_MAX)] = None,
+    city_id: Annotated[SingleLine | None, Query(max_length=E.ID_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=E.LIST_LIMIT_MAX)] = 50,
 ) -> Response:
     if user.is_staff:

@@ -11,6 +11,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from nrn_contracts.values import SingleLine
+
 from ..deps import ApiUser, Svc
 from .forward import forward
 
@@ -28,16 +30,16 @@ class PreferencesIn(BaseModel):
     """What to change; what is left out stays as it is."""
 
     model_config = ConfigDict(extra="forbid")
-    modes: dict[Annotated[str, Field(max_length=64)], Mode] | None = Field(
+    modes: dict[Annotated[SingleLine, Field(max_length=64)], Mode] | None = Field(
         default=None, max_length=50, description="kind of notice (see GET) → how to receive it")
     digest_time: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
                                     description="HH:MM, 24-hour, in time_zone: when the daily digest comes")
-    time_zone: str | None = Field(default=None, max_length=64, description="IANA zone, e.g. America/Chicago")
+    time_zone: SingleLine | None = Field(default=None, max_length=64, description="IANA zone, e.g. America/Chicago")
 
 
 @router.get("/notices", tags=[TAG], summary="My notices, newest first", responses=ERRORS)
 async def notices(request: Request, svc: Svc, user: ApiUser, limit: Annotated[int, Query(ge=1, le=100)] = 20,
-                  cursor: Annotated[str | None, Query(max_length=500)] = None, unread: bool = False) -> Response:
+                  cursor: Annotated[SingleLine | None, Query(max_length=500)] = None, unread: bool = False) -> Response:
     params = {"limit": limit, "cursor": cursor, "unread": "true" if unread else None}
     return await forward(request, svc.notifications, "GET", "/notices", principal=user, params=params)
 

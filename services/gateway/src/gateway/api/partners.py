@@ -11,6 +11,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from nrn_contracts.values import MultiLine, SingleLine, Version
+
 from ..deps import ApiUser, Svc, allow
 from ..web.catalogue import catalogue
 from .forward import forward
@@ -23,15 +25,15 @@ ERRORS = {401: {"description": "not signed in", **PROBLEM}, 403: {"description":
           422: {"description": "invalid input, the field named", **PROBLEM},
           503: {"description": "the partners service is unavailable", **PROBLEM}}
 
-Pattern = Annotated[str, Field(min_length=1, max_length=200)]
-State = Annotated[str, Field(max_length=2)]
-Topic = Annotated[str, Field(max_length=64)]
+Pattern = Annotated[SingleLine, Field(min_length=1, max_length=200)]
+State = Annotated[SingleLine, Field(max_length=2)]
+Topic = Annotated[SingleLine, Field(max_length=64)]
 
 
 class EndpointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str = Field(min_length=1, max_length=2000, description="https://… where deliveries are POSTed")
-    description: str | None = Field(None, max_length=500)
+    url: SingleLine = Field(min_length=1, max_length=2000, description="https://… where deliveries are POSTed")
+    description: MultiLine | None = Field(None, max_length=500)
     event_types: list[Pattern] = Field(min_length=1, max_length=100,
                                        description="types or patterns, e.g. org.nationalresourcenetwork.requests311.*")
     states: list[State] = Field(default_factory=list, max_length=60)
@@ -40,13 +42,13 @@ class EndpointIn(BaseModel):
 
 class EndpointPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str | None = Field(None, min_length=1, max_length=2000)
-    description: str | None = Field(None, max_length=500)
+    url: SingleLine | None = Field(None, min_length=1, max_length=2000)
+    description: MultiLine | None = Field(None, max_length=500)
     event_types: list[Pattern] | None = Field(None, min_length=1, max_length=100)
     states: list[State] | None = Field(None, max_length=60)
     topics: list[Topic] | None = Field(None, max_length=20)
     enabled: bool | None = None
-    version: int | None = Field(None, ge=1)
+    version: Version | None = Field(None, ge=1)
 
 
 class RotateIn(BaseModel):
@@ -62,10 +64,11 @@ class ReplayIn(BaseModel):
 class AgreementIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     event_types: list[Pattern] = Field(min_length=1, max_length=200)
-    fields: dict[Annotated[str, Field(max_length=200)], list[Annotated[str, Field(max_length=64)]]] | None = None
+    fields: dict[Annotated[SingleLine, Field(max_length=200)],
+                 list[Annotated[SingleLine, Field(max_length=64)]]] | None = None
     personal_data: bool = False
     filters: list[Literal["state", "topic"]] = Field(default_factory=lambda: ["state", "topic"])
-    version: int | None = Field(None, ge=0)
+    version: Version | None = None
 
 
 def _body(model: BaseModel) -> dict[str, Any]:

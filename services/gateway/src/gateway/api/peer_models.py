@@ -58,7 +58,8 @@ class RegisterBody(Body):
     role: SingleLine = Field("", max_length=P.ROLE_MAX)
     dietary_needs: SingleLine = Field("", max_length=P.DIETARY_MAX)
     accessibility_needs: MultiLine = Field("", max_length=P.ACCESSIBILITY_MAX)
-    session_ids: list[Annotated[SingleLine, Field(max_length=64)]] = Field(default_factory=list, max_length=P.SESSIONS_MAX)
+    session_ids: list[Annotated[SingleLine, Field(max_length=64)]] = Field(default_factory=list,
+                                                                        max_length=P.SESSIONS_MAX)
 
 
 class AttendanceBody(Body):

@@ -21,6 +21,7 @@ from .render import flash
 # Query parameters of the pages: text without control characters, numbers the services can take (a
 # page's filter is refused with a 422 page rather than passed on to fail further in).
 PageText = Annotated[SingleLine, Query(max_length=2_000)]
+MaybePageText = Annotated[SingleLine | None, Query(max_length=2_000)]
 PageLines = Annotated[MultiLine, Query(max_length=20_000)]
 PageNumber = Annotated[int, Query(ge=1, le=10_000)]
 PageOffset = Annotated[int, Query(ge=0, le=1_000_000)]

@@ -26,7 +26,7 @@ from ..clients import ServiceUnavailable, UpstreamError
 from ..compose import Section, compose
 from ..deps import PageUser, Svc
 from ..problems import ProblemError
-from .common import act, markdown, problem_text, see_other, version_of
+from .common import PageText, act, markdown, problem_text, see_other, version_of
 from .render import flash, render
 
 router = APIRouter()
@@ -480,7 +480,7 @@ async def confirm_partnership(request: Request, app_id: str, user: PageUser, svc
 
 
 @router.get("/staff/applications")
-async def review_queue(request: Request, user: PageUser, svc: Svc, queue: str = "") -> Response:
+async def review_queue(request: Request, user: PageUser, svc: Svc, queue: PageText = "") -> Response:
     staff_only(user)
     managing = user.has_role("program_manager") or user.has_role("triage_lead") or user.has_role("administrator")
     if queue not in dict(QUEUES):
@@ -644,7 +644,7 @@ async def change_capacity(request: Request, round_id: str, user: PageUser, svc: 
 
 
 @router.get("/staff/engagements")
-async def engagements_list(request: Request, user: PageUser, svc: Svc, view: str = "active") -> Response:
+async def engagements_list(request: Request, user: PageUser, svc: Svc, view: PageText = "active") -> Response:
     staff_only(user)
     view = view if view in dict(ENGAGEMENT_VIEWS) else "active"
     page, error = {"items": [], "counts": {}}, None

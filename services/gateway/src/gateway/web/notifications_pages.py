@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from ..clients import ServiceUnavailable, UpstreamError
 from ..deps import MaybePageUser, PageUser, Svc, require_staff
 from ..problems import ProblemError
-from .common import safe_next, see_other
+from .common import MaybePageText, PageOffset, safe_next, see_other
 from .render import flash, render
 
 router = APIRouter()
@@ -64,8 +64,8 @@ async def _page(request: Request, user: Any, svc: Svc, cursor: str | None, unrea
 
 
 @router.get("/notifications")
-async def centre(request: Request, user: PageUser, svc: Svc, cursor: str | None = None,
-                 show: str | None = None) -> Response:
+async def centre(request: Request, user: PageUser, svc: Svc, cursor: MaybePageText = None,
+                 show: MaybePageText = None) -> Response:
     unread_only = show == "unread"
     page = await _page(request, user, svc, cursor, unread_only)
     return render(request, "notifications/centre.html", {
@@ -74,7 +74,7 @@ async def centre(request: Request, user: PageUser, svc: Svc, cursor: str | None 
 
 
 @router.get("/notifications/list")
-async def centre_list(request: Request, user: PageUser, svc: Svc, show: str | None = None) -> Response:
+async def centre_list(request: Request, user: PageUser, svc: Svc, show: MaybePageText = None) -> Response:
     """htmx fragment: the list again (polled while the centre is open, so new notices appear)."""
     unread_only = show == "unread"
     page = await _page(request, user, svc, None, unread_only)
@@ -172,7 +172,7 @@ def _token(value: Any) -> str:
 
 
 @public_router.get("/unsubscribe")
-async def unsubscribe_page(request: Request, svc: Svc, token: str | None = None) -> Response:
+async def unsubscribe_page(request: Request, svc: Svc, token: MaybePageText = None) -> Response:
     token = _token(token)
     try:
         about = await svc.notifications.get_json(f"/unsubscribe/{quote(token, safe='')}")
@@ -183,7 +183,7 @@ async def unsubscribe_page(request: Request, svc: Svc, token: str | None = None)
 
 
 @public_router.post("/unsubscribe")
-async def unsubscribe(request: Request, svc: Svc, token: str | None = None) -> Response:
+async def unsubscribe(request: Request, svc: Svc, token: MaybePageText = None) -> Response:
     form = await request.form()
     token = _token(token or form.get("token"))
     try:
@@ -203,8 +203,8 @@ STATE_LABELS = {"pending": "Waiting to be sent", "sending": "Being sent", "sent"
 
 
 @router.get("/staff/mail")
-async def outbox(request: Request, user: PageUser, svc: Svc, state: str | None = None,
-                 cursor: str | None = None) -> Response:
+async def outbox(request: Request, user: PageUser, svc: Svc, state: MaybePageText = None,
+                 cursor: MaybePageText = None) -> Response:
     require_staff(user)
     state = state if state in STATE_LABELS else None
     params = {"state": state, "cursor": cursor or None, "limit": 50}
@@ -246,7 +246,7 @@ async def _caught(svc: Svc, user: Any, path: str, **kw: Any) -> Any:
 
 
 @router.get("/staff/mail/caught")
-async def caught(request: Request, user: PageUser, svc: Svc, offset: int = 0) -> Response:
+async def caught(request: Request, user: PageUser, svc: Svc, offset: PageOffset = 0) -> Response:
     require_staff(user)
     offset = max(0, min(offset, 100_000))
     page = await _caught(svc, user, "/caught-mail", params={"limit": 50, "offset": offset})

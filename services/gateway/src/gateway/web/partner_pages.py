@@ -17,7 +17,7 @@ from ..auth import Principal
 from ..clients import ServiceUnavailable, UpstreamError
 from ..deps import PageUser, Svc
 from ..problems import ProblemError
-from .common import act, problem_field, problem_text, see_other
+from .common import PageText, act, problem_field, problem_text, see_other
 from .render import EASTERN, flash, render
 
 router = APIRouter()
@@ -86,7 +86,7 @@ async def register(request: Request, user: PageUser, svc: Svc) -> Response:
 
 
 @router.get("/partner/webhooks/{endpoint_id}")
-async def endpoint(request: Request, endpoint_id: str, user: PageUser, svc: Svc, state: str = "") -> Response:
+async def endpoint(request: Request, endpoint_id: str, user: PageUser, svc: Svc, state: PageText = "") -> Response:
     partner_id = _partner(user)
     endpoint_id = _id(endpoint_id)
     detail = await svc.partners.get_json(f"/partners/{partner_id}/endpoints/{endpoint_id}", token=user.token)

@@ -104,6 +104,8 @@ def check_url(raw: str, *, allow_loopback: bool) -> str:
     """An absolute https URL with a host (http only where loopback is allowed, for tests and development),
     no user name or password, no fragment; an IP address given literally must be one deliveries may reach."""
     url = raw.strip()
+    if any(c.isspace() for c in url):  # urlsplit keeps them; the events' Url type (and a receiver) would not
+        raise InvalidInput("the URL must not contain spaces or line breaks; write a space as %20", field="url")
     parts = urlsplit(url)
     schemes = ("https", "http") if allow_loopback else ("https",)
     if parts.scheme not in schemes:
