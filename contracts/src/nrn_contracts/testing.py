@@ -81,7 +81,7 @@ def refused_by_event(api: type[BaseModel], field: str, event: type[BaseModel], e
 
 def _field_adapter(model: type[BaseModel], field: str) -> TypeAdapter[Any]:
     info = model.model_fields[field]
-    return TypeAdapter(Annotated[info.annotation, info])  # type: ignore[name-defined]
+    return TypeAdapter(Annotated[info.annotation, info])
 
 
 def _accepts(adapter: TypeAdapter[Any], value: Any) -> bool:
