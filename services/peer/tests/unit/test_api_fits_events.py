@@ -14,7 +14,7 @@ import pytest
 from nrn_contracts.events import peer as ev
 from nrn_contracts.testing import refused_by_event
 
-from peer import api
+from peer import api, api_health  # api first: it includes api_health's router
 
 # A host city's "name, ST" as long as accounts lets it be, which the location joins to the venue.
 LONGEST_CITY = ", " + "x" * 200 + ", MI"
@@ -46,6 +46,7 @@ ROWS: list[tuple[type, str, type, str]] = [
     (api.DraftBody, "body", ev.DeliverablePublished, "body"),
     *[(api.OfferBody, f, ev.IntroductionOffered, f) for f in ("city_id", "other_city_id", "reason")],
     (api.ProgressBody, "outcome", ev.IntroductionProgressed, "outcome"),
+    *[(api_health.MeasureBody, f, ev.HealthMeasureDefined, f) for f in ("name", "definition", "unit", "source")],
 ]
 
 
