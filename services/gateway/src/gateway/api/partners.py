@@ -16,6 +16,7 @@ from nrn_contracts.values import MultiLine, SingleLine, Version
 from ..deps import ApiUser, Svc, allow
 from ..web.catalogue import catalogue
 from .forward import forward
+from .models import Id  # ids travel into upstream URLs: letters, digits and a few separators
 
 router = APIRouter()
 TAG = "partner webhooks"
@@ -88,47 +89,47 @@ async def event_types(request: Request, svc: Svc, user: ApiUser) -> Response:
 
 @router.get("/partners/{partner_id}/webhooks", tags=[TAG], responses=ERRORS,
             summary="The organization, its agreement and its endpoints")
-async def partner(partner_id: str, request: Request, svc: Svc, user: ApiUser) -> Response:
+async def partner(partner_id: Id, request: Request, svc: Svc, user: ApiUser) -> Response:
     allow(user, "webhook.read", partner_id=partner_id)
     return await forward(request, svc.partners, "GET", f"/partners/{partner_id}", principal=user)
 
 
 @router.get("/partners/{partner_id}/agreement", tags=[TAG], responses=ERRORS)
-async def agreement(partner_id: str, request: Request, svc: Svc, user: ApiUser) -> Response:
+async def agreement(partner_id: Id, request: Request, svc: Svc, user: ApiUser) -> Response:
     allow(user, "webhook.read", partner_id=partner_id)
     return await forward(request, svc.partners, "GET", f"/partners/{partner_id}/agreement", principal=user)
 
 
 @router.put("/partners/{partner_id}/agreement", tags=[TAG], responses=ERRORS)
-async def set_agreement(partner_id: str, body: AgreementIn, request: Request, svc: Svc, user: ApiUser) -> Response:
+async def set_agreement(partner_id: Id, body: AgreementIn, request: Request, svc: Svc, user: ApiUser) -> Response:
     allow(user, "agreement.manage", partner_id=partner_id)
     return await forward(request, svc.partners, "PUT", f"/partners/{partner_id}/agreement", principal=user,
                          json=_body(body))
 
 
 @router.get("/partners/{partner_id}/endpoints", tags=[TAG], responses=ERRORS)
-async def endpoints(partner_id: str, request: Request, svc: Svc, user: ApiUser) -> Response:
+async def endpoints(partner_id: Id, request: Request, svc: Svc, user: ApiUser) -> Response:
     allow(user, "webhook.read", partner_id=partner_id)
     return await forward(request, svc.partners, "GET", f"/partners/{partner_id}/endpoints", principal=user)
 
 
 @router.post("/partners/{partner_id}/endpoints", status_code=201, tags=[TAG], responses=ERRORS,
              summary="Register an endpoint (the answer holds its signing secret, shown once)")
-async def register(partner_id: str, body: EndpointIn, request: Request, svc: Svc, user: ApiUser) -> Response:
+async def register(partner_id: Id, body: EndpointIn, request: Request, svc: Svc, user: ApiUser) -> Response:
     allow(user, "webhook.manage", partner_id=partner_id)
     return await forward(request, svc.partners, "POST", f"/partners/{partner_id}/endpoints", principal=user,
                          json=_body(body))
 
 
 @router.get("/partners/{partner_id}/endpoints/{endpoint_id}", tags=[TAG], responses=ERRORS)
-async def endpoint(partner_id: str, endpoint_id: str, request: Request, svc: Svc, user: ApiUser) -> Response:
+async def endpoint(partner_id: Id, endpoint_id: Id, request: Request, svc: Svc, user: ApiUser) -> Response:
     allow(user, "webhook.read", partner_id=partner_id)
     return await forward(request, svc.partners, "GET", f"/partners/{partner_id}/endpoints/{endpoint_id}",
                          principal=user)
 
 
 @router.patch("/partners/{partner_id}/endpoints/{endpoint_id}", tags=[TAG], responses=ERRORS)
-async def change(partner_id: str, endpoint_id: str, body: EndpointPatch, request: Request, svc: Svc,
+async def change(partner_id: Id, endpoint_id: Id, body: EndpointPatch, request: Request, svc: Svc,
                  user: ApiUser) -> Response:
     allow(user, "webhook.manage", partner_id=partner_id)
     return await forward(request, svc.partners, "PATCH", f"/partners/{partner_id}/endpoints/{endpoint_id}",
@@ -136,14 +137,14 @@ async def change(partner_id: str, endpoint_id: str, body: EndpointPatch, request
 
 
 @router.delete("/partners/{partner_id}/endpoints/{endpoint_id}", status_code=204, tags=[TAG], responses=ERRORS)
-async def remove(partner_id: str, endpoint_id: str, request: Request, svc: Svc, user: ApiUser) -> Response:
+async def remove(partner_id: Id, endpoint_id: Id, request: Request, svc: Svc, user: ApiUser) -> Response:
     allow(user, "webhook.manage", partner_id=partner_id)
     return await forward(request, svc.partners, "DELETE", f"/partners/{partner_id}/endpoints/{endpoint_id}",
                          principal=user)
 
 
 @router.post("/partners/{partner_id}/endpoints/{endpoint_id}/secret/rotate", tags=[TAG], responses=ERRORS)
-async def rotate(partner_id: str, endpoint_id: str, request: Request, svc: Svc, user: ApiUser,
+async def rotate(partner_id: Id, endpoint_id: Id, request: Request, svc: Svc, user: ApiUser,
                  body: RotateIn | None = None) -> Response:
     allow(user, "webhook.manage", partner_id=partner_id)
     return await forward(request, svc.partners, "POST",
@@ -152,14 +153,14 @@ async def rotate(partner_id: str, endpoint_id: str, request: Request, svc: Svc, 
 
 
 @router.post("/partners/{partner_id}/endpoints/{endpoint_id}/test", status_code=202, tags=[TAG], responses=ERRORS)
-async def test_event(partner_id: str, endpoint_id: str, request: Request, svc: Svc, user: ApiUser) -> Response:
+async def test_event(partner_id: Id, endpoint_id: Id, request: Request, svc: Svc, user: ApiUser) -> Response:
     allow(user, "webhook.manage", partner_id=partner_id)
     return await forward(request, svc.partners, "POST", f"/partners/{partner_id}/endpoints/{endpoint_id}/test",
                          principal=user)
 
 
 @router.post("/partners/{partner_id}/endpoints/{endpoint_id}/replay", status_code=202, tags=[TAG], responses=ERRORS)
-async def replay_since(partner_id: str, endpoint_id: str, body: ReplayIn, request: Request, svc: Svc,
+async def replay_since(partner_id: Id, endpoint_id: Id, body: ReplayIn, request: Request, svc: Svc,
                        user: ApiUser) -> Response:
     allow(user, "webhook.manage", partner_id=partner_id)
     return await forward(request, svc.partners, "POST", f"/partners/{partner_id}/endpoints/{endpoint_id}/replay",
@@ -167,7 +168,7 @@ async def replay_since(partner_id: str, endpoint_id: str, body: ReplayIn, reques
 
 
 @router.get("/partners/{partner_id}/endpoints/{endpoint_id}/deliveries", tags=[TAG], responses=ERRORS)
-async def deliveries(partner_id: str, endpoint_id: str, request: Request, svc: Svc, user: ApiUser,
+async def deliveries(partner_id: Id, endpoint_id: Id, request: Request, svc: Svc, user: ApiUser,
                      state: Literal["pending", "sending", "succeeded", "failed", "cancelled"] | None = None,
                      limit: Annotated[int, Query(ge=1, le=200)] = 50,
                      before: AwareDatetime | None = None) -> Response:
@@ -178,14 +179,14 @@ async def deliveries(partner_id: str, endpoint_id: str, request: Request, svc: S
 
 
 @router.get("/partners/{partner_id}/deliveries/{delivery_id}", tags=[TAG], responses=ERRORS)
-async def delivery(partner_id: str, delivery_id: str, request: Request, svc: Svc, user: ApiUser) -> Response:
+async def delivery(partner_id: Id, delivery_id: Id, request: Request, svc: Svc, user: ApiUser) -> Response:
     allow(user, "webhook.read", partner_id=partner_id)
     return await forward(request, svc.partners, "GET", f"/partners/{partner_id}/deliveries/{delivery_id}",
                          principal=user)
 
 
 @router.post("/partners/{partner_id}/deliveries/{delivery_id}/replay", status_code=202, tags=[TAG], responses=ERRORS)
-async def replay(partner_id: str, delivery_id: str, request: Request, svc: Svc, user: ApiUser) -> Response:
+async def replay(partner_id: Id, delivery_id: Id, request: Request, svc: Svc, user: ApiUser) -> Response:
     allow(user, "webhook.manage", partner_id=partner_id)
     return await forward(request, svc.partners, "POST", f"/partners/{partner_id}/deliveries/{delivery_id}/replay",
                          principal=user)
