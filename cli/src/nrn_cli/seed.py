@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import holidays
 import httpx
 
 from . import seed_content as content
@@ -44,6 +45,8 @@ FORMER_ADMIN_EMAIL = "admin@nrn.localhost"  # the default before accounts checke
 ADMIN_FILE = "seed-admin.json"  # in the data dir: the generated development administrator
 API = "/api/v1"
 EASTERN = ZoneInfo("America/New_York")
+# the federal holidays requests311 counts as closed (5 U.S.C. 6103): no demo call is offered on one
+_US_HOLIDAYS = holidays.US(observed=True)
 MAX_ATTEMPTS = 30  # per question: actions taken plus version races retried
 
 Progress = Callable[[int, int, str], None]
@@ -226,7 +229,7 @@ class _Seeder:
             await self.direct_assistance()
             await self.searchable()
             await self.notified()
-            self.step("seed: notifications and e-mails")
+            self.step("seed: notifications and emails")
             self.step("seed: done")
         return self.report
 
@@ -502,7 +505,8 @@ class _Seeder:
             if target == "memo_delivered":
                 if on_offer:
                     return None
-                return "offer call slots", expert["email"], "call-slots", {"slots": self.slots(now)}
+                return "offer call slots", expert["email"], "call-slots", {
+                    "slots": self.slots(now, view.get("city_time_zone"))}
             # Closed with feedback needs a call held: offer one starting in a few seconds, pick it, hold it.
             soon = [s for s in on_offer if _aware(s["starts_at"]) < now + timedelta(minutes=1)]
             if soon:
@@ -527,14 +531,16 @@ class _Seeder:
         self.report.notes.append(f"{spec['title']}: left at {status} (target {target})")
         return None
 
-    def slots(self, now: datetime) -> list[dict[str, Any]]:
-        """Three slots on the next business days, 10:00 and 14:00 Eastern, at least two days ahead."""
+    def slots(self, now: datetime, zone: str | None) -> list[dict[str, Any]]:
+        """Three slots on the next business days at least two days ahead, 10 AM and 2 PM in the city's
+        own time (Eastern when it is not known): inside the city's business hours wherever it is."""
+        tz = ZoneInfo(zone) if zone else EASTERN
         out: list[dict[str, Any]] = []
-        day = now.astimezone(EASTERN).date() + timedelta(days=2)
+        day = now.astimezone(tz).date() + timedelta(days=2)
         hours = iter((10, 14, 10))
         while len(out) < 3:
-            if day.weekday() < 5:
-                starts = datetime.combine(day, time(next(hours)), EASTERN)
+            if day.weekday() < 5 and day not in _US_HOLIDAYS:
+                starts = datetime.combine(day, time(next(hours)), tz)
                 out.append({"starts_at": starts.isoformat(), "duration_minutes": 30})
             day += timedelta(days=1)
         return out
@@ -765,7 +771,7 @@ class _Seeder:
         unread = await self.eventually(step, arrived, "notifications (is the notifications service running?)")
         self.report.tour += [
             f"{content.OFFICIALS[0]['name']} has {unread} unread notification(s): the count is in the page header",
-            "every e-mail the demo sent was caught locally: sign in as staff, then Mail → caught mail "
+            "every email the demo sent was caught locally: sign in as staff, then Mail → caught mail "
             "(/staff/mail/caught)"]
 
     # --- direct technical assistance ---------------------------------------------------------------------

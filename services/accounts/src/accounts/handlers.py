@@ -83,7 +83,7 @@ def _canonical(value: str) -> str:
     try:
         return canonical_email(value)
     except InvalidEmail as exc:
-        raise ValueError(f"not a valid e-mail address: {exc}") from None
+        raise ValueError(f"not a valid email address: {exc}") from None
 
 
 # Every address a command takes is stored and compared in its one canonical form (domain.emails).

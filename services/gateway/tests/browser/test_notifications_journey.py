@@ -85,13 +85,13 @@ async def test_the_unread_count_appears_after_staff_act_and_the_notice_leads_to_
 
     # --- settings -----------------------------------------------------------------------------------
     await official.goto("/notifications/settings")
-    await official.get_by_role("group", name="Your city's questions").get_by_label("One e-mail a day").check()
+    await official.get_by_role("group", name="Your city's questions").get_by_label("One email a day").check()
     await official.get_by_label("Time of day").fill("07:30")
     await shoot(official, shots, "n3-notification-settings")
     await official.get_by_role("button", name="Save settings").click()
     await official.get_by_text("Your notification settings are saved.").wait_for()
     assert await official.get_by_role("group", name="Your city's questions").get_by_label(
-        "One e-mail a day").is_checked()
+        "One email a day").is_checked()
 
     # --- staff: what was sent, and what the catcher caught ---------------------------------------------
     async def mailed() -> bool:

@@ -195,7 +195,7 @@ async def test_a_notice_linking_off_site_is_not_followed(client, fake) -> None: 
 async def test_settings_save_and_a_refusal_names_the_field_without_losing_the_form(client, fake) -> None:  # noqa: ANN001
     csrf = await sign_in(client)
     page = await client.get("/notifications/settings")
-    assert "Always e-mailed right away" in page.text and 'name="mode:my_questions"' in page.text
+    assert "Always emailed right away" in page.text and 'name="mode:my_questions"' in page.text
     r = await client.post("/notifications/settings", data={"csrf_token": csrf, "mode:my_questions": "daily_digest",
                                                            "digest_time": "07:30", "time_zone": "America/New_York"})
     assert r.status_code == 303 and fake.prefs["modes"] == {"my_questions": "daily_digest"}
@@ -207,9 +207,9 @@ async def test_settings_save_and_a_refusal_names_the_field_without_losing_the_fo
 
 async def test_unsubscribe_page_confirm_and_one_click_need_no_session(client, fake) -> None:  # noqa: ANN001
     page = await client.get("/unsubscribe", params={"token": "good-token"})
-    assert page.status_code == 200 and "Stop these e-mails?" in page.text and "Your city" in page.text
+    assert page.status_code == 200 and "Stop these emails?" in page.text and "Your city" in page.text
     r = await client.post("/unsubscribe", data={"token": "good-token"})
-    assert r.status_code == 200 and "You will no longer get these e-mails" in r.text
+    assert r.status_code == 200 and "You will no longer get these emails" in r.text
     r = await client.post("/unsubscribe?token=good-token", data={"List-Unsubscribe": "One-Click"})
     assert r.status_code == 200 and r.text == "Unsubscribed."
     assert (await client.post("/unsubscribe?token=bad-token-here")).status_code == 404

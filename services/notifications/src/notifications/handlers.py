@@ -418,7 +418,7 @@ def _mail_document(deps: Deps, *, key: str, kind: str, template: str, context: d
         "state": repo.PENDING if person.get("email") else repo.FAILED,
     }
     if not person.get("email"):
-        doc["last_error"] = "no e-mail address is known for this person"
+        doc["last_error"] = "no email address is known for this person"
     try:
         doc["subject"], doc["_summary"] = headline(template, context)
     except TemplateFailed as exc:
@@ -831,7 +831,7 @@ async def retry_mail(deps: Deps, mail_id: str) -> dict:
             raise Invalid("template", f"the message still cannot be written: {exc}") from exc
         update.update(subject=rendered.subject)
     if not doc.get("to"):
-        raise Invalid("to", "no e-mail address is known for this person")
+        raise Invalid("to", "no email address is known for this person")
     doc = await mail.find_one_and_update({"_id": mail_id, "state": doc["state"]}, {"$set": update},
                                          return_document=True)
     if doc is None:

@@ -59,6 +59,6 @@ async def test_a_pending_official_is_asked_for_more_then_told_why_the_sign_up_wa
     asked = await svc.eventually(lambda: first(svc, "olive@flint.example", "needs more"))
     refused = await svc.eventually(lambda: first(svc, "olive@flint.example", "could not verify"))
     assert "Please send your city hall phone number." in asked.message.get_body(("plain",)).get_content()
-    assert "Reply to this e-mail" in asked.message.get_body(("html",)).get_content()
+    assert "Reply to this email" in asked.message.get_body(("html",)).get_content()
     assert "The city clerk says you do not work for Flint." in refused.message.get_body(("plain",)).get_content()
     assert asked.message["List-Unsubscribe"] is None  # account messages cannot be turned off

@@ -76,7 +76,7 @@ COLUMN_HELP: dict[str, str] = {
     "population_change_2000_2010": "Population change 2000-2010 in percent; a loss is negative, e.g. -18.1",
     "population_change_year": "Year of the population change (2010 when left blank)",
     "population_change_source": "Source of the population change (required with it)",
-    "official_email_domains": "The city's e-mail domains, separated by ; (officials at them are verified "
+    "official_email_domains": "The city's email domains, separated by ; (officials at them are verified "
                               "once they confirm their mailbox)",
     "latitude": "Latitude of the city in decimal degrees, e.g. 43.0125 (with longitude)",
     "longitude": "Longitude in decimal degrees, e.g. -83.6875 (west is negative)",

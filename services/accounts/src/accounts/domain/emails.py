@@ -39,7 +39,7 @@ def canonical_email(raw: str) -> str:
     """The canonical form of an e-mail address (see the module docstring). Raises InvalidEmail."""
     text = unicodedata.normalize("NFKC", str(raw)).strip()
     if not text:
-        raise InvalidEmail("enter an e-mail address")
+        raise InvalidEmail("enter an email address")
     try:
         parts = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:

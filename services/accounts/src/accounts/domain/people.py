@@ -119,7 +119,7 @@ def _email(email: str) -> str:
     try:
         return canonical_email(email)
     except InvalidEmail as exc:
-        raise DomainRuleError(f"not a valid e-mail address: {exc}", field="email") from None
+        raise DomainRuleError(f"not a valid email address: {exc}", field="email") from None
 
 
 def _check_staff_roles(roles: list[StaffRole], expertise: list[Expertise]) -> None:

@@ -25,8 +25,8 @@ class Mode(StrEnum):
 
 MODE_LABELS = {
     Mode.email_now: "E-mail me right away",
-    Mode.daily_digest: "One e-mail a day (daily digest)",
-    Mode.in_page: "Only on the site, no e-mail",
+    Mode.daily_digest: "One email a day (daily digest)",
+    Mode.in_page: "Only on the site, no email",
 }
 
 
@@ -52,7 +52,7 @@ _EVERYONE = frozenset({OFFICIAL, "staff"})
 
 KINDS: dict[str, Kind] = {k.key: k for k in (
     Kind("account", "Your account and its security",
-         "Confirming your e-mail address, resetting your password, a changed password, your account verified.",
+         "Confirming your email address, resetting your password, a changed password, your account verified.",
          (Mode.email_now,), Mode.email_now, _EVERYONE, security=True),
     Kind("my_questions", "Your city's questions",
          "Receipts, requests for more information, the memo, call times offered, the 90-day follow-up.",

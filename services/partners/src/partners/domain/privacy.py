@@ -17,7 +17,7 @@ from nrn_contracts import Event
 
 # Identify a person, whatever the event.
 IDENTIFYING = frozenset({
-    "email", "contact_email", "phone", "account_id", "official_id", "expert_id", "by", "registrant_id",
+    "email", "contact_email", "phone", "account_id", "official_id", "expert_id", "previous_expert_id", "by", "registrant_id",
     "member_id", "reviewer_id", "volunteer_id", "person_id",
 })
 # On events about a person (keyed by account_id), their name and job title identify them too;
