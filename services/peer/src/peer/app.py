@@ -15,8 +15,9 @@ from nrn_kit.app import Runtime, ServiceSpec
 from nrn_kit.app import create_app as create_app_from_spec
 from nrn_kit.http import problem
 
-from . import api, consumers, handlers_health
+from . import api, api_probono, consumers, handlers_health
 from .adapters import health as health_store
+from .adapters import probono as probono_store
 from .adapters.mongo import INDEXES
 from .config import Settings
 from .domain.errors import RuleViolation
@@ -29,7 +30,7 @@ MULTIPART_SLACK = 64 * 1024  # the multipart envelope around a health import of 
 def _indexes() -> dict:
     """Every program's indexes, one list per collection (health adds one to the cities read model)."""
     out: dict = {}
-    for part in (INDEXES, health_store.INDEXES):
+    for part in (INDEXES, health_store.INDEXES, probono_store.INDEXES):
         for collection, models in part.items():
             out.setdefault(collection, []).extend(models)
     return out
@@ -73,8 +74,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         settings=settings,
         title="peer",
         description="Peer networking: convenings, working groups, the Peer Steering Committee, peer introductions, "
-                    "the Peer Health Group's health dashboards",
-        routers=[api.router],
+                    "the Peer Health Group's health dashboards, the pro bono talent network",
+        routers=[api.router, api_probono.router],
         consumers=[consumers.consumer],
         indexes=_indexes(),
         upload_routes={"/health-data/imports": settings.health_import_max_bytes + MULTIPART_SLACK},

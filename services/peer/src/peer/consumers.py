@@ -1,7 +1,8 @@
 """What peer learns from other services' events, kept as its own read models.
 
 * accounts → ``cities`` (name, state) and ``people`` (officials, staff and partner members: name,
-  title, e-mail for the contact a city may choose to share, city, kind);
+  title, e-mail for the contact a city may choose to share, city, kind); ``partners`` (name, kind: the
+  organizations staff may enroll in the pro bono talent network);
 * requests311 → ``city_signals.questions``: each question's subject and year (suggestions of cities
   that asked about the same subject in the same year);
 * engagements → ``city_signals``: the application's "peer connections" answer, and the barriers the
@@ -20,6 +21,7 @@ from nrn_kit.consumer import EventConsumer
 from nrn_kit.mongo import Tx
 
 from .adapters import mongo as repo
+from .adapters import probono as probono_store
 
 consumer = EventConsumer("read-models")
 
@@ -30,6 +32,12 @@ async def city_registered(event: acc.CityRegistered, tx: Tx) -> None:
     await tx.db[repo.CITIES].update_one({"_id": event.city_id}, {"$set": {
         "name": event.name, "state": event.state, "population": event.population, "fips": event.fips}},
         upsert=True, session=tx.session)
+
+
+@consumer.handles(acc.PartnerRegistered)
+async def partner_registered(event: acc.PartnerRegistered, tx: Tx) -> None:
+    await tx.db[probono_store.PARTNERS].update_one({"_id": event.partner_id}, {"$set": {
+        "name": event.name, "kind": event.kind}}, upsert=True, session=tx.session)
 
 
 @consumer.handles(acc.AccountRegistered)

@@ -14,7 +14,7 @@ import pytest
 from nrn_contracts.events import peer as ev
 from nrn_contracts.testing import refused_by_event
 
-from peer import api, api_health  # api first: it includes api_health's router
+from peer import api, api_health, api_probono  # api first: it includes api_health's router
 
 # A host city's "name, ST" as long as accounts lets it be, which the location joins to the venue.
 LONGEST_CITY = ", " + "x" * 200 + ", MI"
@@ -47,6 +47,36 @@ ROWS: list[tuple[type, str, type, str]] = [
     *[(api.OfferBody, f, ev.IntroductionOffered, f) for f in ("city_id", "other_city_id", "reason")],
     (api.ProgressBody, "outcome", ev.IntroductionProgressed, "outcome"),
     *[(api_health.MeasureBody, f, ev.HealthMeasureDefined, f) for f in ("name", "definition", "unit", "source")],
+    # the pro bono talent network
+    *[(api_probono.ProfileBody, f, e, f) for e in (ev.VolunteerRegistered, ev.VolunteerUpdated)
+      for f in ("skills", "hours_per_month", "base_state")],
+    (api_probono.OrganizationBody, "partner_id", ev.VolunteerRegistered, "organization_id"),
+    *[(api_probono.ProjectBody, f, ev.ProjectPosted, f) for f in (
+        "department", "title", "problem", "skills", "hours_needed")],
+    *[(api_probono.ProjectBody, "title", e, "project_title") for e in (ev.MatchProposed, ev.MatchAccepted,
+                                                                        ev.HoursLogged)],
+    (api_probono.ProjectBody, "title", ev.ProjectCompleted, "title"),
+    (api_probono.ProposeBody, "volunteer_id", ev.MatchProposed, "volunteer_id"),
+    (api_probono.OutcomeBody, "outcome", ev.ProjectCompleted, "outcome"),
+]
+
+# Hours are numbers with a fractional part, which refused_by_event does not probe: their bounds are compared.
+# (Dates and closed lists (work_mode) are the same types on both sides.)
+HOURS_ROWS: list[tuple[type, str, type, str]] = [
+    (api_probono.ProposeBody, "hours_agreed", ev.MatchProposed, "hours_agreed"),
+    (api_probono.AgreementBody, "hours_agreed", ev.MatchProposed, "hours_agreed"),
+    (api_probono.HoursBody, "hours", ev.HoursLogged, "hours"),
+    (api_probono.HoursBody, "hours", ev.HoursReviewed, "hours"),
+]
+
+# Optional text a handler publishes as None when blank (the event's text is never empty).
+BLANK_IS_NONE = lambda value: value.strip() or None  # noqa: E731
+OPTIONAL_ROWS: list[tuple[type, str, type, str]] = [
+    (api_probono.ProjectBody, "on_site_needs", ev.ProjectPosted, "on_site_needs"),
+    (api_probono.ReviewBody, "note", ev.ProjectReviewed, "note"),
+    (api_probono.AnswerBody, "reason", ev.MatchDeclined, "reason"),
+    (api_probono.HoursBody, "note", ev.HoursLogged, "note"),
+    (api_probono.HoursReviewBody, "note", ev.HoursReviewed, "note"),
 ]
 
 
@@ -54,6 +84,25 @@ ROWS: list[tuple[type, str, type, str]] = [
                          ids=[f"{b.__name__}.{f}->{e.__name__}.{g}" for b, f, e, g in ROWS])
 def test_what_the_route_takes_the_event_takes(body: type, field: str, event: type, event_field: str) -> None:
     assert refused_by_event(body, field, event, event_field) == []
+
+
+@pytest.mark.parametrize(("body", "field", "event", "event_field"), OPTIONAL_ROWS,
+                         ids=[f"{b.__name__}.{f}->{e.__name__}.{g}" for b, f, e, g in OPTIONAL_ROWS])
+def test_optional_text_fits_once_blank_is_none(body: type, field: str, event: type, event_field: str) -> None:
+    assert refused_by_event(body, field, event, event_field, carry=BLANK_IS_NONE) == []
+
+
+def _bounds(model: type, field: str) -> tuple[float, float]:
+    schema = model.model_json_schema()["properties"][field]
+    schema = next((b for b in schema.get("anyOf", [schema]) if b.get("type") == "number"), schema)
+    return schema["minimum"], schema["maximum"]
+
+
+@pytest.mark.parametrize(("body", "field", "event", "event_field"), HOURS_ROWS,
+                         ids=[f"{b.__name__}.{f}->{e.__name__}.{g}" for b, f, e, g in HOURS_ROWS])
+def test_hours_the_route_takes_the_event_takes(body: type, field: str, event: type, event_field: str) -> None:
+    (lo, hi), (event_lo, event_hi) = _bounds(body, field), _bounds(event, event_field)
+    assert event_lo <= lo <= hi <= event_hi
 
 
 def test_a_long_venue_in_a_long_city_still_makes_a_location() -> None:

@@ -152,16 +152,23 @@ async def get_group(db: AsyncDatabase, group_id: str, session: S = None) -> Grou
     return Group.from_document(doc) if doc else None
 
 
-async def save_group(db: AsyncDatabase, g: Group, session: S) -> None:
-    read = g.version
-    g.version = read + 1
+async def save_versioned(db: AsyncDatabase, collection: str, item: Any, session: S) -> None:
+    """Insert ``item`` (version 0) or replace it only if its stored ``version`` is still the one read;
+    ``Contended`` otherwise (the handler runs the command again). ``item`` has ``id``, ``version`` and
+    ``to_document()``."""
+    read = item.version
+    item.version = read + 1
     if read == 0:
-        await db[GROUPS].insert_one(g.to_document(), session=session)
+        await db[collection].insert_one(item.to_document(), session=session)
         return
-    result = await db[GROUPS].replace_one({"_id": g.id, "version": read}, g.to_document(), session=session)
+    result = await db[collection].replace_one({"_id": item.id, "version": read}, item.to_document(), session=session)
     if result.matched_count != 1:
-        g.version = read
-        raise Contended(g.id)
+        item.version = read
+        raise Contended(item.id)
+
+
+async def save_group(db: AsyncDatabase, g: Group, session: S) -> None:
+    await save_versioned(db, GROUPS, g, session)
 
 
 async def list_groups(db: AsyncDatabase) -> list[Group]:
@@ -174,15 +181,7 @@ async def get_deliverable(db: AsyncDatabase, deliverable_id: str, session: S = N
 
 
 async def save_deliverable(db: AsyncDatabase, d: Deliverable, session: S) -> None:
-    read = d.version
-    d.version = read + 1
-    if read == 0:
-        await db[DELIVERABLES].insert_one(d.to_document(), session=session)
-        return
-    result = await db[DELIVERABLES].replace_one({"_id": d.id, "version": read}, d.to_document(), session=session)
-    if result.matched_count != 1:
-        d.version = read
-        raise Contended(d.id)
+    await save_versioned(db, DELIVERABLES, d, session)
 
 
 async def deliverables_of(db: AsyncDatabase, group_id: str) -> list[Deliverable]:
@@ -199,15 +198,7 @@ async def get_introduction(db: AsyncDatabase, intro_id: str, session: S = None) 
 
 
 async def save_introduction(db: AsyncDatabase, i: Introduction, session: S) -> None:
-    read = i.version
-    i.version = read + 1
-    if read == 0:
-        await db[INTRODUCTIONS].insert_one(i.to_document(), session=session)
-        return
-    result = await db[INTRODUCTIONS].replace_one({"_id": i.id, "version": read}, i.to_document(), session=session)
-    if result.matched_count != 1:
-        i.version = read
-        raise Contended(i.id)
+    await save_versioned(db, INTRODUCTIONS, i, session)
 
 
 async def introductions(db: AsyncDatabase, *, city_id: str | None = None, limit: int = 200) -> list[Introduction]:
