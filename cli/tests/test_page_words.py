@@ -28,7 +28,7 @@ MAX_VARIANTS = 3  # query-string variants of one path (library facets, queue fil
 
 SERVICE_WORDS = re.compile(
     r"\brequests311\b|\bgateway\b|\bnrn_[a-z]+|"
-    r"\b(?:accounts|library|notifications|engagements|peer|partners)\s+(?:service|answered|unavailable)\b|"
+    r"\b(?:accounts|library|notifications|engagements|peer|partners)[^\S\n]+(?:service|answered|unavailable)\b|"
     r"\banswered \d{3}\b", re.IGNORECASE)
 PERMISSIONS = re.compile(r"\b(?:" + "|".join(re.escape(a) for a in MATRIX) + r")\b")
 ENUM_CODE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
@@ -51,7 +51,9 @@ class _Text(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style", "template", "noscript"):
+        # code, kbd and samp show literal identifiers on purpose (a CSV's column names, a topic or event
+        # type in the event catalog, a payload's field names): what a person types or a program reads
+        if tag in ("script", "style", "template", "noscript", "code", "kbd", "samp"):
             self._skip += 1
         values = dict(attrs)
         if tag == "a" and values.get("href"):
@@ -61,7 +63,7 @@ class _Text(HTMLParser):
                 self.parts.append(str(values[name]))
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style", "template", "noscript") and self._skip:
+        if tag in ("script", "style", "template", "noscript", "code", "kbd", "samp") and self._skip:
             self._skip -= 1
 
     def handle_data(self, data: str) -> None:
@@ -118,7 +120,8 @@ async def crawl(gateway: str, who: str, email: str | None, password: str | None)
                 continue
             parser = _Text()
             parser.feed(response.text)
-            problems = problems_in(" ".join(parser.parts))
+            # one line per piece of text: words of two neighboring links are not one phrase
+            problems = problems_in("\n".join(p.strip() for p in parser.parts if p.strip()))
             if response.status_code >= 500:
                 problems.append(f"answered {response.status_code}")
             if problems:

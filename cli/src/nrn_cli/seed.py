@@ -724,8 +724,10 @@ class _Seeder:
         data = content.health_csv(self.cities)
 
         async def imported() -> dict[str, Any] | None:
+            # thousands of rows: the gateway gives an import 120 s, and so does the seed (not its usual 30 s)
             r = await self.call(step, "POST", "/health-data/imports", as_=pm,
-                                files={"file": ("demo-health.csv", data, "text/csv")})
+                                files={"file": ("demo-health.csv", data, "text/csv")},
+                                timeout=httpx.Timeout(125.0, connect=5.0))
             report = r.json()
             if report.get("created") or report.get("updated"):
                 self.report.created["health values"] += report["created"] + report["updated"]

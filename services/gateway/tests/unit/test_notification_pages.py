@@ -116,10 +116,10 @@ class FakeNotifications:
     def preferences(self) -> dict:
         return {"kinds": [
             {"key": "account", "label": "Your account and its security", "description": "d", "fixed": True,
-             "mode": "email_now", "modes": [{"value": "email_now", "label": "E-mail me right away"}]},
+             "mode": "email_now", "modes": [{"value": "email_now", "label": "Email me right away"}]},
             {"key": "my_questions", "label": "Your city's questions", "description": "d", "fixed": False,
              "mode": self.prefs.get("modes", {}).get("my_questions", "email_now"),
-             "modes": [{"value": "email_now", "label": "E-mail me right away"},
+             "modes": [{"value": "email_now", "label": "Email me right away"},
                        {"value": "daily_digest", "label": "One e-mail a day (daily digest)"},
                        {"value": "in_page", "label": "Only on the site, no e-mail"}]}],
             "digest_time": "08:00", "time_zone": "America/Detroit",

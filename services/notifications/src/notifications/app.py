@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     return create_app_from_spec(ServiceSpec(
         settings=settings,
         title="notifications",
-        description="E-mail and in-page notices to people, driven by the other services' events",
+        description="Email and in-page notices to people, driven by the other services' events",
         routers=[api.router],
         consumers=[consumers.consumer],
         indexes=INDEXES,

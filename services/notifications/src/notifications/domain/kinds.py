@@ -24,7 +24,7 @@ class Mode(StrEnum):
 
 
 MODE_LABELS = {
-    Mode.email_now: "E-mail me right away",
+    Mode.email_now: "Email me right away",
     Mode.daily_digest: "One email a day (daily digest)",
     Mode.in_page: "Only on the site, no email",
 }
