@@ -19,18 +19,21 @@ from gateway.api import peer as gw_peer
 from gateway.testing import SCHEMA_LIMITS, schema_constraints
 
 peer_api = pytest.importorskip("peer.api")
+peer_api_probono = pytest.importorskip("peer.api_probono")
 peer_limits = pytest.importorskip("peer.domain.limits")
 
 constraints = functools.partial(schema_constraints, keep=(*SCHEMA_LIMITS, "additionalProperties"))
 
 
-def _openapi(router: Any) -> dict[str, Any]:
+def _openapi(*routers: Any) -> dict[str, Any]:
     app = FastAPI()
-    app.include_router(router)
+    for router in routers:
+        app.include_router(router)
     return app.openapi()
 
 
-GATEWAY, SERVICE = _openapi(gw_peer.router), _openapi(peer_api.router)
+# peer's app serves api.router and, beside it, the pro bono talent network's router
+GATEWAY, SERVICE = _openapi(gw_peer.router), _openapi(peer_api.router, peer_api_probono.router)
 G_DEFS = GATEWAY.get("components", {}).get("schemas", {})
 S_DEFS = SERVICE.get("components", {}).get("schemas", {})
 RENAMED = {"/peer/cities/{city_id}/overview": "/cities/{city_id}/overview"}

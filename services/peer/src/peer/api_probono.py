@@ -36,7 +36,7 @@ from .domain.probono import (
 
 router = APIRouter(tags=["pro bono talent network"], dependencies=[IDEMPOTENT])
 
-Skill = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+Skill = Annotated[str, Field(pattern=L.SKILL_PATTERN)]
 Mode = Literal["remote", "on_site", "either"]
 Id = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")]
 
@@ -239,7 +239,7 @@ async def add_skill(body: SkillBody, runtime: RuntimeDep, p: PrincipalDep) -> di
 
 
 @router.put("/probono/skills/{skill}")
-async def change_skill(skill: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$")], body: SkillBody,
+async def change_skill(skill: Annotated[str, Path(pattern=L.SKILL_PATTERN)], body: SkillBody,
                        runtime: RuntimeDep, p: PrincipalDep) -> dict[str, Any]:
     """Rename a skill, or retire it (profiles and projects that name it keep it; it is no longer offered)."""
     may(p, "probono.manage")

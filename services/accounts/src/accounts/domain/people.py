@@ -41,9 +41,11 @@ class StaffRole(StrEnum):
 
 
 class PartnerRole(StrEnum):
-    """A partner member's role: administers the organization's webhook subscriptions (services/partners)."""
+    """A partner member's role: administers the organization's webhook subscriptions (services/partners), or
+    coordinates its pro bono volunteers (confirms them in peer's talent network)."""
 
     PARTNER_ADMINISTRATOR = "partner_administrator"
+    PROBONO_COORDINATOR = "probono_coordinator"
 
 
 # Areas of expertise are the network-wide topic taxonomy, so requests311 can route a question

@@ -24,7 +24,7 @@ Id = Annotated[str, Path(pattern=ID_PATTERN, description="an identifier (letters
 Short = Annotated[SingleLine, Field(min_length=1, max_length=300)]
 Email = Annotated[SingleLine, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Role = Literal["administrator", "program_manager", "triage_lead", "subject_matter_expert", "reviewer", "curator",
-               "partner_administrator"]
+               "partner_administrator", "probono_coordinator"]
 
 
 class Body(BaseModel):

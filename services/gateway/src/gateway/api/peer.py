@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from ..deps import ApiUser, Svc, allow, require_city
-from . import peer_health
+from . import peer_health, peer_probono
 from . import peer_models as m
 from .forward import forward
 
@@ -280,3 +280,4 @@ async def overview(request: Request, city_id: Id, user: ApiUser, svc: Svc) -> Re
 
 
 router.include_router(peer_health.router)  # the Peer Health Group's municipal health data
+router.include_router(peer_probono.router)  # the pro bono talent network

@@ -19,6 +19,7 @@ from . import (
     official,
     partner_pages,
     peer_pages,
+    probono_pages,
     public,
     staff,
     staff_accounts,
@@ -39,3 +40,4 @@ router.include_router(peer_pages.router)
 router.include_router(engagements.router)
 router.include_router(notifications_pages.router)
 router.include_router(health_pages.router)
+router.include_router(probono_pages.router)
