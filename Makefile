@@ -26,6 +26,7 @@ bench: install
 	.venv/bin/python -m bench.engagements
 	.venv/bin/python -m bench.accounts
 	.venv/bin/python -m bench.peer
+	.venv/bin/python -m bench.peer.probono
 	.venv/bin/python -m bench.webhooks
 	.venv/bin/python -m bench.notifications
 

@@ -269,7 +269,10 @@ async def suggestions(deps: Deps, pid: str, *, actor: Actor, limit: int = 20) ->
     p.ensure_open_for_matching()
     city = await repo.city(db, p.city_id) or {}
     offered = {m.volunteer_id for m in await store.matches(db, project_id=p.id)}
-    found = suggest(p, await store.volunteers(db, status="confirmed"), await tracks(deps), skill_labels=await known_skills(deps),
+    # only those matching could suggest (a skill needed, a day of the project free), and only their tracks:
+    # both reads stay bounded by the candidates however large the network's history grows
+    candidates = [v for v in await store.candidates(db, p) if v.id not in offered]
+    found = suggest(p, candidates, await tracks(deps, {v.id for v in candidates}), skill_labels=await known_skills(deps),
                     city_state=city.get("state"), city_name=city.get("name", "the city"), exclude=offered, limit=limit)
     return p, found
 

@@ -23,6 +23,7 @@ PARTNERS = "partners"  # read model from accounts: partner names
 
 INDEXES: dict[str, list[IndexModel]] = {
     VOLUNTEERS: [IndexModel([("organization_id", ASCENDING), ("status", ASCENDING)], name="organization"),
+                 IndexModel([("status", ASCENDING), ("skills", ASCENDING)], name="skills"),
                  IndexModel([("status", ASCENDING), ("registered_at", ASCENDING)], name="status")],
     PROJECTS: [IndexModel([("city_id", ASCENDING), ("posted_at", DESCENDING)], name="city"),
                IndexModel([("status", ASCENDING), ("posted_at", DESCENDING)], name="status")],
@@ -71,6 +72,17 @@ async def volunteers(db: AsyncDatabase, *, organization_id: str | None = None, s
     if status:
         f["status"] = status
     docs = await db[VOLUNTEERS].find(f).sort([("registered_at", ASCENDING)]).limit(limit).to_list()
+    return [Volunteer.from_document(d) for d in docs]
+
+
+async def candidates(db: AsyncDatabase, project: Project) -> list[Volunteer]:
+    """Confirmed volunteers with at least one of the project's skills who are available on some day of it
+    (dates are stored as ISO strings, which compare as the dates do): everyone matching could suggest, and
+    no one else, however many volunteers the network has."""
+    f = {"status": "confirmed", "skills": {"$in": list(project.skills)},
+         "available_from": {"$lte": project.ends_on.isoformat()},
+         "available_until": {"$gte": project.starts_on.isoformat()}}
+    docs = await db[VOLUNTEERS].find(f).sort([("registered_at", ASCENDING)]).to_list()
     return [Volunteer.from_document(d) for d in docs]
 
 
