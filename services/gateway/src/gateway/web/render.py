@@ -36,7 +36,6 @@ def make_templates() -> Jinja2Templates:
     env.filters["label"] = lambda v: str(v or "").replace("_", " ").capitalize()
     env.filters["missing_reason"] = missing_reason
     env.filters["topic_name"] = lambda value, labels: labels.get(value) or str(value or "").replace("_", " ").capitalize()
-    env.filters["in_zone"] = in_zone
     env.globals["age"] = age
     # Every form's Idempotency-Key (deps.form_idempotency_key): a fresh one each time a form is drawn.
     env.globals["new_key"] = lambda: uuid.uuid4().hex
@@ -50,30 +49,6 @@ EASTERN = ZoneInfo("America/New_York")
 def _when(value: Any) -> str:
     """ISO timestamps as an unambiguous Eastern date-time ("Sun, Nov 7, 2027, 1:30 AM EST")."""
     return when_in(value, EASTERN) if value else ""
-
-
-def _moment(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def in_zone(value: Any, zone: str | None) -> str:
-    """An instant as the wall clock of `zone` with its abbreviation ("Tue 11 Mar 2025, 09:30 CDT"), the
-    way every staff page writes times; US Eastern when no zone is given."""
-    moment = _moment(value)
-    if moment is None:
-        return str(value or "")
-    try:
-        tz = ZoneInfo(zone) if zone else EASTERN
-    except (ValueError, KeyError):
-        tz = EASTERN
-    local = moment.astimezone(tz)
-    return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
 
 
 def age(value: Any, now: datetime | None = None) -> str:
