@@ -671,7 +671,7 @@ class Request(BaseModel):
             for i, (st, m) in enumerate(sorted((at.astimezone(UTC), m) for at, m in slots))
         ]
         self.call_slots += offered
-        self._log(now, "call_slots_offered", actor, f"{len(offered)} call slot(s) offered")
+        self._log(now, "call_slots_offered", actor, f"{len(offered)} call time{'' if len(offered) == 1 else 's'} offered")
         self._raise(ev.CallSlotsOffered(
             **self._by(actor, now), expert_id=self.expert_id,
             slots=tuple(ev.OfferedSlot(slot_id=s.id, starts_at=s.starts_at, duration_minutes=s.duration_minutes)
