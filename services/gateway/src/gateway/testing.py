@@ -303,6 +303,17 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "i
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
 
+async def shoot(page, shots: Any, name: str) -> None:  # noqa: ANN001
+    """The page as it is now, full length, at 1280 and at 390 px wide: ``shots/{name}-1280.png`` and
+    ``-390.png`` (the viewport it had is restored). caret="initial": hiding the caret injects a style
+    element, which the pages' CSP refuses."""
+    size = page.viewport_size
+    for width, height in ((1280, 900), (390, 844)):
+        await page.set_viewport_size({"width": width, "height": height})
+        await page.screenshot(path=shots / f"{name}-{width}.png", full_page=True, caret="initial")
+    await page.set_viewport_size(size)
+
+
 async def new_page(browser, platform: Platform, problems: list[str], **options):  # noqa: ANN001, ANN201
     context = await browser.new_context(base_url=platform.gateway, **options)
     page = await context.new_page()

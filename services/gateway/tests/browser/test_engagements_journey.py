@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.testing import DESKTOP, PHONE, Platform, engagements_installed, eventually, new_page, sign_in
+from gateway.testing import DESKTOP, PHONE, Platform, engagements_installed, eventually, new_page, shoot, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser,
               pytest.mark.skipif(not engagements_installed(), reason="the engagements service is not installed")]
@@ -26,15 +26,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser,
 PDF = (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>"
        b"\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
 
-
-async def shoot(page, shots: Path, name: str) -> None:  # noqa: ANN001
-    """The page as it is, at 1280 and at 390 px wide (the viewport it had is restored)."""
-    size = page.viewport_size
-    for width, height in ((1280, 900), (390, 844)):
-        await page.set_viewport_size({"width": width, "height": height})
-        # caret="initial": hiding the caret injects a style element, which the pages' CSP refuses
-        await page.screenshot(path=shots / f"engagements-{name}-{width}.png", full_page=True, caret="initial")
-    await page.set_viewport_size(size)
 
 
 async def saved(page, typing) -> None:  # noqa: ANN001
@@ -83,7 +74,7 @@ async def test_apply_review_decide_plan_and_close_out(platform: Platform, browse
     o = await new_page(browser, platform, problems, **PHONE)
     await sign_in(o, olive["email"], olive["password"])
     await o.get_by_role("heading", name="Direct assistance").wait_for()  # the dashboard's section
-    await shoot(o, shots, "01-official-dashboard")
+    await shoot(o, shots, "engagements-01-official-dashboard")
     await o.get_by_role("link", name="Direct assistance").first.click()
     await o.get_by_role("button", name="Start an application").click()
     await o.get_by_role("heading", name="Apply for direct technical assistance").wait_for()
@@ -108,7 +99,7 @@ async def test_apply_review_decide_plan_and_close_out(platform: Platform, browse
     await c.get_by_label("Stakeholders already enlisted").fill("Flint Area Reinvestment Office\nCommunity Foundation")
     await c.get_by_role("heading", name="Someone else changed this while you were editing").wait_for()
     assert "Olive Official" in await c.locator("#merge-panel").inner_text()
-    await shoot(c, shots, "02-someone-else-changed-this")
+    await shoot(c, shots, "engagements-02-someone-else-changed-this")
     await c.get_by_label(re.compile("Keep Olive Official's version")).check()
     await c.get_by_role("button", name="Save these choices").click()
     await c.get_by_text("Kept the other person's version").wait_for()
@@ -141,7 +132,7 @@ async def test_apply_review_decide_plan_and_close_out(platform: Platform, browse
     await summary.wait_for()
     assert "letter of commitment" in await summary.inner_text()
     assert "How the city will pay its 25% local match" in await summary.inner_text()
-    await shoot(o, shots, "03-preview-with-what-is-missing")
+    await shoot(o, shots, "engagements-03-preview-with-what-is-missing")
     await summary.get_by_role("link", name=re.compile("How the city will pay")).click()
     await saved(o, o.get_by_label("How the city will pay its 25% local match").fill(
         "The general fund's development line."))
@@ -150,12 +141,12 @@ async def test_apply_review_decide_plan_and_close_out(platform: Platform, browse
                                                   "buffer": PDF})
     await o.get_by_role("button", name="Attach the file").click()
     await o.get_by_text("Attached Letter of commitment.pdf").wait_for()
-    await shoot(o, shots, "04-application-form")
+    await shoot(o, shots, "engagements-04-application-form")
     await o.get_by_role("link", name="Preview the whole application").click()
     await o.get_by_text("Everything needed is there").wait_for()
     await o.get_by_role("button", name="Submit the application").click()
     await o.get_by_text("Your application is submitted").wait_for()
-    await shoot(o, shots, "05-submitted")
+    await shoot(o, shots, "engagements-05-submitted")
 
     # --- staff: screen, assign two reviewers ---------------------------------------------------------------------
     s = await new_page(browser, platform, problems, **DESKTOP)
@@ -168,7 +159,7 @@ async def test_apply_review_decide_plan_and_close_out(platform: Platform, browse
         await s.get_by_label("Assign a reviewer").select_option(label=name)
         await s.get_by_role("button", name="Assign", exact=True).click()
         await s.get_by_text("Reviewer assigned.").wait_for()
-    await shoot(s, shots, "06-review-page")
+    await shoot(s, shots, "engagements-06-review-page")
     review_url = s.url.replace(platform.gateway, "")
 
     # --- two reviewers score against the rubric ------------------------------------------------------------------
@@ -179,14 +170,14 @@ async def test_apply_review_decide_plan_and_close_out(platform: Platform, browse
         await r.goto("/staff/applications")
         await r.get_by_role("link", name="Flint, MI").click()
         if reviewer is rita:
-            await shoot(r, shots, "07-reviewer-scoring")
+            await shoot(r, shots, "engagements-07-reviewer-scoring")
         for criterion, point in points.items():
             await r.locator(f'input[name="score:{criterion}"][value="{point}"]').check()
         await r.get_by_role("button", name="Submit my score").click()
         await r.get_by_text("Your score is submitted").wait_for()
         if reviewer is rob:
             await r.get_by_text("The reviewers disagree").wait_for()  # 4.10 against 2.60
-            await shoot(r, shots, "08-scores-after-submitting")
+            await shoot(r, shots, "engagements-08-scores-after-submitting")
         await r.context.close()
 
     # --- the program manager accepts within the round ----------------------------------------------------------
@@ -197,7 +188,7 @@ async def test_apply_review_decide_plan_and_close_out(platform: Platform, browse
     await s.get_by_label("Scope").fill("A land bank strategy and a workforce plan tied to the jobs that remain.")
     await s.get_by_label("Budget in dollars").fill("250,000")
     await s.get_by_label("Starts on").fill((today + timedelta(days=30)).isoformat())
-    await shoot(s, shots, "09-decision")
+    await shoot(s, shots, "engagements-09-decision")
     await s.get_by_role("button", name="Record the decision").click()
     await s.get_by_text("Accepted: the engagement is open.").wait_for()
     await s.get_by_role("link", name="Go to the engagement").click()
@@ -228,7 +219,7 @@ async def test_apply_review_decide_plan_and_close_out(platform: Platform, browse
     await o.get_by_label("Your comment on the work plan").fill("Can the inventory include commercial parcels?")
     await o.get_by_role("button", name="Send the comment").click()
     await o.get_by_text("Your comment is sent").wait_for()
-    await shoot(o, shots, "10-official-work-plan")
+    await shoot(o, shots, "engagements-10-official-work-plan")
     await o.get_by_role("button", name="Agree the work plan").click()
     await o.get_by_text("You agreed the work plan").wait_for()
 
@@ -239,7 +230,7 @@ async def test_apply_review_decide_plan_and_close_out(platform: Platform, browse
         await s.get_by_text("Milestone completed.").wait_for()
     await s.get_by_label(re.compile("^Final report")).fill(
         "## Outcomes\n\nFlint has a vacancy inventory and a land bank strategy adopted by council.")
-    await shoot(s, shots, "11-staff-engagement")
+    await shoot(s, shots, "engagements-11-staff-engagement")
     await s.get_by_role("button", name="Send the close-out to the city").click()
     await s.get_by_text("The close-out report is ready").wait_for()
 
@@ -248,9 +239,9 @@ async def test_apply_review_decide_plan_and_close_out(platform: Platform, browse
     await o.get_by_label("Yes, with our city's name").check()
     await o.get_by_role("button", name="Confirm the close-out").click()
     await o.get_by_text("the engagement is closed").wait_for()
-    await shoot(o, shots, "12-closed")
+    await shoot(o, shots, "engagements-12-closed")
     await o.goto("/")
-    await shoot(o, shots, "13-dashboard-after")
+    await shoot(o, shots, "engagements-13-dashboard-after")
 
     # the staff list says which check-ins are due; nothing broke on the way
     await s.goto("/staff/engagements?view=closed")

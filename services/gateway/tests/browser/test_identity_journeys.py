@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gateway.testing import ADMIN_EMAIL, ADMIN_PASSWORD, DESKTOP, PHONE, Platform, choose_city, new_page, running_platform, \
-    sign_in
+    shoot, sign_in
 
 
 
@@ -29,13 +29,6 @@ def unexpected(problems: list[str]) -> list[str]:
     return [p for p in problems if not re.fullmatch(r"console error: Failed to load resource: the server responded "
                                                     r"with a status of 4\d\d \(.*\)", p)]
 
-
-async def shoot(page, shots: Path, name: str) -> None:  # noqa: ANN001
-    """The page as it is now, at 1280 and at 390 px wide."""
-    for width, height in ((1280, 900), (390, 844)):
-        await page.set_viewport_size({"width": width, "height": height})
-        await page.screenshot(path=shots / f"{name}-{width}.png", full_page=True)
-    await page.set_viewport_size({"width": 1280, "height": 900})
 
 
 async def test_forgot_password_then_reset_then_sign_in(platform: Platform, browser, shots: Path) -> None:  # noqa: ANN001

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.testing import ADMIN_EMAIL, ADMIN_PASSWORD, OFFICIAL_PASSWORD, eventually, running_platform
+from gateway.testing import ADMIN_EMAIL, ADMIN_PASSWORD, OFFICIAL_PASSWORD, eventually, running_platform, shoot
 
-from .test_journey import DESKTOP, PHONE, new_page, sign_in
+from .test_journey import DESKTOP, new_page, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -25,13 +25,6 @@ async def quick_platform(nrn_infra, test_id: str):  # noqa: ANN001, ANN201
                                 gateway_overrides={"notice_poll_seconds": 2}) as p:
         yield p
 
-
-async def shoot(page, shots: Path, name: str) -> None:  # noqa: ANN001
-    await page.set_viewport_size(DESKTOP["viewport"])
-    await page.screenshot(path=shots / f"{name}.png", full_page=True)
-    await page.set_viewport_size(PHONE["viewport"])
-    await page.screenshot(path=shots / f"{name}-phone.png", full_page=True)
-    await page.set_viewport_size(DESKTOP["viewport"])
 
 
 async def test_the_unread_count_appears_after_staff_act_and_the_notice_leads_to_the_request(

@@ -18,7 +18,7 @@ import icalendar
 import pytest
 
 from gateway.testing import (ADMIN_EMAIL, ADMIN_PASSWORD, DESKTOP, PHONE, Platform, choose_city, eventually, memo_text,
-                             new_page, sign_in)
+                             new_page, shoot, sign_in)
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -33,14 +33,6 @@ CITIES = (
     "San Diego,CA,1307402,Census 2010,32.71571,-117.16472,6.9,2013,BLS LAUS,10.1,2012,ACS 2008-2012,6.9,Census 2010\n"
 )
 
-
-async def shoot(page, shots: Path, name: str) -> None:  # noqa: ANN001
-    """The page as it is now, at 1280 and at 390 px wide (then back to the width it had)."""
-    before = page.viewport_size
-    for width, height in ((1280, 900), (390, 844)):
-        await page.set_viewport_size({"width": width, "height": height})
-        await page.screenshot(path=shots / f"officials-{name}-{width}.png", full_page=True)
-    await page.set_viewport_size(before)
 
 
 async def test_first_visit_to_answered_question(platform: Platform, browser, shots: Path) -> None:  # noqa: ANN001
@@ -58,7 +50,7 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
     nav = visitor.get_by_role("navigation", name="Main")
     for name in ("Is my city eligible?", "Library", "Answered questions", "Clearinghouse"):
         assert await nav.get_by_role("link", name=name).count() == 1, name
-    await shoot(visitor, shots, "01-home")
+    await shoot(visitor, shots, "officials-01-home")
     # every card that looks like a link is one: a click on its text (not the heading) follows it
     words = visitor.locator(".link-cards .card").filter(has_text="Federal clearinghouse").get_by_text(
         "Federal technical-assistance programs")
@@ -79,7 +71,7 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
                      "Population change, 2000 to 2010 +5.8% 2010, Census 2010 A loss of more than 5% Does not pass"):
         assert expected in text, (expected, text)
     assert await visitor.get_by_role("heading", name="What Naperville can do").count() == 1
-    await shoot(visitor, shots, "02-eligibility-not-eligible")
+    await shoot(visitor, shots, "officials-02-eligibility-not-eligible")
     await visitor.get_by_label("Your full name").fill("Sam Planner")
     await visitor.get_by_label("Your title or role").fill("Director of Economic Development")
     await visitor.get_by_label("Work email address").fill("sam.planner@naperville.example")
@@ -89,7 +81,7 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
     await visitor.get_by_role("button", name="Send the request to NRN staff").click()
     await visitor.get_by_role("heading", name="Your request is with NRN staff").wait_for()
     assert "regional application led by Gary" in await visitor.content()
-    await shoot(visitor, shots, "03-exception-sent")
+    await shoot(visitor, shots, "officials-03-exception-sent")
 
     # without JavaScript the type-ahead is a plain search: La Jolla finds San Diego, said so
     plain = await browser.new_context(base_url=platform.gateway, java_script_enabled=False, **DESKTOP)
@@ -110,7 +102,7 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
     queue_text = await queue.inner_text()
     assert "Naperville, IL" in queue_text and "Sam Planner" in queue_text and "Two plants closed" in queue_text
     assert "Regional application led by Gary" in queue_text
-    await shoot(staff, shots, "05-staff-exception-queue")
+    await shoot(staff, shots, "officials-05-staff-exception-queue")
 
     # --- sign-up with the type-ahead, on a phone --------------------------------------------------------
     official = await new_page(browser, platform, problems, **PHONE)
@@ -124,11 +116,11 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
     await choose_city(official, "Your city", "Naper", "Naperville, IL")
     await official.get_by_text("does not meet NRN's distress tests").wait_for()
     assert await official.get_by_role("link", name=re.compile("ask NRN for an exception")).count() == 1
-    await shoot(official, shots, "06-signup-ineligible-city")
+    await shoot(official, shots, "officials-06-signup-ineligible-city")
     await choose_city(official, "Your city", "Gar", "Gary, IN")
     await official.get_by_text("Gary, IN is eligible for NRN assistance").wait_for()
     await official.get_by_label("Password").fill(password)
-    await shoot(official, shots, "07-signup")
+    await shoot(official, shots, "officials-07-signup")
     await official.get_by_role("button", name="Create account").click()
 
     # --- signed in at once, and told where they stand -----------------------------------------------------
@@ -136,11 +128,11 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
     assert await official.get_by_role("heading", name="Gary, IN").count() == 1
     banner = " ".join((await official.locator(".banner").inner_text()).split())
     assert "confirm your email address" in banner and "two business days" in banner
-    await shoot(official, shots, "08-pending-home")
+    await shoot(official, shots, "officials-08-pending-home")
     await official.goto("/requests/new")
     assert await official.get_by_role("button", name="Send the question").is_disabled()
     assert "You can ask once your account is verified" in await official.content()
-    await shoot(official, shots, "09-pending-ask")
+    await shoot(official, shots, "officials-09-pending-ask")
     await official.goto("/requests")
     assert "appear here once your account is verified" in await official.content()
 
@@ -167,12 +159,12 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
     similar = await official.get_by_role("heading", name="Already answered?").bounding_box()
     send = await official.get_by_role("button", name="Send the question").bounding_box()
     assert similar and send and similar["y"] < send["y"], "Already answered? comes before the send button"
-    await shoot(official, shots, "10-ask")
+    await shoot(official, shots, "officials-10-ask")
     await official.context.clear_cookies()  # the session ends (expired, or the browser dropped it)
     await official.get_by_role("button", name="Send the question").click()
     await official.get_by_role("heading", name="Sign in").wait_for()
     assert "everything you typed" in await official.content() and "CSRF" not in await official.content()
-    await shoot(official, shots, "11-session-ended")
+    await shoot(official, shots, "officials-11-session-ended")
     await official.get_by_label("Email address").fill(email)
     await official.get_by_label("Password").fill(password)
     await official.get_by_role("button", name="Sign in").click()
@@ -181,13 +173,13 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
     assert await official.get_by_label("The question in detail").input_value() == question
     assert await official.get_by_label("Topic").input_value() == "finance_budgets"
     assert "CSRF" not in await official.content()
-    await shoot(official, shots, "12-ask-kept")
+    await shoot(official, shots, "officials-12-ask-kept")
     await official.get_by_role("button", name="Send the question").click()
     await official.get_by_role("heading", name=title).wait_for()
     request_id = official.url.rstrip("/").rsplit("/", 1)[-1]
     reference = re.search(r"NRN-\d{4}-\d{5}", await official.content())
     assert reference, "every question has a human reference"
-    await shoot(official, shots, "13-asked")
+    await shoot(official, shots, "officials-13-asked")
 
     # --- staff answer (the staff journeys drive these pages) --------------------------------------------
     http = platform.http
@@ -230,7 +222,7 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
     abbreviation = later.tzname()  # CST or CDT
     slots = await official.get_by_role("group", name=re.compile("Choose a time")).inner_text()
     assert f"2:00 PM {abbreviation}" in slots and "Central time" in slots, slots
-    await shoot(official, shots, "14-memo-and-slots")
+    await shoot(official, shots, "officials-14-memo-and-slots")
     await official.get_by_role("button", name="Book this call").click()
     await official.get_by_text("Your call is booked.").wait_for()
     async with official.expect_download() as download_info:
@@ -242,7 +234,7 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
     assert start.tzinfo is not None and str(start.tzinfo) == "America/Chicago"
     assert [tz["tzid"] for tz in ics.walk("VTIMEZONE")] == ["America/Chicago"]
     assert reference.group(0) in str(event["description"])
-    await shoot(official, shots, "15-call-booked")
+    await shoot(official, shots, "officials-15-call-booked")
 
     # staff read it in Gary's time with their own (Eastern) alongside
     await sign_in(staff, lead["email"], lead["password"])
@@ -257,7 +249,7 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
     await official.get_by_text("NRN has your request for another time").wait_for()
     await staff.goto(f"/staff/requests/{request_id}")
     assert "The city asked for another time" in await staff.content() and "The council meets" in await staff.content()
-    await shoot(staff, shots, "16-staff-reschedule-asked")
+    await shoot(staff, shots, "officials-16-staff-reschedule-asked")
     # the new time starts in a few minutes, so that the call can be held within the test
     soon = (datetime.now(chicago) + timedelta(seconds=150)).replace(microsecond=0)
     await act(expert_h, "call-slots", {"slots": [
@@ -274,7 +266,7 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
     await official.goto(f"/requests/{request_id}")
     await official.get_by_role("heading", name="How helpful was NRN's answer?").wait_for()
     assert "Did you act on the advice?" not in await official.content()
-    await shoot(official, shots, "17-rate")
+    await shoot(official, shots, "officials-17-rate")
     await official.get_by_label("4").check()
     await official.get_by_role("button", name="Send feedback").click()
     await official.get_by_text("Thank you for your feedback.").wait_for()
@@ -283,7 +275,7 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
     page = await official.content()
     assert "You rated this 4 out of 5" in page and "How helpful was NRN's answer?" not in page, "rated once: the form is gone"
     assert "Did you act on the advice?" not in page and "We will ask whether you acted on the advice" in page
-    await shoot(official, shots, "18-rated")
+    await shoot(official, shots, "officials-18-rated")
 
     # --- the city's home: one timeline, newest first, each entry a link ------------------------------------
     await official.goto("/")
@@ -291,12 +283,12 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
     entries = await timeline.all_inner_texts()
     assert entries[0].split("·")[1].strip().startswith("Question closed") and any("Memo delivered" in e for e in entries)
     assert await timeline.first.get_by_role("link", name=title).get_attribute("href") == f"/requests/{request_id}"
-    await shoot(official, shots, "19-city-home")
+    await shoot(official, shots, "officials-19-city-home")
 
     # --- the API documentation, from the project's own assets ---------------------------------------------
     await visitor.goto("/")
     await visitor.get_by_role("link", name="Public API documentation").click()
     await visitor.locator(".swagger-ui .opblock").first.wait_for()
-    await shoot(visitor, shots, "20-api-docs")
+    await shoot(visitor, shots, "officials-20-api-docs")
 
     assert problems == []

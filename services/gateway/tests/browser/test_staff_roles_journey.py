@@ -33,7 +33,7 @@ import holidays
 import pytest
 
 from gateway.testing import (DESK_CITY, DESKTOP, Desk, eventually, library_installed, memo_text, new_page, running_platform,
-                             sign_in, staff_desk)
+                             shoot, sign_in, staff_desk)
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -49,12 +49,8 @@ async def desk(nrn_infra) -> AsyncIterator[Desk]:  # noqa: ANN001
         yield await staff_desk(platform)
 
 
-async def shoot(page, shots: Path, role: str, n: int, what: str) -> None:  # noqa: ANN001
-    """The page as it is now at 1280 and 390 px wide (then back to the desktop width)."""
-    for width, height in ((1280, 900), (390, 844)):
-        await page.set_viewport_size({"width": width, "height": height})
-        await page.screenshot(path=shots / f"staff-{role}-{n:02d}-{what}-{width}.png", full_page=True)
-    await page.set_viewport_size(DESKTOP["viewport"])
+def shot(role: str, n: int, what: str) -> str:
+    return f"staff-{role}-{n:02d}-{what}"
 
 
 async def flashed(page, text: str) -> None:  # noqa: ANN001
@@ -89,7 +85,7 @@ async def test_triage_lead_day(desk: Desk, browser, shots: Path) -> None:  # noq
     current = page.get_by_role("navigation", name="Queues").locator("[aria-current=page]")
     assert (await current.inner_text()).startswith("New")
     assert await page.get_by_role("link", name=title).count() == 1
-    await shoot(page, shots, "triage-lead", 1, "landing-new")
+    await shoot(page, shots, shot("triage-lead", 1, "landing-new"))
 
     # keyword search
     await page.get_by_label("Search", exact=True).fill("warming center")
@@ -97,7 +93,7 @@ async def test_triage_lead_day(desk: Desk, browser, shots: Path) -> None:  # noq
     rows = page.locator("table.queue tbody tr")
     await page.get_by_text("matching").first.wait_for()
     assert await rows.count() == 1 and title in await rows.first.inner_text()
-    await shoot(page, shots, "triage-lead", 2, "search")
+    await shoot(page, shots, shot("triage-lead", 2, "search"))
 
     # triage as urgent: the topic from the list, the urgency with its clocks, the requester to call
     await page.get_by_role("link", name=title).click()
@@ -118,7 +114,7 @@ async def test_triage_lead_day(desk: Desk, browser, shots: Path) -> None:  # noq
     first = choices.locator(".choice").first
     assert "Erin Expert" in await first.inner_text() and "Covers Housing" in await first.inner_text()
     assert "Bo Broadband" in await choices.inner_text()
-    await shoot(page, shots, "triage-lead", 3, "triaged-assign")
+    await shoot(page, shots, shot("triage-lead", 3, "triaged-assign"))
     await page.get_by_role("button", name="Assign", exact=True).click()
     await flashed(page, "Expert assigned.")
     assert "expert: Erin Expert" in await page.locator("p.meta").inner_text()
@@ -133,14 +129,14 @@ async def test_triage_lead_day(desk: Desk, browser, shots: Path) -> None:  # noq
     timeline = await page.locator("ol.timeline").inner_text()
     assert "Lee Lead" in timeline and "Bo Broadband" in timeline
     assert "NRN staff ·" not in timeline.split("Olive Official")[0], "every staff entry names who acted"
-    await shoot(page, shots, "triage-lead", 4, "reassigned")
+    await shoot(page, shots, shot("triage-lead", 4, "reassigned"))
 
     # the queue, most urgent first: the urgent question leads, flagged
     await page.goto("/staff/queue?queue=all&sort=urgency")
     first_row = page.locator("table.queue tbody tr").first
     assert title in await first_row.inner_text() and "Urgent" in await first_row.inner_text()
     assert "urgent" in (await first_row.get_attribute("class") or "")
-    await shoot(page, shots, "triage-lead", 5, "queue-by-urgency")
+    await shoot(page, shots, shot("triage-lead", 5, "queue-by-urgency"))
     assert problems == []
 
 
@@ -157,7 +153,7 @@ async def test_subject_matter_expert_day(desk: Desk, browser, shots: Path) -> No
     assert (await current.inner_text()).startswith("Assigned to me")
     row = page.locator("table.queue tbody tr").filter(has_text=title)
     assert "Memo returned" in await row.inner_text()
-    await shoot(page, shots, "expert", 1, "assigned-to-me")
+    await shoot(page, shots, shot("expert", 1, "assigned-to-me"))
 
     # the returned memo: the reviewer's comments pinned above the editor
     await page.get_by_role("link", name=title).click()
@@ -174,10 +170,10 @@ async def test_subject_matter_expert_day(desk: Desk, browser, shots: Path) -> No
     send = page.get_by_role("button", name="Send for review")
     box = await send.bounding_box()
     assert box and 0 <= box["y"] and box["y"] + box["height"] <= DESKTOP["viewport"]["height"], box
-    await shoot(page, shots, "expert", 2, "returned-memo")
+    await shoot(page, shots, shot("expert", 2, "returned-memo"))
     await send.click()
     await flashed(page, "Memo sent for review.")
-    await shoot(page, shots, "expert", 3, "resent")
+    await shoot(page, shots, shot("expert", 3, "resent"))
 
     # the reviewer approves and delivers (the program manager's pages are walked in their own day)
     await desk.act(desk.pm, rid, "memo/approve", {})
@@ -197,7 +193,7 @@ async def test_subject_matter_expert_day(desk: Desk, browser, shots: Path) -> No
     ten = datetime.combine(day, datetime.min.time(), CENTRAL).replace(hour=10)
     assert f"10:00 AM {ten.tzname()}" in offered and f"11:00 AM {ten.astimezone(EASTERN).tzname()}" in offered, offered
     assert "On offer" in offered
-    await shoot(page, shots, "expert", 4, "times-offered")
+    await shoot(page, shots, shot("expert", 4, "times-offered"))
 
     # the official books the first time in their own page
     official = await new_page(browser, desk.platform, problems, **DESKTOP)
@@ -205,13 +201,13 @@ async def test_subject_matter_expert_day(desk: Desk, browser, shots: Path) -> No
     await official.goto(f"/requests/{rid}")
     await official.get_by_role("button", name="Book this call").first.click()
     await official.get_by_text("Your call is booked.").wait_for()
-    await shoot(official, shots, "expert", 5, "official-books")
+    await shoot(official, shots, shot("expert", 5, "official-books"))
     await official.context.close()
 
     await page.reload()
     booked = await page.locator(".booked").inner_text()
     assert f"10:00 AM {ten.tzname()}" in booked and "meet.example.org/nrn-gary" in booked, booked
-    await shoot(page, shots, "expert", 6, "call-booked")
+    await shoot(page, shots, shot("expert", 6, "call-booked"))
     assert problems == []
 
 
@@ -224,7 +220,7 @@ async def test_program_manager_day(desk: Desk, browser, shots: Path) -> None:  #
     # the memo reviewer's landing: what waits for review; approved and delivered to the city
     await sign_in(page, desk.pm.email, desk.pm.password)
     assert page.url.endswith("/staff/queue?queue=in_review"), page.url
-    await shoot(page, shots, "program-manager", 1, "landing-in-review")
+    await shoot(page, shots, shot("program-manager", 1, "landing-in-review"))
     await page.get_by_role("link", name=title).click()
     await page.get_by_role("link", name="Review the memo").click()
     await page.get_by_role("button", name="Approve").click()
@@ -235,13 +231,13 @@ async def test_program_manager_day(desk: Desk, browser, shots: Path) -> None:  #
         await page.get_by_role("link", name="Back to the question").click()
     levels = await page.locator("ul.clocks").inner_text()
     assert re.search(r"Memo: done", levels) and "Acknowledge" in levels, levels
-    await shoot(page, shots, "program-manager", 2, "service-levels")
+    await shoot(page, shots, shot("program-manager", 2, "service-levels"))
 
     # what is about to be late
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="311 queue").click()
     await page.get_by_role("navigation", name="Queues").get_by_role("link", name=re.compile("Due soon")).click()
     await page.wait_for_url(re.compile("queue=due_soon"))
-    await shoot(page, shots, "program-manager", 3, "due-soon")
+    await shoot(page, shots, shot("program-manager", 3, "due-soon"))
 
     # metrics for a range of months, every table as CSV
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="Metrics").click()
@@ -258,7 +254,7 @@ async def test_program_manager_day(desk: Desk, browser, shots: Path) -> None:  #
     rows = list(csv.reader(io.StringIO(Path(await (await download_info.value).path()).read_text("utf-8-sig"))))
     assert len(rows) >= 2 and len(rows[0]) == 3, rows
     assert rows[-1][0] == month and int(rows[-1][1]) >= 1 and int(rows[-1][2]) >= 1, rows  # the question just delivered
-    await shoot(page, shots, "program-manager", 4, "metrics")
+    await shoot(page, shots, shot("program-manager", 4, "metrics"))
     assert problems == []
 
 
@@ -272,7 +268,7 @@ async def test_curator_day(desk: Desk, browser, shots: Path) -> None:  # noqa: A
 
     await sign_in(page, desk.curator.email, desk.curator.password)
     assert page.url.endswith("/staff/curation"), page.url
-    await shoot(page, shots, "curator", 1, "landing")
+    await shoot(page, shots, shot("curator", 1, "landing"))
 
     # a resource created and published
     await page.get_by_role("link", name="New resource").click()
@@ -289,7 +285,7 @@ async def test_curator_day(desk: Desk, browser, shots: Path) -> None:  # noqa: A
     await page.get_by_role("button", name="Publish").click()
     await flashed(page, "Published.")
     assert "by Cora Curator" in await page.locator("ol.timeline").inner_text()
-    await shoot(page, shots, "curator", 2, "published")
+    await shoot(page, shots, shot("curator", 2, "published"))
 
     # the public-record review queue: the delivered answer waits there
     async def queued() -> bool:
@@ -297,9 +293,9 @@ async def test_curator_day(desk: Desk, browser, shots: Path) -> None:  # noqa: A
         return await page.get_by_role("link", name=answer).count() > 0
 
     await eventually(queued)
-    await shoot(page, shots, "curator", 3, "review-queue")
+    await shoot(page, shots, shot("curator", 3, "review-queue"))
     await page.get_by_role("link", name=answer).click()
-    await shoot(page, shots, "curator", 4, "review")
+    await shoot(page, shots, shot("curator", 4, "review"))
     await page.get_by_role("button", name="Approve and publish").click()
     await flashed(page, "Approved: it is now part of the public record.")
     assert problems == []
@@ -316,7 +312,7 @@ async def test_administrator_day(desk: Desk, browser, shots: Path) -> None:  # n
     assert page.url.endswith("/staff/accounts?status=pending"), page.url
     row = page.locator("table.accounts tbody tr").filter(has_text=pending["email"])
     assert "Personal or other address" in await row.inner_text()
-    await shoot(page, shots, "administrator", 1, "landing-pending")
+    await shoot(page, shots, shot("administrator", 1, "landing-pending"))
 
     # a staff account created (no role chosen for them)
     await page.get_by_role("link", name="Create a staff account").click()
@@ -327,10 +323,10 @@ async def test_administrator_day(desk: Desk, browser, shots: Path) -> None:  # n
     await page.get_by_label("Work email address").fill(email)
     await page.get_by_label("Subject-matter expert").check()
     await page.get_by_label("Economic development").check()
-    await shoot(page, shots, "administrator", 2, "new-staff")
+    await shoot(page, shots, shot("administrator", 2, "new-staff"))
     await page.get_by_role("button", name="Create the account").click()
     await flashed(page, "Rory Researcher can now sign in")
-    await shoot(page, shots, "administrator", 3, "staff-created")
+    await shoot(page, shots, shot("administrator", 3, "staff-created"))
 
     # a pending official refused, with the reason
     await page.goto("/staff/accounts?status=pending")
@@ -342,7 +338,7 @@ async def test_administrator_day(desk: Desk, browser, shots: Path) -> None:  # n
     decisions = await page.locator("ol.timeline").inner_text()
     assert "Sign-up refused: Gary's city hall has no one of that name" in decisions, decisions
     assert await page.get_by_role("heading", name="Verify this sign-up").count() == 0
-    await shoot(page, shots, "administrator", 4, "sign-up-refused")
+    await shoot(page, shots, shot("administrator", 4, "sign-up-refused"))
 
     # a city CSV previewed (one row failing, said as a warning), then imported
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="Cities").click()
@@ -359,10 +355,10 @@ async def test_administrator_day(desk: Desk, browser, shots: Path) -> None:  # n
     text = " ".join((await report.inner_text()).split())
     assert "would create 1, update 1" in text and "1 row would fail" in text and "Nowhere" in text, text
     assert "None" not in text and "warning" in (await report.get_attribute("class") or "")
-    await shoot(page, shots, "administrator", 5, "import-preview")
+    await shoot(page, shots, shot("administrator", 5, "import-preview"))
     await page.get_by_role("button", name=re.compile(r"Import 2 changes")).click()
     await page.locator("#import-report").wait_for()
     text = " ".join((await page.locator("#import-report").inner_text()).split())
     assert "Imported: 1 created, 1 updated" in text, text
-    await shoot(page, shots, "administrator", 6, "imported")
+    await shoot(page, shots, shot("administrator", 6, "imported"))
     assert problems == []
