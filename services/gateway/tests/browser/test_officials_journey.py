@@ -239,8 +239,10 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
     # staff read it in Gary's time with their own (Eastern) alongside
     await sign_in(staff, lead["email"], lead["password"])
     await staff.goto(f"/staff/requests/{request_id}")
-    staff_text = await staff.content()
-    assert f"2:00 PM {abbreviation} in Gary" in staff_text and f"3:00 PM {later.astimezone(ZoneInfo('America/New_York')).tzname()}" in staff_text
+    booked = " ".join((await staff.locator(".booked").inner_text()).split())
+    eastern = later.astimezone(ZoneInfo("America/New_York")).tzname()
+    assert f"2:00 PM {abbreviation} (" in booked and f"3:00 PM {eastern})" in booked, booked
+    assert "Central time (the city's time)" in await staff.get_by_role("region", name="The call").inner_text()
 
     # --- the official asks for another time; staff see why and offer one -----------------------------------
     await official.get_by_text("Ask for another time").click()
