@@ -250,7 +250,7 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
     await official.get_by_role("button", name="Ask NRN for another time").click()
     await official.get_by_text("NRN has your request for another time").wait_for()
     await staff.goto(f"/staff/requests/{request_id}")
-    assert "The city asked for another time" in await staff.content() and "The council meets" in await staff.content()
+    assert "Another time was asked for the call" in await staff.content() and "The council meets" in await staff.content()
     await shoot(staff, shots, "officials-16-staff-reschedule-asked")
     # the new time starts in a few minutes, so that the call can be held within the test
     soon = (datetime.now(chicago) + timedelta(seconds=150)).replace(microsecond=0)
