@@ -214,7 +214,8 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
     chicago = ZoneInfo("America/Chicago")
     later = (datetime.now(chicago) + timedelta(days=3)).replace(hour=14, minute=0, second=0, microsecond=0)
     await act(expert_h, "call-slots", {"slots": [
-        {"starts_at": later.strftime("%Y-%m-%dT%H:%M"), "time_zone": "America/Chicago", "duration_minutes": 30}]})
+        {"starts_at": later.strftime("%Y-%m-%dT%H:%M"), "time_zone": "America/Chicago", "duration_minutes": 30}],
+        "outside_business_hours_confirmed": True})  # three days on may be a weekend or a holiday
 
     # --- the memo and the call in the city's time zone; the .ics -----------------------------------------
     await official.goto(f"/requests/{request_id}")
@@ -255,7 +256,8 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
     # the new time starts in a few minutes, so that the call can be held within the test
     soon = (datetime.now(chicago) + timedelta(seconds=150)).replace(microsecond=0)
     await act(expert_h, "call-slots", {"slots": [
-        {"starts_at": soon.strftime("%Y-%m-%dT%H:%M:%S"), "time_zone": "America/Chicago", "duration_minutes": 15}]})
+        {"starts_at": soon.strftime("%Y-%m-%dT%H:%M:%S"), "time_zone": "America/Chicago", "duration_minutes": 15}],
+        "outside_business_hours_confirmed": True})  # in a few minutes: whatever the hour
     await official.goto(f"/requests/{request_id}")
     await official.get_by_role("button", name="Book this call").click()
     await official.get_by_text("Your call is booked.").wait_for()
