@@ -1,16 +1,18 @@
 """peer's read-model consumer killed mid-work and started again: every event applied exactly once.
 
-400 events (questions of 40 cities, applications naming barriers) are published; the first
+400 events (questions of 40 cities, applications naming barriers) and 40 partners joining (the
+organizations the pro bono talent network may enroll) are published; the first
 instance's consumer task is cancelled in the middle of its batches (its transaction aborted, its
 offsets not committed past what was applied), then a second instance on the same database and
 consumer group takes over. At the end every event id is in the inbox once, every city has exactly
-its questions and barriers, and nothing was parked in the dead-letter topic."""
+its questions and barriers, every partner its name, and nothing was parked in the dead-letter topic."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
 
+from nrn_contracts.events import accounts as acc
 from nrn_contracts.events import engagements as eng
 from nrn_contracts.events import requests311 as r311
 
@@ -34,6 +36,7 @@ async def test_killed_mid_work_then_restarted_applies_each_event_once(make_setti
             application_id=f"app-{c}", city_id=f"city-{c}", official_id=f"off-{c}", background="b",
             economic_challenges="c", project_management="p", submitted_at=at, peer_connections=True,
             barriers=("land_use", "workforce")))
+        events.append(acc.PartnerRegistered(partner_id=f"partner-{c}", name=f"Partner {c}", kind="consortium_member"))
     total = len(events)
 
     async with running_service(make_settings) as first:
@@ -54,6 +57,8 @@ async def test_killed_mid_work_then_restarted_applies_each_event_once(make_setti
             assert len(signals) == CITIES
             assert all(len(s["questions"]) == PER_CITY for s in signals)
             assert all(sorted(s["barriers"]) == ["land_use", "workforce"] and s["peer_connections"] for s in signals)
+            partners = await second.db.partners.find({}).to_list()
+            assert sorted(p["name"] for p in partners) == sorted(f"Partner {c}" for c in range(CITIES))
         finally:
             await second.app.state.runtime.client.drop_database(second.settings.database_name)
 
