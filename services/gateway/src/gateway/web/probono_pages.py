@@ -80,6 +80,7 @@ async def home(request: Request, user: PageUser, svc: Svc) -> Response:
             waiting, _ = await _get(svc, user, "/probono/volunteers", status="awaiting_confirmation")
         ctx.update(me=me, enrolled=enrolled, waiting=waiting or [])
     elif user.is_official:
+        allow(user, "probono.post", city_id=user.city_id)  # a verified official, for their own city
         projects, error = await _get(svc, user, "/probono/projects")
         ctx.update(projects=projects or [], error=error or ctx["error"])
     else:
