@@ -188,7 +188,7 @@ TOPICS: dict[str, Topic] = {
             key="account_id",
             owner="accounts",
             consumers=(),
-            description="Latest state of every account (kind, status, city or partner, roles; no name, e-mail "
+            description="Latest state of every account (kind, status, city or partner, roles; no name, email "
                         "or phone), one compacted record per account.",
             compacted=True,
         ),

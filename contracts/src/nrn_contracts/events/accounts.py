@@ -189,7 +189,7 @@ class AccountRejected(Event, type=_T + "account_rejected.v1", topic=ACCOUNTS_TOP
 class AccountInformationRequested(
     Event, type=_T + "account_information_requested.v1", topic=ACCOUNTS_TOPIC, key="account_id"
 ):
-    """Staff need more before they can verify a pending official (``message``, e-mailed to them:
+    """Staff need more before they can verify a pending official (``message``, emailed to them:
     for example a work telephone number or a colleague who can vouch for them). The account stays pending."""
 
     account_id: Id
@@ -234,7 +234,7 @@ class PartnerRegistered(Event, type=_T + "partner_registered.v1", topic=ACCOUNTS
 
 # --- mailbox ownership and password reset ---------------------------------------------------
 # The two *Requested events travel on ACCOUNTS_SECURITY_TOPIC, which only notifications reads:
-# they carry the raw single-use link secret so that notifications can e-mail it. accounts keeps
+# they carry the raw single-use link secret so that notifications can email it. accounts keeps
 # only a hash of it; the secret expires (``expires_at``) and works once. Everything else about
 # mailbox ownership (MailboxConfirmed) is an ordinary public fact on ACCOUNTS_TOPIC.
 
@@ -315,7 +315,7 @@ class CityStateChanged(Event, type=_T + "city_state_changed.v1", topic=CITIES_LA
 class AccountStateChanged(
     Event, type=_T + "account_state_changed.v1", topic=ACCOUNTS_LATEST_TOPIC, key="account_id"
 ):
-    """An account's current state, after any change. Carries no name, e-mail, phone or job title."""
+    """An account's current state, after any change. Carries no name, email, phone or job title."""
 
     account_id: Id
     kind: AccountKind

@@ -7,7 +7,7 @@ and deliverables (``working_group_id``); a peer introduction between two cities
 (``introduction_id``).
 
 Two further programs share the topic too. The municipal health data of the Peer Health Group: a
-measure of the catalogue (``measure_id``), one import of values (``import_id``: one event per
+measure of the catalog (``measure_id``), one import of values (``import_id``: one event per
 import, with its counts, never one per value), a city's dashboard published (``city_id``). The pro
 bono talent network: a volunteer (``volunteer_id``) and a city's project with everything that
 happens on it — its matches, the hours logged on them, its completion (``project_id``, so a
@@ -345,7 +345,7 @@ Count = Annotated[int, Field(ge=0, le=10_000_000)]
 
 
 class HealthMeasureDefined(Event, type=_T + "health_measure_defined.v1", topic=PEER_TOPIC, key="measure_id"):
-    """A measure of the health catalogue was defined or its definition revised (the shipped catalogue
+    """A measure of the health catalog was defined or its definition revised (the shipped catalog
     when peer first starts with it, ``by`` null; staff revising one, ``by`` their account)."""
 
     measure_id: Id
@@ -354,7 +354,7 @@ class HealthMeasureDefined(Event, type=_T + "health_measure_defined.v1", topic=P
     definition: Text
     unit: Name = Field(description="What a value counts, e.g. 'percent of adults', 'deaths per 100,000 people'")
     direction: Direction
-    source: Title = Field(description="Where the catalogue expects its values to come from; each value names its own")
+    source: Title = Field(description="Where the catalog expects its values to come from; each value names its own")
     geography: Geography = Field(description="city: measured for the city itself; county: the county's figure, "
                                              "shown for the city it contains")
     by: Id | None = None
