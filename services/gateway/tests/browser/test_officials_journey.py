@@ -271,7 +271,7 @@ async def test_first_visit_to_answered_question(platform: Platform, browser, sho
     await official.get_by_role("heading", name="How helpful was NRN's answer?").wait_for()
     assert "Did you act on the advice?" not in await official.content()
     await shoot(official, shots, "officials-17-rate")
-    await official.get_by_label("4").check()
+    await official.get_by_role("radio", name="4", exact=True).check()
     await official.get_by_role("button", name="Send feedback").click()
     await official.get_by_text("Thank you for your feedback.").wait_for()
     await act(lead_h, "close", {})

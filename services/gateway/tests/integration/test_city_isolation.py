@@ -40,6 +40,10 @@ OPEN = {
     ("GET", "/api/v1/introductions"),
     # the health measure catalogue (every measure, which are shown, the Peer Health Group's cities)
     ("GET", "/api/v1/health-data/measures"),
+    # reference: the city import's columns, the pro bono network's organizations and skills; and the
+    # pro bono projects list, which for an official is always their own city's (its city_id is ignored)
+    ("GET", "/api/v1/cities/import/format"), ("GET", "/api/v1/probono/organizations"),
+    ("GET", "/api/v1/probono/skills"), ("GET", "/api/v1/probono/projects"),
 }
 UNKNOWN = "x-unknown"  # a path parameter this walk has no id of the other city for
 
