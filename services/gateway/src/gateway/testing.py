@@ -131,11 +131,12 @@ class Platform:
     async def city_known_to_requests311(self, headers: dict[str, str], city_id: str) -> None:
         """requests311 learns cities from accounts' events: wait until a submission would pass — its
         read model holds the city with a name (what a submission checks; listing answers 200 before)."""
+        from requests311.adapters.mongo import get_city  # the very check a submission makes
+
         db = self.apps["requests311"].state.runtime.db
 
         async def known() -> bool:
-            city = await db["cities"].find_one({"_id": city_id})
-            if not (city and city.get("name")):
+            if await get_city(db, city_id) is None:
                 return False
             response = await self.http.get("/api/v1/requests", params={"city_id": city_id}, headers=headers)
             return response.status_code == 200
