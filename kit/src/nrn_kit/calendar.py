@@ -40,6 +40,7 @@ class Invitation:
     organizer: Attendee
     attendees: tuple[Attendee, ...] = field(default_factory=tuple)
     stamp: datetime | None = None  # DTSTAMP: when this version of the invitation was made
+    location: str = ""  # LOCATION when set (a convening's venue); a call has none
 
 
 def build_ics(inv: Invitation) -> bytes:
@@ -65,6 +66,8 @@ def build_ics(inv: Invitation) -> bytes:
     ev.add("summary", inv.summary)
     ev.add("description", inv.description)
     ev.add("url", inv.url)
+    if inv.location:
+        ev.add("location", inv.location)
     ev.add("status", "CANCELLED" if inv.method == "CANCEL" else "CONFIRMED")
     ev.add("transp", "OPAQUE")
     organizer = vCalAddress(f"mailto:{inv.organizer.email}")

@@ -1,6 +1,7 @@
 """What notifications learns from the other services' events, and the notices they cause.
 
-For each event the read-model handlers run first (people, cities, requests, calls, follow-ups),
+For each event the read-model handlers run first (people, cities, requests, calls, follow-ups;
+peer's convenings, registrations and introductions),
 then :func:`tell`, which applies the rules table (``domain/rules.py``): handlers of one event
 type run in the order they are registered, inside one transaction with the inbox record.
 Events of types no handler names are ignored.
@@ -9,12 +10,14 @@ Events of types no handler names are ignored.
 from __future__ import annotations
 
 from nrn_contracts.events import accounts as acc
+from nrn_contracts.events import peer
 from nrn_contracts.events import requests311 as r311
 
 from nrn_kit.consumer import EventConsumer
 from nrn_kit.mongo import Tx
 
 from . import handlers as h
+from . import handlers_peer as hp
 from .domain.rules import RULES, FollowUpDue
 
 consumer = EventConsumer("notices")
@@ -115,6 +118,31 @@ async def request_reopened(event: r311.RequestReopened, tx: Tx) -> None:
 @consumer.handles(r311.FollowUpRecorded)
 async def follow_up_recorded(event: r311.FollowUpRecorded, tx: Tx) -> None:
     await h.follow_up_not_needed(tx, event.request_id, "recorded")
+
+
+@consumer.handles(peer.ConveningScheduled)
+async def convening_scheduled(event: peer.ConveningScheduled, tx: Tx) -> None:
+    await hp.remember_convening(tx, event)
+
+
+@consumer.handles(peer.ConveningUpdated)
+async def convening_updated(event: peer.ConveningUpdated, tx: Tx) -> None:
+    await hp.convening_updated(tx, event)
+
+
+@consumer.handles(peer.ConveningCancelled)
+async def convening_cancelled(event: peer.ConveningCancelled, tx: Tx) -> None:
+    await hp.convening_cancelled(tx, event)
+
+
+@consumer.handles(*hp.REGISTRATION_STATUS)
+async def registration_changed(event, tx: Tx) -> None:  # noqa: ANN001
+    await hp.remember_registration(tx, event)
+
+
+@consumer.handles(peer.IntroductionOffered)
+async def introduction_offered(event: peer.IntroductionOffered, tx: Tx) -> None:
+    await hp.remember_introduction(tx, event)
 
 
 async def tell(event, tx: Tx) -> None:  # noqa: ANN001

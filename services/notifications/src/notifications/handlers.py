@@ -23,7 +23,6 @@ from typing import Any
 from nrn_contracts import EVENT_TYPES
 from nrn_contracts.events import accounts as acc
 from nrn_contracts.events import partners as ptn
-from nrn_contracts.events import peer
 from nrn_contracts.events import requests311 as r311
 from pymongo import DESCENDING, UpdateOne
 from pymongo.errors import ConnectionFailure
@@ -31,6 +30,7 @@ from pymongo.errors import ConnectionFailure
 from nrn_kit.http import DomainError, NotFound
 from nrn_kit.mongo import Store, Tx
 
+from . import handlers_peer as hp
 from .adapters import mongo as repo
 from .config import Settings
 from .domain import wording
@@ -113,8 +113,10 @@ async def _city_fields(tx: Tx, city_id: str) -> dict[str, str]:
             "city_zone": city.get("time_zone") or zone_for_state(city.get("state"))}
 
 
-def _named(who: Who, event: Any, request: RequestRef | None) -> list[str]:
+def _named(who: Who, event: Any, request: RequestRef | None, peer_ref: hp.PeerRef | None = None) -> list[str]:
     """The account ids a row names (its roles aside)."""
+    if peer_ref is not None and who in peer_ref.named:
+        return peer_ref.named[who]
     if who is Who.account_holder:
         return [event.account_id]
     if request is None:
@@ -132,11 +134,12 @@ ROLE_OF = {Who.triage_leads: "triage_lead", Who.program_managers: "program_manag
            Who.partner_administrators: "partner_administrator"}
 
 
-async def _audience(tx: Tx, rules: list[Rule], event: Any, request: RequestRef | None) -> tuple[dict, dict]:
+async def _audience(tx: Tx, rules: list[Rule], event: Any, request: RequestRef | None,
+                    peer_ref: hp.PeerRef | None) -> tuple[dict, dict]:
     """Everyone the rows may name, in two reads: {id: person} of the named (only those this service
     knows: a document without "kind" holds only what came before AccountRegistered), and
     {role: [people]} of the roles."""
-    ids = list(dict.fromkeys(i for rule in rules for i in _named(rule.who, event, request) if i))
+    ids = list(dict.fromkeys(i for rule in rules for i in _named(rule.who, event, request, peer_ref) if i))
     people = {d["_id"]: d async for d in tx.db[repo.PEOPLE].find({"_id": {"$in": ids}}, session=tx.session)
               if d.get("kind")} if ids else {}
     roles = sorted({ROLE_OF[rule.who] for rule in rules if rule.who in ROLE_OF})
@@ -151,14 +154,14 @@ async def _audience(tx: Tx, rules: list[Rule], event: Any, request: RequestRef |
     return people, by_role
 
 
-def _recipients(rule: Rule, event: Any, request: RequestRef | None, people: dict,
-                by_role: dict) -> tuple[list[dict], list[str]]:
+def _recipients(rule: Rule, event: Any, request: RequestRef | None, people: dict, by_role: dict,
+                peer_ref: hp.PeerRef | None) -> tuple[list[dict], list[str]]:
     """Who a row names, and the named people not known yet (accounts' events come on another topic)."""
     if rule.who is Who.partner_administrators:  # of the partner the event is about, no other
         return [d for d in by_role[ROLE_OF[rule.who]] if d.get("partner_id") == event.partner_id], []
     if rule.who in ROLE_OF:
         return by_role[ROLE_OF[rule.who]], []
-    ids = list(dict.fromkeys(i for i in _named(rule.who, event, request) if i))
+    ids = list(dict.fromkeys(i for i in _named(rule.who, event, request, peer_ref) if i))
     if isinstance(event, acc.MailboxConfirmationRequested | acc.PasswordResetRequested):
         # the link goes to the address the event names (the one being confirmed), whatever we knew
         base = people.get(event.account_id) or {"_id": event.account_id, "kind": "", "status": "pending"}
@@ -177,31 +180,42 @@ async def notify(tx: Tx, deps: Deps, event: Any, event_id: str, *, only: str | N
 
     Reads: the request (one), the people and roles named (two); writes: the notices (one bulk
     upsert, the idempotency check), then the messages of the new ones (one bulk upsert)."""
-    rules = rules_for(type(event).type)
+    rules = rules_for(type(event).type, event)
     if not rules:
         return 0
     now = deps.clock()
     request = await _request(tx, event)
-    people, by_role = await _audience(tx, rules, event, request)
+    peer_ref = await hp.peer_ref(tx, rules, event)
+    people, by_role = await _audience(tx, rules, event, request, peer_ref)
     told: list[Telling] = []
     for rule in rules:
-        docs, missing = _recipients(rule, event, request, people, by_role)
+        docs, missing = _recipients(rule, event, request, people, by_role, peer_ref)
         if only is not None:
             docs, missing = [d for d in docs if d["_id"] == only], []
         for person_id in missing:
             await _defer(tx, event, event_id, person_id, now)
         allowed = [d for d in docs if may_receive(Person.from_document(d), action=rule.action,
-                                                  city_id=request.city_id if request else None,
+                                                  city_id=request.city_id if request else hp.city_for_matrix(peer_ref, d),
                                                   about_account=getattr(event, "account_id", None),
                                                   partner_id=getattr(event, "partner_id", None))]
         if not allowed:
+            continue
+        if isinstance(event, hp.CONVENING_EVENTS):
+            # a convening's invitation is each registrant's own (nobody else's address on it); a
+            # registrant with nothing on their calendar to change is still told
+            for doc in allowed:
+                invitation = await hp.convening_invitation(
+                    tx, method=rule.calendar, event=event, ref=peer_ref, person=doc,
+                    organizer=Attendee(*_mail_from(deps.settings.mail_from)), uid_domain=deps.settings.id_domain,
+                    url=deps.url(hp.link_path(event)), now=now) if rule.calendar is not None else None
+                told.append(_telling(deps, rule, event, event_id, doc, request, invitation, now, peer_ref))
             continue
         invitation = None
         if rule.calendar is not None:
             invitation = await _invitation(tx, deps, rule.calendar, event, request, allowed, now)
             if invitation is None:
                 continue  # nothing on anyone's calendar to change
-        told += [_telling(deps, rule, event, event_id, doc, request, invitation, now) for doc in allowed]
+        told += [_telling(deps, rule, event, event_id, doc, request, invitation, now, peer_ref) for doc in allowed]
     return await _record(tx, deps, told, now)
 
 
@@ -255,19 +269,12 @@ def _zone_of(person: dict, request: RequestRef | None) -> str:
     return person.get("city_zone") or NRN_ZONE
 
 
-PEER_REGISTRATION_EVENTS = (peer.RegistrationConfirmed, peer.RegistrationWaitlisted, peer.WaitlistPromoted,
-                            peer.RegistrationCancelled)
-CANCEL_REASONS = {"by_registrant": "you cancelled it", "by_staff": "NRN staff cancelled it",
-                  "hold_expired": "the place held for you was not confirmed in time and went to the next person "
-                                  "on the waitlist",
-                  "convening_cancelled": "the convening itself was cancelled"}
-
-
 def _link_path(rule: Rule, event: Any, person: dict, request: RequestRef | None) -> str:
     if isinstance(event, ptn.WebhookEndpointDisabled):
         return f"/partner/webhooks/{event.endpoint_id}"
-    if isinstance(event, PEER_REGISTRATION_EVENTS):
-        return f"/convenings/{event.convening_id}"
+    peer_path = hp.link_path(event)
+    if peer_path is not None:
+        return peer_path
     if request is None:
         return "/"
     staff = person.get("kind") == "staff"
@@ -276,7 +283,8 @@ def _link_path(rule: Rule, event: Any, person: dict, request: RequestRef | None)
 
 
 def _context(deps: Deps, rule: Rule, event: Any, person: dict, request: RequestRef | None,
-             invitation: tuple[Invitation, bool] | None, link_path: str) -> dict[str, Any]:
+             invitation: tuple[Invitation, bool] | None, link_path: str,
+             peer_ref: hp.PeerRef | None = None) -> dict[str, Any]:
     kind = KINDS[rule.kind]
     zone = _zone_of(person, request)
     ctx: dict[str, Any] = {
@@ -319,15 +327,8 @@ def _context(deps: Deps, rule: Rule, event: Any, person: dict, request: RequestR
         city_zone = request.zone if request else zone
         ctx.update(slots=[f"{wording.when(s.starts_at, city_zone)} ({s.duration_minutes} minutes)" for s in event.slots],
                    zone_label=f"{request.city_name if request else 'the city'}'s time")
-    elif isinstance(event, PEER_REGISTRATION_EVENTS):
-        # the venue's time: the convening happens there, whatever the reader's own zone
-        venue = event.timezone or zone
-        ctx.update(convening=event.convening_title or "the convening",
-                   starts=wording.when(event.convening_starts_at, venue) if event.convening_starts_at else None,
-                   position=getattr(event, "position", None),
-                   hold_until=wording.when(event.hold_until, venue) if isinstance(event, peer.WaitlistPromoted) else None,
-                   cancelled_because=CANCEL_REASONS.get(getattr(event, "reason", ""), ""),
-                   from_waitlist=getattr(event, "from_waitlist", False))
+    elif peer_ref is not None:
+        ctx.update(hp.context(event, peer_ref, person, zone), calendar=invitation is not None)
     elif isinstance(event, ptn.WebhookEndpointDisabled):
         ctx.update(url=event.url, endpoint_description=event.description, gone=event.reason == "gone",
                    attempts=event.attempts, last_error=event.last_error, when=wording.when(event.at, zone))
@@ -336,7 +337,7 @@ def _context(deps: Deps, rule: Rule, event: Any, person: dict, request: RequestR
     if isinstance(event, r311.CallCancelled | r311.RequestClosed):
         ctx.update(because="the city cancelled it" if isinstance(event, r311.CallCancelled) else "the request was closed",
                    reason=getattr(event, "reason", None) if isinstance(event, r311.CallCancelled) else None)
-    if invitation is not None:
+    if invitation is not None and peer_ref is None:
         inv, updated = invitation
         others = [a.name for a in inv.attendees if a.email != person.get("email")]
         city_when = wording.when(inv.starts_at, inv.zone)
@@ -360,12 +361,12 @@ class Telling:
 
 
 def _telling(deps: Deps, rule: Rule, event: Any, event_id: str, person: dict, request: RequestRef | None,
-             invitation: tuple[Invitation, bool] | None, now: datetime) -> Telling:
+             invitation: tuple[Invitation, bool] | None, now: datetime, peer_ref: hp.PeerRef | None = None) -> Telling:
     key = f"{event_id}:{person['_id']}:{rule.kind}"
     kind = KINDS[rule.kind]
     mode = Mode.email_now if kind.security else mode_for(kind, (person.get("prefs") or {}).get("modes", {}).get(kind.key))
     link_path = _link_path(rule, event, person, request)
-    context = _context(deps, rule, event, person, request, invitation, link_path)
+    context = _context(deps, rule, event, person, request, invitation, link_path, peer_ref)
     ics = build_ics(invitation[0]) if invitation is not None else None
     mail = _mail_document(deps, key=key, kind=kind.key, template=rule.template, context=context, person=person,
                           ics=ics, ics_method=invitation[0].method if invitation else None, now=now)

@@ -40,7 +40,8 @@ async def test_unsubscribe_link_and_one_click_post_stop_that_kind_of_mail_only(s
     assert len(svc.smtp.to("olive@flint.example")) == sent_before + 1
     prefs = (await svc.http.get("/preferences", headers=svc.as_("off-1"))).json()
     assert {k["key"]: k["mode"] for k in prefs["kinds"]} == {
-        "account": "email_now", "my_questions": "in_page", "calls": "email_now", "convenings": "email_now"}
+        "account": "email_now", "my_questions": "in_page", "calls": "email_now", "convenings": "email_now",
+        "introductions": "email_now"}
 
 
 async def test_preferences_refuse_what_a_kind_does_not_offer_naming_the_field(svc) -> None:
@@ -55,7 +56,7 @@ async def test_preferences_refuse_what_a_kind_does_not_offer_naming_the_field(sv
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "surprise"
     # staff see the kinds their roles receive
     lead = (await svc.http.get("/preferences", headers=svc.as_("lead-1", "staff", "triage_lead"))).json()
-    assert [k["key"] for k in lead["kinds"]] == ["account", "new_questions"]
+    assert [k["key"] for k in lead["kinds"]] == ["account", "new_questions", "introductions"]
     assert (await svc.http.get("/preferences")).status_code == 401
 
 

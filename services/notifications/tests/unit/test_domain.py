@@ -58,7 +58,9 @@ SAMPLE = {
     "attempts": 10, "last_error": "answered 500",
     "convening": "Convening <2027> & more", "starts": "Wed, Apr 14, 2027, 8:30 AM CDT", "position": 2,
     "hold_until": "Fri, Apr 2, 2027, 9:00 AM CDT", "cancelled_because": "the convening itself was cancelled",
-    "from_waitlist": True,
+    "from_waitlist": True, "calendar": True, "place": "Cobo <Center>, Detroit", "changes": "the time and the place",
+    "ends": "Wed, Apr 14, 2027, 5:00 PM CDT", "other_city": "Gary, IN", "answering_city": "Flint, MI",
+    "accepted": True, "both_accepted": False, "declined": False,
     "call": {"when": "Tue, Mar 3, 2026, 10:00 AM EST", "duration": 30, "when_other": None, "with_whom": "Eve Expert"},
 }
 
@@ -107,9 +109,10 @@ def test_account_messages_go_to_their_holder_only() -> None:
 
 
 def test_preference_rows_follow_roles_and_fall_back_to_the_default() -> None:
-    assert [k.key for k in kinds_for("official", frozenset())] == ["account", "my_questions", "calls", "convenings"]
+    assert [k.key for k in kinds_for("official", frozenset())] == ["account", "my_questions", "calls", "convenings",
+                                                                  "introductions"]
     assert [k.key for k in kinds_for("staff", frozenset({"subject_matter_expert", "program_manager"}))] == [
-        "account", "calls", "assignments", "service_levels"]
+        "account", "calls", "assignments", "service_levels", "introductions"]
     assert mode_for(KINDS["calls"], "daily_digest") is Mode.email_now  # not offered for calls
     assert mode_for(KINDS["my_questions"], "in_page") is Mode.in_page
 
@@ -215,3 +218,106 @@ def test_the_message_has_both_parts_and_its_invitation() -> None:
     assert plain["Subject"] == "Réunion : “Tiếng Việt” — " + ("long words " * 12).strip()
     assert plain["To"].addresses[0].display_name == "Zoë Ñúñez" and plain["List-Unsubscribe"] is None
     assert plain.get_content_type() == "multipart/alternative" and plain.get_body(("plain",)).get_content() == "é\n"
+
+
+# ------------------------------------------------------------------ peer networking's rows
+
+from notifications import handlers_peer as hp  # noqa: E402
+from notifications.adapters import mongo as repo  # noqa: E402
+from notifications.domain.rules import Calendar as Cal  # noqa: E402
+from nrn_contracts.events import peer  # noqa: E402
+
+AT = datetime(2027, 3, 1, 15, 0, tzinfo=UTC)
+
+
+def _cancelled(reason: str) -> peer.RegistrationCancelled:
+    return peer.RegistrationCancelled(registration_id="r1", convening_id="c1", account_id="a1",
+                                      previous_status="confirmed", reason=reason, at=AT)
+
+
+def _answered(status: str, accepted: bool = True) -> peer.IntroductionAnswered:
+    return peer.IntroductionAnswered(introduction_id="i1", city_id="flint", accepted=accepted,
+                                     shares=("contact",) if accepted else (), status=status, by="o1", at=AT)
+
+
+def test_peer_rows_apply_only_to_the_events_their_condition_accepts() -> None:
+    t = peer.RegistrationCancelled.type
+    assert [r.template for r in rules_for(t, _cancelled("by_registrant"))] == ["registration_cancelled"]
+    # a convening's cancellation tells its registrants once, by ConveningCancelled (with the reason)
+    assert rules_for(t, _cancelled("convening_cancelled")) == []
+    assert [r.who.value for r in rules_for(peer.ConveningCancelled.type)] == [
+        "the registrants whose places the convening's cancellation ended"]
+    t = peer.IntroductionAnswered.type
+    assert [r.template for r in rules_for(t, _answered("offered"))] == ["introduction_answered"]
+    assert [r.template for r in rules_for(t, _answered("accepted"))] == ["introduction_answered",
+                                                                          "introduction_decided"]
+    assert len(rules_for(t, _answered("declined", accepted=False))) == 2
+
+
+def test_an_introduction_reaches_the_two_cities_officials_and_the_staff_who_offered_it_only() -> None:
+    (offered,) = rules_for(peer.IntroductionOffered.type)
+    ref = hp.PeerRef(cities=("flint", "gary"), city_names={"flint": "Flint, MI", "gary": "Gary, IN"})
+
+    def told(who: Person, rule) -> bool:  # noqa: ANN001
+        doc = {"_id": who.id, "city_id": who.city_id}
+        return may_receive(who, action=rule.action, city_id=hp.city_for_matrix(ref, doc))
+
+    assert told(person(), offered) and told(person("official", "verified", "gary"), offered)
+    assert not told(person("official", "verified", "youngstown"), offered)  # a third city's official: never
+    assert not told(person(status="pending"), offered)
+    assert not told(person("staff", "verified", None, "program_manager"), offered)  # staff do not answer
+    answered = rules_for(peer.IntroductionAnswered.type)[0]
+    assert told(person("staff", "verified", None, "program_manager"), answered)
+    assert not told(person(), answered)  # staff's own follow-up, not the cities'
+    # each city reads the other's name and staff's reason, as its page shows — nothing more
+    assert hp.context(peer.IntroductionOffered(introduction_id="i1", city_id="flint", other_city_id="gary",
+                                               reason_kind="staff", reason="Both rebuild downtowns", by="s1", at=AT),
+                      ref, {"city_id": "flint"}, "America/Detroit") == {"other_city": "Gary, IN",
+                                                                       "reason": "Both rebuild downtowns"}
+    ctx = hp.context(_answered("accepted"), ref, {"city_id": "gary"}, "America/Chicago")
+    assert ctx["answering_city"] == "Flint, MI" and ctx["both_accepted"] and set(ctx) == {
+        "answering_city", "other_city", "accepted", "both_accepted", "declined"}
+
+
+class _Collection:
+    def __init__(self) -> None:
+        self.docs: dict[str, dict] = {}
+
+    async def find_one(self, query: dict, session=None) -> dict | None:  # noqa: ANN001
+        return self.docs.get(query["_id"])
+
+    async def update_one(self, query: dict, update: dict, upsert: bool = False, session=None) -> None:  # noqa: ANN001
+        self.docs.setdefault(query["_id"], {"_id": query["_id"]}).update(update["$set"])
+
+
+class _Tx:
+    def __init__(self) -> None:
+        self.db, self.session = {repo.INVITATIONS: _Collection()}, None
+
+
+async def test_a_registrants_invitation_is_their_own_and_moves_then_withdraws_with_one_uid() -> None:
+    tx = _Tx()
+    conv = {"title": "Peer Convening", "starts_at": datetime(2027, 4, 14, 13, 30, tzinfo=UTC),
+            "ends_at": datetime(2027, 4, 14, 22, 0, tzinfo=UTC), "location": "Chattanooga",
+            "timezone": "America/New_York", "sequence": 0}
+    ref = hp.PeerRef(convening=conv)
+    fran = {"_id": "a1", "name": "Fran", "email": "fran@flint.example"}
+    confirmed = peer.RegistrationConfirmed(registration_id="r1", convening_id="c1", account_id="a1", at=AT)
+
+    async def invite(method, event, sequence: int = 0):  # noqa: ANN001, ANN202
+        conv["sequence"] = sequence
+        return await hp.convening_invitation(tx, method=method, event=event, ref=ref, person=fran,
+                                             organizer=Attendee("NRN", "n@nrn.example"), uid_domain="nrn.example",
+                                             url="https://nrn.example/convenings/c1", now=AT)
+
+    assert await invite(Cal.cancel, _cancelled("by_registrant")) is None  # nothing on the calendar yet
+    first, updated = await invite(Cal.request, confirmed)
+    assert (first.sequence, updated, first.attendees) == (0, False, (Attendee("Fran", "fran@flint.example"),))
+    moved, updated = await invite(Cal.request, confirmed, sequence=3)  # ConveningUpdated's SEQUENCE 3
+    assert (moved.uid, moved.sequence, updated) == (first.uid, 3, True)
+    gone, _ = await invite(Cal.cancel, _cancelled("by_registrant"), sequence=3)
+    assert (gone.uid, gone.sequence, gone.method) == (first.uid, 4, "CANCEL")
+    ics = Calendar.from_ical(build_ics(gone))
+    assert str(ics.walk("VEVENT")[0]["LOCATION"]) == "Chattanooga"
+    again, _ = await invite(Cal.request, confirmed, sequence=3)  # registered again: higher than the CANCEL
+    assert again.sequence == 5

@@ -21,6 +21,10 @@ NOTICES = "notices"  # in-page notices, one per (event, recipient, kind): the id
 MAIL = "mail"  # the outbox of messages: what the sender still has to hand to the SMTP server
 FOLLOW_UPS = "follow_ups"  # 90-day follow-up reminders waiting for their day
 DEFERRED = "deferred"  # events naming a person not known yet, replayed when their account's events come
+CONVENINGS = "convenings"  # read model of peer's convenings: time, place, zone, SEQUENCE, the previous version
+REGISTRATIONS = "registrations"  # read model of convening registrations: who, which convening, status
+INVITATIONS = "invitations"  # per convening and registrant: the calendar entry mailed (UID, SEQUENCE, open)
+INTRODUCTIONS = "introductions"  # read model of peer introductions: the two cities, who offered it
 DEFERRED_RETENTION_SECONDS = 30 * 24 * 3600  # a pending account never verified: its waiting notices go
 
 IX_ROLES = "roles"
@@ -32,6 +36,7 @@ IX_MAIL_DUE = "state_due"
 IX_MAIL_NEWEST = "state_newest"
 IX_FOLLOW_UP_DUE = "state_due"
 IX_DEFERRED_PERSON = "person"
+IX_CONVENING = "convening_status"
 
 INDEXES: dict[str, list[IndexModel]] = {
     PEOPLE: [
@@ -41,6 +46,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("city_id", ASCENDING)], name="city"),  # a city renamed or its zone set
     ],
     REQUESTS: [IndexModel([("city_id", ASCENDING)], name="city")],
+    REGISTRATIONS: [IndexModel([("convening_id", ASCENDING), ("status", ASCENDING)], name=IX_CONVENING)],
     NOTICES: [
         IndexModel([("recipient", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
                    name=IX_RECIPIENT_NEWEST),

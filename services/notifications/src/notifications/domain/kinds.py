@@ -10,7 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from nrn_kit.auth import OFFICIAL, PARTNER_ADMINISTRATOR, PROGRAM_MANAGER, SUBJECT_MATTER_EXPERT, TRIAGE_LEAD
+from nrn_kit.auth import (
+    ADMINISTRATOR,
+    OFFICIAL,
+    PARTNER_ADMINISTRATOR,
+    PROGRAM_MANAGER,
+    SUBJECT_MATTER_EXPERT,
+    TRIAGE_LEAD,
+)
 
 
 class Mode(StrEnum):
@@ -70,8 +77,13 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
          "A request missed its acknowledgment, memo or call deadline.",
          _ALL, Mode.email_now, frozenset({PROGRAM_MANAGER})),
     Kind("convenings", "Convenings you registered for",
-         "Your registration confirmed, your place on the waitlist, a place held for you to confirm, a cancellation.",
+         "Your registration confirmed, your place on the waitlist, a place held for you to confirm, a new time or "
+         "place with the calendar update, a cancellation.",
          (Mode.email_now, Mode.in_page), Mode.email_now, frozenset({OFFICIAL, "partner_member"})),
+    Kind("introductions", "Peer introductions",
+         "NRN suggests your city meet a peer city; the other city's answer. Staff: the cities' answers to "
+         "introductions you offered.",
+         _ALL, Mode.email_now, frozenset({OFFICIAL, ADMINISTRATOR, PROGRAM_MANAGER, TRIAGE_LEAD})),
     Kind("partner_webhooks", "Your organization's webhooks",
          "One of your organization's webhook endpoints stopped receiving deliveries.",
          (Mode.email_now, Mode.in_page), Mode.email_now, frozenset({PARTNER_ADMINISTRATOR})),

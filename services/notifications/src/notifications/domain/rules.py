@@ -2,7 +2,8 @@
 
 One row per (event, recipients). Read a row as: "when <event> happens, tell <who> about it as a
 notice of <kind>, written with <template>". ``calendar`` marks the rows whose e-mail carries a
-calendar invitation (a new or moved call: REQUEST; a withdrawn one: CANCEL).
+calendar invitation (a new or moved call or convening: REQUEST; a withdrawn one: CANCEL). ``when``
+narrows a row to the events a condition accepts.
 
 Who may receive a row's notice is not decided here but by the matrix (``people.may_receive``),
 with ``action`` and the subject's city: a row can only narrow who is told, never widen it.
@@ -13,6 +14,7 @@ Events of types no row names are ignored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -33,6 +35,13 @@ class Who(StrEnum):
     triage_leads = "every triage lead"
     program_managers = "every program manager"
     partner_administrators = "the partner organization's administrators"
+    # peer networking (read models: registrations, introductions, projects — built from peer's events)
+    confirmed_registrants = "the convening's confirmed registrants"
+    waiting_registrants = "the convening's waitlisted registrants and those offered a place"
+    registrants_it_cancelled = "the registrants whose places the convening's cancellation ended"
+    officials_of_both_cities = "the verified officials of both cities"
+    officials_of_other_city = "the verified officials of the city that did not just answer"
+    offering_staff = "the staff member who offered the introduction"
 
 
 class Calendar(StrEnum):
@@ -54,6 +63,20 @@ class FollowUpDue(BaseModel):
 READ_REQUEST = "request.read"  # the matrix action a request's notices need (nrn_kit.auth.MATRIX)
 READ_CONVENING = "convening.read"  # a registrant's notices (the registrant alone: the event's account)
 READ_WEBHOOKS = "webhook.read"  # a partner's webhook notices: its administrators, for their own partner
+ANSWER_INTRODUCTION = "introduction.respond"  # an official, for their own city (one of the two introduced)
+MANAGE_INTRODUCTIONS = "introduction.manage"  # staff following introductions
+
+
+# Conditions a row can add (``when``): the row applies only to events they accept.
+def not_with_the_convening(event: peer.RegistrationCancelled) -> bool:
+    """A registration ended on its own (the convening's cancellation tells its registrants itself,
+    once, with the reason and the calendar cancellation)."""
+    return event.reason != "convening_cancelled"
+
+
+def introduction_decided(event: peer.IntroductionAnswered) -> bool:
+    """The answer settled the introduction: both accepted, or one declined."""
+    return event.status in ("accepted", "declined")
 
 
 @dataclass(frozen=True)
@@ -67,6 +90,7 @@ class Rule:
     # False for messages whose reader may not be signed in (confirmation and reset links): e-mail
     # only, and their single-use secret never rests in a notice.
     in_page: bool = True
+    when: Callable[[object], bool] | None = None  # None: every event of the type
 
     @property
     def event_type(self) -> str:
@@ -102,23 +126,42 @@ RULES: tuple[Rule, ...] = (
     Rule(r311.RequestClosed,               W.official_and_expert,   "calls",          "call_cancelled", calendar=C.cancel),
     Rule(r311.ServiceLevelBreached,        W.program_managers,      "service_levels", "service_level_breached"),
     Rule(FollowUpDue,                      W.asking_official,       "my_questions",   "follow_up_due"),
+    # the registrant's own calendar invitation (METHOD:REQUEST, the venue's TZID; nobody else's address on it)
     Rule(peer.RegistrationConfirmed,       W.account_holder,        "convenings",     "registration_confirmed",
-         action=READ_CONVENING),
+         action=READ_CONVENING, calendar=C.request),
     Rule(peer.RegistrationWaitlisted,      W.account_holder,        "convenings",     "registration_waitlisted",
          action=READ_CONVENING),
     Rule(peer.WaitlistPromoted,            W.account_holder,        "convenings",     "waitlist_promoted",
          action=READ_CONVENING),
-    # one per registrant when a convening is cancelled (reason convening_cancelled): every one is told
+    # a registration that ends on its own: the registrant, and the calendar entry withdrawn if they had one
     Rule(peer.RegistrationCancelled,       W.account_holder,        "convenings",     "registration_cancelled",
+         action=READ_CONVENING, calendar=C.cancel, when=not_with_the_convening),
+    # a new time, place or title (nothing else people act on): the invitation moves (same UID, higher SEQUENCE)
+    Rule(peer.ConveningUpdated,            W.confirmed_registrants, "convenings",     "convening_updated",
+         action=READ_CONVENING, calendar=C.request),
+    Rule(peer.ConveningUpdated,            W.waiting_registrants,   "convenings",     "convening_updated",
          action=READ_CONVENING),
+    # peer cancels each registration first (RegistrationCancelled, reason convening_cancelled), then this:
+    # one message each, with the reason, withdrawing the calendar entry of those who had one
+    Rule(peer.ConveningCancelled,          W.registrants_it_cancelled, "convenings",  "convening_cancelled",
+         action=READ_CONVENING, calendar=C.cancel),
+    # each city's officials read what their own page shows: the other city's name and staff's reason
+    Rule(peer.IntroductionOffered,         W.officials_of_both_cities, "introductions", "introduction_offered",
+         action=ANSWER_INTRODUCTION),
+    Rule(peer.IntroductionAnswered,        W.offering_staff,        "introductions",  "introduction_answered",
+         action=MANAGE_INTRODUCTIONS),
+    Rule(peer.IntroductionAnswered,        W.officials_of_other_city, "introductions", "introduction_decided",
+         action=ANSWER_INTRODUCTION, when=introduction_decided),
     Rule(ptn.WebhookEndpointDisabled,      W.partner_administrators, "partner_webhooks", "webhook_endpoint_disabled",
          action=READ_WEBHOOKS),
 )
 
 
-def rules_for(event_type: str) -> list[Rule]:
-    """The rows for an event type, in table order; [] for a type no row names (ignored)."""
-    return [rule for rule in RULES if rule.event_type == event_type]
+def rules_for(event_type: str, event: object | None = None) -> list[Rule]:
+    """The rows for an event type, in table order; [] for a type no row names (ignored). With
+    ``event``: only the rows whose condition (``when``) accepts it."""
+    return [rule for rule in RULES if rule.event_type == event_type
+            and (event is None or rule.when is None or rule.when(event))]
 
 
 # Events that only keep notifications' read models true (people, cities, requests, calls)
@@ -127,6 +170,7 @@ READ_MODEL_EVENTS: tuple[type, ...] = (
     acc.CityRegistered, acc.AccountRegistered, acc.AccountDeactivated, acc.AccountReactivated, acc.RoleGranted,
     acc.RoleRevoked,
     acc.MailboxConfirmed, r311.CallCompleted, r311.CallMissed, r311.RequestReopened, r311.FollowUpRecorded,
+    peer.ConveningScheduled,
 )
 # a call's invitation is open (a later booking moves it, a cancellation withdraws it) in these states
 OPEN_CALL_STATES = ("scheduled", "missed", "released")
