@@ -1,7 +1,7 @@
 """What notifications learns from the other services' events, and the notices they cause.
 
 For each event the read-model handlers run first (people, cities, requests, calls, follow-ups;
-peer's convenings, registrations and introductions),
+peer's convenings, registrations, introductions and pro bono projects),
 then :func:`tell`, which applies the rules table (``domain/rules.py``): handlers of one event
 type run in the order they are registered, inside one transaction with the inbox record.
 Events of types no handler names are ignored.
@@ -143,6 +143,11 @@ async def registration_changed(event, tx: Tx) -> None:  # noqa: ANN001
 @consumer.handles(peer.IntroductionOffered)
 async def introduction_offered(event: peer.IntroductionOffered, tx: Tx) -> None:
     await hp.remember_introduction(tx, event)
+
+
+@consumer.handles(peer.ProjectPosted)
+async def project_posted(event: peer.ProjectPosted, tx: Tx) -> None:
+    await hp.remember_project(tx, event)
 
 
 async def tell(event, tx: Tx) -> None:  # noqa: ANN001

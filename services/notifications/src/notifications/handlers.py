@@ -272,7 +272,7 @@ def _zone_of(person: dict, request: RequestRef | None) -> str:
 def _link_path(rule: Rule, event: Any, person: dict, request: RequestRef | None) -> str:
     if isinstance(event, ptn.WebhookEndpointDisabled):
         return f"/partner/webhooks/{event.endpoint_id}"
-    peer_path = hp.link_path(event)
+    peer_path = hp.link_path(event, person)
     if peer_path is not None:
         return peer_path
     if request is None:

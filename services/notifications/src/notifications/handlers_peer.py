@@ -12,6 +12,7 @@ Read models (built from ``nrn.peer.v1`` in the consumer's transaction, before th
   open or withdrawn), as ``calls`` is for 311 calls. One registrant per invitation: nobody's calendar
   ever lists another city's officials.
 - ``introductions``: the two cities and the staff member who offered it.
+- ``projects``: a pro bono project's city, title and the official who posted it (its contact).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ from .domain.zones import NRN_ZONE
 CONVENING_EVENTS = (peer.RegistrationConfirmed, peer.RegistrationWaitlisted, peer.WaitlistPromoted,
                     peer.RegistrationCancelled, peer.ConveningUpdated, peer.ConveningCancelled)
 INTRODUCTION_EVENTS = (peer.IntroductionOffered, peer.IntroductionAnswered)
+PRO_BONO_EVENTS = (peer.MatchProposed, peer.MatchAccepted, peer.MatchDeclined, peer.HoursLogged,
+                   peer.ProjectReviewed)
+REVIEW_WORDS = {"opened": "approved and opened for matching", "returned": "returned to you for changes",
+                "declined": "declined"}
 # what people act on when a convening changes, and how the message names it
 NOTICEABLE = {"starts_at": "the time", "ends_at": "the time", "timezone": "the time", "location": "the place",
               "title": "the name"}
@@ -92,6 +97,11 @@ async def remember_introduction(tx: Tx, event: peer.IntroductionOffered) -> None
         "city_ids": [event.city_id, event.other_city_id], "offered_by": event.by}}, upsert=True, session=tx.session)
 
 
+async def remember_project(tx: Tx, event: peer.ProjectPosted) -> None:
+    await tx.db[repo.PROJECTS].update_one({"_id": event.project_id}, {"$set": {
+        "city_id": event.city_id, "title": event.title, "posted_by": event.by}}, upsert=True, session=tx.session)
+
+
 # ------------------------------------------------------------------ who the peer rows name
 
 
@@ -102,6 +112,8 @@ class PeerRef:
 
     convening: dict | None = None
     introduction: dict | None = None
+    project: dict | None = None
+    volunteer: dict | None = None  # the volunteer's account (name, e-mail), for the city once both accepted
     named: dict[Who, list[str]] = field(default_factory=dict)
     cities: tuple[str, ...] = ()
     city_names: dict[str, str] = field(default_factory=dict)
@@ -155,6 +167,18 @@ async def peer_ref(tx: Tx, rules: list[Rule], event: Any) -> PeerRef | None:
             elif rule.who is Who.registrants_it_cancelled:
                 ref.named[rule.who] = await _registrants(tx, event.convening_id, ["cancelled"],
                                                          reason="convening_cancelled")
+        return ref
+    if isinstance(event, PRO_BONO_EVENTS):
+        project = await tx.db[repo.PROJECTS].find_one({"_id": event.project_id}, session=tx.session) or {}
+        volunteer = await tx.db[repo.PEOPLE].find_one({"_id": getattr(event, "account_id", None)},
+                                                      session=tx.session) if hasattr(event, "account_id") else None
+        ref = PeerRef(project=project, volunteer=volunteer, cities=(event.city_id,),
+                      city_names=await _city_labels(tx, [event.city_id]))
+        for rule in rules:
+            if rule.who is Who.project_contact:
+                ref.named[rule.who] = [project["posted_by"]] if project.get("posted_by") else []
+            elif rule.who is Who.volunteer:
+                ref.named[rule.who] = [event.account_id]
         return ref
     if isinstance(event, INTRODUCTION_EVENTS):
         intro = await tx.db[repo.INTRODUCTIONS].find_one({"_id": event.introduction_id}, session=tx.session) or {}
@@ -218,9 +242,12 @@ async def convening_invitation(tx: Tx, *, method: Calendar, event: Any, ref: Pee
 # ------------------------------------------------------------------ words and links
 
 
-def link_path(event: Any) -> str | None:
+def link_path(event: Any, person: dict | None = None) -> str | None:
     if isinstance(event, CONVENING_EVENTS):
         return f"/convenings/{event.convening_id}"
+    if isinstance(event, PRO_BONO_EVENTS):
+        # the volunteer's matches are on the talent network's page; the city's on the project's
+        return "/probono" if (person or {}).get("kind") == "partner_member" else f"/probono/projects/{event.project_id}"
     if isinstance(event, INTRODUCTION_EVENTS):
         return "/introductions"
     return None
@@ -230,6 +257,8 @@ def context(event: Any, ref: PeerRef, person: dict, zone: str) -> dict[str, Any]
     """The words of a peer message for ``person`` (times in the venue's zone: the convening happens there)."""
     if isinstance(event, INTRODUCTION_EVENTS):
         return _introduction_context(event, ref, person)
+    if isinstance(event, PRO_BONO_EVENTS):
+        return _pro_bono_context(event, ref)
     conv = ref.convening or {}
     venue = getattr(event, "timezone", None) or conv.get("timezone") or zone
     starts = getattr(event, "convening_starts_at", None) or getattr(event, "starts_at", None) or conv.get("starts_at")
@@ -263,3 +292,39 @@ def _introduction_context(event: Any, ref: PeerRef, person: dict) -> dict[str, A
     return {"answering_city": answering, "other_city": others[0] if others else "the other city",
             "accepted": event.accepted, "both_accepted": event.status == "accepted",
             "declined": event.status == "declined"}
+
+
+def _day(value: Any) -> str:
+    return f"{value:%a, %b} {value.day}, {value.year}"
+
+
+def _hours(value: float) -> str:
+    return f"{value:g} hour{'' if value == 1 else 's'}"
+
+
+def _pro_bono_context(event: Any, ref: PeerRef) -> dict[str, Any]:
+    """A pro bono message's words. The volunteer is named to the city only once both sides accepted
+    (an accepted match, then its hours); before, the city reads the proposal's reasons alone."""
+    project = ref.project or {}
+    volunteer = ref.volunteer or {}
+    both = isinstance(event, peer.MatchAccepted) and event.status == "accepted" or isinstance(event, peer.HoursLogged)
+    ctx: dict[str, Any] = {
+        "project": getattr(event, "project_title", None) or project.get("title") or "your project",
+        "city": ref.city_names.get(event.city_id, "the city"),
+        "volunteer_name": (volunteer.get("name") or "the volunteer") if both else None,
+        "volunteer_email": volunteer.get("email") if both else None,
+        "both_accepted": bool(isinstance(event, peer.MatchAccepted) and event.status == "accepted"),
+    }
+    if isinstance(event, peer.MatchProposed):
+        ctx.update(hours=_hours(event.hours_agreed), reasons=list(event.reasons),
+                   by_city=event.proposed_by == "city")
+    elif isinstance(event, peer.MatchDeclined):
+        ctx.update(reason=event.reason)
+    if isinstance(event, peer.MatchAccepted | peer.MatchDeclined):
+        ctx.update(to_volunteer=event.side == "city")  # the other side reads it
+    elif isinstance(event, peer.HoursLogged):
+        ctx.update(hours=_hours(event.hours), worked_on=_day(event.worked_on), note=event.note)
+    elif isinstance(event, peer.ProjectReviewed):
+        ctx.update(decision=REVIEW_WORDS.get(event.decision, "reviewed"), opened=event.decision == "opened",
+                   returned=event.decision == "returned", note=event.note)
+    return ctx

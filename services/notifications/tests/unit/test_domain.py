@@ -61,6 +61,10 @@ SAMPLE = {
     "from_waitlist": True, "calendar": True, "place": "Cobo <Center>, Detroit", "changes": "the time and the place",
     "ends": "Wed, Apr 14, 2027, 5:00 PM CDT", "other_city": "Gary, IN", "answering_city": "Flint, MI",
     "accepted": True, "both_accepted": False, "declined": False,
+    "project": "Grant <writing> & budgets", "city": "Flint, MI", "volunteer_name": "Val <Volunteer>",
+    "volunteer_email": "val@firm.example", "hours": "20 hours", "reasons": ["Knows <grant> writing"], "by_city": False,
+    "to_volunteer": False, "worked_on": "Mon, Mar 1, 2027", "note": "Drafted <the> plan", "decision": "declined",
+    "opened": False, "returned": True,
     "call": {"when": "Tue, Mar 3, 2026, 10:00 AM EST", "duration": 30, "when_other": None, "with_whom": "Eve Expert"},
 }
 
@@ -110,7 +114,7 @@ def test_account_messages_go_to_their_holder_only() -> None:
 
 def test_preference_rows_follow_roles_and_fall_back_to_the_default() -> None:
     assert [k.key for k in kinds_for("official", frozenset())] == ["account", "my_questions", "calls", "convenings",
-                                                                  "introductions"]
+                                                                  "introductions", "pro_bono"]
     assert [k.key for k in kinds_for("staff", frozenset({"subject_matter_expert", "program_manager"}))] == [
         "account", "calls", "assignments", "service_levels", "introductions"]
     assert mode_for(KINDS["calls"], "daily_digest") is Mode.email_now  # not offered for calls
@@ -321,3 +325,56 @@ async def test_a_registrants_invitation_is_their_own_and_moves_then_withdraws_wi
     assert str(ics.walk("VEVENT")[0]["LOCATION"]) == "Chattanooga"
     again, _ = await invite(Cal.request, confirmed, sequence=3)  # registered again: higher than the CANCEL
     assert again.sequence == 5
+
+
+def _match(kind, side: str = "volunteer", status: str = "awaiting_other", **kw):  # noqa: ANN001, ANN202
+    base = {"match_id": "m1", "project_id": "p1", "city_id": "flint", "volunteer_id": "v1", "account_id": "vol-1",
+            "by": "vol-1", "at": AT}
+    if kind is peer.MatchAccepted:
+        base.update(side=side, status=status)
+    elif kind is peer.MatchDeclined:
+        base.update(side=side)
+    return kind(**base, **kw)
+
+
+def test_pro_bono_rows_tell_the_other_side_and_the_volunteer_is_named_to_the_city_only_once_both_accepted() -> None:
+    t = peer.MatchAccepted.type
+    assert [r.who.value for r in rules_for(t, _match(peer.MatchAccepted, "volunteer"))] == [
+        "the official who posted the project"]
+    assert [r.who.value for r in rules_for(t, _match(peer.MatchAccepted, "city"))] == [
+        "the volunteer (the event's account)"]
+    assert [r.who.value for r in rules_for(peer.MatchDeclined.type, _match(peer.MatchDeclined, "city"))] == [
+        "the volunteer (the event's account)"]
+    assert len(rules_for(peer.MatchProposed.type)) == 2
+    to_volunteer, to_city = rules_for(peer.MatchProposed.type)
+    ref = hp.PeerRef(project={"title": "Grant plan", "posted_by": "o1"}, cities=("flint",),
+                     volunteer={"_id": "vol-1", "name": "Val", "email": "val@firm.example"},
+                     city_names={"flint": "Flint, MI"})
+
+    def told(who: Person, rule) -> bool:  # noqa: ANN001
+        return may_receive(who, action=rule.action, city_id=hp.city_for_matrix(ref, {"city_id": who.city_id}))
+
+    # the project's city only: an official of another city never reads it
+    assert told(person(), to_city) and not told(person("official", "verified", "gary"), to_city)
+    assert told(person("partner_member", "pending", None), to_volunteer)  # not yet confirmed: still their own matches
+    assert not told(person(), to_volunteer) and not told(person("partner_member", "verified", None), to_city)
+
+    proposed = _match(peer.MatchProposed, organization_id="org-1", score=0.8, hours_agreed=20, proposed_by="staff",
+                      reasons=("Knows grant writing",))
+    waiting = _match(peer.MatchAccepted, "city")
+    both = _match(peer.MatchAccepted, "volunteer", "accepted")
+    for event in (proposed, waiting):
+        ctx = hp.context(event, ref, {"city_id": "flint"}, "America/Detroit")
+        assert ctx["volunteer_name"] is None and ctx["volunteer_email"] is None
+    ctx = hp.context(both, ref, {"city_id": "flint"}, "America/Detroit")
+    assert (ctx["volunteer_name"], ctx["volunteer_email"], ctx["to_volunteer"]) == ("Val", "val@firm.example", False)
+    text = render("match_accepted", {**SAMPLE, **hp.context(_match(peer.MatchAccepted, "volunteer"), ref,
+                                                             {"city_id": "flint"}, "America/Detroit")}).text
+    assert "val@firm.example" not in text and "Val" not in text.replace("Val <Volunteer>", "")
+    assert "val@firm.example" in render("match_accepted", {**SAMPLE, **ctx}).text
+    logged = hp.context(peer.HoursLogged(entry_id="e1", match_id="m1", project_id="p1", city_id="flint",
+                                         volunteer_id="v1", account_id="vol-1", organization_id="org-1",
+                                         worked_on=datetime(2027, 3, 1).date(), hours=1.5, at=AT), ref, {}, "UTC")
+    assert (logged["hours"], logged["worked_on"], logged["volunteer_name"]) == ("1.5 hours", "Mon, Mar 1, 2027", "Val")
+    assert hp.link_path(proposed, {"kind": "partner_member"}) == "/probono"
+    assert hp.link_path(proposed, {"kind": "official"}) == "/probono/projects/p1"

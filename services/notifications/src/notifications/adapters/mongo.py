@@ -24,6 +24,7 @@ DEFERRED = "deferred"  # events naming a person not known yet, replayed when the
 CONVENINGS = "convenings"  # read model of peer's convenings: time, place, zone, SEQUENCE, the previous version
 REGISTRATIONS = "registrations"  # read model of convening registrations: who, which convening, status
 INVITATIONS = "invitations"  # per convening and registrant: the calendar entry mailed (UID, SEQUENCE, open)
+PROJECTS = "projects"  # read model of pro bono projects: city, title, the official who posted it
 INTRODUCTIONS = "introductions"  # read model of peer introductions: the two cities, who offered it
 DEFERRED_RETENTION_SECONDS = 30 * 24 * 3600  # a pending account never verified: its waiting notices go
 

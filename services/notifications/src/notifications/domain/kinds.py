@@ -84,6 +84,10 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
          "NRN suggests your city meet a peer city; the other city's answer. Staff: the cities' answers to "
          "introductions you offered.",
          _ALL, Mode.email_now, frozenset({OFFICIAL, ADMINISTRATOR, PROGRAM_MANAGER, TRIAGE_LEAD})),
+    Kind("pro_bono", "Pro bono projects",
+         "A volunteer proposed for your city's project or a project proposed to you, the other side's answer, "
+         "hours to approve, your project's review.",
+         _ALL, Mode.email_now, frozenset({OFFICIAL, "partner_member"})),
     Kind("partner_webhooks", "Your organization's webhooks",
          "One of your organization's webhook endpoints stopped receiving deliveries.",
          (Mode.email_now, Mode.in_page), Mode.email_now, frozenset({PARTNER_ADMINISTRATOR})),

@@ -42,6 +42,8 @@ class Who(StrEnum):
     officials_of_both_cities = "the verified officials of both cities"
     officials_of_other_city = "the verified officials of the city that did not just answer"
     offering_staff = "the staff member who offered the introduction"
+    volunteer = "the volunteer (the event's account)"
+    project_contact = "the official who posted the project"
 
 
 class Calendar(StrEnum):
@@ -65,6 +67,8 @@ READ_CONVENING = "convening.read"  # a registrant's notices (the registrant alon
 READ_WEBHOOKS = "webhook.read"  # a partner's webhook notices: its administrators, for their own partner
 ANSWER_INTRODUCTION = "introduction.respond"  # an official, for their own city (one of the two introduced)
 MANAGE_INTRODUCTIONS = "introduction.manage"  # staff following introductions
+POST_PROJECTS = "probono.post"  # an official, for their own city's projects
+VOLUNTEER = "probono.volunteer"  # a professional, for their own matches and hours
 
 
 # Conditions a row can add (``when``): the row applies only to events they accept.
@@ -72,6 +76,16 @@ def not_with_the_convening(event: peer.RegistrationCancelled) -> bool:
     """A registration ended on its own (the convening's cancellation tells its registrants itself,
     once, with the reason and the calendar cancellation)."""
     return event.reason != "convening_cancelled"
+
+
+def by_volunteer(event: peer.MatchAccepted | peer.MatchDeclined) -> bool:
+    """The volunteer answered (so the city is told)."""
+    return event.side == "volunteer"
+
+
+def by_city(event: peer.MatchAccepted | peer.MatchDeclined) -> bool:
+    """The city answered (so the volunteer is told)."""
+    return event.side == "city"
 
 
 def introduction_decided(event: peer.IntroductionAnswered) -> bool:
@@ -152,6 +166,23 @@ RULES: tuple[Rule, ...] = (
          action=MANAGE_INTRODUCTIONS),
     Rule(peer.IntroductionAnswered,        W.officials_of_other_city, "introductions", "introduction_decided",
          action=ANSWER_INTRODUCTION, when=introduction_decided),
+    # pro bono: the volunteer's name and e-mail reach the city only once both sides accepted the match
+    Rule(peer.MatchProposed,               W.volunteer,             "pro_bono",       "match_proposed_volunteer",
+         action=VOLUNTEER),
+    Rule(peer.MatchProposed,               W.project_contact,       "pro_bono",       "match_proposed_city",
+         action=POST_PROJECTS),
+    Rule(peer.MatchAccepted,               W.project_contact,       "pro_bono",       "match_accepted",
+         action=POST_PROJECTS, when=by_volunteer),
+    Rule(peer.MatchAccepted,               W.volunteer,             "pro_bono",       "match_accepted",
+         action=VOLUNTEER, when=by_city),
+    Rule(peer.MatchDeclined,               W.project_contact,       "pro_bono",       "match_declined",
+         action=POST_PROJECTS, when=by_volunteer),
+    Rule(peer.MatchDeclined,               W.volunteer,             "pro_bono",       "match_declined",
+         action=VOLUNTEER, when=by_city),
+    Rule(peer.HoursLogged,                 W.project_contact,       "pro_bono",       "hours_logged",
+         action=POST_PROJECTS),
+    Rule(peer.ProjectReviewed,             W.project_contact,       "pro_bono",       "project_reviewed",
+         action=POST_PROJECTS),
     Rule(ptn.WebhookEndpointDisabled,      W.partner_administrators, "partner_webhooks", "webhook_endpoint_disabled",
          action=READ_WEBHOOKS),
 )
@@ -170,7 +201,7 @@ READ_MODEL_EVENTS: tuple[type, ...] = (
     acc.CityRegistered, acc.AccountRegistered, acc.AccountDeactivated, acc.AccountReactivated, acc.RoleGranted,
     acc.RoleRevoked,
     acc.MailboxConfirmed, r311.CallCompleted, r311.CallMissed, r311.RequestReopened, r311.FollowUpRecorded,
-    peer.ConveningScheduled,
+    peer.ConveningScheduled, peer.ProjectPosted,
 )
 # a call's invitation is open (a later booking moves it, a cancellation withdraws it) in these states
 OPEN_CALL_STATES = ("scheduled", "missed", "released")
