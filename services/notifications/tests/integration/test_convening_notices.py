@@ -105,6 +105,28 @@ async def test_registrants_are_told_where_they_stand_and_nobody_else(svc, first)
     assert "https://nrn.example/introductions" in flint.message.get_body(("plain",)).get_content()
     await svc.eventually(lambda: first(svc, "gus@gary.example", "A peer introduction: Flint, MI"))
 
+    # pro bono: Flint's posting official and the volunteer are told of a match; the volunteer's name and
+    # e-mail reach Flint only once both accepted
+    await svc.publish(acc.AccountRegistered(account_id="vol-1", kind="partner_member", email="val@firm.example",
+                                            name="Val Volunteer", partner_id="org-1", status="verified"))
+    await svc.eventually(lambda: svc.db.people.find_one({"_id": "vol-1"}))
+    match = {"match_id": "m1", "project_id": "p1", "city_id": CITY, "volunteer_id": "v1", "account_id": "vol-1",
+             "at": at}
+    await svc.publish(
+        peer.ProjectPosted(project_id="p1", city_id=CITY, department="Planning", title="Vacant lot inventory",
+                           problem="Map every vacant lot", skills=("gis",), hours_needed=40, starts_on=at.date(),
+                           ends_on=(at + timedelta(days=90)).date(), work_mode="remote", by="off-1", at=at),
+        peer.MatchProposed(**match, organization_id="org-1", score=0.9, reasons=("Maps land records in GIS",),
+                           hours_agreed=40, proposed_by="staff", by="pm-1"),
+        peer.MatchAccepted(**match, side="volunteer", status="awaiting_other", by="vol-1"),
+        peer.MatchAccepted(**match, side="city", status="accepted", by="off-1"), source="/nrn/peer")
+    await svc.eventually(lambda: first(svc, "val@firm.example", "Match confirmed: Vacant lot inventory"))
+    proposed = await svc.eventually(lambda: first(svc, "olive@flint.example", "A volunteer proposed"))
+    accepted = await svc.eventually(lambda: first(svc, "olive@flint.example", "Match accepted"))
+    for received in (proposed, accepted):  # before both accepted: not named
+        assert "Val" not in received.message.get_body(("plain",)).get_content()
+    assert "https://nrn.example/probono/projects/p1" in accepted.message.get_body(("plain",)).get_content()
+
     assert svc.smtp.to("yolanda@youngstown.example") == []
     assert len(svc.smtp.to("gus@gary.example")) == 5  # nothing twice: no second cancellation message
     notices = await svc.notices("off-2", "official")
