@@ -111,7 +111,7 @@ class CsvTable:
             except csv.Error as exc:
                 yield CsvRowError(line, None, f"unreadable CSV row: {exc}")
                 continue
-            if not any(c.strip() for c in cells):
+            if not cells or not any(c.strip() for c in cells):
                 continue  # blank lines are not rows
             count += 1
             if self.max_rows is not None and count > self.max_rows:

@@ -4,8 +4,9 @@ Two parts, used by every service (``nrn_kit.app.create_app``) and by the gateway
 
 * :class:`EdgeGuard`, an ASGI middleware. It reads a request's body itself, before the app sees it:
   at most ``max_body_bytes`` (413 at once when ``Content-Length`` says more; a route may allow more,
-  e.g. a CSV upload), within ``body_timeout`` seconds in all and ``body_idle_timeout`` between two
-  chunks (408: a slow body is a slowloris too), and for JSON at most ``max_json_depth`` levels of
+  e.g. a CSV upload), within ``body_timeout`` seconds in all (an upload route: as much longer as its
+  limit is larger, :meth:`EdgeLimits.body_deadline`) and ``body_idle_timeout`` between two chunks
+  (408: a slow body is a slowloris too), and for JSON at most ``max_json_depth`` levels of
   nesting and ``max_json_keys`` keys in all (413), checked on the bytes at C speed before any parser
   builds the object. The app then gets the body as one chunk.
 * :class:`GuardedHttpToolsProtocol`, uvicorn's httptools protocol with what it lacks: a request head
@@ -71,6 +72,13 @@ class EdgeLimits:
             if limit > allowed and pattern.fullmatch(path):
                 allowed = limit
         return allowed
+
+    def body_deadline(self, limit: int) -> float:
+        """Seconds a body of at most ``limit`` bytes may take in all: ``body_timeout`` for an ordinary
+        body, and for an upload route the same least rate (``max_body_bytes / body_timeout``, 34 KiB/s
+        with the defaults) — a 5 MiB CSV from a slow uplink is not a slowloris, a stalled one is
+        (``body_idle_timeout`` between two parts cuts it whatever the route)."""
+        return self.body_timeout * max(1.0, limit / self.max_body_bytes)
 
 
 @functools.lru_cache(maxsize=64)
@@ -183,7 +191,8 @@ class EdgeGuard:
         chunks: list[bytes] = []
         size = 0
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.limits.body_timeout
+        allowed_time = self.limits.body_deadline(limit)
+        deadline = loop.time() + allowed_time
         while True:
             wait = min(self.limits.body_idle_timeout, deadline - loop.time())
             try:
@@ -192,7 +201,7 @@ class EdgeGuard:
                 message = await asyncio.wait_for(receive(), wait)
             except TimeoutError:
                 raise Refused(408, "Request timeout",
-                              f"The request body did not arrive in time (at most {self.limits.body_timeout:g} s in all, "
+                              f"The request body did not arrive in time (at most {allowed_time:.3g} s in all, "
                               f"{self.limits.body_idle_timeout:g} s between two parts).", "request-timeout") from None
             if message["type"] == "http.disconnect":
                 raise Refused(400, "Bad request", "The client went away before sending the body.", "client-gone")
@@ -254,6 +263,13 @@ except ImportError:  # pragma: no cover - uvicorn[standard] brings httptools
 
 # One read of the event loop's transport may carry the start of the body with the end of the head.
 _READ_SLACK = 256 * 1024
+# A refusal sent while the client is still sending (413 on Content-Length, 408 mid-body, 431 mid-head):
+# closing at once with its bytes unread makes the kernel answer with a reset, and a client still
+# writing then often loses the refusal it was sent (httpx: ReadError). So the server half-closes
+# (FIN after the answer) and reads and drops what keeps coming for at most this long and this much,
+# as nginx's lingering close does; then it closes for good.
+LINGER_SECONDS = 2.0
+LINGER_MAX_BYTES = 8 * 1024 * 1024
 
 
 class _HeadRefused(Exception):
@@ -273,7 +289,11 @@ if HttpToolsProtocol is not None:
         limits: EdgeLimits = EdgeLimits()
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
+            self._raw_transport = transport
+            self._lingering = False
+            self._linger_left = 0
+            self._linger_timer: asyncio.TimerHandle | None = None
+            super().connection_made(_LingeringTransport(transport, self))  # type: ignore[arg-type]
             self._head_bytes = 0
             self._head_exact = 0
             self._head_begun = False
@@ -283,7 +303,26 @@ if HttpToolsProtocol is not None:
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._stop_head_timer()
+            if self._linger_timer is not None:
+                self._linger_timer.cancel()
+                self._linger_timer = None
             super().connection_lost(exc)
+
+        def _close(self) -> None:
+            """Close the connection; linger first (see ``LINGER_SECONDS``) when the client is still sending."""
+            raw = self._raw_transport
+            if self._lingering or raw.is_closing():
+                return
+            cycle = self.cycle
+            still_sending = self._closed_by_us or (cycle is not None and cycle.more_body and not cycle.disconnected)
+            if not still_sending or not raw.can_write_eof():
+                raw.close()
+                return
+            self._lingering = True
+            self._linger_left = LINGER_MAX_BYTES
+            raw.write_eof()  # after what is buffered: the answer, then FIN
+            raw.resume_reading()
+            self._linger_timer = self.loop.call_later(LINGER_SECONDS, raw.close)
 
         def _start_head_timer(self) -> None:
             self._stop_head_timer()
@@ -321,6 +360,11 @@ if HttpToolsProtocol is not None:
             self.transport.close()
 
         def data_received(self, data: bytes) -> None:
+            if self._lingering:  # the rest of a refused request: dropped, up to a bound
+                self._linger_left -= len(data)
+                if self._linger_left <= 0:
+                    self._raw_transport.close()
+                return
             if self._closed_by_us:
                 return
             if self._head_timer is not None:  # reading a head: bound what it may hold
@@ -382,6 +426,24 @@ if HttpToolsProtocol is not None:
         def on_response_complete(self) -> None:
             super().on_response_complete()
             self._head_begun = False
+
+
+    class _LingeringTransport:
+        """The connection as uvicorn sees it: :meth:`close` lingers while the client is still sending
+        (``GuardedHttpToolsProtocol._close``), and a lingering connection counts as closing."""
+
+        def __init__(self, transport: asyncio.Transport, protocol: GuardedHttpToolsProtocol) -> None:
+            self._transport = transport
+            self._protocol = protocol
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._transport, name)
+
+        def close(self) -> None:
+            self._protocol._close()
+
+        def is_closing(self) -> bool:
+            return self._protocol._lingering or self._transport.is_closing()
 
 
 def protocol_for(limits: EdgeLimits) -> type:

@@ -207,6 +207,33 @@ async def test_an_upload_route_takes_more_than_the_default_and_others_do_not(ser
     assert app.state.seen == [3 * MiB]
 
 
+async def test_a_refusal_while_the_client_is_still_sending_reaches_it_and_the_rest_is_dropped(server) -> None:
+    """A 413 on Content-Length leaves the body unread: the server half-closes after the answer and drops what
+    keeps coming (a while, a bounded amount), so a client that writes its whole body before reading — as
+    httpx does — reads the refusal instead of a connection reset."""
+    url, _ = server
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    body = b"x" * (3 * MiB)
+    writer.write(request_head("POST", "/accounts", {"Content-Type": "application/json",
+                                                    "Content-Length": str(len(body))}) + body[:64 * 1024])
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.readuntil(b"}"), 10)  # the problem document ends the answer
+    assert b" 413 " in answer.split(b"\r\n", 1)[0] and b"connection: close" in answer.lower()
+    for start in range(64 * 1024, len(body), 64 * 1024):  # the rest of the body still goes through
+        writer.write(body[start:start + 64 * 1024])
+        await writer.drain()
+    assert await asyncio.wait_for(reader.read(), 10) == b""  # then the server's FIN, no reset
+    writer.close()
+    assert await answers_promptly(url) == 200
+
+
+def test_an_upload_route_gets_as_much_longer_for_its_body_as_its_limit_is_larger() -> None:
+    limits = EdgeLimits(max_body_bytes=MiB, body_timeout=30.0, upload_routes={UPLOAD: 5 * MiB})
+    assert limits.body_deadline(limits.body_limit("/accounts")) == 30.0
+    assert limits.body_deadline(limits.body_limit(UPLOAD)) == 150.0
+
+
 async def test_a_422_lists_a_few_errors_and_never_echoes_the_input(server) -> None:
     url, _ = server
     body = json.dumps({"name": "Pat", **{f"extra{i}": "x" * 50 for i in range(5_000)}}).encode()

@@ -557,7 +557,9 @@ async def import_cities(svc: Services, data: bytes, *, by: str | None = None, dr
     refused (see ``nrn_kit.csvio``): nothing of it is applied.
     """
     try:
-        parsed = parse_city_csv(data)
+        # A file of up to 5 MiB is millions of lines for the csv module: seconds of CPU, in a worker
+        # thread so that the service keeps answering everyone else (sign-ins, token checks) meanwhile.
+        parsed = await asyncio.to_thread(parse_city_csv, data)
     except CsvRefused as refused:
         raise DomainRuleError(f"The file was not imported: {refused.reason}.", field="file",
                               extra={"columns": list(refused.columns)} if refused.columns else None) from None

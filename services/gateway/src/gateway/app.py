@@ -124,9 +124,12 @@ def install_error_handlers(app: FastAPI) -> None:
         # A service's 4xx is the caller's problem: status and problem body pass through.
         body = exc.problem()
         body.setdefault("service", exc.service)
-        retry_after = body.get("retry_after")
-        headers = {"Retry-After": str(int(retry_after))} if isinstance(retry_after, int | float) else None
-        return _error(request, body, headers)
+        # When to try again (a 409 for a command still in progress, a 429): the service's header as
+        # sent, else the seconds its problem body gives.
+        retry_after = exc.retry_after or body.get("retry_after")
+        if isinstance(retry_after, int | float):
+            retry_after = str(int(retry_after))
+        return _error(request, body, {"Retry-After": retry_after} if isinstance(retry_after, str) else None)
 
     @app.exception_handler(ServiceUnavailable)
     async def _unavailable(request: Request, exc: ServiceUnavailable) -> Response:
@@ -138,7 +141,7 @@ def install_error_handlers(app: FastAPI) -> None:
             f"The {exc.service} service is not available right now ({exc.reason}). Please try again shortly.",
             service=exc.service,
         )
-        return _error(request, body, {"Retry-After": "5"})
+        return _error(request, body, {"Retry-After": exc.retry_after or "5"})
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:

@@ -48,24 +48,29 @@ BreakerState = Literal["closed", "open", "half_open"]
 
 
 class ServiceUnavailable(Exception):
-    """The service could not give an answer (down, slow, 5xx, or breaker open)."""
+    """The service could not give an answer (down, slow, 5xx, or breaker open). ``retry_after``: the
+    service's own Retry-After (seconds or an HTTP date, as sent) when it answered 503 with one."""
 
-    def __init__(self, service: str, reason: str, status: int | None = None) -> None:
+    def __init__(self, service: str, reason: str, status: int | None = None, retry_after: str | None = None) -> None:
         super().__init__(f"{service}: {reason}")
         self.service = service
         self.reason = reason
         self.status = status
+        self.retry_after = retry_after
 
 
 class UpstreamError(Exception):
-    """The service answered with a 4xx: the caller's problem, passed through as is."""
+    """The service answered with a 4xx: the caller's problem, passed through as is. ``retry_after``: the
+    service's Retry-After header, as sent (a 409 "in progress" for a repeated Idempotency-Key, a 429)."""
 
-    def __init__(self, service: str, status: int, body: Any, content_type: str | None) -> None:
+    def __init__(self, service: str, status: int, body: Any, content_type: str | None,
+                 retry_after: str | None = None) -> None:
         super().__init__(f"{service} answered {status}")
         self.service = service
         self.status = status
         self.body = body
         self.content_type = content_type
+        self.retry_after = retry_after
 
     def problem(self) -> dict[str, Any]:
         """The body as an RFC 9457 problem, wrapping a non-problem body if needed."""
@@ -276,7 +281,8 @@ class ServiceClient:
                 if response.status_code >= 500:
                     self.breaker.record_failure()
                     last = ServiceUnavailable(
-                        self.name, f"answered {response.status_code}", status=response.status_code
+                        self.name, f"answered {response.status_code}", status=response.status_code,
+                        retry_after=response.headers.get("retry-after"),
                     )
                     if response.status_code not in RETRYABLE_STATUSES:
                         raise last
@@ -290,7 +296,8 @@ class ServiceClient:
                         continue
                     if response.status_code >= 400:
                         raise UpstreamError(
-                            self.name, response.status_code, _decode(response), response.headers.get("content-type")
+                            self.name, response.status_code, _decode(response), response.headers.get("content-type"),
+                            retry_after=response.headers.get("retry-after"),
                         )
                     return response
             if attempt + 1 < attempts:

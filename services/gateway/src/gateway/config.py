@@ -33,6 +33,10 @@ class Settings(ServiceSettings):
     upstream_read_timeout: float = 5.0
     # Rendering a memo's PDF is real work upstream (about a second for a long memo on a busy core).
     document_read_timeout: float = 30.0
+    # Importing the largest CSV (cities, health values) is minutes of work upstream at worst: validating
+    # every row, then writing in batches. Below it the gateway gives up, retries, and the retry meets the
+    # import still in progress (409).
+    import_read_timeout: float = Field(120.0, gt=0)
     upstream_retries: int = 2  # extra attempts, idempotent methods and commands with an Idempotency-Key only
     # An idle pooled connection is dropped after this; it must stay below the services' server
     # keep-alive (uvicorn's default is 5 s), or both sides close the same connection at once.

@@ -10,6 +10,7 @@ re-import applies the rest, counting only that rest in its event.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -115,7 +116,8 @@ async def import_values(deps: Deps, data: bytes, *, actor: Actor) -> ImportRepor
     measures = await store.measures(deps.store.db)
     cities = await store.cities_index(deps.store.db)
     try:
-        parsed = parse_health_csv(data, measures, _resolver(cities))
+        # Seconds of CPU for a large file: in a worker thread, so the service keeps answering meanwhile.
+        parsed = await asyncio.to_thread(parse_health_csv, data, measures, _resolver(cities))
     except CsvRefused as refused:
         raise InvalidInput("file_refused", f"The file was not imported: {refused.reason}.", field="file") from None
     report = ImportReport(rows=parsed.rows, failed=sum(1 for e in parsed.errors if e.line > 1))

@@ -377,7 +377,8 @@ async def import_cities(request: Request, user: ApiUser, svc: Svc, file: Annotat
         raise ProblemError(413, "Too large", f"file: at most {limit // (1024 * 1024)} MiB", field="file")
     files = {"file": (file.filename or "cities.csv", content, file.content_type or "text/csv")}
     return await forward(request, svc.accounts, "POST", "/cities/import", principal=user, files=files,
-                         params={"dry_run": "true"} if dry_run else None)
+                         params={"dry_run": "true"} if dry_run else None,
+                         timeout=request.app.state.settings.import_read_timeout)
 
 
 @router.post("/cities/{city_id}/exception", tags=["staff: cities"], summary="Grant an eligibility exception", responses=ERRORS)

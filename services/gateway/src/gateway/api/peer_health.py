@@ -109,7 +109,8 @@ async def import_values(request: Request, user: ApiUser, svc: Svc, file: Annotat
         raise ProblemError(413, "Too large", f"file: at most {P.HEALTH_IMPORT_MAX_BYTES // (1024 * 1024)} MiB",
                            field="file")
     files = {"file": (file.filename or "health.csv", content, file.content_type or "text/csv")}
-    return await _go(request, svc, user, "POST", "/health-data/imports", files=files, timeout=120)
+    return await _go(request, svc, user, "POST", "/health-data/imports", files=files,
+                     timeout=request.app.state.settings.import_read_timeout)
 
 
 @router.get("/health-data/imports", tags=[HEALTH], summary="The latest imports that changed something",

@@ -100,11 +100,12 @@ async def act(
     success: str | None = None,
     json: Any = None,
     files: Any = None,
+    timeout: float | None = None,
 ) -> tuple[Any, Response]:
     """Do one staff or official action and redirect (POST → 303 → GET). A refusal or an
     unavailable service becomes a message on the page we return to, never an error page."""
     try:
-        response = await client.request(method, path, token=token, json=json, files=files)
+        response = await client.request(method, path, token=token, json=json, files=files, timeout=timeout)
     except (UpstreamError, ServiceUnavailable) as exc:
         flash(request, problem_text(exc), "error")
         return None, see_other(back)

@@ -71,7 +71,8 @@ async def import_values(request: Request, user: PageUser, svc: Svc) -> Response:
         flash(request, f"The file is larger than {P.HEALTH_IMPORT_MAX_BYTES // (1024 * 1024)} MiB.", "error")
         return see_other("/health-data")
     report, response = await act(request, svc.peer, "POST", "/health-data/imports", token=user.token, back="/health-data",
-                                 files={"file": (upload.filename or "health.csv", content, "text/csv")})
+                                 files={"file": (upload.filename or "health.csv", content, "text/csv")},
+                                 timeout=request.app.state.settings.import_read_timeout)
     if report is not None:
         # Kept small in the session cookie: the counts and the first rows that need attention.
         request.session["health_import_report"] = {

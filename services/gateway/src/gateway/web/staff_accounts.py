@@ -292,7 +292,8 @@ async def import_preview(request: Request, user: PageUser, svc: Svc) -> Response
         return await _cities_page(request, user, svc, status_code=413)
     try:
         response = await svc.accounts.request("POST", "/cities/import", token=user.token, params={"dry_run": "true"},
-                                              files={"file": ("cities.csv", content, "text/csv")})
+                                              files={"file": ("cities.csv", content, "text/csv")},
+                                              timeout=request.app.state.settings.import_read_timeout)
     except (UpstreamError, ServiceUnavailable) as exc:
         flash(request, "The file was not read: " + problem_text(exc), "error")
         return await _cities_page(request, user, svc, status_code=exc.status if isinstance(exc, UpstreamError) else 503)
@@ -320,7 +321,8 @@ async def import_cities(request: Request, user: PageUser, svc: Svc) -> Response:
         return await _cities_page(request, user, svc, status_code=413)
     try:
         response = await svc.accounts.request("POST", "/cities/import", token=user.token,
-                                              files={"file": ("cities.csv", content, "text/csv")})
+                                              files={"file": ("cities.csv", content, "text/csv")},
+                                              timeout=request.app.state.settings.import_read_timeout)
     except (UpstreamError, ServiceUnavailable) as exc:
         flash(request, "Nothing was imported: " + problem_text(exc), "error")
         return await _cities_page(request, user, svc, status_code=exc.status if isinstance(exc, UpstreamError) else 503)
