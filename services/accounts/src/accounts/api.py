@@ -507,8 +507,10 @@ async def decline_exception_request(request_id: str, body: h.WithReason, svc: Sv
 
 
 @router.post("/accounts/officials", status_code=201, tags=["accounts"])
-async def sign_up_official(body: h.SignUpOfficial, svc: Svc) -> AccountOut:
-    return await account_out(svc, await h.sign_up_official(svc, body), with_decisions=False)
+async def sign_up_official(body: h.SignUpOfficial, svc: Svc, response: Response) -> AccountOut:
+    out = await account_out(svc, await h.sign_up_official(svc, body), with_decisions=False)
+    response.headers["Location"] = f"/accounts/{out.account_id}"
+    return out
 
 
 @router.post("/accounts/staff", status_code=201, tags=["accounts"])

@@ -116,6 +116,7 @@ async def test_every_spelling_of_an_address_is_the_same_account(accounts, signed
     created = await accounts.http.post("/accounts/officials", json=_signup(signed_up_as, "first password 123"))
     assert created.status_code == 201, created.text
     account = created.json()
+    assert created.headers["location"] == f"/accounts/{account['account_id']}"
     for spelling in others:
         # sign-in
         assert (await accounts.sign_in(spelling, "first password 123")).status_code == 200, spelling

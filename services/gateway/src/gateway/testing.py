@@ -92,6 +92,7 @@ class Platform:
             "name": name, "title": "Deputy Mayor", "email": email, "city_id": city_id, "password": OFFICIAL_PASSWORD,
             **({"phone": phone} if phone else {})})
         assert response.status_code == 201, response.text
+        assert response.headers["location"] == f"/api/v1/accounts/{response.json()['account_id']}"
         return {**response.json(), "password": OFFICIAL_PASSWORD}
 
     async def verified_official(self, admin: dict[str, str], city_id: str, name: str = "Pat Official",
