@@ -1,14 +1,18 @@
-"""The outbox relay: publishes committed outbox entries to Kafka in commit order, one checkpoint per batch.
+"""The outbox relay: publishes committed outbox entries to Kafka in commit order, with a checkpoint.
 
 Every outbox entry has ``seq``, its position in commit order (nrn_kit.mongo). The relay reads the
 entries after its checkpoint, sends them (the producer batches them), and when the broker has
 acknowledged them writes one document: the new checkpoint, the highest offset it got on each
-partition, and the broker's cluster id. No entry is written to.
+partition, and the broker's cluster id. No entry is written to. While batches follow each other,
+the checkpoint is written at most every ``relay_checkpoint_seconds`` (0.2 s), so a busy outbox
+pays one write for several batches; it is written as soon as the relay runs out of entries after
+that interval, and when it stops.
 
 - Nothing is published that was not committed: the outbox is written in the command's transaction
   and read with majority read concern.
 - Nothing committed is lost: the checkpoint moves only past what the broker acknowledged; a crash
-  between publishing and the checkpoint publishes again, and consumers' inboxes absorb it.
+  between publishing and the checkpoint (or within a held-back checkpoint's interval) publishes
+  again, and consumers' inboxes absorb it.
 - Nothing published is lost when the broker loses it. The embedded broker keeps everything in
   memory, so a restart loses every topic and offset; any broker can be replaced. The relay notices
   — a new cluster id, a topic it published to that is gone, or an offset lower than one it already
@@ -100,6 +104,9 @@ class Relay:
         self.position = 0
         self.cluster_id: str | None = None
         self.offsets: dict[tuple[str, int], int] = {}  # (physical topic, partition) -> highest offset acknowledged
+        # Monotonic time by which the checkpoint must be written when ``position`` has moved past the
+        # one last written (None: written). See ServiceSettings.relay_checkpoint_seconds.
+        self._checkpoint_due: float | None = None
         self.published = 0
         self.swept = 0
         self.resets = 0
@@ -148,6 +155,7 @@ class Relay:
         self.position = int(doc.get("position") or 0)
         self.cluster_id = doc.get("cluster_id")
         self.offsets = {(t, int(p)): int(o) for t, p, o in doc.get("offsets") or []}
+        self._checkpoint_due = None
 
     async def _save_checkpoint(self, **extra: Any) -> None:
         """One write: the checkpoint, what the broker acknowledged, and the lease renewed."""
@@ -160,11 +168,20 @@ class Relay:
         )
         if result.matched_count == 0:
             # The lease went to another relay (we were too slow to renew it): stop and re-take it.
-            self._lease_until = None
+            self._lease_until = self._checkpoint_due = None
             raise RuntimeError("relay lease lost to another relay; its checkpoint stands")
         self._lease_until = until
+        self._checkpoint_due = None
+
+    async def _save_checkpoint_when_due(self) -> None:
+        if self._checkpoint_due is not None and time.monotonic() >= self._checkpoint_due:
+            await self._save_checkpoint()
 
     async def release(self) -> None:
+        if self._checkpoint_due is not None and self._lease_until is not None:
+            # Stopping: write what was published, or the next holder publishes it again.
+            with contextlib.suppress(Exception):
+                await self._save_checkpoint()
         with contextlib.suppress(PyMongoError):
             await self.db[LEASES].update_one({"_id": CHECKPOINT_ID, "owner": self.owner},
                                              {"$set": {"owner": None, "expires_at": utcnow()}})
@@ -213,6 +230,7 @@ class Relay:
         entries = await self._outbox.find({"seq": {"$gt": self.position}}).sort([("seq", ASCENDING)]).to_list(
             length=self.settings.relay_batch_size)
         if not entries:
+            await self._save_checkpoint_when_due()
             return 0
         futures = []
         for entry in entries:
@@ -258,7 +276,8 @@ class Relay:
         if acknowledged:
             self.position = entries[acknowledged - 1]["seq"]
             self.offsets = offsets
-            await self._save_checkpoint()
+            if self._checkpoint_due is None:
+                self._checkpoint_due = time.monotonic() + self.settings.relay_checkpoint_seconds
             self.published += acknowledged
             if self.metrics:
                 by_topic: dict[str, int] = {}
@@ -267,6 +286,7 @@ class Relay:
                 for topic, count in by_topic.items():
                     self.metrics.relay_published.add(count, self.metrics.attrs(topic=topic))
                 self.metrics.relay_batches.add(1, self.metrics.attrs(outcome="published"))
+        await self._save_checkpoint_when_due()
         if failure is not None:
             raise failure
         return acknowledged
@@ -351,6 +371,8 @@ class Relay:
                         if count >= self.settings.relay_batch_size:
                             continue  # more is waiting: do not sleep
                     wait = self.settings.relay_poll_seconds
+                    if self._checkpoint_due is not None:
+                        wait = min(wait, max(0.0, self._checkpoint_due - time.monotonic()))
                 except asyncio.CancelledError:
                     raise
                 except Exception:

@@ -48,6 +48,10 @@ class ServiceSettings(BaseSettings):
     # How often the relay asks the broker whether it still holds what was published (one metadata
     # request); after a failed batch it asks at once.
     relay_broker_check_seconds: float = Field(2.0, gt=0)
+    # How long the relay may hold back its checkpoint after a published batch, so that the batches
+    # of a busy outbox share one write (0: a write per batch). Holding it back only means that a
+    # relay crash publishes those entries again, which the consumers' inboxes absorb.
+    relay_checkpoint_seconds: float = Field(0.2, ge=0, le=5)
     # An embedded relay is woken by its own process's commits; with several instances of a service
     # the one holding the lease hears of the others' commits by polling, or at once with this on.
     relay_watch_changes: bool = False
