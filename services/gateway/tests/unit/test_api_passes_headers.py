@@ -1,5 +1,7 @@
 """What a client needs from a service's answer passes through the gateway's API: Location on 201, and
-Retry-After on a 409 "in progress" (a repeated Idempotency-Key, ``nrn_kit.idempotency``), a 429 and a 503."""
+Retry-After on a 409 "in progress" (a repeated Idempotency-Key, ``nrn_kit.idempotency``), a 429 and a 503.
+And a CSV import waits for its answer as long as the import may take (``IMPORT_READ_TIMEOUT``), not the
+5 s of an ordinary call, after which the gateway would retry into the import still in progress."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from gateway.config import Settings
 
 FLINT = Principal(account_id="acc-flint", kind="official", roles=frozenset(), expertise=frozenset(),
                   city_id="mi-flint", status="verified", token="tok-flint")
+ADMIN = Principal(account_id="acc-admin", kind="staff", roles=frozenset({"administrator"}), expertise=frozenset(),
+                  city_id=None, status="verified", token="tok-admin")
 QUESTION = {"title": "How do we fund lead service line replacement?", "question": "Which programs pay for it?",
             "topic": "finance_budgets"}
 IN_PROGRESS = {"type": "https://nationalresourcenetwork.org/problems/idempotency-key-in-progress",
@@ -20,9 +24,10 @@ IN_PROGRESS = {"type": "https://nationalresourcenetwork.org/problems/idempotency
 
 
 async def verify(token: str) -> Principal:
-    if token != FLINT.token:
-        raise InvalidToken("unknown")
-    return FLINT
+    for principal in (FLINT, ADMIN):
+        if token == principal.token:
+            return principal
+    raise InvalidToken("unknown")
 
 
 def answering(response: httpx.Response) -> httpx.AsyncClient:
@@ -62,3 +67,21 @@ async def test_a_services_own_retry_after_on_a_503_wins_over_the_gateways_defaul
     async with answering(httpx.Response(503)) as client:
         response = await client.post("/api/v1/requests", json=QUESTION)
     assert response.status_code == 503 and response.headers["retry-after"] == "5"
+
+
+@pytest.mark.parametrize(("service", "path"), [("accounts", "/api/v1/cities/import"),
+                                               ("peer", "/api/v1/health-data/imports")])
+async def test_an_import_waits_for_its_answer_as_long_as_an_import_may_take(service: str, path: str) -> None:
+    timeouts: list[dict] = []
+
+    def imported(request: httpx.Request) -> httpx.Response:
+        timeouts.append(request.extensions["timeout"])
+        return httpx.Response(200, json={"created": 0})
+
+    settings = Settings(cookie_secure=False, upstream_retries=0, import_read_timeout=90.0)
+    app = create_app(settings, verifier=verify, transports={service: httpx.MockTransport(imported)})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test",
+                                 headers={"Authorization": f"Bearer {ADMIN.token}"}) as client:
+        response = await client.post(path, files={"file": ("file.csv", b"city,state\n", "text/csv")})
+    assert response.status_code == 200, response.text
+    assert timeouts[-1]["read"] == 90.0 and timeouts[-1]["connect"] == settings.upstream_connect_timeout
