@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import CommitFailedError, KafkaError
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import BulkWriteError, ConnectionFailure, PyMongoError
 
 from nrn_contracts import CloudEvent, Event, InvalidEvent, decode, dlq_topic
 
@@ -48,6 +48,10 @@ def database_unreachable(exc: BaseException) -> bool:
     return isinstance(exc, ConnectionFailure) or (
         isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError")
         and isinstance(exc.__cause__ or exc.__context__, ConnectionFailure))
+
+
+class _SeenBefore(Exception):
+    """The inbox's unique key refused an entry: the batch holds an event applied before."""
 
 
 class EventConsumer:
@@ -207,8 +211,14 @@ class ConsumerRunner:
         if not items:
             return
         try:
-            # The fetched batch is already a group: commit it on its own.
-            self._record(await self.store.transaction(lambda tx: self._apply(tx, items), group=False))
+            # The fetched batch is already a group: commit it on its own. First without reading the
+            # inbox: its unique key refuses an event applied before (a redelivery, a republished
+            # window), which aborts the transaction, and the batch goes again with the lookup.
+            try:
+                outcome = await self.store.transaction(lambda tx: self._apply(tx, items, look_up=False), group=False)
+            except _SeenBefore:
+                outcome = await self.store.transaction(lambda tx: self._apply(tx, items), group=False)
+            self._record(outcome)
             return
         except Exception as exc:  # noqa: BLE001 — one bad event must not hold back the others
             log.info("batch of %d failed (%s); applying one at a time", len(items), exc)
@@ -228,9 +238,24 @@ class ConsumerRunner:
             for topic, n in by_topic.items():
                 self._count(outcome_name, topic, n)
 
-    async def _apply(self, tx: Tx, items: list[Item]) -> tuple[list[Item], list[Item]]:
-        """Apply what the inbox has not seen; return (applied, already applied). May run more than once."""
+    async def _apply(self, tx: Tx, items: list[Item], *, look_up: bool = True) -> tuple[list[Item], list[Item]]:
+        """Apply what the inbox has not seen; return (applied, already applied). May run more than once.
+
+        ``look_up=False`` skips reading the inbox first and relies on its unique key instead: the
+        inbox entries are written before any handler runs, and an event applied before raises
+        :class:`_SeenBefore` (the caller aborts and goes again with the lookup).
+        """
         keys = [f"{self.consumer.name}:{item.envelope.id}" for item in items]
+        if not look_up and len(set(keys)) == len(keys):
+            try:
+                await self._write_inbox(tx, list(zip(keys, items, strict=True)))
+            except BulkWriteError as exc:
+                if all(e.get("code") == 11000 for e in exc.details.get("writeErrors") or [{}]):
+                    raise _SeenBefore from exc
+                raise
+            for item in items:
+                await self._handle(tx, item)
+            return items, []
         seen = {d["_id"] async for d in tx.db[INBOX].find({"_id": {"$in": keys}}, {"_id": 1}, session=tx.session)}
         fresh, duplicates, applied_keys = [], [], set()
         for key, item in zip(keys, items, strict=True):
@@ -242,17 +267,20 @@ class ConsumerRunner:
         for key, item in fresh:
             await self._handle(tx, item)
         if fresh:
-            now = utcnow()
-            await tx.db[INBOX].insert_many(
-                [
-                    {"_id": key, "consumer": self.consumer.name, "type": item.envelope.type,
-                     "topic": self.logical_topic(item.record.topic), "partition": item.record.partition,
-                     "offset": item.record.offset, "applied_at": now}
-                    for key, item in fresh
-                ],
-                session=tx.session,
-            )
+            await self._write_inbox(tx, fresh)
         return [item for _, item in fresh], duplicates
+
+    async def _write_inbox(self, tx: Tx, entries: list[tuple[str, Item]]) -> None:
+        now = utcnow()
+        await tx.db[INBOX].insert_many(
+            [
+                {"_id": key, "consumer": self.consumer.name, "type": item.envelope.type,
+                 "topic": self.logical_topic(item.record.topic), "partition": item.record.partition,
+                 "offset": item.record.offset, "applied_at": now}
+                for key, item in entries
+            ],
+            session=tx.session,
+        )
 
     async def _handle(self, tx: Tx, item: Item) -> None:
         carrier = {"traceparent": item.envelope.traceparent} if item.envelope.traceparent else {}
