@@ -68,14 +68,16 @@ async def published_through(db: AsyncDatabase) -> int:
     return int((doc or {}).get("position") or 0)
 
 
-async def outbox_backlog(db: AsyncDatabase) -> tuple[int, datetime | None]:
+async def outbox_backlog(db: AsyncDatabase, position: int | None = None) -> tuple[int, datetime | None]:
     """Entries committed and not yet published, and when the oldest of them was created (None when none).
 
     From two small reads (the position counter and the checkpoint) and one indexed lookup: what
-    `nrn status` and the ``nrn_outbox_backlog`` metric show.
+    `nrn status` and the ``nrn_outbox_backlog`` metric show. ``position``: what the caller knows to be
+    published, when it is the lease holder (ahead of a checkpoint held back); else the checkpoint.
     """
     counter = await db[OUTBOX_SEQUENCE].find_one({"_id": OUTBOX})
-    position = await published_through(db)
+    if position is None:
+        position = await published_through(db)
     backlog = max(0, int((counter or {}).get("seq") or 0) - position)
     if not backlog:
         return 0, None
@@ -295,7 +297,7 @@ class Relay:
         if time.monotonic() < self._next_backlog:
             return
         self._next_backlog = time.monotonic() + BACKLOG_INTERVAL_SECONDS
-        self.backlog, created = await outbox_backlog(self.db)
+        self.backlog, created = await outbox_backlog(self.db, self.position)
         self._oldest_created = created.timestamp() if created else None
 
     # ---------------------------------------------------------------- retention
