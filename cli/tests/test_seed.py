@@ -119,7 +119,13 @@ async def snapshot(gateway: str) -> dict[str, Any]:
         views = {r["title"]: await get(f"/requests/{r['id']}") for r in requests}
         demo = await get("/library/search", source=content.DEMO_SOURCE, kind="resource", page_size=50)
         programs = (await get("/clearinghouse/programs", page_size=50))["items"]
+        probono = await get("/probono/projects")
         return {
+            "probono_projects": sorted((p["title"], p["status"]) for p in probono),
+            "probono_matches": sorted((m["project_title"], m["status"], m["hours_logged"], m["hours_approved"])
+                                      for p in probono for m in (await get(f"/probono/projects/{p['id']}"))["matches"]),
+            "probono_volunteers": Counter(v["status"] for v in await get("/probono/volunteers")),
+            "probono_organizations": sorted(o["name"] for o in await get("/probono/organizations")),
             "eligible": (await get("/cities", eligible="true", limit=1))["total"],
             "staff": sorted((a["email"], tuple(a["roles"]), tuple(a["expertise"])) for a in staff),
             "officials": sorted((a["email"], a["city_id"], a["status"]) for a in officials),
@@ -209,6 +215,16 @@ async def test_seed_loads_the_demo_data_once_through_the_api(platform: dict[str,
     assert seen["rounds"] == [(content.ROUND["name"], 2, 1)]
     assert seen["applications"] == ["accepted", "in_review"]
     assert seen["engagements"] == [("in_progress", 1, 3)]
+    # pro bono: three made-up organizations, every volunteer confirmed by their coordinator, three projects
+    # open and one waiting for review, a match offered and one under way with 6 of its 10.5 hours approved
+    assert seen["probono_organizations"] == sorted(o["name"] for o in content.PROBONO_ORGANIZATIONS)
+    assert seen["probono_volunteers"] == {"confirmed": sum(len(o["volunteers"]) for o in content.PROBONO_ORGANIZATIONS)}
+    assert seen["probono_projects"] == sorted([
+        ("A budget residents can read", "open"), ("Grant application for lead service line replacement", "submitted"),
+        ("Refresh the emergency operations plan", "open"), ("Vacant lot inventory", "active")])
+    assert seen["probono_matches"] == [("A budget residents can read", "proposed", 0, 0),
+                                       ("Vacant lot inventory", "accepted", 10.5, 6.0)]
+    assert all(login.email.endswith(".example.org") for login in first.logins if login.role.startswith("pro bono"))
 
     again = await run()
     assert not again.changed, again.created
@@ -216,7 +232,8 @@ async def test_seed_loads_the_demo_data_once_through_the_api(platform: dict[str,
     assert [(login.email, login.password) for login in again.logins] == [(login.email, login.password) for login in first.logins]
     after = await snapshot(platform["gateway"])
     for key in ("eligible", "staff", "officials", "states", "resources", "programs", "convenings", "groups",
-                "introductions", "applications", "rounds", "engagements"):
+                "introductions", "applications", "rounds", "engagements", "probono_projects", "probono_matches",
+                "probono_volunteers", "probono_organizations"):
         assert after[key] == seen[key], key
     # Versions move only through other services' events (the library publishing an answer), never the seed.
     assert [(t, s) for t, s, _ in after["requests"]] == [(t, s) for t, s, _ in seen["requests"]]

@@ -6,7 +6,9 @@ subject-matter experts, a curator, two application reviewers), two verified offi
 awaiting verification, 311 questions in several states (submitted, awaiting information, assigned,
 memo in review, memo delivered with call slots offered, closed with feedback), published library
 resources labelled "NRN demo content", a federal clearinghouse of well-known programmes marked as
-demo entries, the peer network, and direct assistance (a funding round; one city's application accepted
+demo entries, the peer network, municipal health data (illustrative values), the pro bono talent network
+(three made-up partner organizations with their coordinators and confirmed volunteers, city projects open
+and waiting for review, a match offered and one accepted with hours logged and approved), and direct assistance (a funding round; one city's application accepted
 with its engagement under way, another's in review).
 
 It converges rather than replays: each thing is looked up first (accounts by email, questions by
@@ -184,7 +186,8 @@ class _Seeder:
         self.city_of: dict[str, dict[str, Any]] = {}  # official key -> city summary
         self.cities: list[dict[str, Any]] = []  # the eligible cities, most populous first
         self.total = (2 + len(content.STAFF) + len(content.OFFICIALS) + 1 + len(content.QUESTIONS)
-                      + len(content.RESOURCES) + len(content.programs(today)) + 2 + 3 + 1 + 3 + 1)
+                      + len(content.RESOURCES) + len(content.programs(today)) + 2 + 3 + 1 + 3 + 1
+                      + len(content.PROBONO_ORGANIZATIONS) + 2)
         self.done = 0
         self.http: httpx.AsyncClient
 
@@ -226,6 +229,7 @@ class _Seeder:
                 self.step(f"seed: programme ({spec['agency']})")
             await self.peer_network()
             await self.health_data()
+            await self.probono()
             await self.direct_assistance()
             await self.searchable()
             await self.notified()
@@ -758,6 +762,148 @@ class _Seeder:
                                 f"{len(content.HEALTH_MEASURES)} measures with cities of a similar size "
                                 "(illustrative demo values)")
         self.step("seed: municipal health data")
+
+    # --- the pro bono talent network ----------------------------------------------------------------------
+
+    async def probono(self) -> None:
+        """Made-up partner organizations enrolled in the talent network, each with its pro bono coordinator
+        and volunteers the coordinator confirmed; the demo cities' projects (open, and one waiting for NRN's
+        review); a match offered and one accepted by both with hours logged, some approved by the city.
+        Each is found first (people by email, projects by title in their city, matches by volunteer) and
+        only what is missing is made or moved on."""
+        volunteers: dict[str, dict[str, Any]] = {}  # content key -> {"email", "id"}
+        for org in content.PROBONO_ORGANIZATIONS:
+            volunteers |= await self.probono_organization(org)
+            self.step(f"seed: pro bono organization {org['name']}")
+        projects: dict[str, dict[str, Any]] = {}
+        for spec in content.PROBONO_PROJECTS:
+            projects[spec["key"]] = await self.probono_project(spec)
+        self.step("seed: pro bono projects")
+        for spec in content.PROBONO_MATCHES:
+            await self.probono_match(spec, projects[spec["project"]], volunteers[spec["volunteer"]])
+        self.step("seed: pro bono matches and hours")
+        city = self.city_of["official_a"]
+        self.report.tour.append(f"{city['name']}'s pro bono projects (Pro bono, and its city dashboard): one under "
+                                "way with hours approved, one with a volunteer offered, one waiting for NRN's review")
+
+    async def probono_member(self, step: str, partner_id: str, org: dict[str, Any], person: dict[str, Any]) -> dict[str, Any]:
+        email = content.probono_email(org, person["name"])
+        password = demo_password(self.admin_password, email)
+        self.passwords[email] = password
+        account = await self.find_account(step, email)
+        if account is None:
+            account = (await self.call(step, "POST", f"/partners/{partner_id}/members", as_=self.admin_email,
+                                       expect=(201,), json={"name": person["name"], "title": person["title"],
+                                                            "email": email, "password": password})).json()["account"]
+            self.report.created["pro bono people"] += 1
+        else:
+            self.report.existing["pro bono people"] += 1
+        return account | {"email": email}
+
+    async def probono_organization(self, org: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        pm = self.email_of("program_manager")
+        step = f"pro bono: organization {org['name']}"
+        listed = (await self.call(step, "GET", "/partners", as_=self.admin_email, params={"limit": 200})).json()
+        partner = next((p for p in listed.get("items", []) if p.get("name") == org["name"]), None)
+        if partner is None:
+            partner = (await self.call(step, "POST", "/partners", as_=self.admin_email, expect=(201,),
+                                       json={"name": org["name"], "kind": "consortium_member"})).json()
+            self.report.created["partners"] += 1
+        pid = partner["partner_id"]
+        enrolled = {o["id"] for o in (await self.call(step, "GET", "/probono/organizations", as_=pm)).json()}
+        if pid not in enrolled:
+            async def enroll() -> bool:
+                # peer learns partners from accounts' events: an unknown partner is refused until then
+                r = await self.call(step, "POST", "/probono/organizations", as_=pm, expect=(201,), allow=(422,),
+                                    json={"partner_id": pid, "sector": org["sector"], "description": org["description"]})
+                return r.status_code == 201
+
+            await self.eventually(step, enroll, "peer to learn the demo partner from accounts' events")
+            self.report.created["pro bono organizations"] += 1
+        coordinator = await self.probono_member(step, pid, org, org["coordinator"])
+        if "probono_coordinator" not in coordinator.get("roles", []):
+            await self.call(step, "POST", f"/accounts/{coordinator['account_id']}/roles", as_=self.admin_email,
+                            json={"role": "probono_coordinator"})
+            self.report.created["pro bono coordinators"] += 1
+        self.report.logins.append(Login("pro bono coordinator", org["coordinator"]["name"], coordinator["email"],
+                                        self.passwords[coordinator["email"]]))
+        out: dict[str, dict[str, Any]] = {}
+        for spec in org["volunteers"]:
+            account = await self.probono_member(step, pid, org, spec)
+            email = account["email"]
+            me = await self.call(step, "GET", "/probono/volunteers/me", as_=email, allow=(404,))
+            if me.status_code == 404:
+                profile = {k: spec[k] for k in ("name", "title", "skills", "hours_per_month", "work_mode", "experience",
+                                                 "phone")}
+                profile |= {k: spec[k] for k in ("base_city", "base_state") if spec.get(k)}
+                me = await self.call(step, "POST", "/probono/volunteers", as_=email, expect=(201,), json={
+                    **profile, "available_from": str(self.today - timedelta(days=60)),
+                    "available_until": str(self.today + timedelta(days=240))})
+                self.report.created["pro bono volunteers"] += 1
+            volunteer = me.json()
+            if volunteer["status"] == "awaiting_confirmation":
+                await self.call(step, "POST", f"/probono/volunteers/{volunteer['id']}/confirm", as_=coordinator["email"])
+                self.report.created["pro bono confirmations"] += 1
+            out[spec["key"]] = {"email": email, "id": volunteer["id"]}
+            self.report.logins.append(Login("pro bono volunteer", spec["name"], email, self.passwords[email]))
+        return out
+
+    async def probono_project(self, spec: dict[str, Any]) -> dict[str, Any]:
+        official, pm = self.email_of(spec["city"]), self.email_of("program_manager")
+        step = f"pro bono: project '{spec['title']}'"
+        project = next((p for p in (await self.call(step, "GET", "/probono/projects", as_=official)).json()
+                        if p["title"] == spec["title"]), None)
+        if project is None:
+            starts = self.today + timedelta(days=spec["starts_days"])
+            project = (await self.call(step, "POST", "/probono/projects", as_=official, expect=(201,), json={
+                **{k: spec[k] for k in ("department", "title", "problem", "skills", "hours_needed", "work_mode",
+                                        "on_site_needs")},
+                "starts_on": str(starts), "ends_on": str(starts + timedelta(days=spec["days"]))})).json()
+            self.report.created["pro bono projects"] += 1
+        else:
+            self.report.existing["pro bono projects"] += 1
+        if spec["target"] == "open" and project["status"] == "submitted":
+            project = (await self.call(step, "POST", f"/probono/projects/{project['id']}/review", as_=pm, json={
+                "decision": "opened", "note": "Demo data: reviewed by the seed."})).json()
+            self.report.created["pro bono reviews"] += 1
+        elif project["status"] != spec["target"] and not (spec["target"] == "open" and project["status"] == "active"):
+            self.report.notes.append(f"pro bono project '{spec['title']}' left {project['status']}")
+        return project | {"official": official}
+
+    async def probono_match(self, spec: dict[str, Any], project: dict[str, Any], volunteer: dict[str, Any]) -> None:
+        pm, official = self.email_of("program_manager"), project["official"]
+        step = f"pro bono: match on '{project['title']}'"
+
+        async def load() -> dict[str, Any] | None:
+            view = (await self.call(step, "GET", f"/probono/projects/{project['id']}", as_=pm)).json()
+            return next((m for m in view["matches"] if m["volunteer"] and m["volunteer"]["id"] == volunteer["id"]), None)
+
+        match = await load()
+        if match is None:
+            match = (await self.call(step, "POST", f"/probono/projects/{project['id']}/matches", as_=pm, expect=(201,),
+                                     json={"volunteer_id": volunteer["id"], "hours_agreed": spec["hours_agreed"]})).json()
+            self.report.created["pro bono matches"] += 1
+        if spec["target"] != "accepted":
+            return
+        for side, who in (("city", official), ("volunteer", volunteer["email"])):
+            if match["status"] == "proposed" and side not in match["answers"]:
+                match = (await self.call(f"{step}: {side} accepts", "POST", f"/probono/matches/{match['id']}/answer",
+                                         as_=who, json={"accepted": True})).json()
+                self.report.created["pro bono answers"] += 1
+        if match["status"] != "accepted":
+            self.report.notes.append(f"the pro bono match on '{project['title']}' left {match['status']}")
+            return
+        for days_ago, hours, note in spec["hours"][len(match["hours"]):]:
+            match = (await self.call(f"{step}: log hours", "POST", f"/probono/matches/{match['id']}/hours",
+                                     as_=volunteer["email"], expect=(201,), json={
+                                         "worked_on": str(self.today - timedelta(days=days_ago)), "hours": hours,
+                                         "note": note})).json()
+            self.report.created["pro bono hours logged"] += 1
+        approved = sum(1 for e in match["hours"] if e["status"] == "approved")
+        for entry in [e for e in match["hours"] if e["status"] == "pending"][:max(0, spec["approved"] - approved)]:
+            await self.call(f"{step}: approve hours", "POST", f"/probono/matches/{match['id']}/hours/{entry['id']}/review",
+                            as_=official, json={"approved": True, "note": ""})
+            self.report.created["pro bono hours approved"] += 1
 
     async def notified(self) -> None:
         """The demo's events reach notifications like any others: wait until the first demo official

@@ -869,3 +869,94 @@ ENGAGEMENT = {
                    ("Infill zoning amendment drafted", "City planning department", 240)],
     "update": "The parcel inventory is done; the land bank has shared its holdings (demo).",
 }
+
+
+# --- the pro bono talent network (made-up organizations and people; addresses under example.org) -----------
+#
+# Three partner organizations, each with its pro bono coordinator and volunteers (confirmed by that
+# coordinator). Each person's email is at their organization's own example.org domain (RFC 2606: reserved,
+# never delivered). Projects: `city` is the demo official (their city) that posts it; `target` how far the
+# seed takes it: "submitted" (waiting for NRN's review) or "open" (reviewed and open). Matches: `target`
+# "proposed" (offered by NRN, both sides still to answer) or "accepted" (both accepted, with `hours` logged
+# on the days given as days before today; `approved` the entries the city approved).
+
+PROBONO_ORGANIZATIONS: list[dict[str, Any]] = [
+    {"key": "riverbend", "name": "Riverbend Analytics (demo)", "sector": "company",
+     "domain": "riverbend-analytics.example.org",
+     "description": "A made-up data consultancy lending its analysts to cities (demo organization).",
+     "coordinator": {"name": "Tessa Moreland", "title": "Community Partnerships Manager"},
+     "volunteers": [
+         {"key": "nadia", "name": "Nadia Brooks", "title": "Senior Data Analyst", "skills": ["analytics", "blight"],
+          "hours_per_month": 20, "work_mode": "either", "base_city": "Detroit", "base_state": "MI",
+          "experience": "Built parcel-level vacancy maps for two county land banks (demo profile).",
+          "phone": "313-555-0142"},
+         {"key": "owen", "name": "Owen Castillo", "title": "GIS Specialist",
+          "skills": ["analytics", "urban_planning"], "hours_per_month": 12, "work_mode": "remote",
+          "experience": "Maps zoning, transit and parcel data for regional planners (demo profile).",
+          "phone": "313-555-0178"},
+     ]},
+    {"key": "lakeshore", "name": "Lakeshore State University (demo)", "sector": "university",
+     "domain": "lakeshore-state.example.org",
+     "description": "A made-up public university whose faculty give their expertise to nearby cities (demo).",
+     "coordinator": {"name": "Gabriel Okafor", "title": "Director of Civic Engagement"},
+     "volunteers": [
+         {"key": "hannah", "name": "Hannah Lindqvist", "title": "Professor of Public Finance",
+          "skills": ["finance", "communications"], "hours_per_month": 10, "work_mode": "remote",
+          "experience": "Advised three cities on multi-year budget forecasts (demo profile).",
+          "phone": "616-555-0111"},
+         {"key": "marcus", "name": "Marcus Feld", "title": "Emergency Management Lecturer",
+          "skills": ["emergency_management", "project_management"], "hours_per_month": 15, "work_mode": "either",
+          "base_city": "Grand Rapids", "base_state": "MI",
+          "experience": "Ran county emergency operations drills for ten years (demo profile).",
+          "phone": "616-555-0163"},
+     ]},
+    {"key": "harborlight", "name": "Harbor Light Foundation (demo)", "sector": "foundation",
+     "domain": "harborlight-foundation.example.org",
+     "description": "A made-up community foundation whose staff help cities win and manage grants (demo).",
+     "coordinator": {"name": "Imani Caldwell", "title": "Program Officer"},
+     "volunteers": [
+         {"key": "rosa", "name": "Rosa Delgado", "title": "Grants Manager",
+          "skills": ["grant_writing", "finance"], "hours_per_month": 8, "work_mode": "remote",
+          "experience": "Wrote federal infrastructure grant applications worth $40 million (demo profile).",
+          "phone": "414-555-0190"},
+     ]},
+]
+
+PROBONO_PROJECTS: list[dict[str, Any]] = [
+    {"key": "vacant_lots", "city": "official_a", "target": "open", "department": "Planning and Development",
+     "title": "Vacant lot inventory",
+     "problem": "Map every vacant lot on the north side with its owner, condition and tax status, so the land "
+                "bank can plan its next two years (demo project).",
+     "skills": ["analytics", "blight"], "hours_needed": 40, "starts_days": -21, "days": 120,
+     "work_mode": "either", "on_site_needs": "Walk a sample of north side lots once to check the data."},
+    {"key": "budget_story", "city": "official_a", "target": "open", "department": "Finance",
+     "title": "A budget residents can read",
+     "problem": "Turn next year's budget into a short, plain-language guide with charts for residents and "
+                "council (demo project).",
+     "skills": ["finance", "communications"], "hours_needed": 24, "starts_days": 7, "days": 90,
+     "work_mode": "remote", "on_site_needs": ""},
+    {"key": "lead_lines", "city": "official_a", "target": "submitted", "department": "Public Works",
+     "title": "Grant application for lead service line replacement",
+     "problem": "Prepare the city's application for federal lead service line replacement funds, with the "
+                "inventory the program asks for (demo project).",
+     "skills": ["grant_writing", "engineering"], "hours_needed": 30, "starts_days": 14, "days": 75,
+     "work_mode": "remote", "on_site_needs": ""},
+    {"key": "eop", "city": "official_b", "target": "open", "department": "Emergency Management",
+     "title": "Refresh the emergency operations plan",
+     "problem": "Update the city's emergency operations plan after the last flood and plan a tabletop "
+                "exercise with the departments (demo project).",
+     "skills": ["emergency_management", "project_management"], "hours_needed": 36, "starts_days": 10,
+     "days": 120, "work_mode": "either", "on_site_needs": "Run one tabletop exercise at city hall."},
+]
+
+PROBONO_MATCHES: list[dict[str, Any]] = [
+    {"project": "vacant_lots", "volunteer": "nadia", "target": "accepted", "hours_agreed": 30,
+     "hours": [(12, 6.0, "Cleaned the county parcel file and joined the tax records (demo)."),
+               (5, 4.5, "Mapped wards 1 and 2 with owners and condition (demo).")],
+     "approved": 1},
+    {"project": "budget_story", "volunteer": "hannah", "target": "proposed", "hours_agreed": 20},
+]
+
+
+def probono_email(org: dict[str, Any], name: str) -> str:
+    return f"{name.lower().replace(' ', '.')}@{org['domain']}"

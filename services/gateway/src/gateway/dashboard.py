@@ -110,6 +110,13 @@ async def _health(ctx: DashboardContext) -> Any:
     return await ctx.services.peer.get_json(f"/health-data/cities/{ctx.city_id}/summary", token=ctx.principal.token)
 
 
+async def _probono(ctx: DashboardContext) -> Any:
+    """The city's pro bono projects in brief: how many in each status, volunteers at work, offers waiting for
+    the city's answer, hours delivered and approved (peer, one call; staff without the talent network's
+    management role and other cities' officials are refused there)."""
+    return await ctx.services.peer.get_json(f"/probono/cities/{ctx.city_id}/summary", token=ctx.principal.token)
+
+
 async def _assistance(ctx: DashboardContext) -> Any:
     """The city's applications for direct assistance and its engagements (engagements, one call)."""
     return await ctx.services.engagements.get_json(f"/cities/{ctx.city_id}/summary", token=ctx.principal.token)
@@ -189,6 +196,7 @@ def default_sections() -> DashboardRegistry:
                          timeline=_peer_entries))
     registry.add(Section("health", "Health compared with peer cities", "peer", _health, "partials/section_health.html",
                          order=45))
+    registry.add(Section("probono", "Pro bono projects", "peer", _probono, "partials/section_probono.html", order=47))
     return registry
 
 

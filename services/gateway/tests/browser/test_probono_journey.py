@@ -98,6 +98,10 @@ async def test_volunteer_registers_is_matched_accepts_logs_hours_and_the_city_ap
     # --- Flint posts a project
     fran = await new_page(browser, platform, problems, **DESKTOP)
     await sign_in(fran, flint["email"], flint["password"])
+    await fran.goto("/cities/mi-flint")  # the city dashboard's section, before any project: what to do next
+    section = fran.locator("section", has=fran.get_by_role("heading", name="Pro bono projects"))
+    assert "No pro bono projects yet" in await section.inner_text()
+    assert await section.get_by_role("link", name="Post a project").get_attribute("href") == "/probono/projects/new"
     await fran.goto("/probono")
     await fran.get_by_role("link", name="Post a project").click()
     await fran.get_by_label("Department").fill("Planning and Development")
@@ -168,6 +172,20 @@ async def test_volunteer_registers_is_matched_accepts_logs_hours_and_the_city_ap
     await fran.get_by_role("button", name="Approve 6.5 hours").click()
     await fran.wait_for_load_state("networkidle")
     assert "Hours approved." in await fran.content()
+
+    # --- the city dashboard's section has the real figures, for the city and for staff
+    for who, name in ((fran, "city"), (staff, "staff")):
+        await who.goto("/cities/mi-flint")
+        section = who.locator("section", has=who.get_by_role("heading", name="Pro bono projects"))
+        text = " ".join((await section.inner_text()).split())
+        assert "Projects: Under way 1" in text, text
+        assert "1 volunteer at work on" in text and "(1 match accepted by both)" in text, text
+        assert "Hours delivered: 6.5, of which 6.5 approved." in text, text
+        await section.get_by_role("link", name="Vacant lot inventory").wait_for()
+        await section.scroll_into_view_if_needed()
+        await _both_widths(who, shots, f"dashboard-{name}")
+        await who.set_viewport_size(DESKTOP["viewport"])
+    await fran.goto(project_url)
     await fran.get_by_label("What the project achieved").fill("All 1,200 north side lots mapped with owners.")
     await fran.get_by_role("button", name="Complete the project").click()
     await fran.wait_for_load_state("networkidle")

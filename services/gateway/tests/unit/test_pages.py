@@ -99,11 +99,24 @@ ATTENDED = {"id": "reg-1", "status": "confirmed", "position": None, "hold_until"
             "promoted": False, "feedback": None}
 
 
+PROBONO_SUMMARY = {
+    "projects": [{"id": "prj-1", "title": "Vacant lot inventory", "department": "Planning", "status": "active",
+                  "status_label": "Under way"},
+                 {"id": "prj-2", "title": "Budget guide", "department": "Finance", "status": "submitted",
+                  "status_label": "Waiting for NRN's review"}],
+    "projects_total": 2, "by_status": [{"status": "submitted", "label": "Waiting for NRN's review", "count": 1},
+                                       {"status": "active", "label": "Under way", "count": 1}],
+    "matches_accepted": 2, "volunteers_engaged": 2, "matches_waiting": 1, "hours_logged": 10.5,
+    "hours_waiting": 4.5, "hours_approved": 6.0, "waiting": []}
+
+
 def peer(request: httpx.Request) -> httpx.Response:
     if request.url.path == "/cities/mi-flint/overview":
         return httpx.Response(200, json=PEER_OVERVIEW)
     if request.url.path == "/health-data/cities/mi-flint/summary":
         return httpx.Response(200, json={"published": False})
+    if request.url.path == "/probono/cities/mi-flint/summary":
+        return httpx.Response(200, json=PROBONO_SUMMARY)
     if request.url.path == "/convenings/past":
         return httpx.Response(200, json=_convening("past", days=-3, registration=ATTENDED))
     if request.url.path == "/convenings/closed":
@@ -220,6 +233,14 @@ async def test_the_dashboard_shows_the_citys_peer_network(client) -> None:
     assert "Term ends Wed, Mar 31, 2027" in section
     assert "1 peer introduction waiting for your city's answer" in section
     assert "cnv-1" not in section.replace('href="/convenings/cnv-1"', "")  # ids only in links
+    from html import unescape
+
+    probono = unescape(" ".join(html.split('id="sec-probono"', 1)[1].split("</section>", 1)[0].split()))
+    assert "Waiting for NRN's review <strong>1</strong> · Under way <strong>1</strong>" in probono
+    assert "<strong>2</strong> volunteers at work on your projects (2 matches accepted by both)" in probono
+    assert "<strong>1</strong> volunteer offered, waiting for your answer" in probono
+    assert "Hours delivered: <strong>10.5</strong>, of which <strong>6</strong> approved and 4.5 waiting" in probono
+    assert 'href="/probono/projects/prj-1"' in probono and "submitted" not in probono and "active" not in probono
 
 
 async def test_an_attendee_is_asked_for_feedback_after_the_end_and_nobody_registers_after_the_window(client) -> None:

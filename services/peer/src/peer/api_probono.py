@@ -439,8 +439,10 @@ async def council(runtime: RuntimeDep, p: PrincipalDep) -> dict[str, Any]:
 
 @router.get("/probono/cities/{city_id}/summary", tags=["dashboard"])
 async def city_summary(city_id: Id, runtime: RuntimeDep, p: PrincipalDep) -> dict[str, Any]:
-    """The city dashboard's Pro bono section: the city's projects by status, matches waiting for the
-    city's answer, hours waiting for approval."""
+    """The city dashboard's Pro bono section: the city's projects (the newest ten) and how many are in each
+    status (``by_status``: status, label, count, in the order of a project's life), matches accepted by both
+    (``matches_accepted``, completed ones included) and the volunteers on them, matches waiting for the city's
+    answer, hours delivered (``hours_logged``: logged and not returned), approved and waiting for approval."""
     if p.kind == "official":
         authorize(p, "probono.post", city_id=city_id)
     elif p.kind == "staff":
@@ -450,11 +452,20 @@ async def city_summary(city_id: Id, runtime: RuntimeDep, p: PrincipalDep) -> dic
     found = await store.projects(runtime.db, city_id=city_id)
     ms = await store.matches(runtime.db, city_id=city_id)
     by_project = {x.id: x for x in found}
+    counts = {s: sum(1 for x in found if x.status == s) for s in PROJECT_STATUS}
+    accepted = [m for m in ms if m.status in ("accepted", "completed")]
+    waiting = [m for m in ms if m.status == "proposed" and "city" not in m.answers]
     return {"projects": [{"id": x.id, "title": x.title, "department": x.department, "status": x.status,
                           "status_label": PROJECT_STATUS[x.status]} for x in found[:10]],
-            "matches_waiting": sum(1 for m in ms if m.status == "proposed" and "city" not in m.answers),
+            "projects_total": len(found),
+            "by_status": [{"status": s, "label": label, "count": counts[s]}
+                          for s, label in PROJECT_STATUS.items() if counts[s]],
+            "matches_accepted": len(accepted),
+            "volunteers_engaged": len({m.volunteer_id for m in accepted}),
+            "matches_waiting": len(waiting),
+            "hours_logged": sum(m.hours_logged for m in ms),
             "hours_waiting": sum(e.hours for m in ms for e in m.hours if e.status == "pending"),
             "hours_approved": sum(m.hours_approved for m in ms),
             "waiting": [{"match_id": m.id, "project_id": m.project_id,
                          "project_title": by_project[m.project_id].title if m.project_id in by_project else ""}
-                        for m in ms if m.status == "proposed" and "city" not in m.answers][:5]}
+                        for m in waiting][:5]}

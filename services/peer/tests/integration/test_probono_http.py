@@ -180,7 +180,9 @@ async def test_volunteer_project_match_hours_and_completion(svc) -> None:  # noq
     assert r.json()["hours_logged"] == 6
     assert [(e["hours"], e["approved"]) for e in await svc.outbox("hours_reviewed")] == [(6, True), (4.5, False)]
     summary = (await svc.http.get(f"{PB}/cities/city-flint/summary", headers=flint)).json()
-    assert (summary["hours_approved"], summary["hours_waiting"]) == (6, 0)
+    assert (summary["hours_approved"], summary["hours_waiting"], summary["hours_logged"]) == (6, 0, 6)
+    assert (summary["matches_accepted"], summary["volunteers_engaged"], summary["matches_waiting"]) == (1, 1, 0)
+    assert [(s["label"], s["count"]) for s in summary["by_status"]] == [("Under way", 1)] and summary["projects_total"] == 1
     assert (await svc.http.get(f"{PB}/cities/city-flint/summary", headers=gary)).status_code == 403
 
     # --- the outcome; then no more hours; the council's totals
