@@ -120,10 +120,11 @@ async def snapshot(gateway: str) -> dict[str, Any]:
         demo = await get("/library/search", source=content.DEMO_SOURCE, kind="resource", page_size=50)
         programs = (await get("/clearinghouse/programs", page_size=50))["items"]
         probono = await get("/probono/projects")
+        matches = [m for p in probono for m in (await get(f"/probono/projects/{p['id']}"))["matches"]]
         return {
             "probono_projects": sorted((p["title"], p["status"]) for p in probono),
             "probono_matches": sorted((m["project_title"], m["status"], m["hours_logged"], m["hours_approved"])
-                                      for p in probono for m in (await get(f"/probono/projects/{p['id']}"))["matches"]),
+                                      for m in matches),
             "probono_volunteers": Counter(v["status"] for v in await get("/probono/volunteers")),
             "probono_organizations": sorted(o["name"] for o in await get("/probono/organizations")),
             "eligible": (await get("/cities", eligible="true", limit=1))["total"],
