@@ -140,6 +140,12 @@ class Tx:
     source: str
     envelope: CloudEvent | None = None  # the event being consumed, for consumers
     events: list[Event] = field(default_factory=list)
+    # The handlers' own state for this run of the transaction (a consumer's whole fetched batch):
+    # look-ups the events share, writes gathered across them. Each run (a retry too) starts empty.
+    memo: dict[str, Any] = field(default_factory=dict)
+    # Awaited in order after the transaction function, inside the transaction: a handler that
+    # gathers writes across a batch's events writes them here, once.
+    before_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
@@ -239,6 +245,8 @@ class Store:
                     token = otel_context.attach(item.otel_context)  # the caller's trace, not the committer's
                     try:
                         results[id(item)] = await item.fn(tx)
+                        for hook in tx.before_commit:
+                            await hook()
                         if item.reservation is not None:
                             await idempotency.mark_executed(item.reservation, session)
                     except Exception as exc:

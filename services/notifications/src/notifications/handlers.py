@@ -24,7 +24,7 @@ from nrn_contracts import EVENT_TYPES
 from nrn_contracts.events import accounts as acc
 from nrn_contracts.events import partners as ptn
 from nrn_contracts.events import requests311 as r311
-from pymongo import DESCENDING, UpdateOne
+from pymongo import DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import ConnectionFailure
 
 from nrn_kit.http import DomainError, NotFound
@@ -91,11 +91,35 @@ class RequestRef:
     expert_id: str | None
 
 
+# Look-ups shared by the events of one transaction (a consumer applies a fetched batch in one):
+# the triage leads, the asking official, the city are the same for a run of QuestionSubmitted, and
+# a look-up costs the database a round trip each. Every write to the read models they come from
+# (people, cities, requests) in the transaction forgets them all (:func:`_changed`), so a later
+# event of the batch reads what the earlier ones wrote.
+_READS = "notifications.reads"
+
+
+def _reads(tx: Tx) -> dict[tuple[str, Any], Any]:
+    return tx.memo.setdefault(_READS, {})
+
+
+def _changed(tx: Tx, *keys: tuple[str, Any]) -> None:
+    """A read model (people, cities, requests) changed in this transaction: look up again those
+    ``keys`` (``("request", id)``), or everything when none are named."""
+    if not keys:
+        tx.memo.pop(_READS, None)
+    for key in keys:
+        _reads(tx).pop(key, None)
+
+
 async def _request(tx: Tx, event: Any) -> RequestRef | None:
     request_id = getattr(event, "request_id", None)
     if request_id is None:
         return None
-    doc = await tx.db[repo.REQUESTS].find_one({"_id": request_id}, session=tx.session) or {}
+    reads = _reads(tx)
+    if ("request", request_id) not in reads:
+        reads["request", request_id] = await tx.db[repo.REQUESTS].find_one({"_id": request_id}, session=tx.session)
+    doc = dict(reads["request", request_id] or {})
     city_id = doc.get("city_id") or getattr(event, "city_id", None)
     if "city_name" not in doc and city_id:  # the request's city is copied in when it is first heard of
         doc.update(await _city_fields(tx, city_id))
@@ -108,7 +132,10 @@ async def _request(tx: Tx, event: Any) -> RequestRef | None:
 
 
 async def _city_fields(tx: Tx, city_id: str) -> dict[str, str]:
-    city = await tx.db[repo.CITIES].find_one({"_id": city_id}, session=tx.session) or {}
+    reads = _reads(tx)
+    if ("city", city_id) not in reads:
+        reads["city", city_id] = await tx.db[repo.CITIES].find_one({"_id": city_id}, session=tx.session)
+    city = reads["city", city_id] or {}
     return {"city_name": city.get("name") or "the city",
             "city_zone": city.get("time_zone") or zone_for_state(city.get("state"))}
 
@@ -139,19 +166,24 @@ async def _audience(tx: Tx, rules: list[Rule], event: Any, request: RequestRef |
     """Everyone the rows may name, in two reads: {id: person} of the named (only those this service
     knows: a document without "kind" holds only what came before AccountRegistered), and
     {role: [people]} of the roles."""
+    reads = _reads(tx)
     ids = list(dict.fromkeys(i for rule in rules for i in _named(rule.who, event, request, peer_ref) if i))
-    people = {d["_id"]: d async for d in tx.db[repo.PEOPLE].find({"_id": {"$in": ids}}, session=tx.session)
-              if d.get("kind")} if ids else {}
-    roles = sorted({ROLE_OF[rule.who] for rule in rules if rule.who in ROLE_OF})
-    by_role: dict[str, list[dict]] = {role: [] for role in roles}
-    if roles:
-        cursor = tx.db[repo.PEOPLE].find({"roles": {"$in": roles}, "status": "verified"},
+    unknown = [i for i in ids if ("person", i) not in reads]
+    if unknown:
+        found = {d["_id"]: d async for d in tx.db[repo.PEOPLE].find({"_id": {"$in": unknown}}, session=tx.session)}
+        reads.update({("person", i): found.get(i) for i in unknown})
+    people = {i: reads["person", i] for i in ids if (reads["person", i] or {}).get("kind")}
+    roles = tuple(sorted({ROLE_OF[rule.who] for rule in rules if rule.who in ROLE_OF}))
+    if roles and ("roles", roles) not in reads:
+        by_role: dict[str, list[dict]] = {role: [] for role in roles}
+        cursor = tx.db[repo.PEOPLE].find({"roles": {"$in": list(roles)}, "status": "verified"},
                                          session=tx.session).hint(repo.IX_ROLES)
         async for doc in cursor:
             for role in roles:
                 if role in doc.get("roles", ()):
                     by_role[role].append(doc)
-    return people, by_role
+        reads["roles", roles] = by_role
+    return people, (reads["roles", roles] if roles else {})
 
 
 def _recipients(rule: Rule, event: Any, request: RequestRef | None, people: dict, by_role: dict,
@@ -174,12 +206,15 @@ def _recipients(rule: Rule, event: Any, request: RequestRef | None, people: dict
 
 async def notify(tx: Tx, deps: Deps, event: Any, event_id: str, *, only: str | None = None) -> int:
     """Apply the table's rows for ``event``: notices and messages for everyone the rows and the
-    matrix allow (``only``: for that person alone). Returns how many notices were new. Unknown
-    event types do nothing. A named person this service has not heard of yet is told later: the
-    event waits in ``deferred`` until their account's events arrive (:func:`replay_deferred`).
+    matrix allow (``only``: for that person alone). Returns how many notices it made ready (written
+    before the transaction commits; those told already are skipped then). Unknown event types do
+    nothing. A named person this service has not heard of yet is told later: the event waits in
+    ``deferred`` until their account's events arrive (:func:`replay_deferred`).
 
-    Reads: the request (one), the people and roles named (two); writes: the notices (one bulk
-    upsert, the idempotency check), then the messages of the new ones (one bulk upsert)."""
+    Reads: the request (one), the people and roles named (two), each once per transaction unless
+    a read model changed meanwhile (:func:`_reads`); writes: at the end of the transaction, for
+    all its events together, the notices (one bulk upsert, the idempotency check), then the
+    messages of the new ones (one bulk upsert) (:func:`_record`)."""
     rules = rules_for(type(event).type, event)
     if not rules:
         return 0
@@ -216,7 +251,8 @@ async def notify(tx: Tx, deps: Deps, event: Any, event_id: str, *, only: str | N
             if invitation is None:
                 continue  # nothing on anyone's calendar to change
         told += [_telling(deps, rule, event, event_id, doc, request, invitation, now, peer_ref) for doc in allowed]
-    return await _record(tx, deps, told, now)
+    _record(tx, deps, told)
+    return len(told)
 
 
 async def _invitation(tx: Tx, deps: Deps, method: Calendar, event: Any, request: RequestRef,
@@ -358,6 +394,7 @@ class Telling:
     mode: Mode
     notice: dict | None  # None: e-mail only (a single-use link)
     mail: dict
+    at: datetime
 
 
 def _telling(deps: Deps, rule: Rule, event: Any, event_id: str, person: dict, request: RequestRef | None,
@@ -378,12 +415,27 @@ def _telling(deps: Deps, rule: Rule, event: Any, event_id: str, person: dict, re
         "city_id": request.city_id if request else None, "created_at": now, "read": False, "read_at": None,
         "mode": mode.value, "digest": "pending" if mode is Mode.daily_digest else None,
     } if rule.in_page else None
-    return Telling(key, person, mode, notice, mail)
+    return Telling(key, person, mode, notice, mail, now)
 
 
-async def _record(tx: Tx, deps: Deps, told: list[Telling], now: datetime) -> int:
+_TOLD = "notifications.told"
+
+
+def _record(tx: Tx, deps: Deps, told: list[Telling]) -> None:
+    """Gather ``told`` with the transaction's other events' notices; :func:`_write_told` writes
+    them all just before the commit (two bulk writes for a fetched batch, not two per event)."""
+    if not told:
+        return
+    pending = tx.memo.get(_TOLD)
+    if pending is None:
+        pending = tx.memo[_TOLD] = []
+        tx.before_commit.append(lambda: _write_told(tx, deps, pending))
+    pending += told
+
+
+async def _write_told(tx: Tx, deps: Deps, told: list[Telling]) -> int:
     """Write what is new: a notice whose key exists was told already (a redelivered or replayed
-    event) and gets no second message."""
+    event) and gets no second message. Returns how many notices and messages were new."""
     if not told:
         return 0
     with_notice = [t for t in told if t.notice is not None]
@@ -402,7 +454,7 @@ async def _record(tx: Tx, deps: Deps, told: list[Telling], now: datetime) -> int
         made += len(result.upserted_ids)
     for t in new:
         if t.mode is Mode.daily_digest:
-            await _digest_due(tx, deps, t.person, now)
+            await _digest_due(tx, deps, t.person, t.at)
     return made
 
 
@@ -452,6 +504,7 @@ def _person_zone(person: dict) -> str:
 
 async def _digest_due(tx: Tx, deps: Deps, person: dict, now: datetime) -> None:
     due = next_local_time(now, _digest_time(person), _person_zone(person))
+    _changed(tx)
     await tx.db[repo.PEOPLE].update_one({"_id": person["_id"]}, {"$min": {"digest_due_at": due}},
                                         session=tx.session)
 
@@ -484,6 +537,7 @@ async def replay_deferred(tx: Tx, deps: Deps, person_id: str) -> int:
 async def remember_city(tx: Tx, event: acc.CityRegistered) -> None:
     # the zone accounts found from the city's coordinates; the state's main zone for a city without them
     zone = event.time_zone if event.time_zone and valid_zone(event.time_zone) else zone_for_state(event.state)
+    _changed(tx)
     await tx.db[repo.CITIES].update_one({"_id": event.city_id}, {"$set": {
         "name": event.name, "state": event.state, "time_zone": zone}}, upsert=True, session=tx.session)
     # officials of the city read times in its zone unless they chose another; its requests likewise
@@ -493,6 +547,7 @@ async def remember_city(tx: Tx, event: acc.CityRegistered) -> None:
 
 
 async def remember_account(tx: Tx, event: acc.AccountRegistered) -> None:
+    _changed(tx)
     city = await tx.db[repo.CITIES].find_one({"_id": event.city_id}, session=tx.session) if event.city_id else None
     fields: dict[str, Any] = {"kind": event.kind, "email": event.email, "name": event.name, "city_id": event.city_id,
                               "partner_id": event.partner_id, "status": event.status}
@@ -502,11 +557,13 @@ async def remember_account(tx: Tx, event: acc.AccountRegistered) -> None:
 
 
 async def set_status(tx: Tx, account_id: str, status: str) -> None:
+    _changed(tx)
     await tx.db[repo.PEOPLE].update_one({"_id": account_id}, {"$set": {"status": status}}, upsert=True,
                                         session=tx.session)
 
 
 async def grant_role(tx: Tx, event: acc.RoleGranted) -> None:
+    _changed(tx)
     update: dict[str, Any] = {"$addToSet": {"roles": event.role}}
     if event.expertise:
         update["$set"] = {"expertise": list(event.expertise)}
@@ -514,22 +571,28 @@ async def grant_role(tx: Tx, event: acc.RoleGranted) -> None:
 
 
 async def revoke_role(tx: Tx, event: acc.RoleRevoked) -> None:
+    _changed(tx)
     await tx.db[repo.PEOPLE].update_one({"_id": event.account_id}, {"$pull": {"roles": event.role}},
                                         session=tx.session)
 
 
 async def mailbox_confirmed(tx: Tx, event: acc.MailboxConfirmed) -> None:
+    _changed(tx)
     await tx.db[repo.PEOPLE].update_one({"_id": event.account_id}, {"$set": {
         "email": event.email, "mailbox_confirmed_at": event.at}}, upsert=True, session=tx.session)
 
 
 async def remember_request(tx: Tx, event: r311.QuestionSubmitted) -> None:
-    await tx.db[repo.REQUESTS].update_one({"_id": event.request_id}, {"$set": {
-        "city_id": event.city_id, "official_id": event.official_id, "title": event.title,
-        **await _city_fields(tx, event.city_id)}}, upsert=True, session=tx.session)
+    fields = await _city_fields(tx, event.city_id)
+    # the request as it now stands: the notices of this event read it from here, not again
+    _reads(tx)["request", event.request_id] = await tx.db[repo.REQUESTS].find_one_and_update(
+        {"_id": event.request_id}, {"$set": {"city_id": event.city_id, "official_id": event.official_id,
+                                            "title": event.title, **fields}},
+        upsert=True, return_document=ReturnDocument.AFTER, session=tx.session)
 
 
 async def remember_expert(tx: Tx, event: r311.ExpertAssigned) -> None:
+    _changed(tx, ("request", event.request_id))
     await tx.db[repo.REQUESTS].update_one({"_id": event.request_id}, {"$set": {"expert_id": event.expert_id}},
                                           upsert=True, session=tx.session)
 

@@ -16,7 +16,10 @@ this?", and the server's "250 accepted" and our "mark sent" cannot be one atomic
   lease runs out;
 - a message is handed over again only if the sender died in the window between the server's
   acceptance and the mark (one database write): at most the messages in flight at that moment,
-  i.e. at most ``SENDER_CONNECTIONS`` messages per crash; or if the server's "250" came after
+  i.e. at most ``SENDER_CONNECTIONS`` messages per crash. The marks of messages accepted at the
+  same moment go to the database in one bulk write (a write each cost the database a commit
+  each, the sender's main cost), but each session waits for its own mark before it hands over
+  its next message, so the window stays one message per session; or if the server's "250" came after
   ``SMTP_TIMEOUT_SECONDS`` (the send counts as failed and is retried): one repeat per such reply;
 - a message handed over twice is byte for byte the same, with the same ``Message-ID`` (composed
   from what the notice stored, deterministically: ``domain/messages.py``), so a receiving server or mail client that removes
@@ -35,6 +38,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, Protocol
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .adapters import mongo as repo
@@ -66,6 +70,8 @@ class Sender:
         self.after_send = after_send
         self.envelope_from = _mail_from(settings.mail_from)[1]
         self._wake = asyncio.Event()
+        self._marks: list[tuple[UpdateOne, asyncio.Future[None]]] = []  # waiting for the next bulk write
+        self._marker: asyncio.Task[None] | None = None
         self.sent = 0
         self.failures = 0
 
@@ -82,6 +88,11 @@ class Sender:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.settings.sender_poll_seconds)
         finally:
+            marker = self._marker
+            if marker is not None and not marker.done():
+                # marks already handed to the database: let them land (fewer repeats after a stop)
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(asyncio.shield(marker), timeout=5)
             for transport in self.transports:
                 await transport.close()
 
@@ -147,8 +158,38 @@ class Sender:
             "$inc": {"attempts": 1}}
         if doc.get("kind") == "account":
             update["$unset"] = {"context": ""}  # the single-use links do not stay in the database once sent
-        await mail.update_one({"_id": doc["_id"], "claim": doc["claim"]}, update)
+        await self._mark(UpdateOne({"_id": doc["_id"], "claim": doc["claim"]}, update))
         self.sent += 1
+
+    async def _mark(self, op: UpdateOne) -> None:
+        """Write one message's new state together with the marks the other sessions are making at
+        the same moment (one bulk write in one transaction: one commit), and return once it is written: the caller
+        hands over its next message only then, which keeps the crash window at one message per
+        session. Raises what the write raised."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._marks.append((op, future))
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._write_marks(), name="mail-sender-marks")
+        await future
+
+    async def _write_marks(self) -> None:
+        await asyncio.sleep(0)  # the sessions whose replies came together join one write
+        while self._marks:
+            batch, self._marks = self._marks, []
+            ops = [op for op, _ in batch]
+            try:
+                # in a transaction: the database commits (and syncs) once for the batch, not per document
+                async with self.db.client.start_session() as session:
+                    await session.with_transaction(
+                        lambda s, ops=ops: self.db[repo.MAIL].bulk_write(ops, ordered=False, session=s))
+            except Exception as exc:  # noqa: BLE001 — each waiting session learns it, as from update_one
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
 
     async def _failed(self, doc: dict[str, Any], reason: str, *, permanent: bool) -> None:
         self.failures += 1
