@@ -134,3 +134,41 @@ async def test_a_template_error_parks_the_message_with_its_reason(svc, monkeypat
     assert [m["id"] for m in listed] == [parked["_id"]] and "no_such_template" in listed[0]["last_error"]
     r = await svc.http.post(f"/admin/mail/{parked['_id']}/retry", headers=svc.as_("lead-1", "staff", "triage_lead"))
     assert r.status_code == 422 and r.json()["field"] == "template"
+
+
+async def test_the_events_of_one_transaction_see_what_the_earlier_ones_changed(svc) -> None:
+    """The consumer applies a fetched batch in one transaction, its look-ups shared by the events and
+    its notices written together at the end: a triage lead who joins halfway through the batch is
+    told of the questions after, not before; the batch applied again (redelivered, the inbox gone)
+    tells nobody twice."""
+    from nrn_contracts import envelope
+    from nrn_contracts.events import accounts as acc
+
+    from notifications import consumers
+
+    events = [question_submitted("req-a"),
+              acc.AccountRegistered(account_id="lead-2", kind="staff", email="lead-2@nrn.example", name="Lee Lead",
+                                    status="verified"),
+              acc.RoleGranted(account_id="lead-2", role="triage_lead", by="adm-1", at=later()),
+              question_submitted("req-b"), question_submitted("req-c")]
+    envelopes = [envelope(event, source="/nrn/test") for event in events]
+
+    async def apply(tx, start: int = 0) -> None:  # noqa: ANN001 — as ConsumerRunner._apply does with a batch
+        for ce, event in list(zip(envelopes, events, strict=True))[start:]:
+            tx.envelope = ce
+            for handler in consumers.consumer.handlers[ce.type]:
+                await handler(event, tx)
+
+    async def told(ce) -> set[str]:  # noqa: ANN001
+        return {d["recipient"] async for d in svc.db.notices.find({"event_id": ce.id})}
+
+    before = await svc.db.mail.count_documents({})
+    await svc.deps.store.transaction(apply, group=False)
+    assert await told(envelopes[0]) == {"off-1", "lead-1"}
+    assert await told(envelopes[3]) == await told(envelopes[4]) == {"off-1", "lead-1", "lead-2"}
+    mails = await svc.db.mail.count_documents({})
+    assert mails == before + 8
+    # again from the new lead on (the first question would now tell them too: they lead triage by then)
+    await svc.deps.store.transaction(lambda tx: apply(tx, 1), group=False)
+    assert await svc.db.mail.count_documents({}) == mails
+    assert await svc.db.notices.count_documents({"event_id": {"$in": [ce.id for ce in envelopes]}}) == 8
