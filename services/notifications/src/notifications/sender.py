@@ -17,8 +17,8 @@ this?", and the server's "250 accepted" and our "mark sent" cannot be one atomic
 - a message is handed over again only if the sender died in the window between the server's
   acceptance and the mark (one database write): at most the messages in flight at that moment,
   i.e. at most ``SENDER_CONNECTIONS`` messages per crash. The marks of messages accepted at the
-  same moment go to the database in one bulk write (a write each cost the database a commit
-  each, the sender's main cost), but each session waits for its own mark before it hands over
+  same moment go to the database in one bulk write (one round trip, not one each: the sender's
+  main cost), but each session waits for its own mark before it hands over
   its next message, so the window stays one message per session; or if the server's "250" came after
   ``SMTP_TIMEOUT_SECONDS`` (the send counts as failed and is retried): one repeat per such reply;
 - a message handed over twice is byte for byte the same, with the same ``Message-ID`` (composed
@@ -163,7 +163,7 @@ class Sender:
 
     async def _mark(self, op: UpdateOne) -> None:
         """Write one message's new state together with the marks the other sessions are making at
-        the same moment (one bulk write in one transaction: one commit), and return once it is written: the caller
+        the same moment (one bulk write, one round trip), and return once it is written: the caller
         hands over its next message only then, which keeps the crash window at one message per
         session. Raises what the write raised."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -176,12 +176,11 @@ class Sender:
         await asyncio.sleep(0)  # the sessions whose replies came together join one write
         while self._marks:
             batch, self._marks = self._marks, []
-            ops = [op for op, _ in batch]
             try:
-                # in a transaction: the database commits (and syncs) once for the batch, not per document
-                async with self.db.client.start_session() as session:
-                    await session.with_transaction(
-                        lambda s, ops=ops: self.db[repo.MAIL].bulk_write(ops, ordered=False, session=s))
+                # Not in a transaction: one would commit once for the batch, but a sender killed in it
+                # leaves its locks to the database's transaction time limit, and the restarted sender's
+                # marks of those messages conflict until then.
+                await self.db[repo.MAIL].bulk_write([op for op, _ in batch], ordered=False)
             except Exception as exc:  # noqa: BLE001 — each waiting session learns it, as from update_one
                 for _, future in batch:
                     if not future.done():
