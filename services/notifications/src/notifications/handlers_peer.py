@@ -24,6 +24,7 @@ from typing import Any
 from nrn_contracts.events import peer
 
 from nrn_kit.calendar import Attendee, Invitation
+from nrn_kit.localtime import us_date
 from nrn_kit.mongo import Tx
 
 from .adapters import mongo as repo
@@ -294,10 +295,6 @@ def _introduction_context(event: Any, ref: PeerRef, person: dict) -> dict[str, A
             "declined": event.status == "declined"}
 
 
-def _day(value: Any) -> str:
-    return f"{value:%a, %b} {value.day}, {value.year}"
-
-
 def _hours(value: float) -> str:
     return f"{value:g} hour{'' if value == 1 else 's'}"
 
@@ -323,7 +320,7 @@ def _pro_bono_context(event: Any, ref: PeerRef) -> dict[str, Any]:
     if isinstance(event, peer.MatchAccepted | peer.MatchDeclined):
         ctx.update(to_volunteer=event.side == "city")  # the other side reads it
     elif isinstance(event, peer.HoursLogged):
-        ctx.update(hours=_hours(event.hours), worked_on=_day(event.worked_on), note=event.note)
+        ctx.update(hours=_hours(event.hours), worked_on=us_date(event.worked_on), note=event.note)
     elif isinstance(event, peer.ProjectReviewed):
         ctx.update(decision=REVIEW_WORDS.get(event.decision, "reviewed"), opened=event.decision == "opened",
                    returned=event.decision == "returned", note=event.note)
