@@ -351,12 +351,7 @@ class _Seeder:
         password = demo_password(self.admin_password, email)
         step = f"partner {spec['name']}"
         if await self.find_account(step, email) is None:
-            listed = (await self.call(step, "GET", "/partners", as_=self.admin_email, params={"limit": 200})).json()
-            partner = next((p for p in listed.get("items", []) if p.get("name") == spec["name"]), None)
-            if partner is None:
-                partner = (await self.call(step, "POST", "/partners", as_=self.admin_email, expect=(201,),
-                                           json={"name": spec["name"], "kind": spec["kind"]})).json()
-                self.report.created["partners"] += 1
+            partner = await self.partner_named(step, spec["name"], spec["kind"])
             await self.call(step, "POST", f"/partners/{partner['partner_id']}/members", as_=self.admin_email,
                             expect=(201,), json={"name": spec["administrator"], "title": spec["title"],
                                                  "email": email, "password": password, "administrator": True})
@@ -364,6 +359,16 @@ class _Seeder:
         else:
             self.report.existing["partners"] += 1
         self.report.logins.append(Login("partner administrator", spec["administrator"], email, password))
+
+    async def partner_named(self, step: str, name: str, kind: str) -> dict[str, Any]:
+        """The partner organization of that name, made (of ``kind``) when there is none yet."""
+        listed = (await self.call(step, "GET", "/partners", as_=self.admin_email, params={"limit": 200})).json()
+        partner = next((p for p in listed.get("items", []) if p.get("name") == name), None)
+        if partner is None:
+            partner = (await self.call(step, "POST", "/partners", as_=self.admin_email, expect=(201,),
+                                       json={"name": name, "kind": kind})).json()
+            self.report.created["partners"] += 1
+        return partner
 
     async def official(self, spec: dict[str, Any], cities: list[dict[str, Any]]) -> None:
         email = content.demo_email(spec["name"])
@@ -803,13 +808,7 @@ class _Seeder:
     async def probono_organization(self, org: dict[str, Any]) -> dict[str, dict[str, Any]]:
         pm = self.email_of("program_manager")
         step = f"pro bono: organization {org['name']}"
-        listed = (await self.call(step, "GET", "/partners", as_=self.admin_email, params={"limit": 200})).json()
-        partner = next((p for p in listed.get("items", []) if p.get("name") == org["name"]), None)
-        if partner is None:
-            partner = (await self.call(step, "POST", "/partners", as_=self.admin_email, expect=(201,),
-                                       json={"name": org["name"], "kind": "consortium_member"})).json()
-            self.report.created["partners"] += 1
-        pid = partner["partner_id"]
+        pid = (await self.partner_named(step, org["name"], "consortium_member"))["partner_id"]
         enrolled = {o["id"] for o in (await self.call(step, "GET", "/probono/organizations", as_=pm)).json()}
         if pid not in enrolled:
             async def enroll() -> bool:
