@@ -108,7 +108,10 @@ class Service:
 
 
 @contextlib.asynccontextmanager
-async def running_service(make_settings, smtp_port: int | None = None, transports=None, **overrides):  # noqa: ANN001, ANN201
+async def running_service(make_settings, smtp_port: int | None = None, transports=None, *, drop: bool = True,  # noqa: ANN001, ANN201
+                          **overrides):
+    """The service on the session's broker and database; ``drop=False`` leaves its database to the next
+    instance (a restart on the same data)."""
     with smtp_catcher() as smtp:
         values = dict(smtp_host="127.0.0.1", smtp_port=smtp_port or smtp.port, sender_poll_seconds=0.05,
                       schedule_interval_seconds=0, public_url="https://nrn.example", smtp_timeout_seconds=5,
@@ -128,7 +131,8 @@ async def running_service(make_settings, smtp_port: int | None = None, transport
                     yield service
                 finally:
                     await service.http.aclose()
-                    await app.state.runtime.client.drop_database(settings.database_name)
+                    if drop:
+                        await app.state.runtime.client.drop_database(settings.database_name)
         finally:
             await producer.stop()
 
