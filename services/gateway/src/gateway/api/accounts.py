@@ -251,7 +251,8 @@ async def revoke_role(request: Request, account_id: Id, role: Role, user: ApiUse
              responses=ERRORS)
 async def create_staff(request: Request, body: StaffCreate, user: ApiUser, svc: Svc) -> Response:
     allow(user, "account.manage")
-    return await forward(request, svc.accounts, "POST", "/accounts/staff", principal=user, json=body.out())
+    return await forward(request, svc.accounts, "POST", "/accounts/staff", principal=user, json=body.out(),
+                         location_prefix="/api/v1/accounts/")
 
 
 @router.get("/partners", tags=["staff: accounts"], summary="List partner organizations", responses=ERRORS)
@@ -268,7 +269,8 @@ async def list_partners(
 @router.post("/partners", status_code=201, tags=["staff: accounts"], summary="Create a partner organization", responses=ERRORS)
 async def create_partner(request: Request, body: PartnerCreate, user: ApiUser, svc: Svc) -> Response:
     allow(user, "account.manage")
-    return await forward(request, svc.accounts, "POST", "/partners", principal=user, json=body.out())
+    return await forward(request, svc.accounts, "POST", "/partners", principal=user, json=body.out(),
+                         location_prefix="/api/v1/partners/", location_id_field="partner_id")
 
 
 @router.get("/partners/{partner_id}", tags=["staff: accounts"], summary="One partner with its members", responses=ERRORS)

@@ -44,13 +44,16 @@ async def forward(
     data: dict[str, Any] | None = None,
     files: Any = None,
     location_prefix: str | None = None,
+    location_id_field: str = "id",
     timeout: float | None = None,
 ) -> Response:
     """Call the service and answer with its status, JSON body and the headers that matter.
 
     4xx and 5xx never get here: the client raises and the app's handlers turn them into
     problems (4xx passed through, unavailability as 503). ``timeout`` (seconds) replaces the
-    upstream read timeout for calls that do real work (rendering a PDF)."""
+    upstream read timeout for calls that do real work (rendering a PDF). A 201 carries
+    ``Location: <location_prefix><the new id>`` (:func:`created_location`) when the caller says
+    where the gateway serves what was created; endpoints without a GET for it send none."""
     response = await client.request(
         method,
         path,
@@ -63,16 +66,30 @@ async def forward(
         timeout=timeout,
     )
     headers = _pick(response.headers, FORWARDED_RESPONSE_HEADERS)
-    location = response.headers.get("location")
-    if location and location_prefix is not None:
-        # The service's Location is in its own URL space; clients know only the gateway's.
-        headers["location"] = location_prefix + location.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    ctype = response.headers.get("content-type", "")
+    body = response.json() if "json" in ctype and response.content else None
+    if response.status_code == 201 and location_prefix is not None:
+        location = created_location(response.headers.get("location"), body, location_prefix, location_id_field)
+        if location:
+            headers["location"] = location
     if response.status_code == 204 or not response.content:
         return Response(status_code=response.status_code, headers=headers)
-    ctype = response.headers.get("content-type", "")
     if "json" in ctype:
-        return JSONResponse(response.json(), status_code=response.status_code, headers=headers)
+        return JSONResponse(body, status_code=response.status_code, headers=headers)
     return Response(response.content, status_code=response.status_code, media_type=ctype or None, headers=headers)
+
+
+def created_location(service_location: str | None, body: Any, prefix: str, id_field: str = "id") -> str | None:
+    """Where a client reads what a 201 created, in the gateway's URL space (RFC 9110 §15.3.2):
+    ``prefix + id``. The new thing's id is the last segment of the service's ``Location`` (a
+    service's URL space is its own; clients know only the gateway's), else the JSON body's
+    ``id_field``. None when neither gives one."""
+    new_id = None
+    if service_location:
+        new_id = service_location.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    elif isinstance(body, dict) and isinstance(body.get(id_field), str):
+        new_id = body[id_field]
+    return prefix + new_id if new_id else None
 
 
 def page_params(limit: int | None, offset: int | None) -> dict[str, Any]:

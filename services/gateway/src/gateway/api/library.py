@@ -123,7 +123,8 @@ async def curation_queue(
 @router.post("/library/resources", status_code=201, tags=[CUR], summary="Create a resource (draft)", responses=ERRORS)
 async def create_resource(request: Request, body: m.ResourceContent, svc: Svc, user: ApiUser) -> Response:
     allow(user, "library.curate")
-    return await forward(request, svc.library, "POST", "/resources", principal=user, json=body.out())
+    return await forward(request, svc.library, "POST", "/resources", principal=user, json=body.out(),
+                         location_prefix="/api/v1/library/resources/", location_id_field="resource_id")
 
 
 @router.patch("/library/resources/{resource_id}", tags=[CUR], summary="Edit a resource", responses=ERRORS)
@@ -239,7 +240,8 @@ async def program(request: Request, program_id: m.Id, svc: Svc, user: MaybeUser,
 @router.post("/clearinghouse/programs", status_code=201, tags=[CH], summary="Add a program (staff)", responses=ERRORS)
 async def create_program(request: Request, body: m.ProgramContent, svc: Svc, user: ApiUser) -> Response:
     allow(user, "clearinghouse.maintain")
-    return await forward(request, svc.library, "POST", "/clearinghouse/programs", principal=user, json=body.out())
+    return await forward(request, svc.library, "POST", "/clearinghouse/programs", principal=user, json=body.out(),
+                         location_prefix="/api/v1/clearinghouse/programs/", location_id_field="program_id")
 
 
 @router.patch("/clearinghouse/programs/{program_id}", tags=[CH], summary="Edit a program (staff)", responses=ERRORS)

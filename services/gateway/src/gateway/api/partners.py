@@ -118,7 +118,7 @@ async def endpoints(partner_id: Id, request: Request, svc: Svc, user: ApiUser) -
 async def register(partner_id: Id, body: EndpointIn, request: Request, svc: Svc, user: ApiUser) -> Response:
     allow(user, "webhook.manage", partner_id=partner_id)
     return await forward(request, svc.partners, "POST", f"/partners/{partner_id}/endpoints", principal=user,
-                         json=_body(body))
+                         json=_body(body), location_prefix=f"/api/v1/partners/{partner_id}/endpoints/")
 
 
 @router.get("/partners/{partner_id}/endpoints/{endpoint_id}", tags=[TAG], responses=ERRORS)

@@ -48,7 +48,8 @@ async def list_convenings(request: Request, user: ApiUser, svc: Svc, include_pas
 @router.post("/convenings", status_code=201, tags=[CONVENINGS], summary="Staff schedule a convening", responses=ERRORS)
 async def schedule(request: Request, body: m.ConveningBody, user: ApiUser, svc: Svc) -> Response:
     allow(user, "convening.manage")
-    return await _go(request, svc, user, "POST", "/convenings", json=_json(body))
+    return await _go(request, svc, user, "POST", "/convenings", json=_json(body),
+                     location_prefix="/api/v1/convenings/")
 
 
 @router.get("/convenings/{cid}", tags=[CONVENINGS], summary="A convening and the caller's registration",
@@ -149,7 +150,8 @@ async def list_groups(request: Request, user: ApiUser, svc: Svc) -> Response:
 @router.post("/groups", status_code=201, tags=[GROUPS], summary="Form a group", responses=ERRORS)
 async def form_group(request: Request, body: m.GroupBody, user: ApiUser, svc: Svc) -> Response:
     allow(user, "group.manage")
-    return await _go(request, svc, user, "POST", "/groups", json=_json(body))
+    return await _go(request, svc, user, "POST", "/groups", json=_json(body),
+                     location_prefix="/api/v1/groups/")
 
 
 @router.get("/groups/{gid}", tags=[GROUPS], summary="A group: members, terms, meetings, deliverables",
@@ -194,7 +196,8 @@ async def decision(request: Request, gid: Id, mid: Id, body: m.DecisionBody, use
              responses=ERRORS)
 async def deliverable(request: Request, gid: Id, body: m.DeliverableBody, user: ApiUser, svc: Svc) -> Response:
     allow(user, "deliverable.contribute", city_id=user.city_id)
-    return await _go(request, svc, user, "POST", f"/groups/{gid}/deliverables", json=_json(body))
+    return await _go(request, svc, user, "POST", f"/groups/{gid}/deliverables", json=_json(body),
+                     location_prefix="/api/v1/deliverables/")
 
 
 @router.get("/deliverables/{did}", tags=[GROUPS], summary="A deliverable: drafts, comments, review", responses=ERRORS)
@@ -248,7 +251,8 @@ async def list_introductions(request: Request, user: ApiUser, svc: Svc) -> Respo
 @router.post("/introductions", status_code=201, tags=[INTRODUCTIONS], summary="Offer an introduction", responses=ERRORS)
 async def offer(request: Request, body: m.OfferBody, user: ApiUser, svc: Svc) -> Response:
     allow(user, "introduction.manage")
-    return await _go(request, svc, user, "POST", "/introductions", json=_json(body))
+    return await _go(request, svc, user, "POST", "/introductions", json=_json(body),
+                     location_prefix="/api/v1/introductions/")
 
 
 @router.get("/introductions/{iid}", tags=[INTRODUCTIONS], summary="An introduction as the caller may see it",

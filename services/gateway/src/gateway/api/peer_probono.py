@@ -213,7 +213,8 @@ async def confirm(request: Request, vid: Id, user: ApiUser, svc: Svc) -> Respons
              responses=ERRORS)
 async def post_project(request: Request, body: ProjectBody, user: ApiUser, svc: Svc) -> Response:
     allow(user, "probono.post", city_id=user.city_id)
-    return await _go(request, svc, user, "POST", "/probono/projects", json=_json(body))
+    return await _go(request, svc, user, "POST", "/probono/projects", json=_json(body),
+                     location_prefix="/api/v1/probono/projects/")
 
 
 @router.get("/probono/projects", tags=[PROBONO], summary="Projects (officials: their city's)", responses=ERRORS)
@@ -257,7 +258,8 @@ async def suggestions(request: Request, pid: Id, user: ApiUser, svc: Svc,
              summary="Offer a volunteer to a project", responses=ERRORS)
 async def propose(request: Request, pid: Id, body: ProposeBody, user: ApiUser, svc: Svc) -> Response:
     _city_or_staff(user)
-    return await _go(request, svc, user, "POST", f"/probono/projects/{pid}/matches", json=_json(body))
+    return await _go(request, svc, user, "POST", f"/probono/projects/{pid}/matches", json=_json(body),
+                     location_prefix="/api/v1/probono/matches/")
 
 
 @router.post("/probono/projects/{pid}/complete", tags=[PROBONO], summary="The city records the project's outcome",
