@@ -52,6 +52,9 @@ CREATES = [
       "skills": ["analytics"], "hours_needed": 40, "starts_on": str(SOON), "ends_on": str(SOON + timedelta(days=60)),
       "work_mode": "remote"},
      {"id": "prj-1"}, None, "/api/v1/probono/projects/prj-1"),
+    (STAFF, "partners", "/api/v1/partners/ptn-1/endpoints",
+     {"url": "https://hooks.partner.example/nrn", "event_types": ["*"]},
+     {"id": "ep-1", "secret": "whsec_x"}, None, "/api/v1/partners/ptn-1/endpoints/ep-1"),
     (STAFF, "peer", "/api/v1/probono/projects/prj-1/matches", {"volunteer_id": "vol-1"},
      {"id": "mat-1", "project_id": "prj-1"}, None, "/api/v1/probono/matches/mat-1"),
 ]
