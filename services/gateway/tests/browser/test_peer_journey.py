@@ -146,9 +146,16 @@ async def test_convening_waitlist_promotion_materials_and_a_deliverable(platform
                                        "purpose": "Close the digital divide with practical steps any city can take."})
     assert r.status_code == 201, r.text
     gid = r.json()["id"]
-    r = await platform.http.post(f"/api/v1/groups/{gid}/members", headers=await platform.auth(pm["email"], STAFF_PASSWORD),
-                                 json={"member_kind": "city", "member_id": "mi-flint"})
-    assert r.status_code == 200, r.text
+    # staff add Flint by its name (nobody types a city or account reference); its officials become choices
+    await staff.goto(f"/groups/{gid}")
+    await staff.get_by_label("New member").select_option(label="Flint, MI")
+    await staff.get_by_role("button", name="Add the member").click()
+    await staff.wait_for_load_state("networkidle")
+    assert "Member added." in await staff.content()
+    officials = staff.locator("#member optgroup[label='Officials of member cities'] option")
+    assert "(Flint, MI)" in " ".join(await officials.all_inner_texts())
+    assert await staff.locator("#member option", has_text="Flint, MI").count() == len(await officials.all())
+    await _both_widths(staff, shots, "group-add-member")
     await fran.goto(f"/groups/{gid}")
     await fran.get_by_text("Start a deliverable").click()
     await fran.get_by_label("Title", exact=True).fill("Practical resource guide to broadband")

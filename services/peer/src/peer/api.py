@@ -453,6 +453,25 @@ async def read_group(gid: str, runtime: RuntimeDep, p: PrincipalDep) -> dict[str
     return group_view(g, deps(runtime), deliverables=ds)
 
 
+@groups.get("/groups/{gid}/candidates")
+async def member_candidates(gid: str, runtime: RuntimeDep, p: PrincipalDep) -> dict[str, list[dict[str, Any]]]:
+    """Whom staff may add, by name (the add-a-member form's choices): cities not yet members,
+    officials of the member cities and partner experts not yet members, each ``{"id", "name", ...}``;
+    officials carry ``city`` ("Flint, MI")."""
+    may(p, "group.manage")
+    g = await _group(runtime, gid)
+    current = {(m.kind, m.id) for m in g.members if m.active}
+    member_cities = {m_id for kind, m_id in current if kind == "city"}
+    found = await repo.member_candidates(runtime.db, member_city_ids=member_cities)
+    names = await repo.city_names(runtime.db, member_cities)
+    return {
+        "cities": [c for c in found["cities"] if ("city", c["id"]) not in current],
+        "officials": [o | {"city": names.get(o["city_id"], "")} for o in found["officials"]
+                      if ("official", o["id"]) not in current],
+        "partner_experts": [x for x in found["partner_experts"] if ("partner_expert", x["id"]) not in current],
+    }
+
+
 @groups.post("/groups/{gid}/members")
 async def add_member(gid: str, body: MemberBody, runtime: RuntimeDep, p: PrincipalDep) -> dict[str, Any]:
     actor = may(p, "group.manage")

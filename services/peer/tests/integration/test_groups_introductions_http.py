@@ -24,6 +24,16 @@ async def test_a_working_group_drafts_reviews_and_publishes_a_deliverable(svc) -
     r = await svc.http.post(f"/groups/{g['id']}/members", json={"member_kind": "partner_expert", "member_id": "par-1",
                                                                "organization": "NTIA"}, headers=pm)
     assert [m["name"] for m in r.json()["members"]] == ["Flint, MI", "Gary, IN", "Nia Partner"]
+    # the add-a-member form's choices, by name: cities not yet members, the member cities' officials,
+    # partner experts not yet members; officials of other cities are no choice
+    r = await svc.http.get(f"/groups/{g['id']}/candidates", headers=pm)
+    assert r.status_code == 200, r.text
+    choices = r.json()
+    assert "Flint, MI" not in [c["name"] for c in choices["cities"]] and "Youngstown, OH" in \
+        [c["name"] for c in choices["cities"]]
+    assert [(o["id"], o["city"]) for o in choices["officials"]] == [("off-1", "Flint, MI"), ("off-2", "Gary, IN")]
+    assert choices["partner_experts"] == []
+    assert (await svc.http.get(f"/groups/{g['id']}/candidates", headers=svc.official())).status_code == 403
     twice = await svc.http.post(f"/groups/{g['id']}/members", json={"member_kind": "city", "member_id": "city-flint"},
                                 headers=pm)
     assert twice.status_code == 409 and twice.json()["rule"] == "already_a_member"

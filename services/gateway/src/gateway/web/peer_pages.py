@@ -309,7 +309,10 @@ async def groups(request: Request, user: PageUser, svc: Svc) -> Response:
 @router.get("/groups/{gid}")
 async def group(request: Request, gid: str, user: PageUser, svc: Svc) -> Response:
     g, error = await _get(svc, user, f"/groups/{_id(gid)}")
-    return render(request, "peer/group.html", _ctx(g=g, error=error, sub="groups", zones=ZONES))
+    # staff pick a new member by name; nobody types an account or city reference
+    candidates = (await _get(svc, user, f"/groups/{_id(gid)}/candidates"))[0] if g and user.is_staff else None
+    return render(request, "peer/group.html", _ctx(g=g, error=error, sub="groups", zones=ZONES,
+                                                   candidates=candidates))
 
 
 @router.post("/groups/new")
@@ -328,6 +331,10 @@ async def group_action(request: Request, gid: str, action: str, user: PageUser, 
     if action == "members":
         json: dict[str, Any] = {k: v for k, v in _form_text(
             form, "member_kind", "member_id", "organization", "term_starts_on", "term_ends_on").items() if v}
+        # the form's one choice is "<kind>|<id>" ("city|mi-flint"): the kind comes with the person or city
+        kind, _, member_id = str(form.get("member") or "").partition("|")
+        if member_id:
+            json |= {"member_kind": kind, "member_id": member_id}
         path, words = f"/groups/{gid}/members", "Member added."
     elif action == "leave":
         json = _form_text(form, "member_kind", "member_id")

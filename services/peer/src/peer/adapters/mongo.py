@@ -254,6 +254,27 @@ async def city_names(db: AsyncDatabase, ids: set[str]) -> dict[str, str]:
             if d.get("name")}
 
 
+async def member_candidates(db: AsyncDatabase, *, member_city_ids: set[str], limit: int = 5000,
+                            ) -> dict[str, list[dict[str, Any]]]:
+    """Who may join a group, from the read models: ``{"cities": [...], "officials": [...],
+    "partner_experts": [...]}``, each ``{"id", "name", "city_id"}`` sorted by name. Officials are
+    those of ``member_city_ids`` (a group's officials come from its member cities); deactivated
+    accounts never appear."""
+    cities = await db[CITIES].find({}, {"name": 1, "state": 1}).to_list(limit)
+    active = {"deactivated": {"$ne": True}}
+    officials = await db[PEOPLE].find({"kind": "official", "city_id": {"$in": sorted(member_city_ids)}, **active},
+                                      {"name": 1, "title": 1, "city_id": 1}).to_list(limit) if member_city_ids else []
+    experts = await db[PEOPLE].find({"kind": "partner_member", **active}, {"name": 1, "title": 1}).to_list(limit)
+    return {
+        "cities": sorted(({"id": c["_id"], "name": f"{c['name']}, {c['state']}" if c.get("state") else c["name"]}
+                          for c in cities if c.get("name")), key=lambda c: c["name"]),
+        "officials": sorted(({"id": p["_id"], "name": p.get("name") or "", "title": p.get("title") or "",
+                              "city_id": p.get("city_id")} for p in officials), key=lambda p: p["name"]),
+        "partner_experts": sorted(({"id": p["_id"], "name": p.get("name") or "", "title": p.get("title") or ""}
+                                   for p in experts), key=lambda p: p["name"]),
+    }
+
+
 async def person(db: AsyncDatabase, account_id: str, session: S = None) -> dict[str, Any] | None:
     return await db[PEOPLE].find_one({"_id": account_id}, session=session)
 
