@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from gateway.testing import DESK_CITY, Desk, Person, memo_text, running_platform, staff_desk
+from gateway.testing import DESK_CITY, STAFF_PASSWORD, Desk, Person, memo_text, running_platform, staff_desk
 from gateway.testing_forms import Form, accepted, fill, form_to, post_forms, refusal, signed_in, submit
 
 pytestmark = [pytest.mark.integration]
@@ -244,6 +244,23 @@ async def test_account_forms_are_accepted_as_offered(desk: Desk) -> None:
         html = await WALK.page(admin, f"/staff/accounts/{sid}")
         await WALK.send(admin, form_to(html, f"/staff/accounts/{sid}/reactivate"), "reactivate", minimal=True)
 
+        # a partner organization's member: offered only a partner's roles, and made its pro bono coordinator
+        http, headers = desk.platform.http, desk.admin.headers
+        r = await http.post("/api/v1/partners", headers=headers,
+                            json={"name": f"Walk Analytics {uuid.uuid4().hex[:4]}", "kind": "consortium_member"})
+        assert r.status_code == 201, r.text
+        r = await http.post(f"/api/v1/partners/{r.json()['partner_id']}/members", headers=headers,
+                            json={"name": "Walk Coordinator", "email": f"walk.{uuid.uuid4().hex[:6]}@partner.example",
+                                  "password": STAFF_PASSWORD})
+        assert r.status_code == 201, r.text
+        pid = r.json()["account"]["account_id"]
+        html = await WALK.page(admin, f"/staff/accounts/{pid}")
+        assert "Pro bono coordinator" in html and "Curator" not in html and "Areas of expertise" not in html
+        await WALK.send(admin, form_to(html, f"/staff/accounts/{pid}/grant"), "grant a partner's role",
+                        values={"role": "probono_coordinator"})
+        member = (await http.get(f"/api/v1/accounts/{pid}", headers=headers)).json()
+        assert member["roles"] == ["probono_coordinator"]
+
         # pending officials: verified from the queue, asked for more, refused, reactivated, verified
         first = await desk.platform.sign_up_official(DESK_CITY, "Walk Pending One")
         second = await desk.platform.sign_up_official(DESK_CITY, "Walk Pending Two")
@@ -262,6 +279,7 @@ async def test_account_forms_are_accepted_as_offered(desk: Desk) -> None:
         assert [d["action"] for d in decisions["decisions"]][-4:] == ["information_requested", "rejected", "reactivated",
                                                                       "verified"]
         assert {d["by_name"] for d in decisions["decisions"][-4:]} == {"Administrator"}
+        assert "Grant a role" not in await WALK.page(admin, f"/staff/accounts/{aid}")  # officials have no roles
     finally:
         await admin.aclose()
 

@@ -161,6 +161,13 @@ async def read_group(request: Request, gid: Id, user: ApiUser, svc: Svc) -> Resp
     return await _go(request, svc, user, "GET", f"/groups/{gid}")
 
 
+@router.get("/groups/{gid}/candidates", tags=[GROUPS], summary="Whom staff may add: cities, member cities' officials, "
+            "partner experts, by name", responses=ERRORS)
+async def member_candidates(request: Request, gid: Id, user: ApiUser, svc: Svc) -> Response:
+    allow(user, "group.manage")
+    return await _go(request, svc, user, "GET", f"/groups/{gid}/candidates")
+
+
 @router.post("/groups/{gid}/members", tags=[GROUPS], summary="Add a member", responses=ERRORS)
 async def add_member(request: Request, gid: Id, body: m.MemberBody, user: ApiUser, svc: Svc) -> Response:
     allow(user, "group.manage")

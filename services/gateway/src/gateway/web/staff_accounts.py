@@ -23,7 +23,11 @@ router = APIRouter()
 ROLES = [("program_manager", "Program manager"), ("triage_lead", "Triage lead"),
          ("subject_matter_expert", "Subject-matter expert"), ("reviewer", "Memo reviewer"), ("curator", "Curator"),
          ("administrator", "Administrator")]
-ROLE_WORDS = dict(ROLES)
+# a partner member's roles: their organization's webhooks, and confirming its pro bono volunteers
+PARTNER_ROLES = [("partner_administrator", "Partner administrator (webhooks)"),
+                 ("probono_coordinator", "Pro bono coordinator (confirms the organization's volunteers)")]
+ROLES_BY_KIND = {"staff": ROLES, "partner_member": PARTNER_ROLES}
+ROLE_WORDS = dict(ROLES + PARTNER_ROLES)
 STATUS_WORDS = {"pending": "Waiting for verification", "verified": "Verified", "deactivated": "Deactivated",
                 "rejected": "Sign-up refused"}
 KIND_WORDS = {"official": "City official", "staff": "NRN staff", "partner_member": "Partner organization member"}
@@ -111,7 +115,8 @@ async def _account_page(request: Request, user: Principal, svc: Any, aid: str, *
     account = await svc.accounts.get_json(f"/accounts/{aid}", token=user.token)
     topics = await _topics(svc, user)
     return render(request, "staff/account.html", {
-        "nav": "accounts", "a": account, "roles": ROLES, "topics": topics, "kept": kept or {},
+        "nav": "accounts", "a": account, "roles": ROLES_BY_KIND.get(account.get("kind"), []), "topics": topics,
+        "kept": kept or {},
         "can": {a: user.can(a) for a in ("account.verify", "account.manage", "role.grant")},
         "topic_labels": {t["id"]: t["label"] for t in topics}, **_words_context()}, status_code=status_code)
 
