@@ -26,6 +26,7 @@ from library.app import create_app
 from library.config import Settings
 from nrn_contracts import encode, envelope, kafka_headers
 from nrn_contracts.events import MemoDelivered
+from nrn_kit.consumer import applied_event_keys
 from nrn_kit.infra import local_infra
 from nrn_kit.kafka import make_producer
 from nrn_kit.serving import serve_app
@@ -91,7 +92,7 @@ async def run(args: argparse.Namespace, kafka: str, mongo: str) -> None:
                     if time.perf_counter() - t > 60:
                         db = app.state.runtime.db
                         raise SystemExit(f"a marker did not become searchable within 60 s (inbox "
-                                         f"{await db.inbox.count_documents({})}, resources "
+                                         f"{len(await applied_event_keys(db))} events, resources "
                                          f"{await db.resources.count_documents({})}, index "
                                          f"{app.state.runtime.state['search'].num_docs}, stats "
                                          f"{[r.stats for r in app.state.runtime.runners]})")

@@ -24,6 +24,7 @@ from pymongo import AsyncMongoClient
 from gateway.testing import Platform, eventually, running_platform
 from nrn_cli.system import running_system
 from nrn_contracts import decode
+from nrn_kit.consumer import applied_event_keys
 from nrn_kit.relay import CRASH_AFTER_PUBLISH_ENV, published_through
 
 QUESTION = {
@@ -193,7 +194,7 @@ async def test_a_relay_killed_between_publish_and_mark_leaves_the_event_applied_
         r311 = system.settings["requests311"]
         mongo = AsyncMongoClient(nrn_infra.mongodb_uri)
         outbox = mongo[r311.database_name].outbox
-        library_inbox = mongo[system.settings["library"].database_name].inbox
+        library_db = mongo[system.settings["library"].database_name]
         relay = relay_process(r311, crash=True)
         try:
             admin, official, city_id = await official_ready(p)
@@ -217,7 +218,7 @@ async def test_a_relay_killed_between_publish_and_mark_leaves_the_event_applied_
             await eventually(checkpoint_passed)
 
             async def applied() -> bool:
-                return await library_inbox.count_documents({"_id": {"$regex": f":{entry['_id']}$"}}) == 1
+                return (await applied_event_keys(library_db, consumer="read-models")).count(f"read-models:{entry['_id']}") == 1
 
             await eventually(applied)
             on_topic = await records_for(nrn_infra.kafka_bootstrap_servers, r311.topic("nrn.requests311.v1"), request_id)
@@ -226,7 +227,7 @@ async def test_a_relay_killed_between_publish_and_mark_leaves_the_event_applied_
             library = system.settings["library"]
             await eventually(lambda: consumed_to_end(nrn_infra.kafka_bootstrap_servers, library.group("read-models"),
                                                      r311.topic("nrn.requests311.v1")))
-            assert await library_inbox.count_documents({"_id": {"$regex": f":{entry['_id']}$"}}) == 1
+            assert (await applied_event_keys(library_db, consumer="read-models")).count(f"read-models:{entry['_id']}") == 1
             asked = await mongo[system.settings["library"].database_name].asked_questions.count_documents(
                 {"request_id": request_id})
             assert asked == 1

@@ -24,7 +24,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import CommitFailedError, KafkaError
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from pymongo.errors import BulkWriteError, ConnectionFailure, PyMongoError
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from nrn_contracts import CloudEvent, Event, InvalidEvent, decode, dlq_topic
 
@@ -48,6 +49,27 @@ def database_unreachable(exc: BaseException) -> bool:
     return isinstance(exc, ConnectionFailure) or (
         isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError")
         and isinstance(exc.__cause__ or exc.__context__, ConnectionFailure))
+
+
+def inbox_key(consumer: str, event_id: str) -> str:
+    """The inbox's key for an event a consumer applied: ``"<consumer name>:<CloudEvents id>"``."""
+    return f"{consumer}:{event_id}"
+
+
+async def applied_event_keys(db: AsyncDatabase, *, consumer: str | None = None,
+                             type_contains: str | None = None) -> list[str]:
+    """The inbox keys (:func:`inbox_key`) of the events a service's consumers have applied and the
+    inbox still remembers (90 days), one per event: the inbox holds one document per applied batch.
+
+    ``consumer``: only that consumer's; ``type_contains``: only events whose CloudEvents type
+    contains this text.
+    """
+    keys: list[str] = []
+    async for doc in db[INBOX].find({"consumer": consumer} if consumer else {}, {"ids": 1, "events": 1}):
+        for key, event in zip(doc.get("ids", []), doc.get("events", []), strict=False):
+            if type_contains is None or type_contains in (event.get("type") or ""):
+                keys.append(key)
+    return keys
 
 
 class _SeenBefore(Exception):
@@ -245,18 +267,18 @@ class ConsumerRunner:
         inbox entries are written before any handler runs, and an event applied before raises
         :class:`_SeenBefore` (the caller aborts and goes again with the lookup).
         """
-        keys = [f"{self.consumer.name}:{item.envelope.id}" for item in items]
+        keys = [inbox_key(self.consumer.name, item.envelope.id) for item in items]
         if not look_up and len(set(keys)) == len(keys):
             try:
                 await self._write_inbox(tx, list(zip(keys, items, strict=True)))
-            except BulkWriteError as exc:
-                if all(e.get("code") == 11000 for e in exc.details.get("writeErrors") or [{}]):
-                    raise _SeenBefore from exc
-                raise
+            except DuplicateKeyError as exc:
+                raise _SeenBefore from exc
             for item in items:
                 await self._handle(tx, item)
             return items, []
-        seen = {d["_id"] async for d in tx.db[INBOX].find({"_id": {"$in": keys}}, {"_id": 1}, session=tx.session)}
+        wanted = set(keys)
+        seen = {key async for d in tx.db[INBOX].find({"ids": {"$in": keys}}, {"ids": 1}, session=tx.session)
+                for key in d["ids"] if key in wanted}
         fresh, duplicates, applied_keys = [], [], set()
         for key, item in zip(keys, items, strict=True):
             if key in seen or key in applied_keys:
@@ -271,14 +293,13 @@ class ConsumerRunner:
         return [item for _, item in fresh], duplicates
 
     async def _write_inbox(self, tx: Tx, entries: list[tuple[str, Item]]) -> None:
-        now = utcnow()
-        await tx.db[INBOX].insert_many(
-            [
-                {"_id": key, "consumer": self.consumer.name, "type": item.envelope.type,
-                 "topic": self.logical_topic(item.record.topic), "partition": item.record.partition,
-                 "offset": item.record.offset, "applied_at": now}
-                for key, item in entries
-            ],
+        """One inbox document for the batch (see nrn_kit.mongo.INBOX); raises DuplicateKeyError
+        when any of its events is in the inbox already."""
+        await tx.db[INBOX].insert_one(
+            {"consumer": self.consumer.name, "ids": [key for key, _ in entries],
+             "events": [{"type": item.envelope.type, "topic": self.logical_topic(item.record.topic),
+                         "partition": item.record.partition, "offset": item.record.offset} for _, item in entries],
+             "applied_at": utcnow()},
             session=tx.session,
         )
 

@@ -34,6 +34,12 @@ T = TypeVar("T")
 
 OUTBOX = "outbox"
 OUTBOX_SEQUENCE = "outbox_sequence"  # one document, {_id: "outbox", seq: the last position handed out}
+# The inbox: one document per applied batch, ``{consumer, ids: ["<consumer>:<event id>", ...],
+# events: [{type, topic, partition, offset}, ...] (in the order of ids), applied_at}``. A unique
+# index on the ``ids`` array (multikey: unique across documents, which MongoDB and the embedded
+# database both enforce) refuses any event applied before, in whatever batch it came; one document
+# a batch instead of one an event saves the database an index entry, an oplog entry and a
+# document write per event. Read it with nrn_kit.consumer.applied_event_keys.
 INBOX = "inbox"
 # Published outbox entries are kept a week — for inspection, and to publish again when the broker
 # loses what it had (nrn_kit.relay) — then deleted by the relay (Relay.sweep). Not by a TTL index:
@@ -70,12 +76,14 @@ async def ensure_indexes(db: AsyncDatabase, specs: dict[str, Iterable[IndexModel
     """Create the kit's and the service's indexes; idempotent, run at every start."""
     all_specs: dict[str, list[IndexModel]] = {
         OUTBOX: outbox_indexes(),
-        INBOX: [IndexModel([("applied_at", ASCENDING)], name="applied_ttl", expireAfterSeconds=INBOX_RETENTION_SECONDS)],
+        INBOX: [IndexModel([("applied_at", ASCENDING)], name="applied_ttl", expireAfterSeconds=INBOX_RETENTION_SECONDS),
+                IndexModel([("ids", ASCENDING)], name="applied_event_ids", unique=True)],
         idempotency.COLLECTION: idempotency.indexes(),
     }
     for collection, models in specs.items():
         all_specs.setdefault(collection, []).extend(models)
     await _number_entries_of_earlier_versions(db)
+    await _batch_inbox_of_earlier_versions(db)
     await db[OUTBOX_SEQUENCE].update_one({"_id": OUTBOX}, {"$setOnInsert": {"seq": 0}}, upsert=True)
     for collection, models in all_specs.items():
         if models:
@@ -108,6 +116,16 @@ async def _number_entries_of_earlier_versions(db: AsyncDatabase) -> None:
     await db[OUTBOX_SEQUENCE].update_one({"_id": OUTBOX}, {"$set": {"seq": position}}, upsert=True)
     if checkpoint is not None:
         await db[LEASES].update_one({"_id": CHECKPOINT_ID}, {"$max": {"position": checkpoint}}, upsert=True)
+
+
+async def _batch_inbox_of_earlier_versions(db: AsyncDatabase) -> None:
+    """Inboxes written before batch documents had one document an event, ``_id`` its key: give each
+    its key in ``ids`` (before the unique index exists: documents without the field would collide
+    on it), so the unique index and the look-ups see the events they remember."""
+    async for doc in db[INBOX].find({"ids": {"$exists": False}}, {"_id": 1, "type": 1, "topic": 1,
+                                                                   "partition": 1, "offset": 1}):
+        event = {k: doc.get(k) for k in ("type", "topic", "partition", "offset")}
+        await db[INBOX].update_one({"_id": doc["_id"]}, {"$set": {"ids": [doc["_id"]], "events": [event]}})
 
 
 def current_traceparent() -> str | None:

@@ -7,12 +7,13 @@ import uuid
 
 import pytest
 from opentelemetry import trace
+from pymongo.errors import DuplicateKeyError
 
 from nrn_contracts import EVENT_TYPES, Event, encode, envelope, kafka_headers
 from nrn_kit import dlq
-from nrn_kit.consumer import ConsumerRunner, EventConsumer
+from nrn_kit.consumer import ConsumerRunner, EventConsumer, applied_event_keys
 from nrn_kit.kafka import ensure_topics, make_producer
-from nrn_kit.mongo import OUTBOX, Store, ensure_indexes, make_client
+from nrn_kit.mongo import INBOX, OUTBOX, Store, ensure_indexes, make_client, utcnow
 from nrn_kit.relay import CHECKPOINT_ID, LEASES, Relay, published_through
 from nrn_kit.telemetry import setup_telemetry
 from nrn_kit.testing import eventually
@@ -387,3 +388,35 @@ async def test_an_outbox_of_the_earlier_format_is_numbered_and_its_pending_entri
     # 3 to 5 were published (4 again: harmless), in order; 1 and 2 were not sent again.
     assert {d["_id"] async for d in rig.db.counts.find()} == {"old2", "old3", "old4", "new"}
     assert runner.stats.applied == 4
+
+
+async def test_the_inbox_refuses_an_event_applied_in_any_earlier_batch(rig):
+    """One inbox document holds a batch's event keys; the unique index on that array holds across
+    documents (multikey), in a transaction too, so a redelivered event is refused in any batch."""
+    inbox = rig.db[INBOX]
+    await inbox.insert_one({"consumer": "c", "ids": ["c:a", "c:b"], "events": [{"type": "x.v1"}, {"type": "y.v1"}],
+                            "applied_at": utcnow()})
+    with pytest.raises(DuplicateKeyError):
+        await inbox.insert_one({"consumer": "c", "ids": ["c:c", "c:b"], "applied_at": utcnow()})
+    async with rig.store.client.start_session() as session:
+        with pytest.raises(DuplicateKeyError):
+            async with await session.start_transaction():
+                await inbox.insert_one({"consumer": "c", "ids": ["c:d", "c:a"], "applied_at": utcnow()},
+                                       session=session)
+    await inbox.insert_one({"consumer": "other", "ids": ["other:a"], "events": [{"type": "x.v1"}],
+                            "applied_at": utcnow()})
+    assert sorted(await applied_event_keys(rig.db)) == ["c:a", "c:b", "other:a"]
+    assert await applied_event_keys(rig.db, consumer="c", type_contains="y") == ["c:b"]
+    assert (await inbox.index_information())["applied_ttl"]["expireAfterSeconds"] == 90 * 24 * 3600
+
+
+async def test_an_inbox_of_one_document_per_event_keeps_refusing_those_events(rig, thing_event):
+    """Inboxes written before batch documents (``_id`` the key) are given their ``ids`` at start."""
+    inbox = rig.db[INBOX]
+    await inbox.drop()
+    await inbox.insert_many([{"_id": f"counter:old{i}", "consumer": "counter", "type": thing_event.type,
+                              "topic": TOPIC, "partition": 0, "offset": i, "applied_at": utcnow()} for i in range(3)])
+    await ensure_indexes(rig.db, {})
+    assert sorted(await applied_event_keys(rig.db, consumer="counter")) == [f"counter:old{i}" for i in range(3)]
+    with pytest.raises(DuplicateKeyError):
+        await inbox.insert_one({"consumer": "counter", "ids": ["counter:new", "counter:old1"], "applied_at": utcnow()})

@@ -11,6 +11,7 @@ import httpx
 from engagements.testing import FAIR_SCORES, GOOD_SCORES
 from nrn_cli.system import running_system
 from nrn_kit.auth import TokenVerifier
+from nrn_kit.consumer import applied_event_keys
 from nrn_kit.kafka import make_producer
 from nrn_kit.testing import TokenIssuer, eventually
 
@@ -98,4 +99,5 @@ async def _closed_event_applied(system, engagement_id: str) -> bool:  # noqa: AN
         {"key": engagement_id, "type": {"$regex": "engagement_closed"}})
     if outbox is None:
         return False
-    return await system.runtime("library").db.inbox.count_documents({"_id": f"read-models:{outbox['_id']}"}) == 1
+    keys = await applied_event_keys(system.runtime("library").db, consumer="read-models")
+    return keys.count(f"read-models:{outbox['_id']}") == 1
