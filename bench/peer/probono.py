@@ -75,7 +75,8 @@ def _data(volunteers: int, projects: int, rng: random.Random) -> tuple[list[Volu
         m = Match(id=f"mch_{k:04d}", project_id=p.id, city_id=p.city_id, volunteer_id=v.id, account_id=v.account_id,
                   organization_id=v.organization_id, score=0.5, reasons=[], hours_agreed=20, proposed_by="staff",
                   proposer="pm", proposed_at=at, status="completed" if done else "accepted",
-                  answers={"volunteer": "accepted", "city": "accepted"}, accepted_at=at)
+                  answers={"volunteer": "accepted", "city": "accepted"}, accepted_at=at,
+                  project_skills=list(p.skills), project_months=p.months)  # as propose_match keeps them
         if done:
             m.hours.append(HoursEntry(id=f"h{k}", worked_on=p.starts_on, hours=8, note="", logged_at=at,
                                       status="approved"))

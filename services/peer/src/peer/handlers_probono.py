@@ -9,6 +9,7 @@ answers and logs hours only on their own matches.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -243,20 +244,26 @@ async def review_project(deps: Deps, pid: str, *, actor: Actor, decision: str, n
 
 
 async def tracks(deps: Deps, volunteer_ids: set[str] | None = None) -> dict[str, Track]:
-    """Each volunteer's completed projects (their skills) and the hours a month their accepted matches take."""
-    ms = await store.matches(deps.store.db, status=["accepted", "completed"],
-                             volunteer_id=sorted(volunteer_ids) if volunteer_ids is not None else None)
-    projects = await store.projects_by_id(deps.store.db, {m.project_id for m in ms})
+    """Each volunteer's completed projects (their skills) and the hours a month their accepted matches take,
+    by volunteer id (all volunteers when ``volunteer_ids`` is None): one read of the matches' few fields
+    (each carries its project's skills and months), and the projects only of matches older than that."""
+    db = deps.store.db
+    docs = await store.track_matches(db, sorted(volunteer_ids) if volunteer_ids is not None else None)
+    older = await store.projects_by_id(db, {d["project_id"] for d in docs if d.get("project_months") is None})
     done: dict[str, list[frozenset[str]]] = {}
     committed: dict[str, float] = {}
-    for m in ms:
-        p = projects.get(m.project_id)
-        if p is None:
+    for d in docs:
+        if d.get("project_months") is not None:
+            skills, months = d["project_skills"], d["project_months"]
+        elif (p := older.get(d["project_id"])) is not None:
+            skills, months = p.skills, p.months
+        else:
             continue
-        if m.status == "completed" and m.hours_approved > 0:
-            done.setdefault(m.volunteer_id, []).append(frozenset(p.skills))
-        elif m.status == "accepted":
-            committed[m.volunteer_id] = committed.get(m.volunteer_id, 0.0) + m.hours_agreed / p.months
+        vid = d["volunteer_id"]
+        if d["status"] == "completed" and sum(e["hours"] for e in d.get("hours", ()) if e["status"] == "approved") > 0:
+            done.setdefault(vid, []).append(frozenset(skills))
+        elif d["status"] == "accepted":
+            committed[vid] = committed.get(vid, 0.0) + d["hours_agreed"] / months
     return {vid: Track(tuple(done.get(vid, ())), committed.get(vid, 0.0)) for vid in set(done) | set(committed)}
 
 
@@ -267,14 +274,17 @@ async def suggestions(deps: Deps, pid: str, *, actor: Actor, limit: int = 20) ->
     if p is None or (actor.is_official and p.city_id != actor.city_id):
         raise NotFound("project_not_found", "no such project", field="project_id")
     p.ensure_open_for_matching()
-    city = await repo.city(db, p.city_id) or {}
-    offered = {m.volunteer_id for m in await store.matches(db, project_id=p.id)}
-    # only those matching could suggest (a skill needed, a day of the project free), and only their tracks:
+    # the reads that need only the project run together; only the candidates' track records wait for them.
+    # Only those matching could suggest (a skill needed, a day of the project free), and only their tracks:
     # both reads stay bounded by the candidates however large the network's history grows
-    candidates = [v for v in await store.candidates(db, p) if v.id not in offered]
-    found = suggest(p, candidates, await tracks(deps, {v.id for v in candidates}), skill_labels=await known_skills(deps),
-                    city_state=city.get("state"), city_name=city.get("name", "the city"), exclude=offered, limit=limit)
-    return p, found
+    city, offered_matches, found, labels = await asyncio.gather(
+        repo.city(db, p.city_id), store.matches(db, project_id=p.id), store.candidates(db, p), known_skills(deps))
+    city = city or {}
+    offered = {m.volunteer_id for m in offered_matches}
+    candidates = [v for v in found if v.id not in offered]
+    best = suggest(p, candidates, await tracks(deps, {v.id for v in candidates}), skill_labels=labels,
+                   city_state=city.get("state"), city_name=city.get("name", "the city"), exclude=offered, limit=limit)
+    return p, best
 
 
 async def propose_match(deps: Deps, pid: str, vid: str, *, actor: Actor, hours_agreed: float | None) -> Match:
@@ -301,7 +311,8 @@ async def propose_match(deps: Deps, pid: str, vid: str, *, actor: Actor, hours_a
         side = "city" if actor.is_official else "staff"
         m = Match(id=new_id("mch"), project_id=p.id, city_id=p.city_id, volunteer_id=v.id, account_id=v.account_id,
                   organization_id=v.organization_id, score=s.score, reasons=s.reasons, hours_agreed=hours,
-                  proposed_by=side, proposer=actor.id, proposed_at=now)
+                  proposed_by=side, proposer=actor.id, proposed_at=now, project_skills=list(p.skills),
+                  project_months=p.months)
         if side == "city":
             m.answers["city"] = "accepted"
         await store.save_match(tx.db, m, tx.session)

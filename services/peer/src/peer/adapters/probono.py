@@ -114,6 +114,19 @@ async def matches(db: AsyncDatabase, **f: Any) -> list[Match]:
     return [Match.from_document(d) for d in docs]
 
 
+# what a track record needs of a match, and nothing else (``handlers_probono.tracks``)
+TRACK_FIELDS = {"_id": 0, "volunteer_id": 1, "project_id": 1, "status": 1, "hours_agreed": 1, "hours.hours": 1,
+                "hours.status": 1, "project_skills": 1, "project_months": 1}
+
+
+async def track_matches(db: AsyncDatabase, volunteer_ids: list[str] | None) -> list[dict[str, Any]]:
+    """The accepted and completed matches of these volunteers (all of them when None), only ``TRACK_FIELDS``."""
+    f: dict[str, Any] = {"status": {"$in": ["accepted", "completed"]}}
+    if volunteer_ids is not None:
+        f["volunteer_id"] = {"$in": volunteer_ids}
+    return await db[MATCHES].find(f, TRACK_FIELDS).to_list()
+
+
 async def organizations(db: AsyncDatabase) -> list[Organization]:
     docs = await db[ORGANIZATIONS].find({}).sort([("name", ASCENDING)]).to_list()
     return [Organization.from_document(d) for d in docs]

@@ -255,6 +255,11 @@ class Match:
     decline_reason: str = ""
     accepted_at: datetime | None = None
     hours: list[HoursEntry] = field(default_factory=list)
+    # the project's skills and length in months when it was proposed (fixed once a project is open, and
+    # only open projects are matched): a volunteer's track record reads them here, not from each project.
+    # None on matches proposed before they were kept.
+    project_skills: list[str] | None = None
+    project_months: float | None = None
     version: int = 0
 
     def answer(self, side: Side, *, accepted: bool, reason: str, now: datetime) -> None:
