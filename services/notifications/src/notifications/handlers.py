@@ -177,7 +177,7 @@ async def _audience(tx: Tx, rules: list[Rule], event: Any, request: RequestRef |
     if roles and ("roles", roles) not in reads:
         by_role: dict[str, list[dict]] = {role: [] for role in roles}
         cursor = tx.db[repo.PEOPLE].find({"roles": {"$in": list(roles)}, "status": "verified"},
-                                         session=tx.session).hint(repo.IX_ROLES)
+                                         session=tx.session)
         async for doc in cursor:
             for role in roles:
                 if role in doc.get("roles", ()):
@@ -522,7 +522,7 @@ async def replay_deferred(tx: Tx, deps: Deps, person_id: str) -> int:
     if person is None or not person.get("kind"):
         return 0  # AccountRegistered not seen yet: it replays them
     made = 0
-    cursor = tx.db[repo.DEFERRED].find({"person": person_id}, session=tx.session).hint(repo.IX_DEFERRED_PERSON)
+    cursor = tx.db[repo.DEFERRED].find({"person": person_id}, session=tx.session)
     for doc in [d async for d in cursor]:
         cls = FollowUpDue if doc["type"] == FollowUpDue.type else EVENT_TYPES[doc["type"]]
         made += await notify(tx, deps, cls.model_validate(doc["data"]), doc["event_id"], only=person_id)
@@ -621,8 +621,7 @@ async def follow_up_not_needed(tx: Tx, request_id: str, state: str) -> None:
 async def send_digests(deps: Deps, *, limit: int = 500) -> int:
     """Build the daily digest of everyone whose digest time has come; returns how many were built."""
     now = deps.clock()
-    due, index = repo.digests_due(now)
-    cursor = deps.db[repo.PEOPLE].find(due, {"_id": 1}).hint(index).limit(limit)
+    cursor = deps.db[repo.PEOPLE].find(repo.digests_due(now), {"_id": 1}).limit(limit)
     ids = [doc["_id"] async for doc in cursor]
     built = 0
     for start in range(0, len(ids), 64):
@@ -638,8 +637,7 @@ async def _digest_one(tx: Tx, deps: Deps, person_id: str, now: datetime) -> int:
     if person is None or not person.get("digest_due_at") or person["digest_due_at"] > now:
         return 0  # built meanwhile by another replica
     due = person["digest_due_at"]
-    pending, index = repo.digest_notices(person_id)
-    cursor = tx.db[repo.NOTICES].find(pending, session=tx.session).hint(index).sort("created_at", 1).limit(
+    cursor = tx.db[repo.NOTICES].find(repo.digest_notices(person_id), session=tx.session).sort("created_at", 1).limit(
         DIGEST_MAX_ITEMS + 1)
     notices = [doc async for doc in cursor]
     more = len(notices) > DIGEST_MAX_ITEMS
@@ -674,8 +672,7 @@ async def _digest_one(tx: Tx, deps: Deps, person_id: str, now: datetime) -> int:
 async def follow_ups_due(deps: Deps, *, limit: int = 500) -> int:
     """Tell officials whose answered question closed 90 days ago; returns how many were due."""
     now = deps.clock()
-    cursor = deps.db[repo.FOLLOW_UPS].find({"state": "scheduled", "due_at": {"$lte": now}}).hint(
-        repo.IX_FOLLOW_UP_DUE).limit(limit)
+    cursor = deps.db[repo.FOLLOW_UPS].find({"state": "scheduled", "due_at": {"$lte": now}}).limit(limit)
     due = [doc async for doc in cursor]
     for doc in due:
         async def apply(tx: Tx, doc: dict = doc) -> None:
@@ -707,16 +704,14 @@ async def list_notices(deps: Deps, person_id: str, *, limit: int = 20, before: t
     if before is not None:
         at, nid = before
         query["$or"] = [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": nid}}]
-    hint = repo.IX_RECIPIENT_UNREAD if unread_only else repo.IX_RECIPIENT_NEWEST
-    cursor = deps.db[repo.NOTICES].find(query).hint(hint).sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1)
+    cursor = deps.db[repo.NOTICES].find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1)
     docs = [doc async for doc in cursor]
     nxt = (docs[limit - 1]["created_at"], docs[limit - 1]["_id"]) if len(docs) > limit else None
     return [notice_view(d) for d in docs[:limit]], nxt
 
 
 async def unread_count(deps: Deps, person_id: str) -> int:
-    return await deps.db[repo.NOTICES].count_documents({"recipient": person_id, "read": False},
-                                                       hint=repo.IX_RECIPIENT_UNREAD)
+    return await deps.db[repo.NOTICES].count_documents({"recipient": person_id, "read": False})
 
 
 async def mark_read(deps: Deps, person_id: str, notice_id: str) -> dict:
@@ -864,13 +859,13 @@ def mail_view(doc: dict) -> dict[str, Any]:
 async def list_mail(deps: Deps, *, state: str | None, limit: int = 50,
                     before: tuple[datetime, str] | None = None) -> tuple[list[dict], dict[str, int], tuple | None]:
     mail = deps.db[repo.MAIL]
-    counts = {s: await mail.count_documents({"state": s}, hint=repo.IX_MAIL_DUE) for s in repo.MAIL_STATES}
+    counts = {s: await mail.count_documents({"state": s}) for s in repo.MAIL_STATES}
     states = [state] if state else list(repo.MAIL_STATES)
     query: dict[str, Any] = {"state": {"$in": states}}
     if before is not None:
         at, mid = before
         query["$or"] = [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": mid}}]
-    cursor = mail.find(query, {"context": 0, "ics": 0}).hint(repo.IX_MAIL_NEWEST).sort(
+    cursor = mail.find(query, {"context": 0, "ics": 0}).sort(
         [("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1)
     docs = [doc async for doc in cursor]
     nxt = (docs[limit - 1]["created_at"], docs[limit - 1]["_id"]) if len(docs) > limit else None

@@ -135,13 +135,13 @@ async def _registrants(tx: Tx, convening_id: str, statuses: list[str], *, reason
     query: dict[str, Any] = {"convening_id": convening_id, "status": {"$in": statuses}}
     if reason is not None:
         query["cancel_reason"] = reason
-    cursor = tx.db[repo.REGISTRATIONS].find(query, {"account_id": 1}, session=tx.session).hint(repo.IX_CONVENING)
+    cursor = tx.db[repo.REGISTRATIONS].find(query, {"account_id": 1}, session=tx.session)
     return list(dict.fromkeys([d["account_id"] async for d in cursor]))
 
 
 async def _officials_of(tx: Tx, city_ids: list[str]) -> list[str]:
     cursor = tx.db[repo.PEOPLE].find({"city_id": {"$in": city_ids}, "kind": "official", "status": "verified"},
-                                     {"_id": 1}, session=tx.session).hint("city")
+                                     {"_id": 1}, session=tx.session)
     return [d["_id"] async for d in cursor]
 
 

@@ -97,25 +97,31 @@ class Sender:
                 await transport.close()
 
     async def claim(self, limit: int) -> list[dict[str, Any]]:
-        """Take up to ``limit`` due messages for this round (leased; a dead sender's come back)."""
+        """Take up to ``limit`` due messages for this round (leased; a dead sender's come back).
+
+        Three round trips whatever the batch: read the due messages whole, lease them with one
+        ``update_many`` that matches only those still claimable, and — only when another sender
+        took some meanwhile (fewer modified than read) — read back by ``_id`` the ones this claim got.
+        """
         now = self.clock()
         mail = self.db[repo.MAIL]
-        due = mail.find({"state": repo.PENDING, "next_attempt_at": {"$lte": now}}, {"_id": 1}).hint(
-            repo.IX_MAIL_DUE).sort("next_attempt_at", 1).limit(limit)
-        ids = [d["_id"] async for d in due]
-        if len(ids) < limit:
+        docs = await mail.find(repo.mail_due(repo.PENDING, now)).sort("next_attempt_at", 1).limit(limit).to_list()
+        if len(docs) < limit:
             # the lease of a claimed message runs out only if its sender died: send it again
-            stale = mail.find({"state": repo.SENDING, "next_attempt_at": {"$lte": now}}, {"_id": 1}).hint(
-                repo.IX_MAIL_DUE).limit(limit - len(ids))
-            ids += [d["_id"] async for d in stale]
-        if not ids:
+            docs += await mail.find(repo.mail_due(repo.SENDING, now)).limit(limit - len(docs)).to_list()
+        if not docs:
             return []
+        ids = [d["_id"] for d in docs]
         claim = uuid.uuid4().hex
         lease = now + timedelta(seconds=self.settings.sender_lease_seconds)
-        await mail.update_many(
-            {"_id": {"$in": ids}, "$or": [{"state": repo.PENDING}, {"state": repo.SENDING, "next_attempt_at": {"$lte": now}}]},
-            {"$set": {"state": repo.SENDING, "claim": claim, "next_attempt_at": lease}})
-        return [doc async for doc in mail.find({"claim": claim, "state": repo.SENDING})]
+        leased = {"state": repo.SENDING, "claim": claim, "next_attempt_at": lease}
+        # still due at this moment: a message another sender took and put back for later is not
+        result = await mail.update_many({"_id": {"$in": ids}, "$or": [repo.mail_due(repo.PENDING, now),
+                                                                      repo.mail_due(repo.SENDING, now)]},
+                                        {"$set": leased})
+        if result.modified_count == len(docs):
+            return [doc | leased for doc in docs]
+        return await mail.find({"_id": {"$in": ids}, "claim": claim}).to_list()
 
     async def round(self) -> int:
         batch = await self.claim(self.settings.sender_batch)
