@@ -12,8 +12,8 @@ The server is the development catcher (``nrn_kit.mailcatcher``, aiosmtpd, its ow
 each message in a Maildir), counted by its files.
 
 Digest: 10,000 people with a digest due and three notices waiting each; one scheduler pass builds
-every digest (a message per person, the notices marked, the next time set, one transaction each,
-grouped); figures are digests per second, and the query plans of both digest queries and the
+every digest (a message per person, the notices marked, the next time set; 100 people a
+transaction); figures are digests per second, and the query plans of both digest queries and the
 sender's (``explain()``: index scans of ``digest_due``, ``recipient_digest``, ``state_due``; no
 collection scan).
 

@@ -83,7 +83,7 @@ def digests_due(now: datetime) -> dict[str, Any]:
 
 
 def digest_notices(person_id: str) -> dict[str, Any]:
-    """A person's notices waiting for their digest, oldest first (index ``recipient_digest``)."""
+    """A person's notices waiting for their digest (index ``recipient_digest``)."""
     return {"recipient": person_id, "digest": "pending"}
 
 
