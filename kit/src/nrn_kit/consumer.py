@@ -66,7 +66,9 @@ async def applied_event_keys(db: AsyncDatabase, *, consumer: str | None = None,
     """
     keys: list[str] = []
     async for doc in db[INBOX].find({"consumer": consumer} if consumer else {}, {"ids": 1, "events": 1}):
-        for key, event in zip(doc.get("ids", []), doc.get("events", []), strict=False):
+        ids = doc.get("ids") or []
+        events = doc.get("events") or [{}] * len(ids)
+        for key, event in zip(ids, events, strict=False):
             if type_contains is None or type_contains in (event.get("type") or ""):
                 keys.append(key)
     return keys

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from opentelemetry import trace
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from nrn_contracts import EVENT_TYPES, Event, encode, envelope, kafka_headers
 from nrn_kit import dlq
@@ -420,3 +420,25 @@ async def test_an_inbox_of_one_document_per_event_keeps_refusing_those_events(ri
     assert sorted(await applied_event_keys(rig.db, consumer="counter")) == [f"counter:old{i}" for i in range(3)]
     with pytest.raises(DuplicateKeyError):
         await inbox.insert_one({"consumer": "counter", "ids": ["counter:new", "counter:old1"], "applied_at": utcnow()})
+
+
+async def test_two_replicas_applying_the_same_event_at_once_cannot_both_commit(rig):
+    """During a takeover two replicas may apply one event in different batches at the same time:
+    the second insert of its key conflicts, whether the first is still open or committed after
+    the second's snapshot was taken."""
+    inbox, client = rig.db[INBOX], rig.store.client
+    for first_commits_before_second_writes in (False, True):
+        key = f"c:{first_commits_before_second_writes}"
+        async with client.start_session() as a, client.start_session() as b:
+            await a.start_transaction()
+            await b.start_transaction()
+            await inbox.find_one({"ids": key}, session=b)  # b's snapshot: before a's insert
+            await inbox.insert_one({"consumer": "c", "ids": ["c:x" + key, key], "applied_at": utcnow()}, session=a)
+            if first_commits_before_second_writes:
+                await a.commit_transaction()
+            with pytest.raises(PyMongoError):
+                await inbox.insert_one({"consumer": "c", "ids": [key, "c:y" + key], "applied_at": utcnow()}, session=b)
+                await b.commit_transaction()
+            if not first_commits_before_second_writes:
+                await a.commit_transaction()
+        assert (await applied_event_keys(rig.db)).count(key) == 1
