@@ -1,14 +1,27 @@
-"""`nrn up --seed`: the demo data goes in through the public API, and a second run adds nothing."""
+"""`nrn up --seed`: the demo data goes in through the public API, and a second run adds nothing; and every
+page a person can reach in the seeded system, for each role, reads as words for people: no service name,
+permission string, enum code, internal id (ObjectId, UUID, the services' own ids) or British spelling in the
+visible text. The crawl follows the links of each page (GET, this site only) from the home page, as the
+anonymous visitor, a verified official, an official awaiting verification, each demo staff member and the
+administrator.
+
+Both read one seeded system (module scope): the seed's first run is recorded when the system is started,
+so its counts are asserted whichever test runs first, and the crawl only reads."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import stat
-from collections import Counter
+import uuid
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import date
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
@@ -16,7 +29,8 @@ import pytest
 from nrn_cli import seed_content as content
 from nrn_kit.testing import eventually
 from nrn_cli.main import _seed_admin
-from nrn_cli.seed import SeedError, demo_password, development_admin, seed
+from nrn_cli.seed import SeedError, SeedReport, demo_password, development_admin, seed
+from nrn_kit.auth import MATRIX
 
 ADMIN_EMAIL = "admin@nrn.example"
 ADMIN_PASSWORD = "seed-test-admin-password-1"
@@ -69,10 +83,148 @@ def test_an_unreachable_gateway_is_a_clear_error() -> None:
     assert "wait for eligible cities" in str(caught.value) and "could not reach the gateway" in str(caught.value)
 
 
+# --- the words pages show ------------------------------------------------------------------------------
+
+MAX_PAGES = 120  # per role
+MAX_VARIANTS = 3  # query-string variants of one path (library facets, queue filters…)
+
+SERVICE_WORDS = re.compile(
+    r"\brequests311\b|\bgateway\b|\bnrn_[a-z]+|"
+    r"\b(?:accounts|library|notifications|engagements|peer|partners)[^\S\n]+(?:service|answered|unavailable)\b|"
+    r"\banswered \d{3}\b", re.IGNORECASE)
+PERMISSIONS = re.compile(r"\b(?:" + "|".join(re.escape(a) for a in MATRIX) + r")\b")
+ENUM_CODE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
+IDS = re.compile(r"\b[0-9a-f]{24}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|"
+                 r"\b(?:req|acc|ptn|exr|res|prg|rev|syn|sr)[_-][0-9a-f]{8,}\b", re.IGNORECASE)
+BRITISH = re.compile(
+    r"\b(?:programmes?|organisations?|organis(?:e|ed|es|ing)|centres?|neighbours?|neighbourhoods?|colours?|"
+    r"favour(?:s|ite)?|behaviours?|analys(?:e|ed|es|ing)|catalogues?|licences?|defence|travell(?:ed|ing)|"
+    r"authoris(?:e|ed|ation)|recognis(?:e|ed)|prioritis(?:e|ed)|summaris(?:e|ed)|apologis(?:e|ed)|"
+    r"utilis(?:e|ed|ation)|finalis(?:e|ed)|labour|honour|enrol(?:ment|s)?)\b", re.IGNORECASE)
+
+
+class _Text(HTMLParser):
+    """The text a person sees (not script, style or hidden template content) and the page's links."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.links: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # code, kbd and samp show literal identifiers on purpose (a CSV's column names, a topic or event
+        # type in the event catalog, a payload's field names): what a person types or a program reads
+        if tag in ("script", "style", "template", "noscript", "code", "kbd", "samp"):
+            self._skip += 1
+        values = dict(attrs)
+        if tag == "a" and values.get("href"):
+            self.links.append(values["href"] or "")
+        for name in ("title", "aria-label", "placeholder", "alt"):  # read out or shown as well
+            if values.get(name):
+                self.parts.append(str(values[name]))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "template", "noscript", "code", "kbd", "samp") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+# Pages written for partners' developers (as /api/docs is): the event catalog names topics, event types,
+# fields and enum values exactly as a program receives them.
+DEVELOPER_REFERENCE = {"/events"}
+
+# one label for one thing: the site writes "email", "program", "My requests"
+OTHER_LABELS = re.compile(r"\be-mail\b|\bMy city's questions\b", re.IGNORECASE)
+
+
+def problems_in(text: str) -> list[str]:
+    found = []
+    for name, pattern in (("service name", SERVICE_WORDS), ("permission string", PERMISSIONS),
+                          ("enum code", ENUM_CODE), ("internal id", IDS), ("British spelling", BRITISH),
+                          ("another label for the same thing", OTHER_LABELS)):
+        for match in pattern.finditer(text):
+            start = max(0, match.start() - 40)
+            found.append(f"{name} {match.group(0)!r} in “…{' '.join(text[start:match.end() + 40].split())}…”")
+    return found
+
+
+def _followable(base: str, href: str) -> str | None:
+    url = urljoin(base, href)
+    parts = urlsplit(url)
+    if parts.netloc != urlsplit(base).netloc or parts.scheme not in ("http", "https"):
+        return None
+    path = parts.path
+    if (path.startswith(("/static/", "/api/v1", "/api/docs/assets", "/health", "/unsubscribe"))
+            or path.endswith((".pdf", ".ics", ".csv", ".json", ".html"))):
+        return None
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
+async def crawl(gateway: str, who: str, email: str | None, password: str | None) -> dict[str, list[str]]:
+    """{page: [problem, …]} for one person."""
+    async with httpx.AsyncClient(base_url=gateway, timeout=60, follow_redirects=True) as http:
+        if email:
+            page = await http.get("/signin")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert csrf, "the sign-in page has its CSRF field"
+            signed = await http.post("/signin", data={"username": email, "password": password or "",
+                                                      "csrf_token": csrf.group(1)})
+            assert signed.status_code == 200 and "Sign out" in signed.text, f"{who} could not sign in"
+        queue, seen, variants = ["/"], set(), defaultdict(int)
+        found: dict[str, list[str]] = {}
+        while queue and len(seen) < MAX_PAGES:
+            path = queue.pop(0)
+            if path in seen:
+                continue
+            seen.add(path)
+            response = await http.get(path)
+            if "text/html" not in response.headers.get("content-type", ""):
+                continue
+            parser = _Text()
+            parser.feed(response.text)
+            # one line per piece of text: words of two neighboring links are not one phrase
+            problems = problems_in("\n".join(p.strip() for p in parser.parts if p.strip()))
+            if path.split("?", 1)[0] in DEVELOPER_REFERENCE:
+                # a reference for partners' developers: field names and enum values are what their
+                # programs receive, so these pages must show them (its British spellings are still caught)
+                problems = [p for p in problems if not p.startswith(("enum code", "service name"))]
+            if response.status_code >= 500:
+                problems.append(f"answered {response.status_code}")
+            if problems:
+                found[f"{who} {path}"] = problems
+            for href in parser.links:
+                target = _followable(str(response.url), href)
+                if target is None or target in seen or "/signout" in target:
+                    continue
+                bare = target.split("?", 1)[0]
+                if "?" in target:
+                    if variants[bare] >= MAX_VARIANTS:
+                        continue
+                    variants[bare] += 1
+                queue.append(target)
+        assert len(seen) > 3, f"{who} reached only {sorted(seen)}"
+        return found
+
+
+def test_the_checks_catch_what_they_are_for() -> None:
+    assert problems_in("Status: awaiting_information")
+    assert problems_in("requests311 answered 403")
+    assert problems_in("needs requests311.submit") and problems_in("needs request.submit")
+    assert problems_in("Account acc-0123456789abcdef") and problems_in("id 65f1c2a9b3e4d5f6a7b8c9d0")
+    assert problems_in("req_0123456789abcdef0123") and problems_in("1b4e28ba-2fa1-11d2-883f-0016d3cca427")
+    assert problems_in("federal programmes for your neighbourhood centre")
+    assert problems_in("Check your e-mail") and problems_in("My city's questions")
+    assert not problems_in("Federal programs for your neighborhood center. Email sam@city.gov, 2:00 PM CST.")
+
+
 # --- the whole platform -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def smtp():  # noqa: ANN201
     """A real SMTP server on loopback: what the demo e-mailed."""
     testing = pytest.importorskip("notifications.testing", reason="the seed needs the notifications service")
@@ -80,8 +232,24 @@ def smtp():  # noqa: ANN201
         yield catcher
 
 
-@pytest.fixture
-async def platform(nrn_infra, test_id: str, smtp) -> AsyncIterator[dict[str, str]]:  # noqa: ANN001
+@dataclass
+class Demo:
+    """The seeded platform: its URLs, and the seed's first run on it with the progress it reported."""
+
+    urls: dict[str, str]
+    first: SeedReport
+    steps: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+def run_seed(urls: dict[str, str], progress=None, password: str = ADMIN_PASSWORD) -> Any:  # noqa: ANN001
+    # seed() is the synchronous entry point `nrn up` calls: off the loop that serves the platform.
+    return asyncio.to_thread(seed, urls, progress=progress, admin_email=ADMIN_EMAIL, admin_password=password,
+                             wait_timeout=600)  # the starter cities flow through every consumer first
+
+
+@pytest.fixture(scope="module")
+async def demo(nrn_infra, smtp) -> AsyncIterator[Demo]:  # noqa: ANN001
+    """One platform for this module's tests, seeded once: starting it and seeding take minutes."""
     pytest.importorskip("library.app", reason="the seed needs the library service")
     from nrn_cli.system import running_system
 
@@ -90,16 +258,19 @@ async def platform(nrn_infra, test_id: str, smtp) -> AsyncIterator[dict[str, str
     overrides: dict[str, dict[str, Any]] = {
         "accounts": {"bootstrap_admin_email": ADMIN_EMAIL, "bootstrap_admin_password": ADMIN_PASSWORD,
                      "argon2_time_cost": 1, "argon2_memory_kib": 8 * 1024, "starter_cities": "demo"},
-        "gateway": {"write_rate_capacity": 1000, "upstream_read_timeout": 15.0},
+        # the crawl signs in over plain HTTP and reads hundreds of pages
+        "gateway": {"write_rate_capacity": 10_000, "upstream_read_timeout": 15.0, "cookie_secure": False},
         "requests311": {"sla_sweep_interval_seconds": 0},
         "peer": {"hold_sweep_interval_seconds": 0},
         "notifications": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "sender_poll_seconds": 0.1},
         "engagements": {"orphan_sweep_interval_seconds": 0},
     }
     async with running_system(kafka_bootstrap_servers=nrn_infra.kafka_bootstrap_servers,
-                              mongodb_uri=nrn_infra.mongodb_uri, prefix=f"s{test_id}", common=common,
+                              mongodb_uri=nrn_infra.mongodb_uri, prefix=f"s{uuid.uuid4().hex[:10]}", common=common,
                               overrides=overrides) as system:
-        yield system.urls
+        steps: list[tuple[int, int, str]] = []
+        first = await run_seed(system.urls, lambda done, total, what: steps.append((done, total, what)))
+        yield Demo(urls=system.urls, first=first, steps=steps)
 
 
 async def snapshot(gateway: str) -> dict[str, Any]:
@@ -152,15 +323,8 @@ async def snapshot(gateway: str) -> dict[str, Any]:
         }
 
 
-async def test_seed_loads_the_demo_data_once_through_the_api(platform: dict[str, str], smtp) -> None:  # noqa: ANN001
-    steps: list[tuple[int, int, str]] = []
-
-    def run(progress=None) -> Any:  # noqa: ANN001
-        # seed() is the synchronous entry point `nrn up` calls: off the loop that serves the platform.
-        return asyncio.to_thread(seed, platform, progress=progress, admin_email=ADMIN_EMAIL,
-                                 admin_password=ADMIN_PASSWORD, wait_timeout=400)
-
-    first = await run(lambda done, total, what: steps.append((done, total, what)))
+async def test_seed_loads_the_demo_data_once_through_the_api(demo: Demo, smtp) -> None:  # noqa: ANN001
+    platform, first, steps = demo.urls, demo.first, demo.steps
     assert first.created["staff"] == len(content.STAFF)
     assert first.created["officials"] == len(content.OFFICIALS) and first.created["verifications"] == 2
     assert first.created["questions"] == len(content.QUESTIONS)
@@ -227,7 +391,7 @@ async def test_seed_loads_the_demo_data_once_through_the_api(platform: dict[str,
                                        ("Vacant lot inventory", "accepted", 10.5, 6.0)]
     assert all(login.email.endswith(".example.org") for login in first.logins if login.role.startswith("pro bono"))
 
-    again = await run()
+    again = await run_seed(platform)
     assert not again.changed, again.created
     assert again.existing["staff"] == len(content.STAFF) and again.existing["questions"] == len(content.QUESTIONS)
     assert [(login.email, login.password) for login in again.logins] == [(login.email, login.password) for login in first.logins]
@@ -241,7 +405,24 @@ async def test_seed_loads_the_demo_data_once_through_the_api(platform: dict[str,
 
     # An expected failure names the step and carries the problem body, not a traceback.
     with pytest.raises(SeedError) as caught:
-        await asyncio.to_thread(seed, platform, admin_email=ADMIN_EMAIL, admin_password="not-the-password-1")
+        await run_seed(platform, password="not-the-password-1")
     text = str(caught.value)
     assert "sign in as the administrator" in text and "HTTP 401" in text and "problem:" in text
 
+
+async def test_every_reachable_page_reads_as_words_for_people(demo: Demo) -> None:
+    people: list[tuple[str, str | None, str | None]] = [("anonymous", None, None), ("administrator", ADMIN_EMAIL, ADMIN_PASSWORD)]
+    for person in content.STAFF + content.OFFICIALS:
+        email = content.demo_email(person["name"])
+        people.append((person["key"], email, demo_password(ADMIN_PASSWORD, email)))
+    found: dict[str, list[str]] = {}
+    # people read at the same time (as they do): a few at once keep the platform busy while others wait on it
+    limit = asyncio.Semaphore(4)
+
+    async def read(who: str, email: str | None, password: str | None) -> None:
+        async with limit:
+            found.update(await crawl(demo.urls["gateway"], who, email, password))
+
+    await asyncio.gather(*(read(*person) for person in people))
+    report = "\n".join(f"{page}: {p}" for page, problems in sorted(found.items()) for p in problems[:5])
+    assert not found, f"{len(found)} pages show what people should not read:\n{report}"

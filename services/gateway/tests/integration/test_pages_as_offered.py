@@ -320,7 +320,7 @@ async def test_city_forms_are_accepted_as_offered(desk: Desk) -> None:
         await admin.aclose()
 
 
-# Downloads are not pages to read; the words every page shows are checked by cli/tests/test_page_words.py.
+# Downloads are not pages to read; the words every page shows are checked by cli/tests/test_seed.py.
 DOWNLOADS = (".pdf", ".csv", ".ics")
 MAX_PAGES = 70
 
