@@ -39,8 +39,10 @@ def settings(service: str) -> Any:
 
 
 def has_outbox(service: str) -> bool:
-    """A service with a database publishes through an outbox and so has a relay (the gateway has neither)."""
-    return settings(service).relay_embedded
+    """A service with a database keeps an outbox and so has a relay in the stacks (the gateway has
+    neither). Not ``relay_embedded``: notifications publishes nothing today and turns its in-process
+    relay off, yet keeps its outbox and its stack's relay for the notices it will publish."""
+    return service != "gateway"
 
 
 def http_port(service: str) -> int:
