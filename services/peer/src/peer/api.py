@@ -463,7 +463,7 @@ async def member_candidates(gid: str, runtime: RuntimeDep, p: PrincipalDep) -> d
     current = {(m.kind, m.id) for m in g.members if m.active}
     member_cities = {m_id for kind, m_id in current if kind == "city"}
     found = await repo.member_candidates(runtime.db, member_city_ids=member_cities)
-    names = await repo.city_names(runtime.db, member_cities)
+    names = {c["id"]: c["name"] for c in found["cities"]}  # every named city is already read: no second read
     return {
         "cities": [c for c in found["cities"] if ("city", c["id"]) not in current],
         "officials": [o | {"city": names.get(o["city_id"], "")} for o in found["officials"]
