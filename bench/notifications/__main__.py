@@ -9,7 +9,11 @@ publish until the server holds every message.
 Baseline, same server, same run: one aiosmtplib session sending the same number of messages of the
 same size, one after another (a plain send loop, nothing stored, nothing composed).
 The server is the development catcher (``nrn_kit.mailcatcher``, aiosmtpd, its own process, keeping
-each message in a Maildir), counted by its files.
+each message in a Maildir), counted by its files. Like with like: the output names how many SMTP
+sessions each side used (ours SENDER_CONNECTIONS, the baseline one), the database statements and
+round trips per notice (counted by a pymongo command listener) and the CPU each process spent per
+notice (this process = the service; the embedded database; the mail server) and per baseline
+message (the client, the mail server).
 
 Digest: 10,000 people with a digest due and three notices waiting each; one scheduler pass builds
 every digest (a message per person, the notices marked, the next time set; 100 people a
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import tempfile
 import time
 import uuid
@@ -34,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiosmtplib
+from pymongo import monitoring
 from nrn_contracts import encode, envelope, kafka_headers
 from nrn_contracts.events import requests311 as r311
 
@@ -55,6 +61,54 @@ PEOPLE = [
     {"_id": "lead-1", "kind": "staff", "email": "lead@nrn.example", "name": "Tara Lead", "status": "verified",
      "roles": ["triage_lead"]},
 ]
+
+
+class Statements(monitoring.CommandListener):
+    """Counts the statements one database receives, by command: an insert, update or delete
+    command counts one per document or update it carries, a transaction's commit counts one;
+    everything else one per command. ``commands``: the round trips."""
+
+    def __init__(self) -> None:
+        self.database: str | None = None
+        self.counts: dict[str, int] = {}
+        self.commands = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.database is None or (event.database_name != self.database
+                                     and event.command_name not in ("commitTransaction", "abortTransaction")):
+            return
+        name, cmd = event.command_name, event.command
+        n = len(cmd.get("documents") or cmd.get("updates") or cmd.get("deletes") or [None])
+        self.counts[name] = self.counts.get(name, 0) + n
+        self.commands += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+STATEMENTS = Statements()
+monitoring.register(STATEMENTS)  # before any client is made: every client of this process reports
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by this process (the service, and the bench's idle polling) and by
+    its children the embedded database and the mail catcher: what each spent, whatever else the
+    machine is doing."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {"service": time.process_time()}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) != os.getpid():
+                continue
+            cmdline = (stat.parent / "cmdline").read_text()
+            name = "database" if "secantusd" in cmdline else "mail server" if "mailcatcher" in cmdline else None
+            if name:
+                used[name] = (int(fields[11]) + int(fields[12])) / ticks
+    return used
 
 
 def caught(maildir: Path) -> int:
@@ -97,18 +151,23 @@ async def ours(infra, notices: int) -> dict[str, float]:  # noqa: ANN001
                 await asyncio.sleep(0.05)
             base = caught(infra.mail_dir)
             events = [question(i) for i in range(notices // 2)]
+            STATEMENTS.database, STATEMENTS.counts, STATEMENTS.commands = settings.database_name, {}, 0
+            cpu = cpu_seconds()
             started = time.perf_counter()
             await publish(events)
             while caught(infra.mail_dir) < base + 2 * len(events):
                 await asyncio.sleep(0.02)
             elapsed = time.perf_counter() - started
+            statements, commands, STATEMENTS.database = dict(STATEMENTS.counts), STATEMENTS.commands, None
+            cpu = {name: used - cpu.get(name, 0.0) for name, used in cpu_seconds().items()}
             sent = await runtime.db[repo.MAIL].count_documents({"state": "sent"})
             size = len(h.compose(settings, await runtime.db[repo.MAIL].find_one({"state": "sent"}))[0])
             await runtime.client.drop_database(settings.database_name)
     finally:
         await producer.stop()
     return {"notices": 2 * len(events), "seconds": elapsed, "per_second": 2 * len(events) / elapsed,
-            "marked_sent": sent, "message_bytes": size}
+            "marked_sent": sent, "message_bytes": size, "connections": settings.sender_connections,
+            "statements": statements, "commands": commands, "cpu": cpu}
 
 
 async def baseline(infra, count: int, size: int) -> dict[str, float]:  # noqa: ANN001
@@ -116,15 +175,17 @@ async def baseline(infra, count: int, size: int) -> dict[str, float]:  # noqa: A
     smtp = aiosmtplib.SMTP(hostname=infra.smtp_host, port=infra.smtp_port, timeout=30)
     await smtp.connect()
     base = caught(infra.mail_dir)
+    cpu = cpu_seconds()
     started = time.perf_counter()
     for i in range(count):
         raw = (f"From: notifications@nrn.example\r\nTo: olive@flint.example\r\nSubject: Plain {i}\r\n"
                f"Message-ID: <plain-{i}-{uuid.uuid4().hex}@nrn.example>\r\n\r\n{body}").encode()
         await smtp.sendmail("notifications@nrn.example", ["olive@flint.example"], raw)
     elapsed = time.perf_counter() - started
+    cpu = {name: used - cpu.get(name, 0.0) for name, used in cpu_seconds().items() if name != "database"}
     await smtp.quit()
     assert caught(infra.mail_dir) >= base + count
-    return {"messages": count, "seconds": elapsed, "per_second": count / elapsed}
+    return {"messages": count, "seconds": elapsed, "per_second": count / elapsed, "cpu": cpu}
 
 
 async def send(infra, notices: int) -> None:  # noqa: ANN001
@@ -136,6 +197,7 @@ async def send(infra, notices: int) -> None:  # noqa: ANN001
     ratios = [o["per_second"] / b["per_second"] for o, b in rounds]
     best = max(range(len(rounds)), key=lambda i: ratios[i])
     o, b = rounds[best]
+    per_notice = {name: n / o["notices"] for name, n in sorted(o["statements"].items(), key=lambda kv: -kv[1])}
     report("notifications: events → SMTP server (under load unless measured on a quiet machine)", {
         "notices per round": int(o["notices"]),
         "ours: notices/s (events → accepted by the server)": o["per_second"],
@@ -143,6 +205,14 @@ async def send(infra, notices: int) -> None:  # noqa: ANN001
         "baseline: plain SMTP send loop, messages/s": b["per_second"],
         "baseline: every round": ", ".join(f"{r[1]['per_second']:.0f}" for r in rounds),
         "message size (bytes)": int(o["message_bytes"]),
+        "SMTP sessions: ours (SENDER_CONNECTIONS) / baseline": f"{o['connections']} / 1",
+        "database statements per notice (that round)": round(sum(per_notice.values()), 2),
+        "  by command": ", ".join(f"{name} {n:.2f}" for name, n in per_notice.items()),
+        "  round trips per notice": round(o["commands"] / o["notices"], 2),
+        "CPU ms per notice (that round)": ", ".join(f"{name} {1000 * used / o['notices']:.2f}"
+                                                    for name, used in o["cpu"].items()),
+        "baseline: CPU ms per message (that round)": ", ".join(
+            f"{'client' if name == 'service' else name} {1000 * used / b['messages']:.2f}" for name, used in b["cpu"].items()),
         "ratios of every round": ", ".join(f"{r:.2f}" for r in ratios),
     }, ratio_name="ours / baseline", ratio=sum(ratios) / len(ratios), target="≥ 0.5",
         met=sum(ratios) / len(ratios) >= 0.5)

@@ -435,27 +435,46 @@ def _record(tx: Tx, deps: Deps, told: list[Telling]) -> None:
 
 async def _write_told(tx: Tx, deps: Deps, told: list[Telling]) -> int:
     """Write what is new: a notice whose key exists was told already (a redelivered or replayed
-    event) and gets no second message. Returns how many notices and messages were new."""
+    event) and gets no second message. Returns how many notices and messages were new.
+
+    Four statements whatever the batch: which notices exist (one read by ``_id``), the new ones
+    (one ``insert_many``), which of their messages exist, the new messages (one ``insert_many``) —
+    not an upsert per notice and per message: the embedded database pays per statement. The
+    reads are the transaction's snapshot; another consumer writing the same key meanwhile makes
+    the insert a write conflict, and the kit applies the batch again."""
     if not told:
         return 0
+    unique: dict[str, Telling] = {}
+    for t in told:
+        unique.setdefault(t.key, t)  # one key twice in a batch (an event redelivered into it): once
+    told = list(unique.values())
     with_notice = [t for t in told if t.notice is not None]
     new = [t for t in told if t.notice is None]
     if with_notice:
-        result = await tx.db[repo.NOTICES].bulk_write(
-            [UpdateOne({"_id": t.key}, {"$setOnInsert": t.notice}, upsert=True) for t in with_notice],
-            ordered=False, session=tx.session)
-        new += [with_notice[i] for i in sorted(result.upserted_ids)]
+        known = await _existing(tx, repo.NOTICES, [t.key for t in with_notice])
+        fresh = [t for t in with_notice if t.key not in known]
+        if fresh:
+            await tx.db[repo.NOTICES].insert_many([t.notice for t in fresh], ordered=False, session=tx.session)
+        new = fresh + new
+    made = sum(1 for t in new if t.mode is not Mode.email_now)
     mails = [t for t in new if t.mode is Mode.email_now]
-    made = len(new) - len(mails)
     if mails:
-        result = await tx.db[repo.MAIL].bulk_write(
-            [UpdateOne({"_id": t.key}, {"$setOnInsert": t.mail}, upsert=True) for t in mails],
-            ordered=False, session=tx.session)
-        made += len(result.upserted_ids)
+        known = await _existing(tx, repo.MAIL, [t.key for t in mails])
+        mails = [t for t in mails if t.key not in known]
+        if mails:
+            await tx.db[repo.MAIL].insert_many([t.mail for t in mails], ordered=False, session=tx.session)
+        made += len(mails)
     for t in new:
         if t.mode is Mode.daily_digest:
             await _digest_due(tx, deps, t.person, t.at)
     return made
+
+
+async def _existing(tx: Tx, collection: str, keys: list[str]) -> set[str]:
+    """Which of ``keys`` are ``_id``s in ``collection`` (one read: a filter on ``_id`` alone is a
+    point look-up per key on the embedded database)."""
+    cursor = tx.db[collection].find({"_id": {"$in": keys}}, {"_id": 1}, session=tx.session)
+    return {doc["_id"] async for doc in cursor}
 
 
 def _mail_document(deps: Deps, *, key: str, kind: str, template: str, context: dict, person: dict,

@@ -35,10 +35,10 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .adapters import mongo as repo
@@ -58,6 +58,15 @@ class Transport(Protocol):
 AfterSend = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Mark:
+    """What a sent message's mark writes; messages with equal marks are marked in one statement."""
+
+    claim: str  # the round's claim id: a mark never touches a message another sender took since
+    reply: str  # the server's reply (an SMTP server that names its queue id makes each one differ)
+    account: bool  # an account message: its context (the single-use links) is removed
+
+
 class Sender:
     def __init__(self, db: AsyncDatabase, settings: Settings, *, clock: Clock = system_clock,
                  transports: list[Transport] | None = None, after_send: AfterSend | None = None) -> None:
@@ -70,7 +79,7 @@ class Sender:
         self.after_send = after_send
         self.envelope_from = _mail_from(settings.mail_from)[1]
         self._wake = asyncio.Event()
-        self._marks: list[tuple[UpdateOne, asyncio.Future[None]]] = []  # waiting for the next bulk write
+        self._marks: list[tuple[Mark, str, asyncio.Future[None]]] = []  # waiting for the next write
         self._marker: asyncio.Task[None] | None = None
         self.sent = 0
         self.failures = 0
@@ -115,10 +124,12 @@ class Sender:
         claim = uuid.uuid4().hex
         lease = now + timedelta(seconds=self.settings.sender_lease_seconds)
         leased = {"state": repo.SENDING, "claim": claim, "next_attempt_at": lease}
-        # still due at this moment: a message another sender took and put back for later is not
-        result = await mail.update_many({"_id": {"$in": ids}, "$or": [repo.mail_due(repo.PENDING, now),
-                                                                      repo.mail_due(repo.SENDING, now)]},
-                                        {"$set": leased})
+        # still due at this moment: a message another sender took and put back for later is not.
+        # No top-level $or (pending or sending, each due): with one, the embedded database scans
+        # the whole outbox — every message ever sent — instead of looking the _ids up (1.8 s
+        # against 0.1 s for 100 of 4,000 messages)
+        result = await mail.update_many({"_id": {"$in": ids}, "state": {"$in": [repo.PENDING, repo.SENDING]},
+                                         "next_attempt_at": {"$lte": now}}, {"$set": leased})
         if result.modified_count == len(docs):
             return [doc | leased for doc in docs]
         return await mail.find({"_id": {"$in": ids}, "claim": claim}).to_list()
@@ -159,21 +170,18 @@ class Sender:
             return
         if self.after_send is not None:
             await self.after_send(doc)
-        update: dict[str, Any] = {
-            "$set": {"state": repo.SENT, "sent_at": self.clock(), "smtp_reply": str(reply)[:500], "last_error": None},
-            "$inc": {"attempts": 1}}
-        if doc.get("kind") == "account":
-            update["$unset"] = {"context": ""}  # the single-use links do not stay in the database once sent
-        await self._mark(UpdateOne({"_id": doc["_id"], "claim": doc["claim"]}, update))
+        # the single-use links of an account message do not stay in the database once sent
+        await self._mark(Mark(doc["claim"], str(reply)[:500], doc.get("kind") == "account"), doc["_id"])
         self.sent += 1
 
-    async def _mark(self, op: UpdateOne) -> None:
-        """Write one message's new state together with the marks the other sessions are making at
-        the same moment (one bulk write, one round trip), and return once it is written: the caller
+    async def _mark(self, mark: Mark, mail_id: str) -> None:
+        """Mark one message sent together with the marks the other sessions are making at the same
+        moment — those alike (same claim, same server reply, account or not: usually all) in one
+        ``update_many``, one statement, not one each — and return once it is written: the caller
         hands over its next message only then, which keeps the crash window at one message per
         session. Raises what the write raised."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._marks.append((op, future))
+        self._marks.append((mark, mail_id, future))
         if self._marker is None or self._marker.done():
             self._marker = asyncio.create_task(self._write_marks(), name="mail-sender-marks")
         await future
@@ -182,17 +190,29 @@ class Sender:
         await asyncio.sleep(0)  # the sessions whose replies came together join one write
         while self._marks:
             batch, self._marks = self._marks, []
+            alike: dict[Mark, list[str]] = {}
+            for mark, mail_id, _ in batch:
+                alike.setdefault(mark, []).append(mail_id)
             try:
                 # Not in a transaction: one would commit once for the batch, but a sender killed in it
                 # leaves its locks to the database's transaction time limit, and the restarted sender's
                 # marks of those messages conflict until then.
-                await self.db[repo.MAIL].bulk_write([op for op, _ in batch], ordered=False)
+                now = self.clock()
+                for mark, ids in alike.items():
+                    update: dict[str, Any] = {
+                        "$set": {"state": repo.SENT, "sent_at": now, "smtp_reply": mark.reply, "last_error": None},
+                        "$inc": {"attempts": 1}}
+                    if mark.account:
+                        update["$unset"] = {"context": ""}
+                    # _id and claim only: the embedded database looks each _id up (a top-level
+                    # operator such as $or would make it scan the whole outbox)
+                    await self.db[repo.MAIL].update_many({"_id": {"$in": ids}, "claim": mark.claim}, update)
             except Exception as exc:  # noqa: BLE001 — each waiting session learns it, as from update_one
-                for _, future in batch:
+                for _, _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
             else:
-                for _, future in batch:
+                for _, _, future in batch:
                     if not future.done():
                         future.set_result(None)
 
