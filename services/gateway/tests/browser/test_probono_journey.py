@@ -1,6 +1,6 @@
 """The pro bono talent network in a real browser, every role on its own pages: a program manager enrolls a
-partner organization; its member registers as a volunteer and the organization's pro bono coordinator
-confirms them (on a phone); Flint's official posts a project; the program manager opens it and offers the
+partner organization; the administrator makes one of its members the organization's pro bono coordinator
+on the account page; another member registers as a volunteer and the coordinator confirms them (on a phone); Flint's official posts a project; the program manager opens it and offers the
 volunteer the suggestions page ranks first, with its reasons; the city accepts without seeing the volunteer's
 contact details, the volunteer accepts on a phone and logs hours; the city then sees the email and phone,
 approves the hours and records the outcome; the council's totals show them.
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.testing import DESKTOP, PHONE, STAFF_PASSWORD, Platform, eventually, new_page, peer_installed, sign_in
+from gateway.testing import (ADMIN_EMAIL, ADMIN_PASSWORD, DESKTOP, PHONE, STAFF_PASSWORD, Platform, eventually, new_page,
+                             peer_installed, sign_in)
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser,
               pytest.mark.skipif(not peer_installed(), reason="the peer service is not installed")]
@@ -45,11 +46,29 @@ async def test_volunteer_registers_is_matched_accepts_logs_hours_and_the_city_ap
                                            "password": PASSWORD})
         assert r.status_code == 201, r.text
         people[who] = (email, r.json()["account"]["account_id"])
-    r = await platform.http.post(f"/api/v1/accounts/{people['cole'][1]}/roles", headers=admin,
-                                 json={"role": "probono_coordinator"})
-    assert r.status_code == 200, r.text
     problems: list[str] = []
     today = date.today()
+
+    # --- the administrator makes Cole the organization's coordinator on his account page
+    boss = await new_page(browser, platform, problems, **DESKTOP)
+    await sign_in(boss, ADMIN_EMAIL, ADMIN_PASSWORD)
+    boss.on("dialog", lambda dialog: dialog.accept())
+    await boss.goto(f"/staff/accounts/{people['cole'][1]}")
+    offered = await boss.get_by_label("Grant a role").locator("option").all_inner_texts()
+    assert offered == ["Choose a role…", "Partner administrator (webhooks)",
+                       "Pro bono coordinator (confirms the organization's volunteers)"], offered  # no staff roles
+    await boss.get_by_label("Grant a role").select_option(label="Pro bono coordinator (confirms the organization's volunteers)")
+    await _both_widths(boss, shots, "grant-coordinator")
+    await boss.set_viewport_size(DESKTOP["viewport"])
+    await boss.get_by_role("button", name="Grant the role").click()
+    await boss.wait_for_load_state("networkidle")
+    roles = boss.locator("ul.roles")
+    assert "Pro bono coordinator" in await roles.inner_text(), await roles.inner_text()
+    main = await boss.inner_text("main")
+    assert "probono" not in main.lower() and "Great Lakes Analytics" in main  # his organization, by name
+    offered = await boss.get_by_label("Grant a role").locator("option").all_inner_texts()
+    assert offered == ["Choose a role…", "Partner administrator (webhooks)"], offered  # not the role he holds
+    await _both_widths(boss, shots, "coordinator-granted")
 
     # --- staff enroll the organization (peer learns of the partner from accounts' events)
     staff = await new_page(browser, platform, problems, **DESKTOP)

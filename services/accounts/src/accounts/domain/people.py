@@ -31,6 +31,13 @@ class AccountStatus(StrEnum):
     REJECTED = "rejected"  # a pending official staff refused; cannot sign in (reactivated: pending again)
 
 
+# the words people read in refusals (a problem's detail is shown on the staff pages as it is)
+_KIND_WORDS = {AccountKind.OFFICIAL: "a city official", AccountKind.STAFF: "NRN staff",
+               AccountKind.PARTNER_MEMBER: "a partner organization member"}
+_STATUS_WORDS = {AccountStatus.PENDING: "waiting for verification", AccountStatus.VERIFIED: "verified",
+                 AccountStatus.DEACTIVATED: "deactivated", AccountStatus.REJECTED: "refused"}
+
+
 class StaffRole(StrEnum):
     ADMINISTRATOR = "administrator"
     PROGRAM_MANAGER = "program_manager"
@@ -179,7 +186,7 @@ def confirm_mailbox(account: Account, *, at: datetime, city: City | None = None)
     domains, for a city still eligible, is verified by that rule (``by`` = SYSTEM_OFFICIAL_DOMAIN).
     A deactivated account is refused."""
     if account.status == AccountStatus.DEACTIVATED:
-        raise InvalidTransition(f"account {account.account_id} is deactivated")
+        raise InvalidTransition(f"{account.name}'s account is deactivated")
     if account.email_confirmed_at is None:
         account.email_confirmed_at = at
         account.decisions.append(Decision(action="mailbox_confirmed", by=account.account_id, at=at, detail=account.email))
@@ -294,11 +301,11 @@ def _verify(account: Account, *, by: str, at: datetime, detail: str | None = Non
 def verify_account(account: Account, *, by: str, at: datetime, city: City | None = None) -> None:
     """Staff verify a pending account; an official's city must still be eligible."""
     if account.status == AccountStatus.VERIFIED:
-        raise InvalidTransition(f"account {account.account_id} is already verified")
+        raise InvalidTransition(f"{account.name}'s account is already verified")
     if account.status == AccountStatus.DEACTIVATED:
-        raise InvalidTransition(f"account {account.account_id} is deactivated; it cannot be verified")
+        raise InvalidTransition(f"{account.name}'s account is deactivated; it cannot be verified")
     if account.status == AccountStatus.REJECTED:
-        raise InvalidTransition(f"account {account.account_id} was rejected; reactivate it before verifying it")
+        raise InvalidTransition(f"{account.name}'s sign-up was refused; reactivate it before verifying it")
     if account.kind == AccountKind.OFFICIAL and city is not None:
         eligibility = explain_eligibility(city)
         if not eligibility.eligible:
@@ -314,7 +321,7 @@ def deactivate_account(account: Account, *, by: str, reason: str, at: datetime) 
     if not reason or not reason.strip():
         raise DomainRuleError("deactivation needs a written reason", field="reason")
     if account.status == AccountStatus.DEACTIVATED:
-        raise InvalidTransition(f"account {account.account_id} is already deactivated")
+        raise InvalidTransition(f"{account.name}'s account is already deactivated")
     account.status = AccountStatus.DEACTIVATED
     account.deactivated_at = at
     account.deactivated_by = by
@@ -330,23 +337,23 @@ def grant_role(
     """Grant a staff role, or a partner member's role. Granting subject_matter_expert again with other
     areas replaces the areas."""
     if isinstance(role, PartnerRole) != (account.kind == AccountKind.PARTNER_MEMBER):
-        raise DomainRuleError(f"{role} is not a role for a {account.kind.replace('_', ' ')} account", field="role")
+        raise DomainRuleError(f"this role is not one for {_KIND_WORDS.get(account.kind, 'this account')}", field="role")
     if account.kind not in (AccountKind.STAFF, AccountKind.PARTNER_MEMBER):
-        raise DomainRuleError(f"roles are for staff; account {account.account_id} is {account.kind}", field="role")
+        raise DomainRuleError(f"roles are for staff and partner organization members; {account.name} is {_KIND_WORDS.get(account.kind, 'neither')}", field="role")
     if account.status == AccountStatus.DEACTIVATED:
-        raise InvalidTransition(f"account {account.account_id} is deactivated")
+        raise InvalidTransition(f"{account.name}'s account is deactivated")
     areas = _sorted_unique(expertise or [])
     if role == StaffRole.SUBJECT_MATTER_EXPERT:
         if not areas:
             raise DomainRuleError("a subject-matter expert needs at least one area of expertise", field="expertise")
         if role in account.roles and areas == account.expertise:
-            raise Conflict(f"account {account.account_id} already has role {role} with these areas", field="role")
+            raise Conflict(f"{account.name} is already a subject-matter expert in these areas", field="role")
         account.expertise = areas
     else:
         if areas:
             raise DomainRuleError("areas of expertise belong to the subject_matter_expert role", field="expertise")
         if role in account.roles:
-            raise Conflict(f"account {account.account_id} already has role {role}", field="role")
+            raise Conflict(f"{account.name} already has this role", field="role")
     if role not in account.roles:
         account.roles = _sorted_unique([*account.roles, role])
     detail = f"{role}" + (f" ({', '.join(areas)})" if areas else "")
@@ -356,7 +363,7 @@ def grant_role(
 
 def revoke_role(account: Account, role: StaffRole, *, by: str, at: datetime) -> None:
     if role not in account.roles:
-        raise InvalidTransition(f"account {account.account_id} does not have role {role}", field="role")
+        raise InvalidTransition(f"{account.name} does not have this role", field="role")
     account.roles = [r for r in account.roles if r != role]
     if role == StaffRole.SUBJECT_MATTER_EXPERT:
         account.expertise = []
@@ -397,8 +404,8 @@ def reactivate_account(account: Account, *, by: str, reason: str | None, at: dat
     """A deactivated or rejected account may sign in again: verified if it had been verified, else
     pending (an official is then verified again by staff)."""
     if account.status not in (AccountStatus.DEACTIVATED, AccountStatus.REJECTED):
-        raise InvalidTransition(f"account {account.account_id} is {account.status}; only a deactivated or rejected "
-                                "account can be reactivated")
+        raise InvalidTransition(f"{account.name}'s account is {_STATUS_WORDS.get(account.status, 'active')}; only a deactivated account "
+                                "or a refused sign-up can be reactivated")
     reason = (reason or "").strip() or None
     account.status = AccountStatus.VERIFIED if account.verified_at is not None else AccountStatus.PENDING
     account.deactivated_at = account.deactivated_by = account.deactivation_reason = None

@@ -114,8 +114,18 @@ async def _account_page(request: Request, user: Principal, svc: Any, aid: str, *
                         status_code: int = 200) -> Response:
     account = await svc.accounts.get_json(f"/accounts/{aid}", token=user.token)
     topics = await _topics(svc, user)
+    organization = None
+    if account.get("partner_id"):
+        try:
+            organization = (await svc.accounts.get_json(f"/partners/{account['partner_id']}", token=user.token))["name"]
+        except (UpstreamError, ServiceUnavailable):
+            organization = None  # the page still serves; the line then says "their organization"
+    # a role held is not offered again, except subject-matter expert: granting it again changes the areas
+    held = set(account.get("roles") or [])
+    roles = [(key, label) for key, label in ROLES_BY_KIND.get(account.get("kind"), [])
+             if key not in held or key == "subject_matter_expert"]
     return render(request, "staff/account.html", {
-        "nav": "accounts", "a": account, "roles": ROLES_BY_KIND.get(account.get("kind"), []), "topics": topics,
+        "nav": "accounts", "a": account, "roles": roles, "topics": topics, "organization": organization,
         "kept": kept or {},
         "can": {a: user.can(a) for a in ("account.verify", "account.manage", "role.grant")},
         "topic_labels": {t["id"]: t["label"] for t in topics}, **_words_context()}, status_code=status_code)
