@@ -102,6 +102,7 @@ async def run(infra, volunteers: int, projects: int, rounds: int) -> dict[str, f
         await db[store.VOLUNTEERS].insert_many([v.to_document() | {"version": 1} for v in vs])
         await db[store.PROJECTS].insert_many([p.to_document() | {"version": 1} for p in ps])
         await db[store.MATCHES].insert_many([m.to_document() | {"version": 1} for m in ms])
+        await hp.keep_tracks(deps)  # each volunteer's track record summary, as the service does at start
         labels = await hp.known_skills(deps)
         tracks = await hp.tracks(deps)  # the baseline's, once: not counted
         states = {f"city-{c}": STATES[c % len(STATES)] for c in range(25)}

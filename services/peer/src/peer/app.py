@@ -15,7 +15,7 @@ from nrn_kit.app import Runtime, ServiceSpec
 from nrn_kit.app import create_app as create_app_from_spec
 from nrn_kit.http import problem
 
-from . import api, api_probono, consumers, handlers_health
+from . import api, api_probono, consumers, handlers_health, handlers_probono
 from .adapters import health as health_store
 from .adapters import probono as probono_store
 from .adapters.mongo import INDEXES
@@ -60,6 +60,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         defined = await handlers_health.sync_catalogue(runtime.state["deps"])
         if defined:
             log.info("health catalogue: %d measures defined or revised", defined)
+        # volunteers saved before each kept their track record summary get it now (matching works it out on
+        # first use meanwhile); once done, this is one read finding no one
+        kept = await handlers_probono.keep_tracks(runtime.state["deps"])
+        if kept:
+            log.info("pro bono: track records worked out for %d volunteers", kept)
         if settings.hold_sweep_interval_seconds > 0:
             runtime.state["sweep"] = asyncio.create_task(_sweep_forever(runtime), name="hold-sweep")
 

@@ -243,16 +243,19 @@ async def review_project(deps: Deps, pid: str, *, actor: Actor, decision: str, n
 # ---------------------------------------------------------------------------- matching
 
 
-async def tracks(deps: Deps, volunteer_ids: set[str] | None = None) -> dict[str, Track]:
+async def tracks(deps: Deps, volunteer_ids: set[str] | None = None, *, tx: Tx | None = None) -> dict[str, Track]:
     """Each volunteer's completed projects (their skills) and the hours a month their accepted matches take,
-    by volunteer id (all volunteers when ``volunteer_ids`` is None): one read of the matches' few fields
-    (each carries its project's skills and months), and the projects only of matches older than that."""
-    db = deps.store.db
-    docs = await store.track_matches(db, sorted(volunteer_ids) if volunteer_ids is not None else None)
-    older = await store.projects_by_id(db, {d["project_id"] for d in docs if d.get("project_months") is None})
+    worked out from their matches, by volunteer id (all volunteers when ``volunteer_ids`` is None; a volunteer
+    with neither is left out): one read of the matches' few fields (each carries its project's skills and
+    months), and the projects only of matches older than that. Within ``tx`` when given (it sees that
+    transaction's own writes). Each volunteer keeps the result as ``Volunteer.track`` (``_retrack``)."""
+    db, session = (tx.db, tx.session) if tx is not None else (deps.store.db, None)
+    docs = await store.track_matches(db, sorted(volunteer_ids) if volunteer_ids is not None else None, session)
+    older = await store.projects_by_id(db, {d["project_id"] for d in docs if d.get("project_months") is None},
+                                       session)
     done: dict[str, list[frozenset[str]]] = {}
     committed: dict[str, float] = {}
-    for d in docs:
+    for d in sorted(docs, key=lambda d: (d["volunteer_id"], d["project_id"])):  # the same sums in any read order
         if d.get("project_months") is not None:
             skills, months = d["project_skills"], d["project_months"]
         elif (p := older.get(d["project_id"])) is not None:
@@ -264,7 +267,44 @@ async def tracks(deps: Deps, volunteer_ids: set[str] | None = None) -> dict[str,
             done.setdefault(vid, []).append(frozenset(skills))
         elif d["status"] == "accepted":
             committed[vid] = committed.get(vid, 0.0) + d["hours_agreed"] / months
-    return {vid: Track(tuple(done.get(vid, ())), committed.get(vid, 0.0)) for vid in set(done) | set(committed)}
+    return {vid: Track(tuple(sorted(done.get(vid, ()), key=sorted)), committed.get(vid, 0.0))
+            for vid in set(done) | set(committed)}
+
+
+async def _retrack(deps: Deps, tx: Tx, volunteer_ids: set[str]) -> None:
+    """Rewrite these volunteers' track record summaries from their matches, in the transaction that changed
+    the matches (so the summary never disagrees with them). Saved under the volunteer's version: a profile
+    edit running at the same time makes one of the two run again."""
+    found = await tracks(deps, volunteer_ids, tx=tx)
+    for vid in sorted(volunteer_ids):
+        v = await store.get_volunteer(tx.db, vid, tx.session)
+        if v is not None and v.track != (t := found.get(vid, Track())):
+            v.track = t
+            await store.save_volunteer(tx.db, v, tx.session)
+
+
+async def _save_match(deps: Deps, tx: Tx, m: Match) -> None:
+    """Every change of a match goes through here: the match, then its volunteer's track record summary."""
+    await store.save_match(tx.db, m, tx.session)
+    await _retrack(deps, tx, {m.volunteer_id})
+
+
+async def keep_tracks(deps: Deps) -> int:
+    """Work out the track record summary of every volunteer saved before volunteers kept one (the service
+    runs this at start; matching works it out on first use meanwhile). One read of the matches for them all;
+    each volunteer written only while still without a summary, so a match change that got there first wins.
+    Returns how many volunteers it wrote."""
+    db = deps.store.db
+    ids = {d["_id"] for d in await db[store.VOLUNTEERS].find({"track": None}, {"_id": 1}).to_list()}
+    if not ids:
+        return 0
+    found = await tracks(deps, ids)
+    written = 0
+    for vid in sorted(ids):
+        r = await db[store.VOLUNTEERS].update_one({"_id": vid, "track": None}, {
+            "$set": {"track": found.get(vid, Track()).to_document()}, "$inc": {"version": 1}})
+        written += r.modified_count
+    return written
 
 
 async def suggestions(deps: Deps, pid: str, *, actor: Actor, limit: int = 20) -> tuple[Project, list[Suggestion]]:
@@ -274,16 +314,19 @@ async def suggestions(deps: Deps, pid: str, *, actor: Actor, limit: int = 20) ->
     if p is None or (actor.is_official and p.city_id != actor.city_id):
         raise NotFound("project_not_found", "no such project", field="project_id")
     p.ensure_open_for_matching()
-    # the reads that need only the project run together; only the candidates' track records wait for them.
-    # Only those matching could suggest (a skill needed, a day of the project free), and only their tracks:
-    # both reads stay bounded by the candidates however large the network's history grows
+    # the reads that need only the project run together. Only those matching could suggest (a skill needed,
+    # a day of the project free): bounded by the candidates however large the network grows. Their track
+    # records come with them (``Volunteer.track``); only a volunteer saved before that was kept costs a read
     city, offered_matches, found, labels = await asyncio.gather(
         repo.city(db, p.city_id), store.matches(db, project_id=p.id), store.candidates(db, p), known_skills(deps))
     city = city or {}
     offered = {m.volunteer_id for m in offered_matches}
     candidates = [v for v in found if v.id not in offered]
-    best = suggest(p, candidates, await tracks(deps, {v.id for v in candidates}), skill_labels=labels,
-                   city_state=city.get("state"), city_name=city.get("name", "the city"), exclude=offered, limit=limit)
+    unknown = {v.id for v in candidates if v.track is None}
+    worked_out = await tracks(deps, unknown) if unknown else {}
+    records = {v.id: v.track if v.track is not None else worked_out.get(v.id, Track()) for v in candidates}
+    best = suggest(p, candidates, records, skill_labels=labels, city_state=city.get("state"),
+                   city_name=city.get("name", "the city"), exclude=offered, limit=limit)
     return p, best
 
 
@@ -292,7 +335,6 @@ async def propose_match(deps: Deps, pid: str, vid: str, *, actor: Actor, hours_a
     the city's acceptance). The score and reasons are worked out again now, as the suggestion showed them."""
     now = deps.now()
     labels = await known_skills(deps)
-    track = (await tracks(deps, {vid})).get(vid, Track())
 
     async def fn(tx: Tx) -> Match:
         p = await _project(tx, pid, actor)
@@ -303,6 +345,7 @@ async def propose_match(deps: Deps, pid: str, vid: str, *, actor: Actor, hours_a
         if any(m.volunteer_id == vid for m in await store.matches(tx.db, project_id=p.id)):
             raise NotAllowedNow("already_offered", f"{v.name} was already offered to this project")
         city = await repo.city(tx.db, p.city_id, tx.session) or {}
+        track = v.track if v.track is not None else (await tracks(deps, {vid}, tx=tx)).get(vid, Track())
         s = score(p, v, track, skill_labels=labels, city_state=city.get("state"), city_name=city.get("name", "the city"))
         if s is None:
             raise NotAllowedNow("not_a_fit", f"{v.name} has none of the skills, no free hours, or no time during "
@@ -315,7 +358,7 @@ async def propose_match(deps: Deps, pid: str, vid: str, *, actor: Actor, hours_a
                   project_months=p.months)
         if side == "city":
             m.answers["city"] = "accepted"
-        await store.save_match(tx.db, m, tx.session)
+        await _save_match(deps, tx, m)
         tx.emit(ev.MatchProposed(match_id=m.id, project_id=p.id, city_id=p.city_id, volunteer_id=v.id,
                                  account_id=v.account_id, organization_id=v.organization_id, project_title=p.title,
                                  score=s.score, reasons=tuple(s.reasons), hours_agreed=hours, proposed_by=side,
@@ -356,7 +399,7 @@ async def answer_match(deps: Deps, mid: str, *, actor: Actor, accepted: bool, re
         if m.status == "accepted" and p is not None and p.status == "open":
             p.status = "active"
             await store.save_project(tx.db, p, tx.session)
-        await store.save_match(tx.db, m, tx.session)
+        await _save_match(deps, tx, m)
         if accepted:
             tx.emit(ev.MatchAccepted(match_id=m.id, project_id=m.project_id, city_id=m.city_id,
                                      volunteer_id=m.volunteer_id, account_id=m.account_id,
@@ -383,7 +426,7 @@ async def log_hours(deps: Deps, mid: str, *, actor: Actor, worked_on: date, hour
         assert p is not None
         e = HoursEntry(id=new_id("hrs"), worked_on=worked_on, hours=hours, note=note.strip(), logged_at=now)
         m.log(e, project=p, today=now.date())
-        await store.save_match(tx.db, m, tx.session)
+        await _save_match(deps, tx, m)
         tx.emit(ev.HoursLogged(entry_id=e.id, match_id=m.id, project_id=m.project_id, city_id=m.city_id,
                                volunteer_id=m.volunteer_id, account_id=m.account_id, organization_id=m.organization_id,
                                project_title=p.title, worked_on=worked_on, hours=hours, note=e.note or None, at=now))
@@ -404,7 +447,7 @@ async def review_hours(deps: Deps, mid: str, entry_id: str, *, actor: Actor, app
         m = await _match(tx, mid, actor)
         _city_acts(m, actor)
         e = m.review_hours(entry_id, approved=approved, note=note, by=actor.id, now=now)
-        await store.save_match(tx.db, m, tx.session)
+        await _save_match(deps, tx, m)
         tx.emit(ev.HoursReviewed(entry_id=e.id, match_id=m.id, project_id=m.project_id, city_id=m.city_id,
                                  volunteer_id=m.volunteer_id, account_id=m.account_id,
                                  organization_id=m.organization_id, hours=e.hours, approved=approved,
@@ -421,7 +464,7 @@ async def agree_hours(deps: Deps, mid: str, *, actor: Actor, total: float) -> Ma
         m = await _match(tx, mid, actor)
         _city_acts(m, actor)
         m.agree_hours(total)
-        await store.save_match(tx.db, m, tx.session)
+        await _save_match(deps, tx, m)
         return m
 
     return await run(deps, fn)
@@ -444,6 +487,7 @@ async def complete_project(deps: Deps, pid: str, *, actor: Actor, outcome: str) 
             m.status = "completed"
             await store.save_match(tx.db, m, tx.session)
             done.append(m)
+        await _retrack(deps, tx, {m.volunteer_id for m in done})  # each volunteer once, after all their matches
         await store.save_project(tx.db, p, tx.session)
         tx.emit(ev.ProjectCompleted(project_id=p.id, city_id=p.city_id, title=p.title, outcome=p.outcome,
                                     hours_approved=sum(m.hours_approved for m in done), volunteers=len(done),

@@ -21,17 +21,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from .probono import Project, Volunteer
+from .probono import Project, Track, Volunteer
 
 WEIGHTS = {"skills": 0.50, "availability": 0.25, "experience": 0.15, "location": 0.10}
-
-
-@dataclass(frozen=True)
-class Track:
-    """What a volunteer already did and holds: completed projects' skills, hours a month committed."""
-
-    completed: tuple[frozenset[str], ...] = ()
-    committed_per_month: float = 0.0
 
 
 @dataclass

@@ -81,6 +81,23 @@ class Organization:
         return cls(id=doc["_id"], **{k: doc[k] for k in cls.__dataclass_fields__ if k != "id"})
 
 
+@dataclass(frozen=True)
+class Track:
+    """What a volunteer already did and holds: completed projects' skills (those with approved hours), and
+    the hours a month their accepted matches take. Worked out from the volunteer's matches
+    (``handlers_probono.tracks``); each volunteer keeps theirs as a summary (``Volunteer.track``)."""
+
+    completed: tuple[frozenset[str], ...] = ()
+    committed_per_month: float = 0.0
+
+    def to_document(self) -> dict[str, Any]:
+        return {"completed": [sorted(s) for s in self.completed], "committed_per_month": self.committed_per_month}
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> Track:
+        return cls(tuple(frozenset(s) for s in doc["completed"]), doc["committed_per_month"])
+
+
 @dataclass
 class Volunteer:
     id: str
@@ -101,6 +118,10 @@ class Volunteer:
     status: str = "awaiting_confirmation"
     confirmed_by: str | None = None
     confirmed_at: datetime | None = None
+    # the track record as a summary of the volunteer's matches, rewritten in the same transaction as every
+    # match change (``handlers_probono``), so matching reads it with the volunteer; None until worked out
+    # (volunteers saved before it was kept: the service works it out at start, matching on first use)
+    track: Track | None = None
     version: int = 0
 
     def validate(self, known_skills: set[str]) -> None:
@@ -126,6 +147,7 @@ class Volunteer:
         doc = asdict(self)
         doc["_id"] = doc.pop("id")
         doc["available_from"], doc["available_until"] = self.available_from.isoformat(), self.available_until.isoformat()
+        doc["track"] = self.track.to_document() if self.track is not None else None
         return doc
 
     @classmethod
@@ -133,6 +155,7 @@ class Volunteer:
         data = {k: doc[k] for k in cls.__dataclass_fields__ if k != "id" and k in doc}
         data["available_from"] = date.fromisoformat(doc["available_from"])
         data["available_until"] = date.fromisoformat(doc["available_until"])
+        data["track"] = Track.from_document(doc["track"]) if doc.get("track") is not None else None
         return cls(id=doc["_id"], **data)
 
 
