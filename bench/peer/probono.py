@@ -6,8 +6,9 @@ skills, 20–200 hours over one to six months) and 300 past matches (completed w
 accepted and under way) that give volunteers a track record and hours already committed.
 
 Ours is the service's real use case, once per project (``handlers_probono.suggestions``): the project,
-its city, its matches, the candidates by one indexed query (a skill needed, a day of the project free),
-their track records, the skills' words, then the score and its reasons for each and the best 20.
+its city, its matches, the candidates by one indexed query (a skill needed; a day of the project free,
+checked in the process) with the track record each volunteer keeps (worked out before the timing, as the
+service does at start), the skills' words, then the score and its reasons for each and the best 20.
 The plain baseline: every confirmed volunteer read by one query with no filter and scored by the same
 function, then the best 20 — the least any implementation must do without the index; track records
 computed once for the whole run and not counted.
