@@ -57,6 +57,10 @@ class Transport(Protocol):
 
 AfterSend = Callable[[dict[str, Any]], Awaitable[None]]
 
+# How long a mark waits for the sessions still sending, so that their marks share its statement:
+# about one SMTP exchange with a local server (a few ms), far below the lease and the SMTP timeout.
+MARK_GATHER_SECONDS = 0.02
+
 
 @dataclass(frozen=True)
 class Mark:
@@ -81,6 +85,8 @@ class Sender:
         self._wake = asyncio.Event()
         self._marks: list[tuple[Mark, str, asyncio.Future[None]]] = []  # waiting for the next write
         self._marker: asyncio.Task[None] | None = None
+        self._sending = 0  # sessions waiting for the server's reply
+        self._replied = asyncio.Event()  # one of them got it (or gave up)
         self.sent = 0
         self.failures = 0
 
@@ -163,10 +169,18 @@ class Sender:
                 "$set": {"state": repo.PARKED, "last_error": str(exc)}})
             log.error("message %s parked: %s", doc["_id"], exc)
             return
+        self._sending += 1
         try:
             reply = await transport.send(raw, self.envelope_from, [doc["to"]])
         except SendError as exc:
-            await self._failed(doc, str(exc), permanent=exc.permanent)
+            refused: SendError | None = exc
+        else:
+            refused = None
+        finally:
+            self._sending -= 1
+            self._replied.set()
+        if refused is not None:
+            await self._failed(doc, str(refused), permanent=refused.permanent)
             return
         if self.after_send is not None:
             await self.after_send(doc)
@@ -187,7 +201,16 @@ class Sender:
         await future
 
     async def _write_marks(self) -> None:
-        await asyncio.sleep(0)  # the sessions whose replies came together join one write
+        # The sessions still waiting for the server's reply join this write when it comes within
+        # MARK_GATHER_SECONDS: one statement for all, and the sessions keep sending in step, so the
+        # next write gathers them all again. A slow reply holds the others' marks that long, no more.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + MARK_GATHER_SECONDS
+        while self._sending and (left := deadline - loop.time()) > 0:
+            self._replied.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._replied.wait(), timeout=left)
+        await asyncio.sleep(0)  # a session whose reply just came is past its send: let it join
         while self._marks:
             batch, self._marks = self._marks, []
             alike: dict[Mark, list[str]] = {}
