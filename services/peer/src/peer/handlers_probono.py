@@ -22,8 +22,8 @@ from .adapters import mongo as repo
 from .adapters import probono as store
 from .domain.actors import Actor
 from .domain.errors import InvalidInput, NotAllowedNow, NotFound, NotPermitted
-from .domain.matching import Suggestion, Track, score, suggest
-from .domain.probono import HoursEntry, Match, Organization, Project, Volunteer, skill_key
+from .domain.matching import Suggestion, score, suggest
+from .domain.probono import HoursEntry, Match, Organization, Project, Track, Volunteer, skill_key
 from .handlers import Deps, new_id, run
 
 
@@ -107,7 +107,7 @@ async def register_volunteer(deps: Deps, *, actor: Actor, profile: Profile) -> V
                       hours_per_month=profile.hours_per_month, available_from=profile.available_from,
                       available_until=profile.available_until, work_mode=profile.work_mode,
                       base_city=profile.base_city, base_state=profile.base_state, experience=profile.experience,
-                      phone=profile.phone, registered_at=now)
+                      phone=profile.phone, registered_at=now, track=Track())  # no matches yet
         if not v.name.strip():
             raise InvalidInput("name_required", "give your name as the city will see it", field="name")
         v.validate(skills)

@@ -68,6 +68,8 @@ async def test_volunteer_project_match_hours_and_completion(svc) -> None:  # noq
     me = r.json()
     assert (me["name"], me["organization"], me["status"]) == ("Ana Ruiz", "Acme Analytics", "awaiting_confirmation")
     vid = me["id"]
+    track = (await svc.db.volunteers.find_one({"_id": vid}))["track"]
+    assert track == {"completed": [], "committed_per_month": 0}  # kept from the start: no matches yet
     r = await svc.http.post(f"{PB}/volunteers", json=profile, headers=ana)
     assert (r.status_code, r.json()["rule"]) == (409, "already_registered")
     (registered,) = await svc.outbox("volunteer_registered")
@@ -201,6 +203,9 @@ async def test_volunteer_project_match_hours_and_completion(svc) -> None:  # noq
     assert (city["city"], city["completed"], city["hours_approved"]) == ("Flint, MI", 1, 6)
     mine = (await svc.http.get(f"{PB}/volunteers/me", headers=ana)).json()
     assert [m["status"] for m in mine["matches"]] == ["completed"]
+    # the track record matching reads next time: this project done, no hours held any more
+    track = (await svc.db.volunteers.find_one({"_id": vid}))["track"]
+    assert track == {"completed": [["analytics", "blight", "legal"]], "committed_per_month": 0}
 
 
 async def test_a_city_offer_counts_as_its_acceptance_and_a_decline_ends_the_match(svc) -> None:  # noqa: ANN001
