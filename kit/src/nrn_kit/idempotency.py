@@ -8,9 +8,9 @@ Follows the IETF draft *The Idempotency-Key HTTP Header Field* (and Stripe's pra
 - The first request with a key reserves it: one document in the service's ``idempotency``
   collection, ``_id`` = SHA-256 of (caller, key), holding a fingerprint of the request (method, path,
   query, body; JSON bodies canonicalised so key order and spacing do not matter) and a lease. The
-  command's own transaction marks the reservation executed (:func:`mark_executed`, called by
-  :class:`nrn_kit.mongo.Store`), so a command commits at most once per key even when a reservation is
-  taken over after its lease ran out.
+  command's own transaction marks the reservation executed (:func:`mark_all_executed`, called by
+  :class:`nrn_kit.mongo.Store`: one update for a group's keys), so a command commits at most once
+  per key even when a reservation is taken over after its lease ran out.
 - The answer (status, body, and the headers that matter: ``Content-Type``, ``Location``, ``ETag``,
   ``Content-Location``, ``Link``, ``Last-Modified``) is stored before it is sent, for
   ``idempotency_ttl_seconds`` (a day; a TTL index on ``expires_at`` removes it). A retry with the same
@@ -109,17 +109,37 @@ def current() -> Reservation | None:
     return _current.get()
 
 
-async def mark_executed(reservation: Reservation, session: AsyncClientSession) -> None:
-    """Inside the command's transaction: record that it committed under this key.
+def taken_over() -> KeyInProgress:
+    """The error of a command whose reservation another attempt took over (it outlived its lease)."""
+    return KeyInProgress("another attempt with this Idempotency-Key took over; retry to get its answer", field=HEADER)
 
-    Raises 409 if another attempt has taken the key over (this one outlived its lease), which
-    aborts the transaction: two attempts with one key can never both commit."""
-    result = await reservation.db[COLLECTION].update_one(
-        {"_id": reservation.id, "owner": reservation.owner},
-        {"$set": {"executed_at": datetime.now(UTC)}}, session=session)
-    if result.matched_count == 0:
-        raise KeyInProgress("another attempt with this Idempotency-Key took over; retry to get its answer",
-                            field=HEADER)
+
+async def mark_all_executed(reservations: list[Reservation], session: AsyncClientSession) -> list[int]:
+    """Inside a (group's) transaction: mark every reservation executed, in one update per database.
+
+    Returns the positions in ``reservations`` of those another attempt has taken over (not marked;
+    the caller aborts, or fails those commands and runs the others again), in order; [] when all
+    were marked. Owners are random per attempt, so ``_id`` in the ids and ``owner`` in the owners
+    matches exactly the reservations still held.
+    """
+    by_db: dict[int, list[int]] = {}
+    for position, reservation in enumerate(reservations):
+        by_db.setdefault(id(reservation.db), []).append(position)
+    missing: list[int] = []
+    now = datetime.now(UTC)
+    for positions in by_db.values():
+        held = [reservations[p] for p in positions]
+        collection = held[0].db[COLLECTION]
+        ids = list({r.id for r in held})
+        result = await collection.update_many(
+            {"_id": {"$in": ids}, "owner": {"$in": [r.owner for r in held]}},
+            {"$set": {"executed_at": now}}, session=session)
+        if result.matched_count == len(held):
+            continue
+        owners = {d["_id"]: d.get("owner") async for d in collection.find({"_id": {"$in": ids}}, {"owner": 1},
+                                                                          session=session)}
+        missing.extend(p for p in positions if owners.get(reservations[p].id) != reservations[p].owner)
+    return sorted(missing)
 
 
 def _canonical_body(body: bytes, content_type: str) -> bytes:

@@ -20,10 +20,11 @@ from typing import Any, TypeVar
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
+from bson import ObjectId
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError, WriteError
 
 from nrn_contracts import CloudEvent, Event, encode, envelope, kafka_headers
 
@@ -164,9 +165,29 @@ class Tx:
     # Awaited in order after the transaction function, inside the transaction: a handler that
     # gathers writes across a batch's events writes them here, once.
     before_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Documents queued by :meth:`insert`, by collection name, in the order queued.
+    inserts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
+
+    def insert(self, collection: str, document: dict[str, Any]) -> Any:
+        """Queue a blind insert of a new document; returns its ``_id`` (an ObjectId is set when it has none).
+
+        The Store writes what a transaction's functions queued together, at the end of the transaction
+        (and of its group: one ``insert_many`` per collection for the whole group, where ``insert_one``
+        costs a statement a command on the embedded database). The document is therefore visible to
+        no one in the transaction — not to the function that queued it, nor to the members of its
+        group after it — until the transaction commits. Use it only for a document nothing in the
+        transaction reads back: a new document under an id the server made (a UUID, an ObjectId).
+        A write error (a duplicate ``_id``) fails only the function that queued the document, with
+        the ``DuplicateKeyError`` (or ``WriteError``) ``insert_one`` would have raised; its group
+        commits without it.
+        """
+        if "_id" not in document:
+            document["_id"] = ObjectId()
+        self.inserts.setdefault(collection, []).append(document)
+        return document["_id"]
 
 
 @dataclass
@@ -197,10 +218,13 @@ class Store:
 
     Group commit: concurrent callers' transaction functions are run one after another inside
     one MongoDB transaction and committed together (one commit and one outbox write for the
-    group instead of one each), because the transaction, not the document write, is what costs.
-    The semantics are those of running the functions serially: each sees the writes of those
-    before it. A function that raises is taken out and gets its own exception; the others are
-    re-run without it (functions must be re-runnable anyway: ``with_transaction`` retries).
+    group instead of one each), because the transaction and each statement in it, not the document
+    written, is what costs. The semantics are those of running the functions serially: each sees
+    the writes of those before it — except inserts queued with :meth:`Tx.insert`, written together
+    at the end of the group (one ``insert_many`` per collection), as are the group's Idempotency-Key
+    marks (one update). A function that raises, or whose queued insert or mark fails, is taken out
+    and gets its own exception; the others are re-run without it (functions must be re-runnable
+    anyway: ``with_transaction`` retries).
     """
 
     def __init__(self, client: AsyncMongoClient, db: AsyncDatabase, *, source: str,
@@ -258,6 +282,10 @@ class Store:
             async def attempt(session: AsyncClientSession) -> bool:
                 results.clear()
                 docs = []
+                # What the members queued, written together after the last member: per collection the
+                # documents in order and, for each, the member that queued it (a write error fails it).
+                inserts: dict[str, tuple[list[dict[str, Any]], list[_Pending]]] = {}
+                marks: list[_Pending] = []
                 for item in remaining:
                     tx = Tx(session=session, db=self.db, source=self.source, envelope=item.envelope_in)
                     token = otel_context.attach(item.otel_context)  # the caller's trace, not the committer's
@@ -265,8 +293,6 @@ class Store:
                         results[id(item)] = await item.fn(tx)
                         for hook in tx.before_commit:
                             await hook()
-                        if item.reservation is not None:
-                            await idempotency.mark_executed(item.reservation, session)
                     except Exception as exc:
                         if _transient(exc):
                             raise  # the whole group is retried by with_transaction
@@ -274,9 +300,23 @@ class Store:
                         raise _MemberFailed from exc
                     finally:
                         otel_context.detach(token)
+                    for collection, queued in tx.inserts.items():
+                        documents, owners = inserts.setdefault(collection, ([], []))
+                        documents.extend(queued)
+                        owners.extend([item] * len(queued))
+                    if item.reservation is not None:
+                        marks.append(item)
                     for event in tx.events:
                         docs.append(outbox_document(envelope(event, source=self.source,
                                                              traceparent=item.traceparent), event))
+                for collection, (documents, owners) in inserts.items():
+                    await self._insert_gathered(collection, documents, owners, session, failed)
+                if marks:
+                    missing = await idempotency.mark_all_executed([item.reservation for item in marks], session)
+                    if missing:
+                        item = marks[missing[0]]
+                        failed.append((item, idempotency.taken_over()))
+                        raise _MemberFailed
                 if docs:
                     # Last, so the counter document — which every event-writing transaction touches —
                     # is held for as short a time as possible.
@@ -313,6 +353,23 @@ class Store:
                 for listener in self._listeners:
                     listener()
             return
+
+    async def _insert_gathered(self, collection: str, documents: list[dict[str, Any]], owners: list[_Pending],
+                               session: AsyncClientSession, failed: list[tuple[_Pending, BaseException]]) -> None:
+        """One ``insert_many`` for the documents a group queued in ``collection``; a write error fails the
+        member that queued the document, with the error ``insert_one`` would have raised."""
+        try:
+            await self.db[collection].insert_many(documents, ordered=True, session=session)
+        except BulkWriteError as exc:
+            if _transient(exc):
+                raise
+            errors = exc.details.get("writeErrors") or []
+            if not errors:
+                raise
+            error = errors[0]
+            cls = DuplicateKeyError if error.get("code") == 11000 else WriteError
+            failed.append((owners[error["index"]], cls(error.get("errmsg", ""), error.get("code"), error)))
+            raise _MemberFailed from exc
 
 
 async def ping(client: AsyncMongoClient) -> None:

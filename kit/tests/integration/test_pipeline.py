@@ -301,6 +301,67 @@ async def test_group_commit_isolates_a_failing_member_and_keeps_serial_semantics
     assert rig.store.groups < 19, "the commands were committed in groups"
 
 
+async def test_gathered_inserts_of_a_failing_member_are_gone_and_the_others_committed_once(rig, thing_event):
+    """Tx.insert queues a document; the group writes what its members queued in one insert_many per
+    collection. A member that raises after queuing, and one whose queued document collides, fail
+    alone (the second with the DuplicateKeyError insert_one gives); the others commit once."""
+    await rig.db.things.insert_one({"_id": "taken"})
+    groups_before = rig.store.groups
+
+    async def add(tx, i: int):  # noqa: ANN001
+        tx.insert("things", {"_id": "taken" if i == 11 else f"t{i}", "i": i})
+        tx.insert("notes", {"i": i})  # an ObjectId is given
+        # Queued, not written: nothing in the transaction sees it before the commit.
+        assert await tx.db.things.find_one({"_id": f"t{i}"}, session=tx.session) is None
+        tx.emit(thing_event(thing_id=f"t{i}", n=i))
+        if i == 7:
+            raise ValueError("seven is not allowed")
+        return i
+
+    results = await asyncio.gather(*(rig.store.transaction(lambda tx, i=i: add(tx, i)) for i in range(20)),
+                                   return_exceptions=True)
+    assert isinstance(results[7], ValueError)
+    assert isinstance(results[11], DuplicateKeyError)
+    committed = [i for i in range(20) if i not in (7, 11)]
+    assert [r for r in results if not isinstance(r, BaseException)] == committed
+    things = await rig.db.things.find({"_id": {"$ne": "taken"}}).to_list(None)
+    assert sorted(d["i"] for d in things) == committed, "each once, none of the failed members'"
+    assert sorted([d["i"] async for d in rig.db.notes.find()]) == committed
+    assert await rig.db.things.find_one({"_id": "taken"}) == {"_id": "taken"}, "the collision changed nothing"
+    assert {d["key"] async for d in rig.db[OUTBOX].find()} == {f"t{i}" for i in committed}
+    assert rig.store.groups - groups_before < len(committed), "the commands were committed in groups"
+
+
+async def test_a_groups_idempotency_keys_are_marked_together_and_a_taken_over_one_fails_alone(rig):
+    """The Idempotency-Key marks of a group are one update; a command whose key another attempt took
+    over (its lease ran out) gets 409 and writes nothing; the others commit and are marked executed."""
+    from nrn_kit import idempotency
+
+    now = utcnow()
+    reservations = [idempotency.Reservation(f"key{i}", uuid.uuid4().hex, rig.db) for i in range(6)]
+    await rig.db[idempotency.COLLECTION].insert_many(
+        [{"_id": r.id, "owner": "someone else" if i == 4 else r.owner, "state": "in_progress", "lease_until": now}
+         for i, r in enumerate(reservations)])
+    groups_before = rig.store.groups
+
+    async def command(i: int):
+        idempotency._current.set(reservations[i])  # noqa: SLF001 — what the route's dependency does
+
+        async def fn(tx):  # noqa: ANN001, ANN202
+            tx.insert("things", {"_id": f"k{i}"})
+            return i
+
+        return await rig.store.transaction(fn)
+
+    results = await asyncio.gather(*(command(i) for i in range(6)), return_exceptions=True)
+    assert isinstance(results[4], idempotency.KeyInProgress)
+    assert [r for r in results if not isinstance(r, BaseException)] == [0, 1, 2, 3, 5]
+    assert sorted([d["_id"] async for d in rig.db.things.find()]) == ["k0", "k1", "k2", "k3", "k5"]
+    marked = sorted([d["_id"] async for d in rig.db[idempotency.COLLECTION].find({"executed_at": {"$exists": True}})])
+    assert marked == ["key0", "key1", "key2", "key3", "key5"]
+    assert rig.store.groups - groups_before < 5, "the commands were committed in groups"
+
+
 async def test_the_relay_sweeps_only_entries_published_longer_ago_than_the_retention(rig):
     from datetime import timedelta
 

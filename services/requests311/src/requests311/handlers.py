@@ -29,6 +29,7 @@ from .domain.clock import ServiceLevels
 from .domain.errors import InvalidInput, NotFound, RuleViolation, VersionConflict
 from .domain.metrics import aggregate as metrics_aggregate
 from .domain.metrics import apply as fold_fact
+from .domain.metrics import RequestFacts
 from .domain.metrics import delta as metrics_delta
 from .domain.model import (
     Actor,
@@ -79,16 +80,22 @@ def new_request_id() -> str:
     return "req_" + uuid.uuid4().hex[:20]
 
 
-async def _fold_facts(tx: Tx, req: Request, events: list[Event]) -> None:
-    """The request's metrics facts and the program's running totals move with its events, in one transaction."""
+async def _fold_facts(tx: Tx, req: Request, events: list[Event], *, new: bool = False) -> RequestFacts | None:
+    """The request's metrics facts and the program's running totals move with its events, in one transaction.
+
+    ``new``: the request is being submitted, so it has no facts yet (nothing is read) and its facts are
+    returned for the caller to add with it (repo.add_new); any other request's are saved here."""
     if not events:
-        return
-    before = facts = await repo.load_facts(tx.db, req.id, tx.session)
+        return None
+    before = facts = None if new else await repo.load_facts(tx.db, req.id, tx.session)
     for event in events:
         facts = fold_fact(facts, event)
-    if facts is not None:
+    if facts is None:
+        return None
+    if not new:
         await repo.save_facts(tx.db, facts, tx.session)
-        await repo.add_to_totals(tx.db, metrics_delta(before, facts, req.service_levels.calendar), tx.session)
+    await repo.add_to_totals(tx.db, metrics_delta(before, facts, req.service_levels.calendar), tx.session)
+    return facts if new else None
 
 
 async def _emit(tx: Tx, req: Request, events: list[Event]) -> None:
@@ -161,8 +168,9 @@ async def submit_question(deps: Deps, *, actor: Actor, draft: QuestionDraft,
         req = Request.submit(request_id=rid, draft=draft, actor=actor, city=city, now=now,
                              service_levels=deps.levels, reference=reference)
         events = req.pull_events()
-        await repo.RequestRepository(tx.db, tx.session).add(req, now)
-        await _emit(tx, req, events)
+        for event in events:
+            tx.emit(event)
+        repo.add_new(tx, req, await _fold_facts(tx, req, events, new=True), now)
         return req
 
     return await deps.store.transaction(fn)

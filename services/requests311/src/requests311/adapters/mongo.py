@@ -17,6 +17,8 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from nrn_kit.mongo import Tx
+
 from ..domain.errors import InvalidInput, VersionConflict
 from ..domain.metrics import RequestFacts
 from ..domain import search
@@ -115,10 +117,6 @@ class RequestRepository:
     async def get(self, request_id: str) -> Request | None:
         doc = await self.db[REQUESTS].find_one({"_id": request_id}, session=self.session)
         return from_document(doc) if doc else None
-
-    async def add(self, req: Request, now: datetime) -> None:
-        req.version = 1
-        await self.db[REQUESTS].insert_one(to_document(req, now), session=self.session)
 
     async def save(self, req: Request, *, expected_version: int, now: datetime, by_person: bool = True) -> None:
         """Write `req`, unless someone else wrote since it was read.
@@ -404,6 +402,17 @@ async def load_facts(db: AsyncDatabase, request_id: str, session: AsyncClientSes
     return RequestFacts.model_validate(doc) if doc else None
 
 
+def add_new(tx: Tx, req: Request, facts: RequestFacts | None, now: datetime) -> None:
+    """A request just submitted, and its metrics facts: queued with ``tx.insert``, so a group of submits
+    writes its requests in one statement and their facts in another (nrn_kit.mongo.Tx.insert). Its id
+    is fresh (handlers.new_request_id), so nothing in the transaction reads either back; an id that
+    exists already fails the submit with DuplicateKeyError, as a single insert did."""
+    req.version = 1
+    tx.insert(REQUESTS, to_document(req, now))
+    if facts is not None:
+        tx.insert(FACTS, {**facts.model_dump(mode="python"), "_id": facts.request_id})
+
+
 async def save_facts(db: AsyncDatabase, facts: RequestFacts, session: AsyncClientSession | None) -> None:
     doc = facts.model_dump(mode="python")
     doc["_id"] = facts.request_id
@@ -436,7 +445,7 @@ async def counter(db: AsyncDatabase, name: str) -> int:
 
 __all__ = [
     "CITIES", "COUNTERS", "EXPERTS", "FACTS", "INDEXES", "METRICS", "OPEN", "QUEUES", "REQUESTS", "ListQuery",
-    "RequestRepository", "add_to_totals", "adjust_workload", "all_facts", "due_for_breach_check", "explain",
+    "RequestRepository", "add_new", "add_to_totals", "adjust_workload", "all_facts", "due_for_breach_check", "explain",
     "get_city", "get_expert", "list_experts", "people_names", "list_requests", "load_facts", "plan", "queue_counts", "read_totals",
     "replace_totals", "save_facts",
 ]
