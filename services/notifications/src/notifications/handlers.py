@@ -24,7 +24,7 @@ from nrn_contracts import EVENT_TYPES
 from nrn_contracts.events import accounts as acc
 from nrn_contracts.events import partners as ptn
 from nrn_contracts.events import requests311 as r311
-from pymongo import DESCENDING, ReturnDocument, UpdateMany, UpdateOne
+from pymongo import DESCENDING, UpdateMany, UpdateOne
 from pymongo.errors import ConnectionFailure
 
 from nrn_kit.http import DomainError, NotFound
@@ -117,7 +117,10 @@ async def _request(tx: Tx, event: Any) -> RequestRef | None:
     if request_id is None:
         return None
     reads = _reads(tx)
-    if ("request", request_id) not in reads:
+    known = reads.get(("request", request_id))
+    if ("request", request_id) not in reads or (
+            known is not None and known.get(_SET_BY, None) not in (None, tx.envelope.id if tx.envelope else None)):
+        await _write_requests(tx)
         reads["request", request_id] = await tx.db[repo.REQUESTS].find_one({"_id": request_id}, session=tx.session)
     doc = dict(reads["request", request_id] or {})
     city_id = doc.get("city_id") or getattr(event, "city_id", None)
@@ -560,6 +563,7 @@ async def remember_city(tx: Tx, event: acc.CityRegistered) -> None:
     await tx.db[repo.CITIES].update_one({"_id": event.city_id}, {"$set": {
         "name": event.name, "state": event.state, "time_zone": zone}}, upsert=True, session=tx.session)
     # officials of the city read times in its zone unless they chose another; its requests likewise
+    await _write_requests(tx)
     for collection in (repo.PEOPLE, repo.REQUESTS):
         await tx.db[collection].update_many({"city_id": event.city_id}, {"$set": {
             "city_zone": zone, "city_name": event.name}}, session=tx.session)
@@ -601,17 +605,40 @@ async def mailbox_confirmed(tx: Tx, event: acc.MailboxConfirmed) -> None:
         "email": event.email, "mailbox_confirmed_at": event.at}}, upsert=True, session=tx.session)
 
 
+# Requests heard of in this transaction, written together (one bulk write) just before the commit
+# or before anything else in it reads or writes the requests (:func:`_write_requests`): a
+# QuestionSubmitted costs no round trip of its own. _id → the fields it sets.
+_REQUEST_WRITES = "notifications.request_writes"
+# Marks a request look-up that holds only what one event set, not the stored document: good for
+# that event's own notices (a new request has nothing else), read again for any other event.
+_SET_BY = "_set_by_event"
+
+
 async def remember_request(tx: Tx, event: r311.QuestionSubmitted) -> None:
     fields = await _city_fields(tx, event.city_id)
-    # the request as it now stands: the notices of this event read it from here, not again
-    _reads(tx)["request", event.request_id] = await tx.db[repo.REQUESTS].find_one_and_update(
-        {"_id": event.request_id}, {"$set": {"city_id": event.city_id, "official_id": event.official_id,
-                                            "title": event.title, **fields}},
-        upsert=True, return_document=ReturnDocument.AFTER, session=tx.session)
+    values = {"city_id": event.city_id, "official_id": event.official_id, "title": event.title, **fields}
+    writes = tx.memo.get(_REQUEST_WRITES)
+    if writes is None:
+        writes = tx.memo[_REQUEST_WRITES] = {}
+        tx.before_commit.insert(0, lambda: _write_requests(tx))
+    writes.setdefault(event.request_id, {}).update(values)
+    # what this event's notices read: the request as this event describes it
+    assert tx.envelope is not None  # a consumer's transaction
+    _reads(tx)["request", event.request_id] = {"_id": event.request_id, **values, _SET_BY: tx.envelope.id}
+
+
+async def _write_requests(tx: Tx) -> None:
+    """Write the requests this transaction heard of and has not written yet (one bulk write)."""
+    writes = tx.memo.pop(_REQUEST_WRITES, None)
+    if writes:
+        await tx.db[repo.REQUESTS].bulk_write(
+            [UpdateOne({"_id": request_id}, {"$set": values}, upsert=True) for request_id, values in writes.items()],
+            ordered=False, session=tx.session)
 
 
 async def remember_expert(tx: Tx, event: r311.ExpertAssigned) -> None:
     _changed(tx, ("request", event.request_id))
+    await _write_requests(tx)
     await tx.db[repo.REQUESTS].update_one({"_id": event.request_id}, {"$set": {"expert_id": event.expert_id}},
                                           upsert=True, session=tx.session)
 

@@ -178,3 +178,38 @@ async def test_the_events_of_one_transaction_see_what_the_earlier_ones_changed(s
 async def _remembered(svc, event_id: str) -> bool:
     """Whether the service's inbox holds the event (applied, and not forgotten since)."""
     return any(key.endswith(f":{event_id}") for key in await applied_event_keys(svc.db))
+
+
+async def test_a_request_heard_of_in_a_batch_is_read_by_its_later_events(svc) -> None:
+    """A QuestionSubmitted's request is written with the batch's other requests just before the
+    commit, not at once: the batch's later events about it (an expert assigned, a memo returned to
+    that expert) still read it whole, and it is stored with every field at the end."""
+    from nrn_contracts import envelope
+
+    from notifications import consumers
+
+    events = [question_submitted("req-d", title="Can we braid funding for lead lines?"),
+              r311.ExpertAssigned(request_id="req-d", expert_id="exp-1", by="lead-1", at=later()),
+              r311.MemoReturned(request_id="req-d", version=1, reason="Please cite the state program.",
+                                by="lead-1", at=later()),
+              question_submitted("req-e")]
+    envelopes = [envelope(event, source="/nrn/test") for event in events]
+
+    async def apply(tx) -> None:  # noqa: ANN001 — as ConsumerRunner._apply does with a batch
+        for ce, event in zip(envelopes, events, strict=True):
+            tx.envelope = ce
+            for handler in consumers.consumer.handlers[ce.type]:
+                await handler(event, tx)
+
+    async def told(ce) -> set[str]:  # noqa: ANN001
+        return {d["recipient"] async for d in svc.db.notices.find({"event_id": ce.id})}
+
+    await svc.deps.store.transaction(apply, group=False)
+    assert await told(envelopes[1]) == await told(envelopes[2]) == {"exp-1"}
+    assert await told(envelopes[3]) == {"off-1", "lead-1"}
+    returned = await svc.db.notices.find_one({"event_id": envelopes[2].id})
+    assert "braid funding" in returned["title"] and "req-d" in returned["link"]  # the request as stored
+    stored = await svc.db.requests.find_one({"_id": "req-d"})
+    assert stored["expert_id"] == "exp-1" and stored["title"] == "Can we braid funding for lead lines?"
+    assert stored["official_id"] == "off-1" and stored["city_name"]
+    assert (await svc.db.requests.find_one({"_id": "req-e"}))["official_id"] == "off-1"
