@@ -426,7 +426,7 @@ _TOLD = "notifications.told"
 
 def _record(tx: Tx, deps: Deps, told: list[Telling]) -> None:
     """Gather ``told`` with the transaction's other events' notices; :func:`_write_told` writes
-    them all just before the commit (two bulk writes for a fetched batch, not two per event)."""
+    them all just before the commit (four statements for a fetched batch, not two per event)."""
     if not told:
         return
     pending = tx.memo.get(_TOLD)

@@ -17,8 +17,9 @@ this?", and the server's "250 accepted" and our "mark sent" cannot be one atomic
 - a message is handed over again only if the sender died in the window between the server's
   acceptance and the mark (one database write): at most the messages in flight at that moment,
   i.e. at most ``SENDER_CONNECTIONS`` messages per crash. The marks of messages accepted at the
-  same moment go to the database in one bulk write (one round trip, not one each: the sender's
-  main cost), but each session waits for its own mark before it hands over
+  same moment (a mark waits up to ``MARK_GATHER_SECONDS`` for the sessions still sending) go to
+  the database in one ``update_many`` (one statement, not one each: the sender's main cost on the
+  embedded database), but each session waits for its own mark before it hands over
   its next message, so the window stays one message per session; or if the server's "250" came after
   ``SMTP_TIMEOUT_SECONDS`` (the send counts as failed and is retried): one repeat per such reply;
 - a message handed over twice is byte for byte the same, with the same ``Message-ID`` (composed
