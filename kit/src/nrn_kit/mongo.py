@@ -96,6 +96,33 @@ async def ensure_indexes(db: AsyncDatabase, specs: dict[str, Iterable[IndexModel
                 await db[collection].drop_index(name)
 
 
+async def explain(db: AsyncDatabase, find: dict[str, Any], verbosity: str = "queryPlanner") -> dict[str, Any]:
+    """The planner's choice for one ``find`` command document (``queryPlanner``: nothing is run;
+    ``executionStats``: run, with ``totalKeysExamined`` and ``totalDocsExamined``). Services check with
+    it that a query without ``hint`` is index-backed: on the embedded database (SecantusDB) a hinted
+    find walks the whole index and reads every document."""
+    return await db.command({"explain": find, "verbosity": verbosity})
+
+
+def plan_stages(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every stage of a winning plan, outermost first."""
+    out, stack = [], [plan]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack += [node["inputStage"]] if "inputStage" in node else []
+        stack += node.get("inputStages", [])
+    return out
+
+
+def plan_index(explained: dict[str, Any]) -> str | None:
+    """The index of the winning plan's IXSCAN in an explain reply, or None when it scans the collection."""
+    stages = plan_stages(explained["queryPlanner"]["winningPlan"])
+    if any(s.get("stage") == "COLLSCAN" for s in stages):
+        return None
+    return next((s.get("indexName") for s in stages if s.get("stage") == "IXSCAN"), None)
+
+
 async def _number_entries_of_earlier_versions(db: AsyncDatabase) -> None:
     """Outboxes written before commit-order positions had ``state`` pending/sent and an ObjectId
     ``seq``: number them in that order after the last position handed out, and start the relay's

@@ -153,36 +153,25 @@ class Dispatcher:
     async def round(self) -> int:
         """Claim what is due (and what a dead dispatcher held past its lease) and hand it to the workers."""
         now = self.deps.clock()
-        s = self.deps.settings
-        skip = await self._unavailable_endpoints()
-        query = {"state": {"$in": list(repo.UNFINISHED)}, "next_attempt_at": {"$lte": now}}
-        if skip:
-            query["endpoint_id"] = {"$nin": skip}
-        cursor = self.db[repo.DELIVERIES].find(query).hint(repo.IX_DUE).sort("next_attempt_at", 1).limit(
-            s.dispatch_batch)
+        skip = set(await self._unavailable_endpoints())
         handed = 0
-        async for delivery in cursor:
-            worker = self.workers.get(delivery["endpoint_id"])
-            if worker is not None and (worker.full or delivery["order_key"] in worker.keys):
-                continue
-            if await self._earlier_unfinished(delivery):
-                continue
-            claimed = await self._claim(delivery, now)
-            if claimed is None:
-                continue
-            if worker is None:
-                worker = self.workers[delivery["endpoint_id"]] = EndpointWorker(self, delivery["endpoint_id"])
-            worker.offer(claimed)
-            handed += 1
+        due = repo.due_deliveries(self.db, now, skip=skip, limit=self.deps.settings.dispatch_batch)
+        async with contextlib.aclosing(due):
+            async for delivery in due:
+                worker = self.workers.get(delivery["endpoint_id"])
+                if worker is not None and (worker.full or delivery["order_key"] in worker.keys):
+                    continue
+                if await repo.earlier_unfinished(self.db, delivery):
+                    continue
+                claimed = await self._claim(delivery, now)
+                if claimed is None:
+                    continue
+                if worker is None:
+                    worker = self.workers[delivery["endpoint_id"]] = EndpointWorker(self, delivery["endpoint_id"])
+                worker.offer(claimed)
+                handed += 1
         await self._retire_idle_workers()
         return handed
-
-    async def _earlier_unfinished(self, delivery: dict[str, Any]) -> bool:
-        earlier = await self.db[repo.DELIVERIES].find_one(
-            {"endpoint_id": delivery["endpoint_id"], "order_key": delivery["order_key"],
-             "seq": {"$lt": delivery["seq"]}, "state": {"$in": list(repo.UNFINISHED)}},
-            {"_id": 1}, hint=repo.IX_ORDER)
-        return earlier is not None
 
     async def _claim(self, delivery: dict[str, Any], now: datetime) -> dict[str, Any] | None:
         claim = uuid.uuid4().hex

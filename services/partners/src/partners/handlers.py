@@ -387,12 +387,8 @@ def endpoint_view(endpoint: Endpoint, now: datetime, agreement: Agreement | None
 async def list_deliveries(deps: Deps, partner_id: str, endpoint_id: str, *, state: str | None, limit: int,
                           before: datetime | None) -> list[dict[str, Any]]:
     await load_endpoint(deps, partner_id, endpoint_id)
-    query: dict[str, Any] = {"endpoint_id": endpoint_id}
-    if state:
-        query["state"] = state
-    if before:
-        query["created_at"] = {"$lt": before}
-    cursor = deps.db[repo.DELIVERIES].find(query).hint(repo.IX_LOG).sort("created_at", -1).limit(limit)
+    query = repo.delivery_log(endpoint_id, state, before)
+    cursor = deps.db[repo.DELIVERIES].find(query).sort("created_at", -1).limit(limit)
     return [d async for d in cursor]
 
 

@@ -16,6 +16,8 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
+from nrn_kit.mongo import plan_index, plan_stages  # noqa: F401 - re-exported for the plan tests and bench
+
 PEOPLE = "people"  # read model of accounts, plus each person's preferences
 CITIES = "cities"  # read model: name, state, time zone
 REQUESTS = "requests"  # read model of 311 requests: city, asking official, expert, title
@@ -108,22 +110,3 @@ async def explain_queries(db: AsyncDatabase, now: datetime, person_id: str) -> d
                      "sort": {"next_attempt_at": 1}, "limit": 100},
     }
     return {name: await db.command({"explain": find, "verbosity": "queryPlanner"}) for name, find in finds.items()}
-
-
-def plan_stages(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every stage of a winning plan, outermost first."""
-    out, stack = [], [plan]
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        stack += [node["inputStage"]] if "inputStage" in node else []
-        stack += node.get("inputStages", [])
-    return out
-
-
-def plan_index(explained: dict[str, Any]) -> str | None:
-    """The index of the winning plan's IXSCAN, or None when it scans the collection (COLLSCAN)."""
-    stages = plan_stages(explained["queryPlanner"]["winningPlan"])
-    if any(s.get("stage") == "COLLSCAN" for s in stages):
-        return None
-    return next((s.get("indexName") for s in stages if s.get("stage") == "IXSCAN"), None)

@@ -16,6 +16,8 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from nrn_kit.mongo import explain
+
 from ..domain.convening import Convening
 from ..domain.errors import Contended
 from ..domain.groups import Deliverable, Group
@@ -102,10 +104,37 @@ async def put_registration(db: AsyncDatabase, reg: Registration, session: S) -> 
     await db[REGISTRATIONS].replace_one({"_id": reg.id}, reg.to_document(), upsert=True, session=session)
 
 
+def waitlisted(convening_id: str) -> dict[str, Any]:
+    """A convening's waitlist (index ``convening_status_seq``); sort by ``waitlist_seq``."""
+    return {"convening_id": convening_id, "status": Status.waitlisted.value}
+
+
+def holds_lapsed(now: datetime) -> dict[str, Any]:
+    """Offered seats whose hold has run out (index ``offered_hold_until``)."""
+    return {"status": Status.offered.value, "hold_until": {"$lte": now}}
+
+
+# No query names its index with ``hint``: on the embedded database (SecantusDB) a hinted find walks
+# the whole index and reads every document (the hold sweep, which runs by itself: most of a second at
+# 20,000 registrations). The filters above alone make the planner choose; explain_queries shows it.
+PLANNED = {"waitlist head": (REGISTRATIONS, IX_WAITLIST), "lapsed holds": (REGISTRATIONS, IX_HOLDS)}
+
+
+async def explain_queries(db: AsyncDatabase, now: datetime, convening_id: str) -> dict[str, dict[str, Any]]:
+    """The planner's choice (nothing run) for each query of :data:`PLANNED` as it is sent: name → explain reply."""
+    finds = {
+        "waitlist head": {"find": REGISTRATIONS, "filter": waitlisted(convening_id), "sort": {"waitlist_seq": 1},
+                          "limit": 1},
+        "lapsed holds": {"find": REGISTRATIONS, "filter": holds_lapsed(now), "projection": {"convening_id": 1},
+                         "limit": 100},
+    }
+    return {name: await explain(db, find) for name, find in finds.items()}
+
+
 async def waitlist_head(db: AsyncDatabase, convening_id: str, session: S, n: int = 1) -> list[Registration]:
-    docs = await db[REGISTRATIONS].find(
-        {"convening_id": convening_id, "status": Status.waitlisted.value}, session=session,
-    ).sort([("waitlist_seq", ASCENDING)]).hint(IX_WAITLIST).limit(n).to_list()
+    """The first ``n`` waitlisted registrations of a convening, in waitlist order."""
+    docs = await db[REGISTRATIONS].find(waitlisted(convening_id), session=session) \
+        .sort([("waitlist_seq", ASCENDING)]).limit(n).to_list()
     return [Registration.from_document(d) for d in docs]
 
 
@@ -138,9 +167,7 @@ async def registrations_of_city(db: AsyncDatabase, city_id: str) -> list[Registr
 
 
 async def lapsed_holds(db: AsyncDatabase, now: datetime, limit: int) -> list[tuple[str, str]]:
-    docs = await db[REGISTRATIONS].find(
-        {"status": Status.offered.value, "hold_until": {"$lte": now}}, {"convening_id": 1},
-    ).hint(IX_HOLDS).limit(limit).to_list()
+    docs = await db[REGISTRATIONS].find(holds_lapsed(now), {"convening_id": 1}).limit(limit).to_list()
     return [(d["convening_id"], d["_id"]) for d in docs]
 
 
