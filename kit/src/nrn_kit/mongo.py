@@ -96,12 +96,11 @@ async def ensure_indexes(db: AsyncDatabase, specs: dict[str, Iterable[IndexModel
                 await db[collection].drop_index(name)
 
 
-async def explain(db: AsyncDatabase, find: dict[str, Any], verbosity: str = "queryPlanner") -> dict[str, Any]:
-    """The planner's choice for one ``find`` command document (``queryPlanner``: nothing is run;
-    ``executionStats``: run, with ``totalKeysExamined`` and ``totalDocsExamined``). Services check with
-    it that a query without ``hint`` is index-backed: on the embedded database (SecantusDB) a hinted
-    find walks the whole index and reads every document."""
-    return await db.command({"explain": find, "verbosity": verbosity})
+async def explain(db: AsyncDatabase, find: dict[str, Any]) -> dict[str, Any]:
+    """The planner's choice for one ``find`` command document (explain, verbosity queryPlanner: nothing
+    is run). Services check with it that a query without ``hint`` is index-backed: on the embedded
+    database (SecantusDB) a hinted find walks the whole index and reads every document."""
+    return await db.command({"explain": find, "verbosity": "queryPlanner"})
 
 
 def plan_stages(plan: dict[str, Any]) -> list[dict[str, Any]]:

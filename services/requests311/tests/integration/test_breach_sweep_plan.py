@@ -48,9 +48,10 @@ async def test_breach_sweep_uses_its_index_and_finds_exactly_the_due(db) -> None
 
     due = {d["_id"] for d in docs if d.get("next_breach_check_at") is not None and d["next_breach_check_at"] <= NOW}
     assert len(due) == 1_001
-    # run: only due requests are read (a range open below would read the 1,000 without a check as well)
-    stats = (await repo.explain_breach_sweep(db, NOW, 5_000, "executionStats"))["executionStats"]
-    assert stats["totalDocsExamined"] <= len(due), stats
+    # bounded below: open below, the same plan reads every null key first (about 25 times slower at 3,000
+    # requests here); the embedded database's executionStats count only the keys returned, so the bound
+    # is what can be checked
+    assert set(repo.breach_checks_due(NOW)["next_breach_check_at"]) == {"$gte", "$lte"}
     assert set(await repo.due_for_breach_check(db, NOW, 5_000)) == due
     batch = await repo.due_for_breach_check(db, NOW, 200)
     assert len(batch) == 200 and set(batch) <= due

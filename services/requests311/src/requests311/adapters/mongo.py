@@ -336,11 +336,10 @@ async def due_for_breach_check(db: AsyncDatabase, now: datetime, limit: int) -> 
     return [d["_id"] async for d in cursor]
 
 
-async def explain_breach_sweep(db: AsyncDatabase, now: datetime, limit: int,
-                               verbosity: str = "queryPlanner") -> dict[str, Any]:
-    """The explain reply for the breach sweep's query as :func:`due_for_breach_check` sends it."""
+async def explain_breach_sweep(db: AsyncDatabase, now: datetime, limit: int) -> dict[str, Any]:
+    """The planner's choice for the breach sweep's query as :func:`due_for_breach_check` sends it (nothing run)."""
     find = {"find": REQUESTS, "filter": breach_checks_due(now), "projection": {"_id": 1}, "limit": limit}
-    return await explain_find(db, find, verbosity)
+    return await explain_find(db, find)
 
 
 # ---------------------------------------------------------------------------- read models
