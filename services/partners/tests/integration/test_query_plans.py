@@ -101,3 +101,11 @@ async def test_earlier_unfinished_holds_back_only_behind_unfinished_deliveries(d
     assert not await repo.earlier_unfinished(db, await db[repo.DELIVERIES].find_one({"_id": "c"}))
     await db[repo.DELIVERIES].update_one({"_id": "a"}, {"$set": {"state": repo.PENDING}})
     assert await repo.earlier_unfinished(db, await db[repo.DELIVERIES].find_one({"_id": "c"}))
+
+
+async def test_the_order_index_of_earlier_versions_is_dropped_at_start(db) -> None:  # noqa: ANN001
+    await db[repo.DELIVERIES].create_index([("endpoint_id", 1), ("order_key", 1), ("seq", 1)], name="endpoint_key_seq")
+    await repo.drop_obsolete_indexes(db)
+    await repo.drop_obsolete_indexes(db)  # and again, with nothing left to drop
+    names = set(await db[repo.DELIVERIES].index_information())
+    assert "endpoint_key_seq" not in names and {repo.IX_DUE, repo.IX_ORDER, repo.IX_LOG, repo.IX_LOG_STATE} <= names
