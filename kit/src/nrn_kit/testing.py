@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TypeVar
 
 import pytest
@@ -199,3 +199,19 @@ def answers(url: str) -> Callable[[], bool]:
             return False
 
     return check
+
+
+@contextlib.asynccontextmanager
+async def indexed_database(settings: ServiceSettings, indexes: dict) -> AsyncIterator[object]:
+    """Just a service's database with its indexes (and the kit's), no relay, consumers or sweeps taking
+    the documents a test inserts: for query-plan tests (``explain``). Not dropped afterwards (the
+    embedded database deletes one index entry at a time); the name is unique to the test."""
+    from .mongo import ensure_indexes, make_client
+
+    client = make_client(settings)
+    database = client[settings.database_name]
+    await ensure_indexes(database, indexes)
+    try:
+        yield database
+    finally:
+        await client.close()

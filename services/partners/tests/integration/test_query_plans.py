@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from bson import ObjectId
 
-from nrn_kit.mongo import ensure_indexes, make_client, plan_index
+from nrn_kit.mongo import plan_index
+from nrn_kit.testing import indexed_database
 from partners.adapters import mongo as repo
 from partners.config import Settings
 
@@ -22,13 +23,8 @@ STATES = (repo.SUCCEEDED, repo.SUCCEEDED, repo.FAILED, repo.CANCELLED, repo.PEND
 async def db(make_settings):  # noqa: ANN001
     """Just the database with partners' indexes: no dispatcher taking the deliveries inserted here."""
     settings = make_settings(Settings)
-    client = make_client(settings)
-    database = client[settings.database_name]
-    await ensure_indexes(database, repo.indexes(settings))
-    try:
+    async with indexed_database(settings, repo.indexes(settings)) as database:
         yield database
-    finally:
-        await client.close()
 
 
 def _delivery(i: int) -> dict:

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from nrn_kit.mongo import ensure_indexes, make_client, plan_index
+from nrn_kit.mongo import plan_index
+from nrn_kit.testing import indexed_database
 from peer.adapters import mongo as repo
 from peer.config import Settings
 
@@ -20,14 +21,8 @@ STATUSES = ("confirmed", "waitlisted", "offered", "cancelled")
 @pytest.fixture
 async def db(make_settings):  # noqa: ANN001
     """Just the database with peer's indexes: no sweep taking the registrations inserted here."""
-    settings = make_settings(Settings)
-    client = make_client(settings)
-    database = client[settings.database_name]
-    await ensure_indexes(database, repo.INDEXES)
-    try:
+    async with indexed_database(make_settings(Settings), repo.INDEXES) as database:
         yield database
-    finally:
-        await client.close()
 
 
 async def test_hold_sweep_and_waitlist_use_their_indexes(db) -> None:  # noqa: ANN001

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from nrn_kit.mongo import ensure_indexes, make_client, plan_index, plan_stages
+from nrn_kit.mongo import plan_index, plan_stages
+from nrn_kit.testing import indexed_database
 from requests311.adapters import mongo as repo
 from requests311.config import Settings
 
@@ -18,14 +19,8 @@ NOW = datetime(2025, 3, 3, 14, 0, tzinfo=UTC)
 @pytest.fixture
 async def db(make_settings):  # noqa: ANN001
     """Just the database with the service's indexes: no sweep or consumers taking the requests inserted here."""
-    settings = make_settings(Settings)
-    client = make_client(settings)
-    database = client[settings.database_name]
-    await ensure_indexes(database, repo.INDEXES)
-    try:
+    async with indexed_database(make_settings(Settings), repo.INDEXES) as database:
         yield database
-    finally:
-        await client.close()
 
 
 async def test_breach_sweep_uses_its_index_and_finds_exactly_the_due(db) -> None:  # noqa: ANN001
