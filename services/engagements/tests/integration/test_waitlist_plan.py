@@ -8,7 +8,7 @@ import pytest
 
 from engagements.adapters import mongo as repo
 from engagements.config import Settings
-from nrn_kit.mongo import ensure_indexes, make_client
+from nrn_kit.mongo import ensure_indexes, make_client, plan_stages as stages
 
 N = 10_000
 
@@ -26,16 +26,6 @@ async def db(make_settings):
         yield database
     finally:
         await client.close()
-
-
-def stages(plan: dict) -> list[dict]:
-    out, stack = [], [plan]
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        stack += [node["inputStage"]] if "inputStage" in node else []
-        stack += node.get("inputStages", [])
-    return out
 
 
 def applications(n: int) -> list[dict]:

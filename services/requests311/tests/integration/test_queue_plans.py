@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from nrn_kit.mongo import ensure_indexes, make_client
+from nrn_kit.mongo import ensure_indexes, make_client, plan_stages as stages
 from requests311.adapters import mongo as repo
 from requests311.config import Settings
 
@@ -35,17 +35,6 @@ async def db(make_settings):
 
 
 NOW = datetime(2025, 3, 3, 14, 0, tzinfo=UTC)
-
-
-def stages(plan: dict) -> list[dict]:
-    out = []
-    stack = [plan]
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        stack += [node["inputStage"]] if "inputStage" in node else []
-        stack += node.get("inputStages", [])
-    return out
 
 
 @pytest.mark.timeout(1800)  # 100,000 documents with every queue index on the embedded database: minutes
