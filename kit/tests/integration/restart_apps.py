@@ -1,8 +1,10 @@
 """The two kit services the restart tests kill, each run by uvicorn in a process of its own.
 
-`producer_app`: `POST /orders` → one transaction (order document + `OrderPlaced` in the outbox).
+`producer_app`: `POST /orders` → one transaction (order document, its line queued with ``tx.insert``
+and written with its group's, `OrderPlaced` in the outbox).
 `consumer_app`: applies `OrderPlaced` to its read model — `$inc` of the order's count, so an event
-applied twice shows as 2 — with the inbox in the same transaction.
+applied twice shows as 2, and a receipt queued with ``tx.insert`` (one insert_many a batch) — with the
+inbox in the same transaction.
 Both read their settings from the environment (``ServiceSettings``), like any service.
 """
 
@@ -39,6 +41,7 @@ def producer_app() -> FastAPI:
 
         async def fn(tx) -> None:  # noqa: ANN001
             await tx.db.orders.insert_one({"_id": order_id, "item": order.item}, session=tx.session)
+            tx.insert("order_lines", {"order_id": order_id, "item": order.item})
             tx.emit(OrderPlaced(order_id=order_id, item=order.item))
 
         await runtime.store.transaction(fn)
@@ -55,5 +58,6 @@ def consumer_app() -> FastAPI:
     async def count(event: OrderPlaced, tx) -> None:  # noqa: ANN001
         await tx.db.order_counts.update_one({"_id": event.order_id}, {"$inc": {"applied": 1}}, upsert=True,
                                             session=tx.session)
+        tx.insert("order_receipts", {"_id": event.order_id})
 
     return create_app(ServiceSpec(settings=ServiceSettings(), title="restart-consumer", consumers=[consumer]))

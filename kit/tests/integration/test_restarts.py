@@ -242,6 +242,11 @@ async def test_every_committed_order_is_applied_exactly_once_whatever_is_killed(
         twice = [d async for d in counts.find({"applied": {"$ne": 1}})]
         assert not twice, f"applied more than once: {twice[:5]}"
         assert await counts.count_documents({}) == len(committed), "an effect without a committed order"
+        # The gathered inserts (Tx.insert) on both sides: one each, none lost, none without its order.
+        lines = [d["order_id"] async for d in mongo[producer_settings.database_name].order_lines.find()]
+        assert sorted(lines) == sorted(committed), "an order's queued line was lost, doubled or orphaned"
+        receipts = {d["_id"] async for d in mongo[consumer_settings.database_name].order_receipts.find()}
+        assert receipts == committed, "a queued receipt was lost or orphaned"
         print(f"  {len(committed)} orders committed ({len(load.accepted)} accepted, {load.refused} refused "
               f"while parts were down), each applied exactly once")
     finally:
