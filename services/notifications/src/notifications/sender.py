@@ -149,9 +149,21 @@ class Sender:
         for doc in batch:
             queue.put_nowait(doc)
 
+        def take() -> tuple[dict[str, Any], bytes | TemplateFailed] | None:
+            if queue.empty():
+                return None
+            doc = queue.get_nowait()
+            return doc, self._compose(doc)
+
         async def work(transport: Transport) -> None:
-            while not queue.empty():
-                await self.deliver(transport, queue.get_nowait())
+            upcoming = take()
+            while upcoming is not None:
+                marked = await self.deliver(transport, *upcoming)
+                # the next message is composed while this one's mark is being written, and handed
+                # over only once the mark is written (the crash window stays one message a session)
+                upcoming = take()
+                if marked is not None:
+                    await marked
 
         # a TaskGroup, not gather: when this task is cancelled (shutdown), every worker is cancelled
         # and awaited before the cancellation goes on, so none keeps sending from a dead round
@@ -160,16 +172,24 @@ class Sender:
                 group.create_task(work(transport))
         return len(batch)
 
-    async def deliver(self, transport: Transport, doc: dict[str, Any]) -> None:
-        mail = self.db[repo.MAIL]
+    def _compose(self, doc: dict[str, Any]) -> bytes | TemplateFailed:
+        """The message's bytes, or why its template failed."""
         try:
-            raw, _ = compose(self.settings, doc)
+            return compose(self.settings, doc)[0]
         except TemplateFailed as exc:
+            return exc
+
+    async def deliver(self, transport: Transport, doc: dict[str, Any],
+                      raw: bytes | TemplateFailed) -> asyncio.Future[None] | None:
+        """Hand ``raw`` (``doc`` composed) to the server, or park or put back ``doc``. Returns, when
+        the server accepted it, the future of its mark: the caller awaits it before handing over
+        its next message."""
+        if isinstance(raw, TemplateFailed):
             # kept with its reason and context; staff send it again once the template is fixed
-            await mail.update_one({"_id": doc["_id"], "claim": doc["claim"]}, {
-                "$set": {"state": repo.PARKED, "last_error": str(exc)}})
-            log.error("message %s parked: %s", doc["_id"], exc)
-            return
+            await self.db[repo.MAIL].update_one({"_id": doc["_id"], "claim": doc["claim"]}, {
+                "$set": {"state": repo.PARKED, "last_error": str(raw)}})
+            log.error("message %s parked: %s", doc["_id"], raw)
+            return None
         self._sending += 1
         try:
             reply = await transport.send(raw, self.envelope_from, [doc["to"]])
@@ -182,24 +202,24 @@ class Sender:
             self._replied.set()
         if refused is not None:
             await self._failed(doc, str(refused), permanent=refused.permanent)
-            return
+            return None
         if self.after_send is not None:
             await self.after_send(doc)
-        # the single-use links of an account message do not stay in the database once sent
-        await self._mark(Mark(doc["claim"], str(reply)[:500], doc.get("kind") == "account"), doc["_id"])
         self.sent += 1
+        # the single-use links of an account message do not stay in the database once sent
+        return self._mark(Mark(doc["claim"], str(reply)[:500], doc.get("kind") == "account"), doc["_id"])
 
-    async def _mark(self, mark: Mark, mail_id: str) -> None:
+    def _mark(self, mark: Mark, mail_id: str) -> asyncio.Future[None]:
         """Mark one message sent together with the marks the other sessions are making at the same
         moment — those alike (same claim, same server reply, account or not: usually all) in one
-        ``update_many``, one statement, not one each — and return once it is written: the caller
-        hands over its next message only then, which keeps the crash window at one message per
-        session. Raises what the write raised."""
+        ``update_many``, one statement, not one each. The future is done once it is written (or
+        raises what the write raised): the caller hands over its next message only then, which
+        keeps the crash window at one message per session."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._marks.append((mark, mail_id, future))
         if self._marker is None or self._marker.done():
             self._marker = asyncio.create_task(self._write_marks(), name="mail-sender-marks")
-        await future
+        return future
 
     async def _write_marks(self) -> None:
         # The sessions still waiting for the server's reply join this write when it comes within
