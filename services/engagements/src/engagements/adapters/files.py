@@ -26,6 +26,8 @@ from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
 from pymongo.asynchronous.database import AsyncDatabase
 
+from nrn_kit.mongo import explain
+
 from ..domain.errors import InvalidInput, NotFound
 from .mongo import APPLICATIONS, ATTACHMENTS_BUCKET
 
@@ -78,6 +80,17 @@ class StoredFile:
     size: int
 
 
+def referencing(file_id: str) -> dict[str, Any]:
+    """Applications that list the stored file ``file_id`` among their attachments (index ``attachments``)."""
+    return {"attachments.id": file_id}
+
+
+async def explain_orphan_check(db: AsyncDatabase, file_id: str) -> dict[str, Any]:
+    """The planner's choice for the orphan sweep's check of one file, as it is sent (nothing run)."""
+    return await explain(db, {"find": APPLICATIONS, "filter": referencing(file_id), "projection": {"_id": 1},
+                              "limit": 1})
+
+
 class AttachmentStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.db = db
@@ -106,11 +119,14 @@ class AttachmentStore:
             pass
 
     async def sweep_orphans(self, now: datetime, older_than: timedelta = timedelta(hours=1)) -> int:
-        """Delete stored files no application references (left by a crash between upload and save)."""
+        """Delete stored files no application references (left by a crash between upload and save).
+
+        The check per file names no index (``hint``): the sweep runs by itself, and on the embedded
+        database a hinted find walks the whole index and reads every application, once per file;
+        the filter alone makes the planner choose ``attachments`` (test ``test_orphan_sweep_plan``)."""
         removed = 0
         async for grid_out in self.bucket.find({"uploadDate": {"$lt": now - older_than}}):
-            referenced = await self.db[APPLICATIONS].find_one({"attachments.id": str(grid_out._id)}, {"_id": 1},
-                                                              hint="attachments")
+            referenced = await self.db[APPLICATIONS].find_one(referencing(str(grid_out._id)), {"_id": 1})
             if referenced is None:
                 await self.delete(str(grid_out._id))
                 removed += 1
