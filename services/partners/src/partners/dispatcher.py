@@ -5,9 +5,9 @@ connections, that many requests at once, and a queue of at most ``ENDPOINT_QUEUE
 deliveries. An endpoint that hangs, trickles, answers garbage or redirects fills only its own queue;
 the dispatcher then skips it and keeps feeding the others.
 
-Bounded memory. What is waiting lives in MongoDB (``deliveries``), not in memory: a round looks at
-most ``DISPATCH_BATCH`` due deliveries, and each endpoint holds at most its queue; a flood of events
-grows the collection, never the process.
+Bounded memory. What is waiting lives in MongoDB (``deliveries``), not in memory: a round takes at
+most ``DISPATCH_BATCH`` due deliveries (read from cursors, passing over endpoints it skips), and each
+endpoint holds at most its queue; a flood of events grows the collection, never the process.
 
 Order. One aggregate's events reach an endpoint in order: a delivery is sent only when no earlier
 delivery of the same aggregate (``order_key``, by ``seq``) to the same endpoint is unfinished — a
