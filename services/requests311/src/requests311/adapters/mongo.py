@@ -4,7 +4,7 @@ Queue queries name their index (`hint`): the plan is then the same on MongoDB an
 embedded database, whose planner falls back to a collection scan when a query has a field
 outside the index, and a test asserts that every queue stays index-backed at 100,000 requests.
 The breach sweep, which runs by itself every minute, names none: there a hinted find walks the
-whole index and reads every document (0.6–1.3 s at 20,000 requests, under load); its filter alone
+whole index and reads every document (0.5–1.3 s at 20,000 requests, under load); its filter alone
 makes the planner choose ``next_breach_check`` (test ``test_breach_sweep_plan``).
 """
 
