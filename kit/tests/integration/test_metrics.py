@@ -77,7 +77,15 @@ async def test_the_scrape_endpoint_holds_http_outbox_relay_and_consumer_series(m
         async def scraped() -> str | None:
             text = (await http.get(url)).text
             applied = sample(text, "nrn_consumer_events_total", topic=TOPIC, outcome="applied")
-            return text if applied == 3 and sample(text, "nrn_consumer_dead_letters_total", topic=TOPIC) else None
+            # the lag gauge appears once a fetch has reported the partitions' highwater and the group
+            # committed: on real Kafka that can come a poll after the events were applied
+            lags = [sample(text, "nrn_consumer_lag", topic=TOPIC, partition=str(p)) for p in range(2)]
+            settled = [lag for lag in lags if lag is not None] and all(lag in (0, None) for lag in lags)
+            # and the relay re-reads its backlog once a second: a scrape can still hold the one before
+            drained = sample(text, "nrn_outbox_backlog", service="metricstest") == 0
+            done = (applied == 3 and sample(text, "nrn_consumer_dead_letters_total", topic=TOPIC) and settled
+                    and drained)
+            return text if done else None
 
         text = await eventually(scraped)
 
