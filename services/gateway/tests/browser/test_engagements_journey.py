@@ -13,8 +13,9 @@ Screenshots at 1280 and 390 px: artifacts/screenshots/engagements-*.png."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -63,7 +64,9 @@ async def test_apply_review_decide_plan_and_close_out(platform: Platform, browse
     olive, _ = await platform.verified_official(admin, "mi-flint", "Olive Official")
     oscar, _ = await platform.verified_official(admin, "mi-flint", "Oscar Official")
     pm_api = await platform.auth(pm["email"], pm["password"])
-    today = date.today()
+    # the program's day, as engagements counts it (US Eastern), not the machine's UTC date: between
+    # midnight UTC and midnight Eastern a visit dated the UTC day is in the future for the service
+    today = datetime.now(ZoneInfo("America/New_York")).date()
     created = await platform.http.post("/api/v1/rounds", headers=pm_api, json={
         "name": f"{today.year} round", "opens_on": (today - timedelta(days=30)).isoformat(), "capacity": 10})
     assert created.status_code == 201, created.text
