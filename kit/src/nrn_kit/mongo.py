@@ -89,9 +89,15 @@ async def ensure_indexes(db: AsyncDatabase, specs: dict[str, Iterable[IndexModel
     for collection, models in all_specs.items():
         if models:
             await db[collection].create_indexes(list(models))
-    for collection, names in OBSOLETE_INDEXES.items():
+    await drop_indexes(db, OBSOLETE_INDEXES)
+
+
+async def drop_indexes(db: AsyncDatabase, names: dict[str, Iterable[str]]) -> None:
+    """Drop these indexes (collection → index names) where they exist: those earlier versions created
+    and no longer wanted. Idempotent, run at start."""
+    for collection, wanted_gone in names.items():
         existing = await db[collection].index_information()
-        for name in names:
+        for name in wanted_gone:
             if name in existing:
                 await db[collection].drop_index(name)
 

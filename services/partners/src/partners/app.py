@@ -10,10 +10,11 @@ from nrn_contracts import PARTNERS_TOPIC
 
 from nrn_kit.app import Runtime, ServiceSpec
 from nrn_kit.app import create_app as create_app_from_spec
+from nrn_kit.mongo import drop_indexes
 
 from . import api, consumers
 from .adapters.http import Resolver, system_resolver
-from .adapters.mongo import drop_obsolete_indexes, indexes
+from .adapters.mongo import OBSOLETE_INDEXES, indexes
 from .config import Settings
 from .dispatcher import AfterSend, Dispatcher
 from .handlers import Clock, Deps, system_clock
@@ -27,7 +28,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
 
     async def start(runtime: Runtime) -> None:
         assert runtime.store is not None
-        await drop_obsolete_indexes(runtime.store.db)
+        await drop_indexes(runtime.store.db, OBSOLETE_INDEXES)
         deps = Deps(store=runtime.store, settings=settings, clock=clock or system_clock)
         dispatcher = Dispatcher(deps, resolver=resolver or system_resolver, after_send=after_send, rng=rng)
         deps.wake = dispatcher.wake

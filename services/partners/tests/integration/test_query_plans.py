@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from bson import ObjectId
 
-from nrn_kit.mongo import plan_index
+from nrn_kit.mongo import drop_indexes, plan_index
 from nrn_kit.testing import indexed_database
 from partners.adapters import mongo as repo
 from partners.config import Settings
@@ -101,7 +101,7 @@ async def test_earlier_unfinished_holds_back_only_behind_unfinished_deliveries(d
 
 async def test_the_order_index_of_earlier_versions_is_dropped_at_start(db) -> None:  # noqa: ANN001
     await db[repo.DELIVERIES].create_index([("endpoint_id", 1), ("order_key", 1), ("seq", 1)], name="endpoint_key_seq")
-    await repo.drop_obsolete_indexes(db)
-    await repo.drop_obsolete_indexes(db)  # and again, with nothing left to drop
+    await drop_indexes(db, repo.OBSOLETE_INDEXES)
+    await drop_indexes(db, repo.OBSOLETE_INDEXES)  # and again, with nothing left to drop
     names = set(await db[repo.DELIVERIES].index_information())
     assert "endpoint_key_seq" not in names and {repo.IX_DUE, repo.IX_ORDER, repo.IX_LOG, repo.IX_LOG_STATE} <= names

@@ -77,16 +77,9 @@ def indexes(settings) -> dict[str, list[IndexModel]]:  # noqa: ANN001
     }
 
 
-# Indexes earlier versions created that are no longer wanted (the order check without state): dropped at start.
+# Indexes earlier versions created that are no longer wanted (the order check without state): dropped at
+# start (nrn_kit.mongo.drop_indexes).
 OBSOLETE_INDEXES = {DELIVERIES: ("endpoint_key_seq",)}
-
-
-async def drop_obsolete_indexes(db: AsyncDatabase) -> None:
-    for collection, names in OBSOLETE_INDEXES.items():
-        existing = await db[collection].index_information()
-        for name in names:
-            if name in existing:
-                await db[collection].drop_index(name)
 
 
 # The queries that run by themselves (the dispatcher's rounds) or over an endpoint's whole history (the
