@@ -1,7 +1,8 @@
 """What notifications learns from the other services' events, and the notices they cause.
 
 For each event the read-model handlers run first (people, cities, requests, calls, follow-ups;
-peer's convenings, registrations, introductions and pro bono projects),
+peer's convenings, registrations, introductions and pro bono projects; direct assistance's
+applications and engagements),
 then :func:`tell`, which applies the rules table (``domain/rules.py``): handlers of one event
 type run in the order they are registered, inside one transaction with the inbox record.
 Events of types no handler names are ignored.
@@ -10,6 +11,7 @@ Events of types no handler names are ignored.
 from __future__ import annotations
 
 from nrn_contracts.events import accounts as acc
+from nrn_contracts.events import engagements as eng
 from nrn_contracts.events import peer
 from nrn_contracts.events import requests311 as r311
 
@@ -17,6 +19,7 @@ from nrn_kit.consumer import EventConsumer
 from nrn_kit.mongo import Tx
 
 from . import handlers as h
+from . import handlers_engagements as he
 from . import handlers_peer as hp
 from .domain.rules import RULES, FollowUpDue
 
@@ -148,6 +151,16 @@ async def introduction_offered(event: peer.IntroductionOffered, tx: Tx) -> None:
 @consumer.handles(peer.ProjectPosted)
 async def project_posted(event: peer.ProjectPosted, tx: Tx) -> None:
     await hp.remember_project(tx, event)
+
+
+@consumer.handles(eng.ApplicationSubmitted)
+async def application_submitted(event: eng.ApplicationSubmitted, tx: Tx) -> None:
+    await he.remember_application(tx, event)
+
+
+@consumer.handles(eng.EngagementOpened)
+async def engagement_opened(event: eng.EngagementOpened, tx: Tx) -> None:
+    await he.remember_engagement(tx, event)
 
 
 async def tell(event, tx: Tx) -> None:  # noqa: ANN001

@@ -30,6 +30,7 @@ from pymongo.errors import ConnectionFailure
 from nrn_kit.http import DomainError, NotFound
 from nrn_kit.mongo import Store, Tx
 
+from . import handlers_engagements as he
 from . import handlers_peer as hp
 from .adapters import mongo as repo
 from .config import Settings
@@ -223,7 +224,8 @@ async def notify(tx: Tx, deps: Deps, event: Any, event_id: str, *, only: str | N
         return 0
     now = deps.clock()
     request = await _request(tx, event)
-    peer_ref = await hp.peer_ref(tx, rules, event)
+    # peer's and direct assistance's subjects: whom their rows name and the cities the matrix is asked about
+    peer_ref = await hp.peer_ref(tx, rules, event) or await he.assistance_ref(tx, rules, event)
     people, by_role = await _audience(tx, rules, event, request, peer_ref)
     told: list[Telling] = []
     for rule in rules:
@@ -311,9 +313,9 @@ def _zone_of(person: dict, request: RequestRef | None) -> str:
 def _link_path(rule: Rule, event: Any, person: dict, request: RequestRef | None) -> str:
     if isinstance(event, ptn.WebhookEndpointDisabled):
         return f"/partner/webhooks/{event.endpoint_id}"
-    peer_path = hp.link_path(event, person)
-    if peer_path is not None:
-        return peer_path
+    program_path = hp.link_path(event, person) or he.link_path(event, person)
+    if program_path is not None:
+        return program_path
     if request is None:
         return "/"
     staff = person.get("kind") == "staff"
@@ -366,6 +368,8 @@ def _context(deps: Deps, rule: Rule, event: Any, person: dict, request: RequestR
         city_zone = request.zone if request else zone
         ctx.update(slots=[f"{wording.when(s.starts_at, city_zone)} ({s.duration_minutes} minutes)" for s in event.slots],
                    zone_label=f"{request.city_name if request else 'the city'}'s time")
+    elif isinstance(peer_ref, he.AssistanceRef):
+        ctx.update(he.context(event, peer_ref, person, zone))
     elif peer_ref is not None:
         ctx.update(hp.context(event, peer_ref, person, zone), calendar=invitation is not None)
     elif isinstance(event, ptn.WebhookEndpointDisabled):

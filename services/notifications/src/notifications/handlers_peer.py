@@ -139,13 +139,13 @@ async def _registrants(tx: Tx, convening_id: str, statuses: list[str], *, reason
     return list(dict.fromkeys([d["account_id"] async for d in cursor]))
 
 
-async def _officials_of(tx: Tx, city_ids: list[str]) -> list[str]:
+async def officials_of(tx: Tx, city_ids: list[str]) -> list[str]:
     cursor = tx.db[repo.PEOPLE].find({"city_id": {"$in": city_ids}, "kind": "official", "status": "verified"},
                                      {"_id": 1}, session=tx.session)
     return [d["_id"] async for d in cursor]
 
 
-async def _city_labels(tx: Tx, city_ids: list[str]) -> dict[str, str]:
+async def city_labels(tx: Tx, city_ids: list[str]) -> dict[str, str]:
     cursor = tx.db[repo.CITIES].find({"_id": {"$in": city_ids}}, session=tx.session)
     return {d["_id"]: f"{d.get('name')}, {d.get('state')}" if d.get("state") else d.get("name") or "a peer city"
             async for d in cursor}
@@ -174,7 +174,7 @@ async def peer_ref(tx: Tx, rules: list[Rule], event: Any) -> PeerRef | None:
         volunteer = await tx.db[repo.PEOPLE].find_one({"_id": getattr(event, "account_id", None)},
                                                       session=tx.session) if hasattr(event, "account_id") else None
         ref = PeerRef(project=project, volunteer=volunteer, cities=(event.city_id,),
-                      city_names=await _city_labels(tx, [event.city_id]))
+                      city_names=await city_labels(tx, [event.city_id]))
         for rule in rules:
             if rule.who is Who.project_contact:
                 ref.named[rule.who] = [project["posted_by"]] if project.get("posted_by") else []
@@ -185,12 +185,12 @@ async def peer_ref(tx: Tx, rules: list[Rule], event: Any) -> PeerRef | None:
         intro = await tx.db[repo.INTRODUCTIONS].find_one({"_id": event.introduction_id}, session=tx.session) or {}
         pair = [event.city_id, event.other_city_id] if isinstance(event, peer.IntroductionOffered) \
             else list(intro.get("city_ids") or [event.city_id])
-        ref = PeerRef(introduction=intro, cities=tuple(pair), city_names=await _city_labels(tx, pair))
+        ref = PeerRef(introduction=intro, cities=tuple(pair), city_names=await city_labels(tx, pair))
         for rule in rules:
             if rule.who is Who.officials_of_both_cities:
-                ref.named[rule.who] = await _officials_of(tx, pair)
+                ref.named[rule.who] = await officials_of(tx, pair)
             elif rule.who is Who.officials_of_other_city:
-                ref.named[rule.who] = await _officials_of(tx, [c for c in pair if c != event.city_id])
+                ref.named[rule.who] = await officials_of(tx, [c for c in pair if c != event.city_id])
             elif rule.who is Who.offering_staff:
                 ref.named[rule.who] = [intro["offered_by"]] if intro.get("offered_by") else []
         return ref

@@ -66,6 +66,13 @@ SAMPLE = {
     "to_volunteer": False, "worked_on": "Mon, Mar 1, 2027", "note": "Drafted <the> plan", "decision": "declined",
     "opened": False, "returned": True,
     "call": {"when": "Tue, Mar 3, 2026, 10:00 AM EST", "duration": 30, "when_other": None, "with_whom": "Eve Expert"},
+    "assistance": {"city": "Flint, MI", "as_partner": True, "partners": ["Gary, IN"],
+                   "submitted": "Tue, Mar 3, 2026, 10:00 AM EST", "exception": True, "peer_connections": True,
+                   "decision": "waitlisted", "decision_words": "put on the waitlist", "reason": "Full <round>",
+                   "position": 2, "title": "Land <bank> strategy", "starts_on": "Mon, Apr 5, 2027",
+                   "ends_on": "Fri, Dec 3, 2027", "budget": "$250,000", "federal": "$187,500", "local": "$62,500",
+                   "milestones": [{"title": "Vacancy <inventory>", "owner": "Planning", "due": "Mon, May 3, 2027"}],
+                   "ended_early": False, "check_in": "Mon, Jun 5, 2028"},
 }
 
 
@@ -114,9 +121,11 @@ def test_account_messages_go_to_their_holder_only() -> None:
 
 def test_preference_rows_follow_roles_and_fall_back_to_the_default() -> None:
     assert [k.key for k in kinds_for("official", frozenset())] == ["account", "my_questions", "calls", "convenings",
-                                                                  "introductions", "pro_bono"]
+                                                                  "introductions", "pro_bono", "assistance"]
     assert [k.key for k in kinds_for("staff", frozenset({"subject_matter_expert", "program_manager"}))] == [
-        "account", "calls", "assignments", "service_levels", "introductions"]
+        "account", "calls", "assignments", "service_levels", "introductions", "assistance"]
+    assert [k.key for k in kinds_for("staff", frozenset({"reviewer"}))] == ["account", "assistance"]
+    assert "assistance" not in [k.key for k in kinds_for("staff", frozenset({"triage_lead", "curator"}))]
     assert mode_for(KINDS["calls"], "daily_digest") is Mode.email_now  # not offered for calls
     assert mode_for(KINDS["my_questions"], "in_page") is Mode.in_page
 

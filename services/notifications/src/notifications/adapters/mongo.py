@@ -31,6 +31,8 @@ REGISTRATIONS = "registrations"  # read model of convening registrations: who, w
 INVITATIONS = "invitations"  # per convening and registrant: the calendar entry mailed (UID, SEQUENCE, open)
 PROJECTS = "projects"  # read model of pro bono projects: city, title, the official who posted it
 INTRODUCTIONS = "introductions"  # read model of peer introductions: the two cities, who offered it
+APPLICATIONS = "applications"  # read model of direct-assistance applications: city, partner cities, submitted
+ENGAGEMENTS = "engagements"  # read model of direct-assistance engagements: application, city, title, dates
 DEFERRED_RETENTION_SECONDS = 30 * 24 * 3600  # a pending account never verified: its waiting notices go
 
 IX_ROLES = "roles"

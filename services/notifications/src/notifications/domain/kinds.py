@@ -15,6 +15,7 @@ from nrn_kit.auth import (
     OFFICIAL,
     PARTNER_ADMINISTRATOR,
     PROGRAM_MANAGER,
+    REVIEWER,
     SUBJECT_MATTER_EXPERT,
     TRIAGE_LEAD,
 )
@@ -88,6 +89,11 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
          "A volunteer proposed for your city's project or a project proposed to you, the other side's answer, "
          "hours to approve, your project's review.",
          _ALL, Mode.email_now, frozenset({OFFICIAL, "partner_member"})),
+    Kind("assistance", "Direct assistance",
+         "Your city's application for on-the-ground assistance: received, the decision, a place from the waitlist, "
+         "the engagement opened, the work plan agreed, the close-out. Staff: new applications (program managers), "
+         "an application assigned to you to score (reviewers).",
+         _ALL, Mode.email_now, frozenset({OFFICIAL, PROGRAM_MANAGER, REVIEWER})),
     Kind("partner_webhooks", "Your organization's webhooks",
          "One of your organization's webhook endpoints stopped receiving deliveries.",
          (Mode.email_now, Mode.in_page), Mode.email_now, frozenset({PARTNER_ADMINISTRATOR})),

@@ -8,7 +8,8 @@ narrows a row to the events a condition accepts.
 Who may receive a row's notice is not decided here but by the matrix (``people.may_receive``),
 with ``action`` and the subject's city: a row can only narrow who is told, never widen it.
 
-Services built later (direct assistance, peer networking, partners) add their rows here.
+Services built later (direct assistance, peer networking, partners) add their rows here, each in
+its own section of the table.
 Events of types no row names are ignored.
 """
 
@@ -21,6 +22,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from nrn_contracts.events import accounts as acc
+from nrn_contracts.events import engagements as eng
 from nrn_contracts.events import partners as ptn
 from nrn_contracts.events import peer
 from nrn_contracts.events import requests311 as r311
@@ -44,6 +46,10 @@ class Who(StrEnum):
     offering_staff = "the staff member who offered the introduction"
     volunteer = "the volunteer (the event's account)"
     project_contact = "the official who posted the project"
+    # direct assistance (read models: applications, engagements — built from engagements' events)
+    applying_city_officials = "the verified officials of the applying city (and of a regional application's partner cities)"
+    engagement_city_officials = "the verified officials of the engagement's city"
+    assigned_reviewer = "the reviewer assigned to the application"
 
 
 class Calendar(StrEnum):
@@ -69,6 +75,10 @@ ANSWER_INTRODUCTION = "introduction.respond"  # an official, for their own city 
 MANAGE_INTRODUCTIONS = "introduction.manage"  # staff following introductions
 POST_PROJECTS = "probono.post"  # an official, for their own city's projects
 VOLUNTEER = "probono.volunteer"  # a professional, for their own matches and hours
+READ_APPLICATION = "application.read"  # an official, for their own city's application (or one naming it a partner)
+DECIDE_APPLICATIONS = "application.decide"  # program managers (and administrators): the queue of new applications
+REVIEW_APPLICATION = "application.review"  # a reviewer, for the application assigned to them
+READ_ENGAGEMENT = "engagement.read"  # an official, for their own city's engagement
 
 
 # Conditions a row can add (``when``): the row applies only to events they accept.
@@ -183,6 +193,25 @@ RULES: tuple[Rule, ...] = (
          action=POST_PROJECTS),
     Rule(peer.ProjectReviewed,             W.project_contact,       "pro_bono",       "project_reviewed",
          action=POST_PROJECTS),
+    # ---- direct assistance (engagements): the applying city hears each step, staff their part of the review
+    Rule(eng.ApplicationSubmitted,         W.applying_city_officials, "assistance",   "application_received",
+         action=READ_APPLICATION),
+    Rule(eng.ApplicationSubmitted,         W.program_managers,      "assistance",     "new_application",
+         action=DECIDE_APPLICATIONS),
+    Rule(eng.ReviewerAssigned,             W.assigned_reviewer,     "assistance",     "review_assigned",
+         action=REVIEW_APPLICATION),
+    # accepted, waitlisted (with the position) or declined, with the reason staff wrote for the city
+    Rule(eng.ApplicationDecided,           W.applying_city_officials, "assistance",   "application_decided",
+         action=READ_APPLICATION),
+    Rule(eng.ApplicationPromoted,          W.applying_city_officials, "assistance",   "application_promoted",
+         action=READ_APPLICATION),
+    Rule(eng.EngagementOpened,             W.engagement_city_officials, "assistance", "engagement_opened",
+         action=READ_ENGAGEMENT),
+    Rule(eng.WorkPlanAgreed,               W.engagement_city_officials, "assistance", "work_plan_agreed",
+         action=READ_ENGAGEMENT),
+    Rule(eng.EngagementClosed,             W.engagement_city_officials, "assistance", "engagement_closed",
+         action=READ_ENGAGEMENT),
+    # ---- partners
     Rule(ptn.WebhookEndpointDisabled,      W.partner_administrators, "partner_webhooks", "webhook_endpoint_disabled",
          action=READ_WEBHOOKS),
 )
