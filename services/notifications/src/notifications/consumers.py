@@ -1,8 +1,8 @@
 """What notifications learns from the other services' events, and the notices they cause.
 
 For each event the read-model handlers run first (people, cities, requests, calls, follow-ups;
-peer's convenings, registrations, introductions and pro bono projects; direct assistance's
-applications and engagements),
+peer's convenings, registrations, introductions, pro bono projects, working groups and their
+members; direct assistance's applications and engagements),
 then :func:`tell`, which applies the rules table (``domain/rules.py``): handlers of one event
 type run in the order they are registered, inside one transaction with the inbox record.
 Events of types no handler names are ignored.
@@ -161,6 +161,16 @@ async def application_submitted(event: eng.ApplicationSubmitted, tx: Tx) -> None
 @consumer.handles(eng.EngagementOpened)
 async def engagement_opened(event: eng.EngagementOpened, tx: Tx) -> None:
     await he.remember_engagement(tx, event)
+
+
+@consumer.handles(peer.WorkingGroupFormed)
+async def working_group_formed(event: peer.WorkingGroupFormed, tx: Tx) -> None:
+    await hp.remember_group(tx, event)
+
+
+@consumer.handles(peer.MemberJoined, peer.MemberLeft)
+async def membership_changed(event, tx: Tx) -> None:  # noqa: ANN001
+    await hp.membership_changed(tx, event)
 
 
 async def tell(event, tx: Tx) -> None:  # noqa: ANN001

@@ -13,12 +13,17 @@ Read models (built from ``nrn.peer.v1`` in the consumer's transaction, before th
   ever lists another city's officials.
 - ``introductions``: the two cities and the staff member who offered it.
 - ``projects``: a pro bono project's city, title and the official who posted it (its contact).
+- ``groups``: a working group's or the Peer Steering Committee's name and kind.
+- ``group_members``: per group and member (a city, an official, a partner expert), active or left,
+  from ``MemberJoined`` and ``MemberLeft`` — who hears a group's decisions and deliverables: its
+  member officials and partner experts and the verified officials of its member cities, as they
+  stand when the event arrives (one who left hears nothing after).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from nrn_contracts.events import peer
@@ -37,6 +42,7 @@ CONVENING_EVENTS = (peer.RegistrationConfirmed, peer.RegistrationWaitlisted, pee
 INTRODUCTION_EVENTS = (peer.IntroductionOffered, peer.IntroductionAnswered)
 PRO_BONO_EVENTS = (peer.MatchProposed, peer.MatchAccepted, peer.MatchDeclined, peer.HoursLogged,
                    peer.ProjectReviewed)
+GROUP_EVENTS = (peer.MemberJoined, peer.MemberLeft, peer.GroupDecisionRecorded, peer.DeliverablePublished)
 REVIEW_WORDS = {"opened": "approved and opened for matching", "returned": "returned to you for changes",
                 "declined": "declined"}
 # what people act on when a convening changes, and how the message names it
@@ -103,6 +109,32 @@ async def remember_project(tx: Tx, event: peer.ProjectPosted) -> None:
         "city_id": event.city_id, "title": event.title, "posted_by": event.by}}, upsert=True, session=tx.session)
 
 
+async def remember_group(tx: Tx, event: peer.WorkingGroupFormed) -> None:
+    await tx.db[repo.GROUPS].update_one({"_id": event.working_group_id}, {"$set": {
+        "name": event.name, "kind": event.kind}}, upsert=True, session=tx.session)
+
+
+async def membership_changed(tx: Tx, event: peer.MemberJoined | peer.MemberLeft) -> None:
+    """A member joined (again) or left. ``_id`` ``<group>:<member kind>:<member id>``; an event older
+    than the member's last change (``at``) changes nothing."""
+    key = f"{event.working_group_id}:{event.member_kind}:{event.member_id}"
+    joined = isinstance(event, peer.MemberJoined)
+    fields: dict[str, Any] = {"group_id": event.working_group_id, "member_kind": event.member_kind,
+                              "member_id": event.member_id, "city_id": event.city_id, "active": joined,
+                              "changed_at": event.at}
+    if joined:
+        fields.update(name=event.name, term_starts_on=_day(event.term_starts_on), term_ends_on=_day(event.term_ends_on))
+    doc = await tx.db[repo.GROUP_MEMBERS].find_one({"_id": key}, {"changed_at": 1}, session=tx.session)
+    if doc is not None and _utc(doc.get("changed_at")) > event.at:
+        return
+    await tx.db[repo.GROUP_MEMBERS].update_one({"_id": key}, {"$set": fields}, upsert=True, session=tx.session)
+
+
+def _day(value: date | None) -> datetime | None:
+    """A date as BSON stores one (midnight UTC)."""
+    return datetime(value.year, value.month, value.day, tzinfo=UTC) if value is not None else None
+
+
 # ------------------------------------------------------------------ who the peer rows name
 
 
@@ -114,6 +146,7 @@ class PeerRef:
     convening: dict | None = None
     introduction: dict | None = None
     project: dict | None = None
+    group: dict | None = None
     volunteer: dict | None = None  # the volunteer's account (name, e-mail), for the city once both accepted
     named: dict[Who, list[str]] = field(default_factory=dict)
     cities: tuple[str, ...] = ()
@@ -143,6 +176,16 @@ async def officials_of(tx: Tx, city_ids: list[str]) -> list[str]:
     cursor = tx.db[repo.PEOPLE].find({"city_id": {"$in": city_ids}, "kind": "official", "status": "verified"},
                                      {"_id": 1}, session=tx.session)
     return [d["_id"] async for d in cursor]
+
+
+async def _group_members(tx: Tx, group_id: str) -> list[str]:
+    """The accounts a group's notices reach: its member officials and partner experts, and the
+    verified officials of its member cities (each once)."""
+    members = [d async for d in tx.db[repo.GROUP_MEMBERS].find({"group_id": group_id, "active": True},
+                                                               {"member_kind": 1, "member_id": 1}, session=tx.session)]
+    people = [d["member_id"] for d in members if d["member_kind"] != "city"]
+    cities = [d["member_id"] for d in members if d["member_kind"] == "city"]
+    return list(dict.fromkeys(people + (await officials_of(tx, cities) if cities else [])))
 
 
 async def city_labels(tx: Tx, city_ids: list[str]) -> dict[str, str]:
@@ -180,6 +223,15 @@ async def peer_ref(tx: Tx, rules: list[Rule], event: Any) -> PeerRef | None:
                 ref.named[rule.who] = [project["posted_by"]] if project.get("posted_by") else []
             elif rule.who is Who.volunteer:
                 ref.named[rule.who] = [event.account_id]
+        return ref
+    if isinstance(event, GROUP_EVENTS):
+        ref = PeerRef(group=await tx.db[repo.GROUPS].find_one({"_id": event.working_group_id}, session=tx.session))
+        for rule in rules:
+            if rule.who is Who.joining_member:
+                ref.named[rule.who] = await officials_of(tx, [event.member_id]) \
+                    if event.member_kind == "city" else [event.member_id]
+            elif rule.who is Who.group_members:
+                ref.named[rule.who] = await _group_members(tx, event.working_group_id)
         return ref
     if isinstance(event, INTRODUCTION_EVENTS):
         intro = await tx.db[repo.INTRODUCTIONS].find_one({"_id": event.introduction_id}, session=tx.session) or {}
@@ -251,6 +303,10 @@ def link_path(event: Any, person: dict | None = None) -> str | None:
         return "/probono" if (person or {}).get("kind") == "partner_member" else f"/probono/projects/{event.project_id}"
     if isinstance(event, INTRODUCTION_EVENTS):
         return "/introductions"
+    if isinstance(event, peer.DeliverablePublished):
+        return f"/library/deliverable-{event.deliverable_id}"  # the library publishes it under this id
+    if isinstance(event, GROUP_EVENTS):
+        return f"/groups/{event.working_group_id}"
     return None
 
 
@@ -260,6 +316,8 @@ def context(event: Any, ref: PeerRef, person: dict, zone: str) -> dict[str, Any]
         return _introduction_context(event, ref, person)
     if isinstance(event, PRO_BONO_EVENTS):
         return _pro_bono_context(event, ref)
+    if isinstance(event, GROUP_EVENTS):
+        return _group_context(event, ref, person)
     conv = ref.convening or {}
     venue = getattr(event, "timezone", None) or conv.get("timezone") or zone
     starts = getattr(event, "convening_starts_at", None) or getattr(event, "starts_at", None) or conv.get("starts_at")
@@ -324,4 +382,28 @@ def _pro_bono_context(event: Any, ref: PeerRef) -> dict[str, Any]:
     elif isinstance(event, peer.ProjectReviewed):
         ctx.update(decision=REVIEW_WORDS.get(event.decision, "reviewed"), opened=event.decision == "opened",
                    returned=event.decision == "returned", note=event.note)
+    return ctx
+
+
+def _group_context(event: Any, ref: PeerRef, person: dict) -> dict[str, Any]:
+    """A working group's message: the group by name, and what happened to whom (the reader or
+    their city), a decision's summary and day, or the published deliverable."""
+    group = ref.group or {}
+    committee = group.get("kind") == "steering_committee"
+    name = group.get("name") or getattr(event, "working_group_name", None) or (
+        "the Peer Steering Committee" if committee else "your working group")
+    ctx: dict[str, Any] = {"group": name, "committee": committee, "group_url_path": f"/groups/{event.working_group_id}"}
+    if isinstance(event, peer.MemberJoined | peer.MemberLeft):
+        city = event.member_kind == "city"
+        ctx.update(as_city=city, city_name=(getattr(event, "name", None) or person.get("city_name") or "your city")
+                   if city else None)
+    if isinstance(event, peer.MemberJoined):
+        ctx.update(term_starts=us_date(event.term_starts_on) if event.term_starts_on else None,
+                   term_ends=us_date(event.term_ends_on) if event.term_ends_on else None)
+    elif isinstance(event, peer.MemberLeft):
+        ctx.update(reason=event.reason)
+    elif isinstance(event, peer.GroupDecisionRecorded):
+        ctx.update(summary=event.summary, decided_on=us_date(event.decided_on))
+    elif isinstance(event, peer.DeliverablePublished):
+        ctx.update(group=event.working_group_name or name, title=event.title, summary=event.summary)
     return ctx

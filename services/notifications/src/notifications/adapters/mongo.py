@@ -33,6 +33,8 @@ PROJECTS = "projects"  # read model of pro bono projects: city, title, the offic
 INTRODUCTIONS = "introductions"  # read model of peer introductions: the two cities, who offered it
 APPLICATIONS = "applications"  # read model of direct-assistance applications: city, partner cities, submitted
 ENGAGEMENTS = "engagements"  # read model of direct-assistance engagements: application, city, title, dates
+GROUPS = "groups"  # read model of working groups and the steering committee: name, kind
+GROUP_MEMBERS = "group_members"  # read model of their members (a city, an official, a partner expert): active or left
 DEFERRED_RETENTION_SECONDS = 30 * 24 * 3600  # a pending account never verified: its waiting notices go
 
 IX_ROLES = "roles"
@@ -45,6 +47,7 @@ IX_MAIL_NEWEST = "state_newest"
 IX_FOLLOW_UP_DUE = "state_due"
 IX_DEFERRED_PERSON = "person"
 IX_CONVENING = "convening_status"
+IX_GROUP_ACTIVE = "group_active"
 
 INDEXES: dict[str, list[IndexModel]] = {
     PEOPLE: [
@@ -55,6 +58,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     REQUESTS: [IndexModel([("city_id", ASCENDING)], name="city")],
     REGISTRATIONS: [IndexModel([("convening_id", ASCENDING), ("status", ASCENDING)], name=IX_CONVENING)],
+    GROUP_MEMBERS: [IndexModel([("group_id", ASCENDING), ("active", ASCENDING)], name=IX_GROUP_ACTIVE)],
     NOTICES: [
         IndexModel([("recipient", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
                    name=IX_RECIPIENT_NEWEST),

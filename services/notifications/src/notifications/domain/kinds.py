@@ -94,6 +94,10 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
          "the engagement opened, the work plan agreed, the close-out. Staff: new applications (program managers), "
          "an application assigned to you to score (reviewers).",
          _ALL, Mode.email_now, frozenset({OFFICIAL, PROGRAM_MANAGER, REVIEWER})),
+    Kind("working_groups", "Working groups and the steering committee",
+         "You or your city joined or left a working group or the Peer Steering Committee, a decision the group "
+         "recorded, a deliverable of the group published in the library.",
+         _ALL, Mode.email_now, frozenset({OFFICIAL, "partner_member"})),
     Kind("partner_webhooks", "Your organization's webhooks",
          "One of your organization's webhook endpoints stopped receiving deliveries.",
          (Mode.email_now, Mode.in_page), Mode.email_now, frozenset({PARTNER_ADMINISTRATOR})),

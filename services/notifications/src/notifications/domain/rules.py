@@ -50,6 +50,9 @@ class Who(StrEnum):
     applying_city_officials = "the verified officials of the applying city (and of a regional application's partner cities)"
     engagement_city_officials = "the verified officials of the engagement's city"
     assigned_reviewer = "the reviewer assigned to the application"
+    # working groups and the Peer Steering Committee (read model: group_members, from MemberJoined/MemberLeft)
+    joining_member = "the member who joined or left: that official or partner expert, or the member city's verified officials"
+    group_members = "the group's members: its officials and partner experts, the verified officials of its member cities"
 
 
 class Calendar(StrEnum):
@@ -79,6 +82,7 @@ READ_APPLICATION = "application.read"  # an official, for their own city's appli
 DECIDE_APPLICATIONS = "application.decide"  # program managers (and administrators): the queue of new applications
 REVIEW_APPLICATION = "application.review"  # a reviewer, for the application assigned to them
 READ_ENGAGEMENT = "engagement.read"  # an official, for their own city's engagement
+READ_GROUP = "group.read"  # what the group's page needs; the membership read model names who is told
 
 
 # Conditions a row can add (``when``): the row applies only to events they accept.
@@ -211,6 +215,16 @@ RULES: tuple[Rule, ...] = (
          action=READ_ENGAGEMENT),
     Rule(eng.EngagementClosed,             W.engagement_city_officials, "assistance", "engagement_closed",
          action=READ_ENGAGEMENT),
+    # ---- working groups and the Peer Steering Committee (peer): the members themselves, as the membership read model
+    # (built from MemberJoined and MemberLeft) stands when the event arrives — one who left hears no later decision
+    Rule(peer.MemberJoined,                W.joining_member,        "working_groups", "group_member_joined",
+         action=READ_GROUP),
+    Rule(peer.MemberLeft,                  W.joining_member,        "working_groups", "group_member_left",
+         action=READ_GROUP),
+    Rule(peer.GroupDecisionRecorded,       W.group_members,         "working_groups", "group_decision",
+         action=READ_GROUP),
+    Rule(peer.DeliverablePublished,        W.group_members,         "working_groups", "deliverable_published",
+         action=READ_GROUP),
     # ---- partners
     Rule(ptn.WebhookEndpointDisabled,      W.partner_administrators, "partner_webhooks", "webhook_endpoint_disabled",
          action=READ_WEBHOOKS),
@@ -230,7 +244,7 @@ READ_MODEL_EVENTS: tuple[type, ...] = (
     acc.CityRegistered, acc.AccountRegistered, acc.AccountDeactivated, acc.AccountReactivated, acc.RoleGranted,
     acc.RoleRevoked,
     acc.MailboxConfirmed, r311.CallCompleted, r311.CallMissed, r311.RequestReopened, r311.FollowUpRecorded,
-    peer.ConveningScheduled, peer.ProjectPosted,
+    peer.ConveningScheduled, peer.ProjectPosted, peer.WorkingGroupFormed,
 )
 # a call's invitation is open (a later booking moves it, a cancellation withdraws it) in these states
 OPEN_CALL_STATES = ("scheduled", "missed", "released")
