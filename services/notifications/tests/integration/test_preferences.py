@@ -41,7 +41,8 @@ async def test_unsubscribe_link_and_one_click_post_stop_that_kind_of_mail_only(s
     prefs = (await svc.http.get("/preferences", headers=svc.as_("off-1"))).json()
     assert {k["key"]: k["mode"] for k in prefs["kinds"]} == {
         "account": "email_now", "my_questions": "in_page", "calls": "email_now", "convenings": "email_now",
-        "introductions": "email_now", "pro_bono": "email_now", "assistance": "email_now"}
+        "introductions": "email_now", "pro_bono": "email_now", "assistance": "email_now",
+        "working_groups": "email_now"}
 
 
 async def test_preferences_refuse_what_a_kind_does_not_offer_naming_the_field(svc) -> None:

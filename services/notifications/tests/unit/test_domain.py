@@ -121,7 +121,8 @@ def test_account_messages_go_to_their_holder_only() -> None:
 
 def test_preference_rows_follow_roles_and_fall_back_to_the_default() -> None:
     assert [k.key for k in kinds_for("official", frozenset())] == ["account", "my_questions", "calls", "convenings",
-                                                                  "introductions", "pro_bono", "assistance"]
+                                                                  "introductions", "pro_bono", "assistance",
+                                                                  "working_groups"]
     assert [k.key for k in kinds_for("staff", frozenset({"subject_matter_expert", "program_manager"}))] == [
         "account", "calls", "assignments", "service_levels", "introductions", "assistance"]
     assert [k.key for k in kinds_for("staff", frozenset({"reviewer"}))] == ["account", "assistance"]
