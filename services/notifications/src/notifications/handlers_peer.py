@@ -389,10 +389,9 @@ def _group_context(event: Any, ref: PeerRef, person: dict) -> dict[str, Any]:
     """A working group's message: the group by name, and what happened to whom (the reader or
     their city), a decision's summary and day, or the published deliverable."""
     group = ref.group or {}
-    committee = group.get("kind") == "steering_committee"
     name = group.get("name") or getattr(event, "working_group_name", None) or (
-        "the Peer Steering Committee" if committee else "your working group")
-    ctx: dict[str, Any] = {"group": name, "committee": committee, "group_url_path": f"/groups/{event.working_group_id}"}
+        "the Peer Steering Committee" if group.get("kind") == "steering_committee" else "your working group")
+    ctx: dict[str, Any] = {"group": name}
     if isinstance(event, peer.MemberJoined | peer.MemberLeft):
         city = event.member_kind == "city"
         ctx.update(as_city=city, city_name=(getattr(event, "name", None) or person.get("city_name") or "your city")
