@@ -7,7 +7,8 @@ submits. A program manager screens it and assigns two reviewers; each scores it 
 (seeing the other's score only after submitting); the program manager accepts it within the
 funding round; the engagement's team records the assessment and proposes a work plan, which the
 official comments on and agrees; milestones are done, the close-out report is written, and the
-official confirms it and consents to its publication.
+official confirms it and consents to its publication. The official hears the decision in her
+notification centre (and by e-mail), and the notice opens the application.
 Screenshots at 1280 and 390 px: artifacts/screenshots/engagements-*.png."""
 
 from __future__ import annotations
@@ -195,6 +196,29 @@ async def test_apply_review_decide_plan_and_close_out(platform: Platform, browse
     await s.get_by_role("button", name="Record the decision").click()
     await s.get_by_text("Accepted: the engagement is open.").wait_for()
     await s.get_by_role("link", name="Go to the engagement").click()
+
+    # --- the official hears the decision: a notice in her notification centre that opens the application ------------
+    decision = o.get_by_role("link", name=re.compile(r"^Flint, MI's application for direct assistance was accepted"))
+
+    async def told() -> bool:
+        await o.goto("/notifications")
+        return await decision.count() == 1
+
+    await eventually(told, timeout=60)
+    await o.get_by_role("link", name=re.compile(r"^Flint, MI's application for direct assistance is submitted")).wait_for()
+    await shoot(o, shots, "engagements-09b-official-decision-notice")
+    await decision.click()
+    await o.wait_for_url(re.compile(r"/applications/[^/?#]+$"))
+    assert o.url.endswith(review_url.replace("/staff", "")), o.url
+    if platform.smtp is not None:  # the same decision by e-mail, as her mail client shows it
+        async def mailed():  # noqa: ANN202
+            return [r for r in platform.smtp.to(olive["email"]) if str(r.message["Subject"]).startswith("Accepted:")]
+
+        (received,) = await eventually(mailed, timeout=60)
+        mail = await browser.new_page(java_script_enabled=False)
+        await mail.set_content(received.message.get_body(("html",)).get_content())
+        await shoot(mail, shots, "engagements-09c-official-decision-email")
+        await mail.close()
 
     # --- the engagement: team, assessment, work plan --------------------------------------------------------------
     await s.get_by_label("Erin Expert", exact=True).check()
