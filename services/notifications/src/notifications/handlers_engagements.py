@@ -103,7 +103,7 @@ def link_path(event: Any, person: dict) -> str | None:
     if isinstance(event, APPLICATION_EVENTS):
         staff = person.get("kind") == "staff"
         return f"/staff/applications/{event.application_id}" if staff else f"/applications/{event.application_id}"
-    if isinstance(event, eng.EngagementClosed):
+    if isinstance(event, eng.EngagementClosed) and event.close_out_summary is not None:
         return f"/engagements/{event.engagement_id}#co-h"  # the close-out section, with the final report
     if isinstance(event, ENGAGEMENT_EVENTS):
         return f"/engagements/{event.engagement_id}"
@@ -154,5 +154,7 @@ def context(event: Any, ref: AssistanceRef, person: dict, zone: str) -> dict[str
             ctx.update(milestones=[{"title": m.title, "owner": m.owner, "due": us_date(m.due_on)}
                                    for m in sorted(event.milestones, key=lambda m: m.due_on)])
         elif isinstance(event, eng.EngagementClosed):
-            ctx.update(ended_early=event.outcome == "ended_early", check_in=_day(event.check_in_due_on))
+            # cancelled before the assessment (engagements' ``cancel``): closed with no report to read
+            ctx.update(ended_early=event.outcome == "ended_early", check_in=_day(event.check_in_due_on),
+                       cancelled=event.close_out_summary is None)
     return {"assistance": ctx}

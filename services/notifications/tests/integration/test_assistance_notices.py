@@ -90,7 +90,7 @@ async def test_the_applying_city_and_the_staff_concerned_hear_each_step_and_nobo
         eng.AssessmentCompleted(engagement_id="eng-1", city_id=CITY, visited_on=starts, barriers=("housing",),
                                 by="exp-1", at=at),  # no row: nobody told
         eng.EngagementClosed(engagement_id="eng-1", application_id="app-1", city_id=CITY, closed_at=at,
-                             check_in_due_on=date(2028, 6, 5)),
+                             close_out_summary="## Outcomes", check_in_due_on=date(2028, 6, 5)),
         source=SOURCE)
     promoted = await svc.eventually(lambda: first(svc, "olive@flint.example", "Accepted from the waitlist"))
     assert "/applications/app-1" in parts(promoted)[0]
@@ -149,6 +149,15 @@ async def test_a_regional_applications_partner_city_hears_it_as_the_lead_citys(s
     assert "Gary, IN's regional application" in parts(received)[0] and "names your city as a partner" in parts(received)[0]
     lead = await svc.eventually(lambda: first(svc, "gus@gary.example", "Application received"))
     assert "Your city's application" in parts(lead)[0] and "Partner cities: Flint, MI" in parts(lead)[0]
+    # an engagement cancelled before the assessment closes with no report: the city is told so, not sent to one
+    await svc.publish(
+        eng.EngagementOpened(engagement_id="eng-r", application_id="app-r", city_id=OTHER_CITY, title="Gary housing",
+                             opened_at=datetime.now(UTC)),
+        eng.EngagementClosed(engagement_id="eng-r", application_id="app-r", city_id=OTHER_CITY, outcome="ended_early",
+                             closed_at=datetime.now(UTC)), source=SOURCE)
+    cancelled = await svc.eventually(lambda: first(svc, "gus@gary.example", "Engagement cancelled: Gary housing"))
+    text, _ = parts(cancelled)
+    assert "no final report" in text and "https://nrn.example/engagements/eng-r\n" in text and "#co-h" not in text
 
 
 async def test_a_type_no_row_names_is_ignored_and_a_malformed_event_parked(svc, first) -> None:  # noqa: ANN001

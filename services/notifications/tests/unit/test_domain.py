@@ -72,7 +72,7 @@ SAMPLE = {
                    "position": 2, "title": "Land <bank> strategy", "starts_on": "Mon, Apr 5, 2027",
                    "ends_on": "Fri, Dec 3, 2027", "budget": "$250,000", "federal": "$187,500", "local": "$62,500",
                    "milestones": [{"title": "Vacancy <inventory>", "owner": "Planning", "due": "Mon, May 3, 2027"}],
-                   "ended_early": False, "check_in": "Mon, Jun 5, 2028"},
+                   "ended_early": False, "check_in": "Mon, Jun 5, 2028", "cancelled": False},
     "group": "Vacant <Land> Working Group", "as_city": True, "term_starts": "Fri, Jan 1, 2027",
     "term_ends": "Sun, Dec 31, 2028", "decided_on": "Wed, Feb 3, 2027", "summary": "Adopt <the> template",
     "title": "Land <bank> playbook",
