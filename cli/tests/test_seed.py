@@ -31,6 +31,7 @@ from nrn_kit.testing import eventually
 from nrn_cli.main import _seed_admin
 from nrn_cli.seed import SeedError, SeedReport, demo_password, development_admin, seed
 from nrn_kit.auth import MATRIX
+from nrn_kit.localtime import program_today
 
 ADMIN_EMAIL = "admin@nrn.example"
 ADMIN_PASSWORD = "seed-test-admin-password-1"
@@ -330,7 +331,7 @@ async def test_seed_loads_the_demo_data_once_through_the_api(demo: Demo, smtp) -
     assert first.created["officials"] == len(content.OFFICIALS) and first.created["verifications"] == 2
     assert first.created["questions"] == len(content.QUESTIONS)
     assert first.created["resources"] == len(content.RESOURCES)
-    assert first.created["programmes"] == len(content.programs(date.today()))
+    assert first.created["programmes"] == len(content.programs(program_today()))
     assert first.notes == []
     # municipal health data: every eligible city's illustrative values, the group's choice, one dashboard published
     per_city = len(content.HEALTH_MEASURES) * len(content.HEALTH_YEARS)
@@ -366,9 +367,9 @@ async def test_seed_loads_the_demo_data_once_through_the_api(demo: Demo, smtp) -
     assert seen["resources"] == sorted(r["title"] for r in content.RESOURCES)
     assert {"guide", "toolkit", "case_study", "report"} <= seen["resource_types"]
     assert "Land bank start-up toolkit: policies, priorities and disposition" in seen["land_bank"]
-    assert len(seen["programs"]) == len(content.programs(date.today()))
+    assert len(seen["programs"]) == len(content.programs(program_today()))
     assert {"HUD", "EDA", "DOT", "EPA", "USDA", "Treasury", "HHS", "NTIA"} <= {a for a, _, _ in seen["programs"]}
-    assert all(rolling or (due and date.fromisoformat(due) > date.today()) for rolling, due in seen["deadlines"])
+    assert all(rolling or (due and date.fromisoformat(due) > program_today()) for rolling, due in seen["deadlines"])
     assert all("demo entry" in tags for tags in seen["program_tags"])
     # the peer network: one place taken and one on the waitlist, two groups of the two demo cities, one term
     # flagged as ending, one introduction offered

@@ -30,9 +30,11 @@ __all__ = [
     "NonexistentLocalTime",
     "UnknownTimeZone",
     "WrongOffset",
+    "PROGRAM_ZONE",
     "check_local_has_zone",
     "check_zone_name",
     "format_offset",
+    "program_today",
     "zone_label",
     "resolve",
     "time_zone",
@@ -40,6 +42,20 @@ __all__ = [
 ]
 
 Fold = Literal[0, 1]
+
+# The program works on US Eastern time: its days, deadlines and "not in the future" checks.
+PROGRAM_ZONE = ZoneInfo("America/New_York")
+
+
+def program_today(now: datetime | None = None) -> date:
+    """The program's calendar day: the date in US Eastern (:data:`PROGRAM_ZONE`) at ``now``
+    (an aware instant; the current time when omitted).
+
+    Not ``date.today()``: servers keep UTC, which runs into tomorrow from 7 or 8 pm Eastern, so a
+    day counted there refuses a visit made today as "in the future" and closes a federal deadline
+    (11:59 pm Eastern) hours early.
+    """
+    return (now or datetime.now(UTC)).astimezone(PROGRAM_ZONE).date()
 
 
 def us_time(at: datetime | time) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -14,6 +14,7 @@ from nrn_kit.localtime import (
     NonexistentLocalTime,
     UnknownTimeZone,
     WrongOffset,
+    program_today,
     resolve,
     to_aware,
     zone_label,
@@ -188,3 +189,14 @@ def test_dates_and_times_are_written_the_us_way_with_the_side_of_a_clock_change(
     assert us_datetime(datetime(2026, 3, 10, 17, 0, tzinfo=UTC), "America/Chicago") == "Tue, Mar 10, 2026, 12:00 PM CDT"
     assert us_datetime(datetime(2026, 1, 1, 5, 5, tzinfo=UTC), "America/New_York") == "Thu, Jan 1, 2026, 12:05 AM EST"
     assert us_date(datetime(2031, 11, 14).date()) == "Fri, Nov 14, 2031"
+
+
+@pytest.mark.parametrize(("at", "day"), [
+    ("2026-12-01T04:59:59+00:00", date(2026, 11, 30)),  # 11:59:59 pm EST: still Monday in the program
+    ("2026-12-01T05:00:00+00:00", date(2026, 12, 1)),   # midnight EST
+    ("2027-07-05T03:30:00+00:00", date(2027, 7, 4)),    # 11:30 pm EDT, an hour less than in winter
+    ("2027-07-05T04:00:00+00:00", date(2027, 7, 5)),
+])
+def test_program_today_is_the_date_in_us_eastern_not_in_utc(at: str, day: date) -> None:
+    assert program_today(datetime.fromisoformat(at)) == day
+    assert program_today() in {datetime.now(UTC).date(), datetime.now(UTC).date() - timedelta(days=1)}

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
+from nrn_kit.localtime import program_today
 from nrn_kit.mongo import Store, Tx
 
 from .adapters import mongo as repo
@@ -34,7 +34,6 @@ from .domain.states import AppAction
 
 log = logging.getLogger(__name__)
 
-EASTERN = ZoneInfo("America/New_York")
 Clock = Callable[[], datetime]
 
 
@@ -65,7 +64,7 @@ class Deps:
         return t.replace(microsecond=t.microsecond // 1000 * 1000)
 
     def today(self, now: datetime | None = None) -> date:
-        return (now or self.now()).astimezone(EASTERN).date()
+        return program_today(now or self.now())
 
 
 def new_id(prefix: str) -> str:

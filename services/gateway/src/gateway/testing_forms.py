@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from nrn_kit.localtime import program_today
 
 TEXT_TYPES = {"text", "search", "email", "url", "tel", "password", "date", "number", "datetime-local", "month",
               "time", "week", "color", "range"}
@@ -172,13 +173,13 @@ def plausible(f: Field, *, today: date | None = None) -> str:
     if kind == "email":
         return "person@example.org"
     if kind == "date":
-        return ((today or date.today()) + timedelta(days=30)).isoformat()
+        return ((today or program_today()) + timedelta(days=30)).isoformat()
     if kind == "datetime-local":  # a browser offers only a date and a time here
-        return f"{((today or date.today()) + timedelta(days=30)).isoformat()}T10:00"
+        return f"{((today or program_today()) + timedelta(days=30)).isoformat()}T10:00"
     if kind == "time":
         return "10:00"
     if kind == "month":
-        return ((today or date.today()) + timedelta(days=30)).isoformat()[:7]
+        return ((today or program_today()) + timedelta(days=30)).isoformat()[:7]
     if a.get("pattern") and a.get("placeholder"):
         return a["placeholder"]  # a field with a pattern shows an example of it
     if kind == "number":

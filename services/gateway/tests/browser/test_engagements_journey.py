@@ -14,11 +14,11 @@ Screenshots at 1280 and 390 px: artifacts/screenshots/engagements-*.png."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
+from nrn_kit.localtime import program_today
 
 from gateway.testing import DESKTOP, PHONE, Platform, engagements_installed, eventually, new_page, shoot, sign_in
 
@@ -67,7 +67,7 @@ async def test_apply_review_decide_plan_and_close_out(platform: Platform, browse
     pm_api = await platform.auth(pm["email"], pm["password"])
     # the program's day, as engagements counts it (US Eastern), not the machine's UTC date: between
     # midnight UTC and midnight Eastern a visit dated the UTC day is in the future for the service
-    today = datetime.now(ZoneInfo("America/New_York")).date()
+    today = program_today()
     created = await platform.http.post("/api/v1/rounds", headers=pm_api, json={
         "name": f"{today.year} round", "opens_on": (today - timedelta(days=30)).isoformat(), "capacity": 10})
     assert created.status_code == 201, created.text

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
+from nrn_kit.localtime import program_today
 
 from gateway.testing import ADMIN_EMAIL, ADMIN_PASSWORD, DESKTOP, PHONE, Platform, choose_city, eventually, memo_text, \
     new_page, sign_in
@@ -27,7 +28,7 @@ PASTED = SCRIPTS + " Budget line \ue000 from a spreadsheet."
 def next_clock_changes() -> tuple[str, str]:
     """The next spring-forward and fall-back Sundays in the US (second Sunday of March, first of November)
     at least two days ahead, as YYYY-MM-DD."""
-    today = datetime.now().date()
+    today = program_today()
 
     def sunday(year: int, month: int, nth: int) -> date:
         first = date(year, month, 1)

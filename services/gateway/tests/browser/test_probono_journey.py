@@ -9,10 +9,11 @@ Screenshots at 1280 and 390 px go to artifacts/screenshots/probono-*.png."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from nrn_kit.localtime import program_today
 
 from gateway.testing import (ADMIN_EMAIL, ADMIN_PASSWORD, DESKTOP, PHONE, STAFF_PASSWORD, Platform, eventually, new_page,
                              peer_installed, sign_in)
@@ -47,7 +48,7 @@ async def test_volunteer_registers_is_matched_accepts_logs_hours_and_the_city_ap
         assert r.status_code == 201, r.text
         people[who] = (email, r.json()["account"]["account_id"])
     problems: list[str] = []
-    today = date.today()
+    today = program_today()
 
     # --- the administrator makes Cole the organization's coordinator on his account page
     boss = await new_page(browser, platform, problems, **DESKTOP)

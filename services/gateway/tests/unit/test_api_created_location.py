@@ -4,7 +4,7 @@ only the new id in its body. A client follows it and finds the thing; no Locatio
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -13,13 +13,14 @@ from gateway.app import create_app
 from gateway.auth import InvalidToken, Principal
 from gateway.config import Settings
 from nrn_kit.auth import STAFF_ROLES
+from nrn_kit.localtime import program_today
 from peer.testing import convening_body
 
 STAFF = Principal(account_id="acc-staff", kind="staff", roles=STAFF_ROLES, expertise=frozenset(), city_id=None,
                   status="verified", token="tok-staff")
 FLINT = Principal(account_id="acc-flint", kind="official", roles=frozenset(), expertise=frozenset(),
                   city_id="mi-flint", status="verified", token="tok-flint")
-SOON = date.today() + timedelta(days=10)
+SOON = program_today() + timedelta(days=10)
 
 # (who, service, gateway path, request body, the service's answer body, its Location, expected Location)
 CREATES = [

@@ -11,6 +11,7 @@ from nrn_contracts.events import (
     ConveningMaterialPublished, ConveningScheduled, DeliverablePublished, EngagementClosed, MemoDelivered,
     QuestionSubmitted, RequestClosed,
 )
+from nrn_kit.localtime import program_today
 from nrn_kit.mongo import Store, Tx
 
 from .adapters import ASKED, CITIES, META, PEOPLE, SIMILAR, SYNONYMS
@@ -536,4 +537,6 @@ async def apply_deliverable_published(tx: Tx, event: DeliverablePublished) -> No
 
 
 def today() -> date:
-    return utcnow().date()
+    """The clearinghouse's calendar day, in US Eastern: federal programs close at 11:59 pm
+    Eastern, so a deadline stays open on its date until midnight there."""
+    return program_today(utcnow())

@@ -15,6 +15,7 @@ from nrn_contracts.events import peer
 from nrn_contracts.events import requests311 as r311
 from nrn_contracts.topics import LIBRARY_TOPIC
 from nrn_kit.auth import TokenVerifier
+from nrn_kit.localtime import program_today
 from nrn_kit.serving import serve_app
 
 T0 = datetime(2026, 2, 2, 15, 0, tzinfo=UTC)
@@ -109,7 +110,7 @@ async def test_clearinghouse_crud_filters_and_eligibility(lib):
     p108 = r.json()
     eda = {**PROGRAM, "agency": "EDA", "name": "Economic Adjustment Assistance", "topics": ["economic_development"],
            "help_given": ["grants", "planning"], "rolling": False, "eligibility": {},
-           "deadlines": [{"label": "FY round", "due": (date.today() + timedelta(days=30)).isoformat()}]}
+           "deadlines": [{"label": "FY round", "due": (program_today() + timedelta(days=30)).isoformat()}]}
     r = await lib.http.post("/clearinghouse/programs", json=eda, headers=maint)
     assert r.status_code == 201
     bad = await lib.http.post("/clearinghouse/programs", json={**PROGRAM, "agency": "CIA"}, headers=maint)

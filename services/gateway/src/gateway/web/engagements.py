@@ -14,12 +14,12 @@ engagements (overdue milestones and due check-ins flagged) and the engagement's 
 from __future__ import annotations
 
 import re
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from nrn_kit.localtime import program_today
 
 from .. import engagements_limits as E
 from ..clients import ServiceUnavailable, UpstreamError
@@ -523,7 +523,7 @@ async def review_page(request: Request, app_id: str, user: PageUser, svc: Svc) -
                                                         if r["id"] not in assigned],
         "rounds": out.sections.get("rounds") or [], "history": [h for h in (out.sections.get("history") or {})
                                                                .get("items", []) if h["id"] != app["id"]],
-        "today": date.today().isoformat(), **_globals()}, missing=out.missing)
+        "today": program_today().isoformat(), **_globals()}, missing=out.missing)
 
 
 @router.post("/staff/applications/{app_id}/{step}")
@@ -682,7 +682,7 @@ async def engagement_page(request: Request, engagement_id: str, user: PageUser, 
     return render(request, "engagements/engagement.html", {
         "nav": "engagements" if user.is_staff else "assistance", "e": e, "peer": out.sections.get("peer"),
         "staff": out.sections.get("staff") or [], "report_html": markdown((e.get("close_out") or {}).get("final_report")),
-        "base": "/staff/engagements" if user.is_staff else "/engagements", "today": date.today().isoformat(),
+        "base": "/staff/engagements" if user.is_staff else "/engagements", "today": program_today().isoformat(),
         **_globals()}, missing=out.missing)
 
 
