@@ -94,3 +94,44 @@ async def test_task_cancelled_between_send_and_mark(make_settings) -> None:
             await fresh
         ids = [r.message_id for r in svc.smtp.received]
         assert len(set(ids)) == 11 and len(ids) - 11 <= svc.settings.sender_connections
+
+
+async def test_a_session_stuck_on_a_slow_reply_does_not_hold_up_the_others(make_settings) -> None:
+    """The sessions draw from one queue that is claimed again while they send: one session waiting
+    on a slow server reply does not stop the others from sending every other message. (With a
+    barrier at the end of each claimed batch they would wait for it there, and this never ends.)"""
+    from notifications.sender import Sender
+
+    async with running_service(make_settings, sender_enabled=False, sender_batch=4) as svc:
+        await svc.people()
+        await svc.publish(*[question_submitted(f"req-{i}") for i in range(10)])
+        expected = 10 * 2 + 1
+        await svc.eventually(lambda: _all_pending(svc, expected))
+        others_done = asyncio.Event()
+        accepted: list[bytes] = []
+
+        class Transport:
+            def __init__(self, slow: bool) -> None:
+                self.slow = slow
+
+            async def send(self, raw: bytes, sender: str, recipients: list[str]) -> str:
+                if self.slow and not others_done.is_set():
+                    await others_done.wait()  # the reply comes only once the others sent the rest
+                accepted.append(raw)
+                if len(accepted) == expected - 1:
+                    others_done.set()
+                return "250 OK"
+
+            async def close(self) -> None:
+                pass
+
+        stop = asyncio.Event()
+        sender = Sender(svc.db, svc.settings, transports=[Transport(True), Transport(False), Transport(False)])
+        task = asyncio.create_task(sender.run(stop))
+        try:
+            await asyncio.wait_for(others_done.wait(), 60)
+            await svc.eventually(lambda: _all_sent(svc, expected))
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)  # cancelled if a round never ends
+        assert len(accepted) == expected == len({m for m in accepted})
