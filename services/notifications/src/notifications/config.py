@@ -36,7 +36,12 @@ class Settings(ServiceSettings):
 
     # The sender: an outbox of messages, sent by its own task, never by the consumer.
     sender_enabled: bool = True
-    sender_connections: int = Field(4, ge=1, le=64)  # concurrent SMTP sessions
+    # Concurrent SMTP sessions. Each waits for its message's mark before its next one, so a session
+    # sends at one message per server exchange plus one database write; throughput grows with
+    # sessions (bench: 4 → ~140, 16 → ~190 notices/s). 16 stays under Postfix's default ceiling of
+    # parallel deliveries to one destination (default_destination_concurrency_limit = 20); lower it
+    # for a relay that caps concurrent sessions. A crash repeats at most this many messages.
+    sender_connections: int = Field(16, ge=1, le=64)
     sender_batch: int = Field(100, ge=1, le=5_000)
     sender_poll_seconds: float = Field(1.0, gt=0)
     # A claimed message whose sender died is taken again after this lease.
