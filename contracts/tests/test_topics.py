@@ -39,7 +39,7 @@ def test_owners_and_consumers() -> None:
         ("accounts", ("notifications",)),
         ("requests311", ("library", "notifications", "engagements", "peer", "analytics", "partners")),
         ("library", ("requests311", "analytics", "partners")),
-        ("engagements", ("library", "peer", "analytics", "partners")),
+        ("engagements", ("library", "notifications", "peer", "analytics", "partners")),
         ("peer", ("library", "notifications", "analytics", "partners")),
         # partners' own facts (endpoints disabled) name partners' URLs: notifications only
         ("partners", ("notifications",)),

@@ -140,8 +140,8 @@ TOPICS: dict[str, Topic] = {
             key="application_id | engagement_id",
             owner="engagements",
             # library publishes close-out reports; peer reads the application's "peer connections"
-            # answer and the city's barriers for introductions.
-            consumers=("library", "peer"),
+            # answer and the city's barriers for introductions; notifications tells the city and staff.
+            consumers=("library", "notifications", "peer"),
             description="Direct technical assistance: applications (drafted, submitted, withdrawn, reviewed, "
                         "scored, decided, promoted from the waitlist) and engagements (opened, assessed, work "
                         "plan agreed, milestones completed, closed).",
