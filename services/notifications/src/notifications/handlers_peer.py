@@ -23,7 +23,7 @@ Read models (built from ``nrn.peer.v1`` in the consumer's transaction, before th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from nrn_contracts.events import peer
@@ -118,21 +118,12 @@ async def membership_changed(tx: Tx, event: peer.MemberJoined | peer.MemberLeft)
     """A member joined (again) or left. ``_id`` ``<group>:<member kind>:<member id>``; an event older
     than the member's last change (``at``) changes nothing."""
     key = f"{event.working_group_id}:{event.member_kind}:{event.member_id}"
-    joined = isinstance(event, peer.MemberJoined)
-    fields: dict[str, Any] = {"group_id": event.working_group_id, "member_kind": event.member_kind,
-                              "member_id": event.member_id, "city_id": event.city_id, "active": joined,
-                              "changed_at": event.at}
-    if joined:
-        fields.update(name=event.name, term_starts_on=_day(event.term_starts_on), term_ends_on=_day(event.term_ends_on))
+    fields = {"group_id": event.working_group_id, "member_kind": event.member_kind, "member_id": event.member_id,
+              "city_id": event.city_id, "active": isinstance(event, peer.MemberJoined), "changed_at": event.at}
     doc = await tx.db[repo.GROUP_MEMBERS].find_one({"_id": key}, {"changed_at": 1}, session=tx.session)
     if doc is not None and _utc(doc.get("changed_at")) > event.at:
         return
     await tx.db[repo.GROUP_MEMBERS].update_one({"_id": key}, {"$set": fields}, upsert=True, session=tx.session)
-
-
-def _day(value: date | None) -> datetime | None:
-    """A date as BSON stores one (midnight UTC)."""
-    return datetime(value.year, value.month, value.day, tzinfo=UTC) if value is not None else None
 
 
 # ------------------------------------------------------------------ who the peer rows name
